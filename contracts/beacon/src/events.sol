@@ -1,0 +1,3 @@
+// The block-hash beacon emits no events: it keeps no state.
+interface IBlockHashBeaconEvents {
+}

@@ -1,0 +1,23 @@
+//! Code shared by Pond's Stylus contracts: the ABI struct types, the
+//! cross-contract interfaces, the protocol clock and basis-point math.
+//!
+//! Only what more than one contract really needs lives here; each contract's
+//! own storage, errors and events stay in its crate.
+#![no_std]
+extern crate alloc;
+#[cfg(not(target_arch = "wasm32"))]
+extern crate std;
+
+pub mod clock;
+pub mod commitment;
+pub mod interfaces;
+pub mod math;
+pub mod types;
+
+/// Pond's contracts are `no_std`; on WebAssembly a panic traps, which the
+/// Stylus host turns into a failed call that rolls back every change.
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn on_panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
