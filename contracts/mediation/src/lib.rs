@@ -44,7 +44,10 @@ use stylus_sdk::{
 
 mod events {
     #![allow(missing_docs)]
-    alloy_sol_types::sol!("src/events.sol");
+    alloy_sol_types::sol!(
+        #[sol(all_derives)]
+        "src/events.sol"
+    );
 }
 pub use events::IMediationEvents::*;
 

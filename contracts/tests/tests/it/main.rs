@@ -1,0 +1,13 @@
+//! Integration tests of Pond's contracts, wired together under motsu.
+//! One binary (modules below) so the suite links once.
+
+mod beacon;
+mod deals;
+mod market;
+mod mediation;
+mod offers;
+mod properties;
+mod registry;
+mod relay;
+mod token;
+mod vault;
