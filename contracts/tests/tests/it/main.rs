@@ -1,6 +1,8 @@
 //! Integration tests of Pond's contracts, wired together under motsu.
 //! One binary (modules below) so the suite links once.
 
+extern crate alloc;
+
 mod beacon;
 mod deals;
 mod market;
