@@ -126,7 +126,7 @@ pub struct Protocol {
     pub owner: Address,
     /// Fee collector.
     pub treasury: Address,
-    _precompiles: Vec<Contract<TestBeacon>>,
+    _precompiles: Box<dyn std::any::Any>,
 }
 
 impl Protocol {
@@ -137,9 +137,8 @@ impl Protocol {
     #[must_use]
     pub fn deploy() -> Self {
         pond_common::clock::reset();
-        // Keep motsu's precompiles (ecrecover) deployed for the whole test.
-        let precompiles = deploy_precompiles();
-        std::mem::forget(precompiles);
+        // motsu's precompiles (ecrecover) live as long as the fixture.
+        let precompiles: Box<dyn std::any::Any> = Box::new(deploy_precompiles());
         let protocol = Protocol {
             token: Contract::new(),
             vault: Contract::new(),
@@ -152,7 +151,7 @@ impl Protocol {
             relay: Contract::new(),
             owner: Address::repeat_byte(0x0e),
             treasury: Address::repeat_byte(0x7e),
-            _precompiles: Vec::new(),
+            _precompiles: precompiles,
         };
         protocol.wire();
         protocol

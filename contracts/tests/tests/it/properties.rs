@@ -1,1 +1,573 @@
-//! TODO
+//! Property tests: thousands of random action sequences (random actors,
+//! amounts and timing) against the wired protocol. After every step: the
+//! vault invariant holds, no token is created or lost, and no deal is
+//! settled twice. At the end, permissionless calls alone bring every job,
+//! deal and case to a terminal state, leaving only validator stake locked.
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolEvent;
+use motsu::prelude::*;
+use openzeppelin_stylus::token::erc20::IErc20;
+use pond_common::commitment::result_commitment;
+use pond_contract_tests::{advance, job_spec, machine, salt_of, tokens, Protocol};
+use pond_deals::{deal_state, DealCompleted, DealRefunded, DealRejected, DealTimedOut};
+use pond_market::job_state;
+use pond_mediation::case_state;
+use proptest::prelude::*;
+
+const CREATORS: [Address; 2] = [Address::repeat_byte(0xc1), Address::repeat_byte(0xc2)];
+const PROVIDERS: [Address; 3] = [
+    Address::repeat_byte(0xa1),
+    Address::repeat_byte(0xa2),
+    Address::repeat_byte(0xa3),
+];
+const VALIDATORS: [Address; 4] = [
+    Address::repeat_byte(0x41),
+    Address::repeat_byte(0x42),
+    Address::repeat_byte(0x43),
+    Address::repeat_byte(0x44),
+];
+const CALLER: Address = Address::repeat_byte(0x99);
+const RESULT: B256 = B256::repeat_byte(0xee);
+
+#[derive(Debug, Clone)]
+enum Action {
+    PostOffer {
+        provider: usize,
+        price: u64,
+        capacity: u32,
+    },
+    PostJob {
+        creator: usize,
+        max_price: u64,
+        gpus: u32,
+        mode: u8,
+        pick: usize,
+    },
+    Take {
+        job: usize,
+        offer: usize,
+    },
+    Bid {
+        provider: usize,
+        job: usize,
+        price: u64,
+    },
+    CloseAuction {
+        job: usize,
+    },
+    CancelJob {
+        job: usize,
+    },
+    ExpireJob {
+        job: usize,
+    },
+    Commit {
+        deal: usize,
+        honest: bool,
+    },
+    Reveal {
+        deal: usize,
+    },
+    Accept {
+        deal: usize,
+    },
+    Challenge {
+        deal: usize,
+    },
+    Finalize {
+        deal: usize,
+    },
+    Timeout {
+        deal: usize,
+    },
+    Draw {
+        case: usize,
+        seed: u8,
+    },
+    Vote {
+        case: usize,
+        member: usize,
+        agree: bool,
+    },
+    RevealVote {
+        case: usize,
+        member: usize,
+    },
+    Resolve {
+        case: usize,
+    },
+    Withdraw {
+        who: usize,
+        amount: u64,
+    },
+    Advance {
+        seconds: u64,
+    },
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        3 => (0..3usize, 1..60u64, 1..3u32).prop_map(|(provider, price, capacity)| Action::PostOffer { provider, price, capacity }),
+        5 => (0..2usize, 1..120u64, 0..4u32, 0..3u8, any::<usize>())
+            .prop_map(|(creator, max_price, gpus, mode, pick)| Action::PostJob { creator, max_price, gpus, mode, pick }),
+        5 => (any::<usize>(), any::<usize>()).prop_map(|(job, offer)| Action::Take { job, offer }),
+        3 => (0..3usize, any::<usize>(), 1..120u64).prop_map(|(provider, job, price)| Action::Bid { provider, job, price }),
+        2 => any::<usize>().prop_map(|job| Action::CloseAuction { job }),
+        1 => any::<usize>().prop_map(|job| Action::CancelJob { job }),
+        1 => any::<usize>().prop_map(|job| Action::ExpireJob { job }),
+        4 => (any::<usize>(), any::<bool>()).prop_map(|(deal, honest)| Action::Commit { deal, honest }),
+        4 => any::<usize>().prop_map(|deal| Action::Reveal { deal }),
+        2 => any::<usize>().prop_map(|deal| Action::Accept { deal }),
+        4 => any::<usize>().prop_map(|deal| Action::Challenge { deal }),
+        1 => any::<usize>().prop_map(|deal| Action::Finalize { deal }),
+        1 => any::<usize>().prop_map(|deal| Action::Timeout { deal }),
+        4 => (any::<usize>(), any::<u8>()).prop_map(|(case, seed)| Action::Draw { case, seed }),
+        5 => (any::<usize>(), 0..3usize, any::<bool>()).prop_map(|(case, member, agree)| Action::Vote { case, member, agree }),
+        5 => (any::<usize>(), 0..3usize).prop_map(|(case, member)| Action::RevealVote { case, member }),
+        3 => any::<usize>().prop_map(|case| Action::Resolve { case }),
+        1 => (0..9usize, 1..50u64).prop_map(|(who, amount)| Action::Withdraw { who, amount }),
+        3 => prop_oneof![4 => 1..600u64, 2 => 3_000..4_000u64, 1 => 86_000..90_000u64].prop_map(|seconds| Action::Advance { seconds }),
+    ]
+}
+
+fn everyone() -> Vec<Address> {
+    CREATORS
+        .iter()
+        .chain(&PROVIDERS)
+        .chain(&VALIDATORS)
+        .copied()
+        .collect()
+}
+
+/// The simulation: the protocol plus what the test remembers to pick ids.
+struct World {
+    p: Protocol,
+    supply: U256,
+    /// Per deal: (provider, the result it committed to).
+    deals: Vec<(Address, B256)>,
+}
+
+fn pick(n: U256, i: usize) -> Option<U256> {
+    let n: usize = n.to();
+    (n > 0).then(|| U256::from(i % n + 1))
+}
+
+impl World {
+    fn new() -> Self {
+        let p = Protocol::deploy();
+        for c in CREATORS {
+            p.fund(c, tokens(500));
+        }
+        for (i, provider) in PROVIDERS.iter().enumerate() {
+            p.fund(*provider, tokens(800));
+            p.register_provider(*provider, machine(u32::try_from(i).unwrap() + 1));
+        }
+        for v in VALIDATORS {
+            p.stake_validator(v, tokens(150));
+        }
+        let supply = p.token.sender(CALLER).total_supply();
+        World {
+            p,
+            supply,
+            deals: Vec::new(),
+        }
+    }
+
+    fn job(&self, i: usize) -> Option<U256> {
+        pick(self.p.market.sender(CALLER).job_count(), i)
+    }
+
+    fn deal(&self, i: usize) -> Option<U256> {
+        pick(self.p.deals.sender(CALLER).deal_count(), i)
+    }
+
+    fn case(&self, i: usize) -> Option<U256> {
+        pick(self.p.mediation.sender(CALLER).case_count(), i)
+    }
+
+    fn track_new_deals(&mut self) {
+        let count: usize = self.p.deals.sender(CALLER).deal_count().to();
+        while self.deals.len() < count {
+            let id = U256::from(self.deals.len() + 1);
+            let provider = self.p.deals.sender(CALLER).deal_parties(id).3;
+            self.deals.push((provider, RESULT));
+        }
+    }
+
+    fn apply(&mut self, action: &Action) {
+        let p = &self.p;
+        // Every call's error is fine (random actions are often invalid);
+        // `motsu_res` rolls a failed call back, and the checks below catch
+        // anything a failure might have leaked.
+        match *action {
+            Action::PostOffer {
+                provider,
+                price,
+                capacity,
+            } => {
+                let expiry = p.now() + 2 * 86_400;
+                let hw = machine(u32::try_from(provider).unwrap() + 1);
+                let _ = p
+                    .offers
+                    .sender(PROVIDERS[provider])
+                    .post_offer(hw, tokens(price), 7_200, capacity, expiry)
+                    .motsu_res();
+            }
+            Action::PostJob {
+                creator,
+                max_price,
+                gpus,
+                mode,
+                pick,
+            } => {
+                let mut spec = job_spec(p.now(), machine(gpus), tokens(max_price));
+                match mode {
+                    1 => spec.biddingWindow = 900,
+                    2 => {
+                        if let Some(offer) =
+                            pond_contract_tests_pick(p.offers.sender(CALLER).offer_count(), pick)
+                        {
+                            spec.offerId = offer;
+                        }
+                    }
+                    _ => {}
+                }
+                let _ = p
+                    .market
+                    .sender(CREATORS[creator])
+                    .post_job(spec)
+                    .motsu_res();
+            }
+            Action::Take { job, offer } => {
+                if let (Some(job), Some(offer)) = (
+                    self.job(job),
+                    pick(p.offers.sender(CALLER).offer_count(), offer),
+                ) {
+                    let _ = p.market.sender(CALLER).take_offer(job, offer).motsu_res();
+                }
+            }
+            Action::Bid {
+                provider,
+                job,
+                price,
+            } => {
+                if let Some(job) = self.job(job) {
+                    let _ = p
+                        .market
+                        .sender(PROVIDERS[provider])
+                        .bid(job, tokens(price))
+                        .motsu_res();
+                }
+            }
+            Action::CloseAuction { job } => {
+                if let Some(job) = self.job(job) {
+                    let _ = p.market.sender(CALLER).close_auction(job).motsu_res();
+                }
+            }
+            Action::CancelJob { job } => {
+                if let Some(job) = self.job(job) {
+                    let creator = p.market.sender(CALLER).job(job).0;
+                    let _ = p.market.sender(creator).cancel_job(job).motsu_res();
+                }
+            }
+            Action::ExpireJob { job } => {
+                if let Some(job) = self.job(job) {
+                    let _ = p.market.sender(CALLER).expire_job(job).motsu_res();
+                }
+            }
+            Action::Commit { deal, honest } => {
+                self.track_new_deals();
+                if let Some(id) = self.deal(deal) {
+                    let index = id.to::<usize>() - 1;
+                    let provider = self.deals[index].0;
+                    let result = if honest {
+                        RESULT
+                    } else {
+                        B256::repeat_byte(0xbb)
+                    };
+                    let commitment = result_commitment(id, provider, result, salt_of(provider));
+                    if self
+                        .p
+                        .deals
+                        .sender(provider)
+                        .commit_result(id, commitment)
+                        .motsu_res()
+                        .is_ok()
+                    {
+                        self.deals[index].1 = result;
+                    }
+                }
+            }
+            Action::Reveal { deal } => {
+                self.track_new_deals();
+                if let Some(id) = self.deal(deal) {
+                    let (provider, result) = self.deals[id.to::<usize>() - 1];
+                    let _ = self
+                        .p
+                        .deals
+                        .sender(provider)
+                        .reveal_result(id, result, "ipfs://r".into(), salt_of(provider))
+                        .motsu_res();
+                }
+            }
+            Action::Accept { deal } => {
+                if let Some(id) = self.deal(deal) {
+                    let creator = p.deals.sender(CALLER).deal_parties(id).2;
+                    let _ = p.deals.sender(creator).accept_result(id).motsu_res();
+                }
+            }
+            Action::Challenge { deal } => {
+                if let Some(id) = self.deal(deal) {
+                    let creator = p.deals.sender(CALLER).deal_parties(id).2;
+                    let _ = p.deals.sender(creator).challenge_result(id).motsu_res();
+                }
+            }
+            Action::Finalize { deal } => {
+                if let Some(id) = self.deal(deal) {
+                    let _ = p.deals.sender(CALLER).finalize_deal(id).motsu_res();
+                }
+            }
+            Action::Timeout { deal } => {
+                if let Some(id) = self.deal(deal) {
+                    let _ = p.deals.sender(CALLER).claim_timeout(id).motsu_res();
+                }
+            }
+            Action::Draw { case, seed } => {
+                if let Some(id) = self.case(case) {
+                    let round = p.mediation.sender(CALLER).case_info(id).6;
+                    p.beacon
+                        .sender(CALLER)
+                        .fulfil(round, B256::repeat_byte(seed));
+                    let _ = p.mediation.sender(CALLER).draw_validators(id).motsu_res();
+                }
+            }
+            Action::Vote {
+                case,
+                member,
+                agree,
+            } => {
+                if let Some(id) = self.case(case) {
+                    let members = p.mediation.sender(CALLER).case_validators(id);
+                    if let Some(v) = members.get(member) {
+                        let result = if agree {
+                            vote_for(p, id)
+                        } else {
+                            B256::repeat_byte(0x0d)
+                        };
+                        let commitment = result_commitment(id, *v, result, salt_of(*v));
+                        let _ = p
+                            .mediation
+                            .sender(*v)
+                            .commit_vote(id, commitment)
+                            .motsu_res();
+                    }
+                }
+            }
+            Action::RevealVote { case, member } => {
+                if let Some(id) = self.case(case) {
+                    let members = p.mediation.sender(CALLER).case_validators(id);
+                    if let Some(v) = members.get(member) {
+                        // Try both votes: only the committed one matches.
+                        for result in [vote_for(p, id), B256::repeat_byte(0x0d)] {
+                            if p.mediation
+                                .sender(*v)
+                                .reveal_vote(id, result, salt_of(*v))
+                                .motsu_res()
+                                .is_ok()
+                            {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Action::Resolve { case } => {
+                if let Some(id) = self.case(case) {
+                    let _ = p.mediation.sender(CALLER).resolve_case(id).motsu_res();
+                }
+            }
+            Action::Withdraw { who, amount } => {
+                let account = everyone()[who];
+                let _ = p.vault.sender(account).withdraw(tokens(amount)).motsu_res();
+            }
+            Action::Advance { seconds } => advance(seconds),
+        }
+        self.track_new_deals();
+    }
+
+    fn check(&self) {
+        let p = &self.p;
+        p.assert_vault_invariant();
+        // Conservation: every token is in a wallet or in the vault, and
+        // every vault token belongs to a known account.
+        let mut accounts = everyone();
+        accounts.push(p.treasury);
+        let wallets: U256 = accounts
+            .iter()
+            .map(|a| p.token.sender(CALLER).balance_of(*a))
+            .sum();
+        let vault_held = p.token.sender(CALLER).balance_of(p.vault.address());
+        assert_eq!(wallets + vault_held, self.supply, "tokens created or lost");
+        let in_vault: U256 = accounts
+            .iter()
+            .map(|a| {
+                let (available, locked) = p.balances(*a);
+                available + locked
+            })
+            .sum();
+        assert_eq!(
+            in_vault, vault_held,
+            "vault balance not owned by the accounts"
+        );
+        // No deal settled twice.
+        let mut settled = std::collections::HashMap::<U256, u32>::new();
+        for log in p.deals.all_events() {
+            let Some(topic) = log.topics().first() else {
+                continue;
+            };
+            let is_terminal = [
+                DealCompleted::SIGNATURE_HASH,
+                DealTimedOut::SIGNATURE_HASH,
+                DealRejected::SIGNATURE_HASH,
+                DealRefunded::SIGNATURE_HASH,
+            ]
+            .contains(topic);
+            if is_terminal {
+                let deal = U256::from_be_bytes(log.topics()[1].0);
+                *settled.entry(deal).or_default() += 1;
+            }
+        }
+        assert!(
+            settled.values().all(|n| *n == 1),
+            "a deal was settled twice: {settled:?}"
+        );
+    }
+
+    /// Drives everything to a terminal state with permissionless calls only.
+    fn wind_down(&mut self) {
+        let p = &self.p;
+        if std::env::var("POND_PROPERTY_STATS").is_ok() {
+            eprintln!(
+                "stats jobs={} deals={} cases={}",
+                p.market.sender(CALLER).job_count(),
+                p.deals.sender(CALLER).deal_count(),
+                p.mediation.sender(CALLER).case_count()
+            );
+        }
+        for _ in 0..4 {
+            advance(31 * 86_400);
+            let jobs: usize = p.market.sender(CALLER).job_count().to();
+            for j in 1..=jobs {
+                let _ = p
+                    .market
+                    .sender(CALLER)
+                    .close_auction(U256::from(j))
+                    .motsu_res();
+                let _ = p
+                    .market
+                    .sender(CALLER)
+                    .expire_job(U256::from(j))
+                    .motsu_res();
+            }
+            let deals: usize = p.deals.sender(CALLER).deal_count().to();
+            for d in 1..=deals {
+                let _ = p
+                    .deals
+                    .sender(CALLER)
+                    .claim_timeout(U256::from(d))
+                    .motsu_res();
+                let _ = p
+                    .deals
+                    .sender(CALLER)
+                    .finalize_deal(U256::from(d))
+                    .motsu_res();
+            }
+            let cases: usize = p.mediation.sender(CALLER).case_count().to();
+            for c in 1..=cases {
+                let id = U256::from(c);
+                let info = p.mediation.sender(CALLER).case_info(id);
+                if info.3 == case_state::AWAITING_DRAW {
+                    p.beacon
+                        .sender(CALLER)
+                        .fulfil(info.6, B256::repeat_byte(0x77));
+                    let _ = p.mediation.sender(CALLER).draw_validators(id).motsu_res();
+                }
+            }
+            advance(31 * 86_400);
+            for c in 1..=cases {
+                let _ = p
+                    .mediation
+                    .sender(CALLER)
+                    .resolve_case(U256::from(c))
+                    .motsu_res();
+            }
+            self.check();
+        }
+        let jobs: usize = p.market.sender(CALLER).job_count().to();
+        for j in 1..=jobs {
+            let state = p.market.sender(CALLER).job(U256::from(j)).1;
+            assert!(
+                [job_state::MATCHED, job_state::CANCELLED, job_state::EXPIRED].contains(&state),
+                "job {j} stuck in {state}"
+            );
+        }
+        let deals: usize = p.deals.sender(CALLER).deal_count().to();
+        for d in 1..=deals {
+            let state = p.deals.sender(CALLER).deal_parties(U256::from(d)).4;
+            assert!(state >= deal_state::COMPLETED, "deal {d} stuck in {state}");
+        }
+        let cases: usize = p.mediation.sender(CALLER).case_count().to();
+        for c in 1..=cases {
+            assert_eq!(
+                p.mediation.sender(CALLER).case_info(U256::from(c)).3,
+                case_state::RESOLVED
+            );
+        }
+        // Only validator stake stays locked; every validator is free.
+        let stakes: U256 = VALIDATORS
+            .iter()
+            .map(|v| p.registry.sender(CALLER).validator_state(*v).2)
+            .sum();
+        assert_eq!(p.vault.sender(CALLER).total_locked(), stakes);
+        for v in VALIDATORS {
+            assert_eq!(p.registry.sender(CALLER).validator_state(v).1, 0);
+        }
+        for provider in PROVIDERS {
+            let offers: usize = p.offers.sender(CALLER).offer_count().to();
+            for o in 1..=offers {
+                let offer = p.offers.sender(CALLER).offer(U256::from(o));
+                if offer.0 == provider {
+                    assert_eq!(offer.5, 0, "offer {o} still holds a deal slot");
+                }
+            }
+        }
+    }
+}
+
+fn pond_contract_tests_pick(count: U256, i: usize) -> Option<U256> {
+    pick(count, i)
+}
+
+/// The result a validator must vote to agree with the case's provider.
+fn vote_for(p: &Protocol, case: U256) -> B256 {
+    p.mediation.sender(CALLER).case_info(case).9
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1_000),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_sequences_keep_every_invariant(actions in proptest::collection::vec(action(), 1..120)) {
+        let mut world = World::new();
+        for action in &actions {
+            world.apply(action);
+            world.check();
+        }
+        world.wind_down();
+    }
+}
