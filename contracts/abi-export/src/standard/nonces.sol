@@ -1,0 +1,1 @@
+    function nonces(address owner) external view returns (uint256);
