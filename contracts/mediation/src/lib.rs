@@ -832,7 +832,7 @@ impl Mediation {
                 maximum: U256::from(u128::MAX),
             });
         }
-        if validators_per_case % 2 == 0 || validators_per_case > MAX_VALIDATORS_PER_CASE {
+        if validators_per_case.is_multiple_of(2) || validators_per_case > MAX_VALIDATORS_PER_CASE {
             return own(ParameterOutOfBounds {
                 value: U256::from(validators_per_case),
                 minimum: U256::from(1),

@@ -67,10 +67,7 @@ fn providers_register_once_and_update_afterwards() {
         p.registry.sender(STRANGER).provider_hardware(PROVIDER),
         (true, 3, 24, 16, 64, 500)
     );
-    assert_eq!(
-        p.registry.sender(STRANGER).provider_hardware(STRANGER).0,
-        false
-    );
+    assert!(!p.registry.sender(STRANGER).provider_hardware(STRANGER).0);
 }
 
 #[test]

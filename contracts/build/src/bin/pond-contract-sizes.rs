@@ -1,0 +1,52 @@
+//! Builds every contract and prints its raw and compressed size; fails if
+//! any exceeds Nitro's 24 KiB compressed code limit.
+//!
+//! `--no-build` measures what is already built; `--markdown` prints the
+//! table for the README.
+
+use std::process::ExitCode;
+
+use pond_contract_build::{build_all, measure_all, workspace_root, MAX_COMPRESSED_CODE};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workspace = workspace_root();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    if !args.iter().any(|a| a == "--no-build") {
+        if let Err(error) = build_all(&workspace, &target_dir) {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let sizes = match measure_all(&target_dir) {
+        Ok(sizes) => sizes,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let markdown = args.iter().any(|a| a == "--markdown");
+    if markdown {
+        println!("| contract | wasm bytes | deployed (brotli 11) bytes | of 24 KiB |");
+        println!("|---|---:|---:|---:|");
+    } else {
+        println!("{:<16} {:>10} {:>12} {:>8}", "contract", "wasm", "compressed", "limit");
+    }
+    for size in &sizes {
+        #[allow(clippy::cast_precision_loss)]
+        let share = size.compressed as f64 * 100.0 / MAX_COMPRESSED_CODE as f64;
+        if markdown {
+            println!("| {} | {} | {} | {share:.1} % |", size.contract.name, size.raw, size.compressed);
+        } else {
+            let flag = if size.fits() { "" } else { "  TOO LARGE" };
+            println!("{:<16} {:>10} {:>12} {:>7.1}%{flag}", size.contract.name, size.raw, size.compressed, share);
+        }
+    }
+    let too_large: Vec<&str> = sizes.iter().filter(|s| !s.fits()).map(|s| s.contract.name).collect();
+    if too_large.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("over the {MAX_COMPRESSED_CODE}-byte compressed limit: {}", too_large.join(", "));
+        ExitCode::FAILURE
+    }
+}
