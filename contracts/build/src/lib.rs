@@ -33,15 +33,42 @@ impl Contract {
 
 /// Every contract, in deployment order.
 pub const CONTRACTS: &[Contract] = &[
-    Contract { name: "PondToken", package: "pond-token" },
-    Contract { name: "Vault", package: "pond-vault" },
-    Contract { name: "Registry", package: "pond-registry" },
-    Contract { name: "OfferBook", package: "pond-offers" },
-    Contract { name: "Market", package: "pond-market" },
-    Contract { name: "Deals", package: "pond-deals" },
-    Contract { name: "Mediation", package: "pond-mediation" },
-    Contract { name: "BlockHashBeacon", package: "pond-beacon" },
-    Contract { name: "JobRelay", package: "pond-relay" },
+    Contract {
+        name: "PondToken",
+        package: "pond-token",
+    },
+    Contract {
+        name: "Vault",
+        package: "pond-vault",
+    },
+    Contract {
+        name: "Registry",
+        package: "pond-registry",
+    },
+    Contract {
+        name: "OfferBook",
+        package: "pond-offers",
+    },
+    Contract {
+        name: "Market",
+        package: "pond-market",
+    },
+    Contract {
+        name: "Deals",
+        package: "pond-deals",
+    },
+    Contract {
+        name: "Mediation",
+        package: "pond-mediation",
+    },
+    Contract {
+        name: "BlockHashBeacon",
+        package: "pond-beacon",
+    },
+    Contract {
+        name: "JobRelay",
+        package: "pond-relay",
+    },
 ];
 
 /// Rust target of Stylus programs.
@@ -105,7 +132,14 @@ pub fn build_all(workspace: &Path, target_dir: &Path) -> Result<(), BuildError> 
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--target", WASM_TARGET, "--profile", PROFILE, "-Zbuild-std=std,panic_abort"])
+        .args([
+            "build",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            PROFILE,
+            "-Zbuild-std=std,panic_abort",
+        ])
         .arg("--target-dir")
         .arg(target_dir)
         .env("RUSTC_BOOTSTRAP", "1")
@@ -168,7 +202,11 @@ pub fn measure_all(target_dir: &Path) -> Result<Vec<Size>, BuildError> {
         .map(|contract| {
             let path = dir.join(contract.wasm_file());
             let wasm = std::fs::read(&path).map_err(|source| BuildError::Read { path, source })?;
-            Ok(Size { contract: *contract, raw: wasm.len(), compressed: CODE_PREFIX_LEN + compress(&wasm)?.len() })
+            Ok(Size {
+                contract: *contract,
+                raw: wasm.len(),
+                compressed: CODE_PREFIX_LEN + compress(&wasm)?.len(),
+            })
         })
         .collect()
 }
@@ -190,8 +228,18 @@ mod tests {
     #[test]
     fn limit_is_inclusive() {
         let contract = CONTRACTS[0];
-        assert!(Size { contract, raw: 1, compressed: MAX_COMPRESSED_CODE }.fits());
-        assert!(!Size { contract, raw: 1, compressed: MAX_COMPRESSED_CODE + 1 }.fits());
+        assert!(Size {
+            contract,
+            raw: 1,
+            compressed: MAX_COMPRESSED_CODE
+        }
+        .fits());
+        assert!(!Size {
+            contract,
+            raw: 1,
+            compressed: MAX_COMPRESSED_CODE + 1
+        }
+        .fits());
         assert_eq!(contract.wasm_file(), "pond_token.wasm");
     }
 }

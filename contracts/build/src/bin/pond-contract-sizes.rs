@@ -11,7 +11,8 @@ use pond_contract_build::{build_all, measure_all, workspace_root, MAX_COMPRESSED
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workspace = workspace_root();
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
     if !args.iter().any(|a| a == "--no-build") {
         if let Err(error) = build_all(&workspace, &target_dir) {
             eprintln!("{error}");
@@ -30,23 +31,39 @@ fn main() -> ExitCode {
         println!("| contract | wasm bytes | deployed (brotli 11) bytes | of 24 KiB |");
         println!("|---|---:|---:|---:|");
     } else {
-        println!("{:<16} {:>10} {:>12} {:>8}", "contract", "wasm", "compressed", "limit");
+        println!(
+            "{:<16} {:>10} {:>12} {:>8}",
+            "contract", "wasm", "compressed", "limit"
+        );
     }
     for size in &sizes {
         #[allow(clippy::cast_precision_loss)]
         let share = size.compressed as f64 * 100.0 / MAX_COMPRESSED_CODE as f64;
         if markdown {
-            println!("| {} | {} | {} | {share:.1} % |", size.contract.name, size.raw, size.compressed);
+            println!(
+                "| {} | {} | {} | {share:.1} % |",
+                size.contract.name, size.raw, size.compressed
+            );
         } else {
             let flag = if size.fits() { "" } else { "  TOO LARGE" };
-            println!("{:<16} {:>10} {:>12} {:>7.1}%{flag}", size.contract.name, size.raw, size.compressed, share);
+            println!(
+                "{:<16} {:>10} {:>12} {:>7.1}%{flag}",
+                size.contract.name, size.raw, size.compressed, share
+            );
         }
     }
-    let too_large: Vec<&str> = sizes.iter().filter(|s| !s.fits()).map(|s| s.contract.name).collect();
+    let too_large: Vec<&str> = sizes
+        .iter()
+        .filter(|s| !s.fits())
+        .map(|s| s.contract.name)
+        .collect();
     if too_large.is_empty() {
         ExitCode::SUCCESS
     } else {
-        eprintln!("over the {MAX_COMPRESSED_CODE}-byte compressed limit: {}", too_large.join(", "));
+        eprintln!(
+            "over the {MAX_COMPRESSED_CODE}-byte compressed limit: {}",
+            too_large.join(", ")
+        );
         ExitCode::FAILURE
     }
 }
