@@ -285,3 +285,38 @@ fn parameters_are_owner_only_and_bounded() {
     ));
     assert!(matches!(err, RegistryError::AlreadyInitialized(_)));
 }
+
+#[test]
+fn the_validator_set_is_bounded_by_the_sum_tree() {
+    let p = Protocol::deploy();
+    let capacity = pond_registry::MAX_VALIDATORS;
+    for i in 0..capacity {
+        let v = Address::from_word(B256::from(U256::from(0x1_0000 + i)));
+        p.stake_validator(v, U256::from(MIN_STAKE));
+    }
+    assert_eq!(
+        p.registry.sender(STRANGER).total_draw_weight(),
+        U256::from(MIN_STAKE) * U256::from(capacity)
+    );
+    let late = Address::repeat_byte(0x77);
+    p.fund(late, U256::from(MIN_STAKE));
+    assert!(matches!(
+        own(p.registry.sender(late).stake(U256::from(MIN_STAKE))),
+        RegistryError::ValidatorSetFull(_)
+    ));
+    // Draws stay well-formed at full capacity.
+    let drawn = p
+        .registry
+        .sender(STRANGER)
+        .draw_validators(
+            B256::repeat_byte(9),
+            U256::from(MAX_DRAW),
+            Address::ZERO,
+            Address::ZERO,
+        )
+        .motsu_unwrap();
+    assert_eq!(drawn.len(), MAX_DRAW as usize);
+    let unique: std::collections::HashSet<_> = drawn.iter().collect();
+    assert_eq!(unique.len(), drawn.len());
+    assert!(!drawn.contains(&Address::ZERO));
+}
