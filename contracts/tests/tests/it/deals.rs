@@ -321,3 +321,65 @@ fn parameters_are_owner_only_and_bounded() {
         Revert::Own(DealsError::AlreadyInitialized(_))
     ));
 }
+
+#[test]
+fn mediation_settlement_is_checked_even_from_mediation() {
+    let (p, deal) = matched();
+    let mediation = p.mediation.address();
+    // Not challenged yet.
+    let err = p
+        .deals
+        .sender(mediation)
+        .settle_mediation(deal, 0, U256::ZERO)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::WrongDealState(_))));
+    let err = p
+        .deals
+        .sender(mediation)
+        .settle_mediation(U256::from(9), 0, U256::ZERO)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::DealNotFound(_))));
+    let err = p
+        .deals
+        .sender(STRANGER)
+        .claim_timeout(U256::from(9))
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::DealNotFound(_))));
+    p.deliver(PROVIDER, deal, B256::repeat_byte(0xee));
+    p.fund(CREATOR, tokens(10));
+    p.deals
+        .sender(CREATOR)
+        .challenge_result(deal)
+        .motsu_unwrap();
+    let err = p
+        .deals
+        .sender(mediation)
+        .settle_mediation(deal, 7, U256::ZERO)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::UnknownOutcome(_))));
+    let err = p
+        .deals
+        .sender(mediation)
+        .settle_mediation(deal, 1, tokens(161))
+        .motsu_unwrap_err();
+    assert!(matches!(
+        err,
+        Revert::Own(DealsError::CollateralExceeded(_))
+    ));
+    // A challenged deal has no timeout and cannot be judged again.
+    advance(30 * 86_400);
+    let err = p
+        .deals
+        .sender(STRANGER)
+        .claim_timeout(deal)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::WrongDealState(_))));
+    let err = p
+        .deals
+        .sender(STRANGER)
+        .finalize_deal(deal)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(DealsError::WrongDealState(_))));
+    assert_eq!(p.deal_state(deal), deal_state::CHALLENGED);
+    p.assert_vault_invariant();
+}

@@ -493,3 +493,34 @@ fn relayed_posting_is_reserved_to_the_relay_and_parameters_to_the_owner() {
         .motsu_unwrap();
     assert_eq!(p.balances(PROVIDER), (tokens(420), tokens(80)));
 }
+
+#[test]
+fn auction_calls_need_an_auction() {
+    let p = setup();
+    let job = p.post_job(CREATOR, job_spec(p.now(), machine(1), tokens(100)));
+    assert!(matches!(
+        own_error(p.market.sender(PROVIDER).bid(job, tokens(1))),
+        MarketError::WrongJobState(_)
+    ));
+    assert!(matches!(
+        own_error(p.market.sender(STRANGER).close_auction(job)),
+        MarketError::WrongJobState(_)
+    ));
+    assert!(matches!(
+        own_error(p.market.sender(PROVIDER).bid(U256::from(9), tokens(1))),
+        MarketError::JobNotFound(_)
+    ));
+    assert!(matches!(
+        own_error(p.market.sender(STRANGER).close_auction(U256::from(9))),
+        MarketError::JobNotFound(_)
+    ));
+    assert!(matches!(
+        own_error(
+            p.market
+                .sender(STRANGER)
+                .take_offer(U256::from(9), U256::from(1))
+        ),
+        MarketError::JobNotFound(_)
+    ));
+    assert_eq!(p.balances(PROVIDER), (tokens(500), U256::ZERO));
+}

@@ -235,3 +235,40 @@ fn deposit_with_permit_credits_the_signer_and_survives_a_used_permit() {
     assert!(matches!(err, VaultError::TokenTransferFailed(_)));
     p.assert_vault_invariant();
 }
+
+#[test]
+fn ownership_moves_in_two_steps() {
+    use openzeppelin_stylus::access::ownable_two_step::IOwnable2Step;
+    let p = Protocol::deploy();
+    let err = p
+        .vault
+        .sender(ALICE)
+        .transfer_ownership(ALICE)
+        .motsu_unwrap_err();
+    assert!(matches!(
+        err,
+        openzeppelin_stylus::access::ownable::Error::UnauthorizedAccount(_)
+    ));
+    p.vault
+        .sender(p.owner)
+        .transfer_ownership(ALICE)
+        .motsu_unwrap();
+    assert_eq!(p.vault.sender(BOB).pending_owner(), ALICE);
+    // Until accepted, the old owner still rules and the new one does not.
+    assert!(matches!(
+        own(p.vault.sender(ALICE).set_treasury(BOB)),
+        VaultError::Unauthorized(_)
+    ));
+    let err = p.vault.sender(BOB).accept_ownership().motsu_unwrap_err();
+    assert!(matches!(
+        err,
+        openzeppelin_stylus::access::ownable::Error::UnauthorizedAccount(_)
+    ));
+    p.vault.sender(ALICE).accept_ownership().motsu_unwrap();
+    assert_eq!(p.vault.sender(BOB).owner(), ALICE);
+    p.vault.sender(ALICE).set_treasury(BOB).motsu_unwrap();
+    assert!(matches!(
+        own(p.vault.sender(p.owner).set_treasury(ALICE)),
+        VaultError::Unauthorized(_)
+    ));
+}
