@@ -15,6 +15,7 @@ use openzeppelin_stylus::token::erc20::IErc20;
 pub use pond_common::clock::advance;
 use pond_common::{
     commitment::result_commitment,
+    interfaces::Revert,
     types::{Hardware, JobSpec},
 };
 use pond_deals::Deals;
@@ -360,10 +361,54 @@ impl Protocol {
             .motsu_unwrap();
     }
 
+    /// Registers `provider` (two GPUs), posts an offer at `price` and a job
+    /// by `creator` naming it (direct match, maximum price `max_price`).
+    /// Returns the deal id. The parties must be funded.
+    pub fn direct_deal(
+        &self,
+        creator: Address,
+        provider: Address,
+        price: U256,
+        max_price: U256,
+    ) -> U256 {
+        self.register_provider(provider, machine(2));
+        let offer = self.post_offer(provider, machine(1), price, 7_200, 2);
+        let mut spec = job_spec(self.now(), machine(1), max_price);
+        spec.offerId = offer;
+        let job = self.post_job(creator, spec);
+        self.job_state(job).1
+    }
+
     /// The protocol clock now.
     #[must_use]
     pub fn now(&self) -> u64 {
         pond_common::clock::now(&stylus_sdk::host::WasmVM {})
+    }
+}
+
+/// The contract's own error of a call that must fail (rolled back).
+///
+/// # Panics
+/// If the call succeeded or failed with another contract's revert data.
+#[track_caller]
+pub fn own_error<T: core::fmt::Debug, E: core::fmt::Debug>(result: Result<T, Revert<E>>) -> E {
+    match result.motsu_unwrap_err() {
+        Revert::Own(error) => error,
+        Revert::Bubbled(data) => panic!("expected the contract's own error, got bubbled {data:?}"),
+    }
+}
+
+/// The selector of another contract's error, passed through by a call that must fail.
+///
+/// # Panics
+/// If the call succeeded or failed with the called contract's own error.
+#[track_caller]
+pub fn bubbled_selector<T: core::fmt::Debug, E: core::fmt::Debug>(
+    result: Result<T, Revert<E>>,
+) -> [u8; 4] {
+    match result.motsu_unwrap_err() {
+        Revert::Bubbled(data) if data.len() >= 4 => [data[0], data[1], data[2], data[3]],
+        other => panic!("expected a bubbled custom error, got {other:?}"),
     }
 }
 

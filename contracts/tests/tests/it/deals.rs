@@ -4,7 +4,7 @@
 use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
 use pond_common::{commitment::result_commitment, interfaces::Revert};
-use pond_contract_tests::{advance, job_spec, machine, tokens, Protocol};
+use pond_contract_tests::{advance, tokens, Protocol};
 use pond_deals::{completion, deal_state, DealCompleted, DealTimedOut, DealsError, ResultRevealed};
 
 const CREATOR: Address = Address::repeat_byte(0xc1);
@@ -17,15 +17,27 @@ fn matched() -> (Protocol, U256) {
     let p = Protocol::deploy();
     p.fund(CREATOR, tokens(1_000));
     p.fund(PROVIDER, tokens(500));
-    p.register_provider(PROVIDER, machine(2));
-    let offer = p.post_offer(PROVIDER, machine(1), tokens(80), 7_200, 2);
-    let mut spec = job_spec(p.now(), machine(1), tokens(100));
-    spec.offerId = offer;
-    let job = p.post_job(CREATOR, spec);
-    let (_, deal) = p.job_state(job);
+    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(100));
     assert_eq!(p.balances(CREATOR), (tokens(920), tokens(80)));
     assert_eq!(p.balances(PROVIDER), (tokens(300), tokens(200)));
     (p, deal)
+}
+
+/// After completion: creator 920 free, provider 578 (300 + 78 + 200 collateral), treasury 2.
+fn assert_completed(p: &Protocol, deal: U256, how: u8) {
+    assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
+    assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
+    assert_eq!(p.balances(p.treasury), (tokens(2), U256::ZERO));
+    assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
+    p.deals.assert_emitted(&DealCompleted {
+        dealId: deal,
+        provider: PROVIDER,
+        creator: CREATOR,
+        how,
+        paid: tokens(78),
+        fee: tokens(2),
+    });
+    p.assert_vault_invariant();
 }
 
 #[test]
@@ -35,21 +47,9 @@ fn accept_pays_price_minus_fee_and_releases_collateral() {
     assert_eq!(p.deal_state(deal), deal_state::REVEALED);
     p.deals.sender(CREATOR).accept_result(deal).motsu_unwrap();
     // Fee: 2.5 % of 80 = 2.
-    assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
-    assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
-    assert_eq!(p.balances(p.treasury), (tokens(2), U256::ZERO));
-    assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
-    p.deals.assert_emitted(&DealCompleted {
-        dealId: deal,
-        provider: PROVIDER,
-        creator: CREATOR,
-        how: completion::ACCEPTED,
-        paid: tokens(78),
-        fee: tokens(2),
-    });
+    assert_completed(&p, deal, completion::ACCEPTED);
     let record = p.registry.sender(STRANGER).provider_record(PROVIDER);
     assert_eq!((record.0, record.1, record.4), (1, 0, tokens(78)));
-    p.assert_vault_invariant();
 }
 
 #[test]
@@ -77,17 +77,7 @@ fn finalize_after_judge_window_pays_like_accept() {
         .motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(DealsError::DeadlinePassed(_))));
     p.deals.sender(STRANGER).finalize_deal(deal).motsu_unwrap();
-    assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
-    assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
-    assert_eq!(p.balances(p.treasury), (tokens(2), U256::ZERO));
-    p.deals.assert_emitted(&DealCompleted {
-        dealId: deal,
-        provider: PROVIDER,
-        creator: CREATOR,
-        how: completion::FINALIZED,
-        paid: tokens(78),
-        fee: tokens(2),
-    });
+    assert_completed(&p, deal, completion::FINALIZED);
     // Terminal: nothing more can happen.
     let err = p
         .deals

@@ -4,7 +4,9 @@
 use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
 use pond_common::interfaces::Revert;
-use pond_contract_tests::{advance, job_spec, machine, tokens, Protocol};
+use pond_contract_tests::{
+    advance, bubbled_selector, job_spec, machine, own_error, tokens, Protocol,
+};
 use pond_market::{
     job_state, match_mode, AuctionClosed, BidPlaced, JobMatched, JobPosted, MarketError,
 };
@@ -23,22 +25,6 @@ fn setup() -> Protocol {
     p.register_provider(PROVIDER, machine(2));
     p.register_provider(RIVAL, machine(4));
     p
-}
-
-fn own_error<T: core::fmt::Debug>(result: Result<T, Revert<MarketError>>) -> MarketError {
-    match result.motsu_unwrap_err() {
-        Revert::Own(e) => e,
-        Revert::Bubbled(data) => panic!("expected the market's own error, got bubbled {data:?}"),
-    }
-}
-
-fn bubbled_selector<T: core::fmt::Debug, E: core::fmt::Debug>(
-    result: Result<T, Revert<E>>,
-) -> [u8; 4] {
-    match result.motsu_unwrap_err() {
-        Revert::Bubbled(data) => data[..4].try_into().unwrap(),
-        Revert::Own(e) => panic!("expected a bubbled error, got {e:?}"),
-    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
 use pond_common::{commitment::result_commitment, interfaces::Revert};
-use pond_contract_tests::{advance, job_spec, machine, tokens, Protocol, MEDIATION_FEE};
+use pond_contract_tests::{advance, tokens, Protocol, MEDIATION_FEE};
 use pond_deals::{deal_state, DealRejected};
 use pond_mediation::{case_state, CaseResolved, MediationError, RoundFailed};
 use pond_registry::RegistryError;
@@ -28,12 +28,7 @@ fn challenged(n: u8) -> (Protocol, U256, U256) {
     for v in validators(n) {
         p.stake_validator(v, tokens(200));
     }
-    p.register_provider(PROVIDER, machine(2));
-    let offer = p.post_offer(PROVIDER, machine(1), tokens(80), 7_200, 2);
-    let mut spec = job_spec(p.now(), machine(1), tokens(100));
-    spec.offerId = offer;
-    let job = p.post_job(CREATOR, spec);
-    let (_, deal) = p.job_state(job);
+    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(100));
     p.deliver(PROVIDER, deal, RESULT);
     let case = p
         .deals
@@ -393,12 +388,7 @@ fn a_creator_who_cannot_pay_the_fee_cannot_challenge() {
     // Exactly the job's price: nothing left for the fee.
     p.fund(CREATOR, tokens(80));
     p.fund(PROVIDER, tokens(500));
-    p.register_provider(PROVIDER, machine(1));
-    let offer = p.post_offer(PROVIDER, machine(1), tokens(80), 7_200, 1);
-    let mut spec = job_spec(p.now(), machine(1), tokens(80));
-    spec.offerId = offer;
-    let job = p.post_job(CREATOR, spec);
-    let (_, deal) = p.job_state(job);
+    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
     p.deliver(PROVIDER, deal, RESULT);
     let err = p
         .deals

@@ -6,31 +6,26 @@ use std::collections::HashMap;
 use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
 use pond_common::{interfaces::Revert, types::Hardware};
-use pond_contract_tests::{advance, machine, tokens, Protocol, MIN_STAKE};
+use pond_contract_tests::{advance, machine, own_error, tokens, Protocol, MIN_STAKE};
 use pond_registry::{ProviderRegistered, ProviderUpdated, RegistryError, MAX_DRAW};
 
 const PROVIDER: Address = Address::repeat_byte(0xa1);
 const STRANGER: Address = Address::repeat_byte(0x99);
 
-fn own<T: core::fmt::Debug>(result: Result<T, Revert<RegistryError>>) -> RegistryError {
-    match result.motsu_unwrap_err() {
-        Revert::Own(e) => e,
-        Revert::Bubbled(d) => panic!("unexpected bubbled {d:?}"),
-    }
-}
-
 #[test]
 fn providers_register_once_and_update_afterwards() {
     let p = Protocol::deploy();
-    let err = own(p
-        .registry
-        .sender(PROVIDER)
-        .register_provider(Hardware::default(), "x".into()));
+    let err = own_error(
+        p.registry
+            .sender(PROVIDER)
+            .register_provider(Hardware::default(), "x".into()),
+    );
     assert!(matches!(err, RegistryError::EmptyHardware(_)));
-    let err = own(p
-        .registry
-        .sender(PROVIDER)
-        .update_provider(machine(1), "x".into()));
+    let err = own_error(
+        p.registry
+            .sender(PROVIDER)
+            .update_provider(machine(1), "x".into()),
+    );
     assert!(matches!(err, RegistryError::ProviderNotRegistered(_)));
     p.registry
         .sender(PROVIDER)
@@ -45,10 +40,11 @@ fn providers_register_once_and_update_afterwards() {
         diskGb: 500,
         metadataUri: "ipfs://a".into(),
     });
-    let err = own(p
-        .registry
-        .sender(PROVIDER)
-        .register_provider(machine(1), "x".into()));
+    let err = own_error(
+        p.registry
+            .sender(PROVIDER)
+            .register_provider(machine(1), "x".into()),
+    );
     assert!(matches!(err, RegistryError::ProviderAlreadyRegistered(_)));
     p.registry
         .sender(PROVIDER)
@@ -76,11 +72,11 @@ fn staking_locks_vault_funds_and_unbonding_waits_for_the_delay() {
     let v = Address::repeat_byte(0x41);
     p.fund(v, tokens(500));
     assert!(matches!(
-        own(p.registry.sender(v).stake(U256::ZERO)),
+        own_error(p.registry.sender(v).stake(U256::ZERO)),
         RegistryError::ZeroAmount(_)
     ));
     assert!(matches!(
-        own(p.registry.sender(v).stake(tokens(99))),
+        own_error(p.registry.sender(v).stake(tokens(99))),
         RegistryError::StakeBelowMinimum(_)
     ));
     p.registry.sender(v).stake(tokens(300)).motsu_unwrap();
@@ -95,15 +91,15 @@ fn staking_locks_vault_funds_and_unbonding_waits_for_the_delay() {
     );
 
     assert!(matches!(
-        own(p.registry.sender(v).request_unbond(tokens(301))),
+        own_error(p.registry.sender(v).request_unbond(tokens(301))),
         RegistryError::InsufficientStake(_)
     ));
     assert!(matches!(
-        own(p.registry.sender(v).request_unbond(tokens(250))),
+        own_error(p.registry.sender(v).request_unbond(tokens(250))),
         RegistryError::StakeBelowMinimum(_)
     ));
     assert!(matches!(
-        own(p.registry.sender(v).withdraw_unbonded()),
+        own_error(p.registry.sender(v).withdraw_unbonded()),
         RegistryError::NothingUnbonding(_)
     ));
     p.registry
@@ -112,7 +108,7 @@ fn staking_locks_vault_funds_and_unbonding_waits_for_the_delay() {
         .motsu_unwrap();
     assert_eq!(p.registry.sender(STRANGER).total_draw_weight(), tokens(200));
     assert!(matches!(
-        own(p.registry.sender(v).withdraw_unbonded()),
+        own_error(p.registry.sender(v).withdraw_unbonded()),
         RegistryError::UnbondingNotReady(_)
     ));
     advance(7 * 86_400);
@@ -186,7 +182,7 @@ fn draws_are_distinct_exclude_parties_and_follow_stake() {
         .draw_validators(B256::ZERO, U256::from(9), Address::ZERO, Address::ZERO)
         .motsu_unwrap();
     assert_eq!(all.len(), 4);
-    let err = own(p.registry.sender(STRANGER).draw_validators(
+    let err = own_error(p.registry.sender(STRANGER).draw_validators(
         B256::ZERO,
         U256::from(MAX_DRAW + 1),
         Address::ZERO,
@@ -200,57 +196,64 @@ fn protocol_hooks_are_reserved() {
     let p = Protocol::deploy();
     let v = Address::repeat_byte(0x41);
     assert!(matches!(
-        own(p
-            .registry
-            .sender(STRANGER)
-            .record_provider_outcome(PROVIDER, 0, tokens(1))),
+        own_error(
+            p.registry
+                .sender(STRANGER)
+                .record_provider_outcome(PROVIDER, 0, tokens(1))
+        ),
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
-        own(p
-            .registry
-            .sender(p.market.address())
-            .record_provider_outcome(PROVIDER, 0, tokens(1))),
+        own_error(
+            p.registry
+                .sender(p.market.address())
+                .record_provider_outcome(PROVIDER, 0, tokens(1))
+        ),
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
-        own(p.registry.sender(STRANGER).assign_validator(v)),
+        own_error(p.registry.sender(STRANGER).assign_validator(v)),
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
-        own(p
-            .registry
-            .sender(STRANGER)
-            .release_validator(v, 0, U256::ZERO)),
+        own_error(
+            p.registry
+                .sender(STRANGER)
+                .release_validator(v, 0, U256::ZERO)
+        ),
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
-        own(p
-            .registry
-            .sender(STRANGER)
-            .slash_validator(v, U256::from(1))),
+        own_error(
+            p.registry
+                .sender(STRANGER)
+                .slash_validator(v, U256::from(1))
+        ),
         RegistryError::UnauthorizedCaller(_)
     ));
     let deals = p.deals.address();
     assert!(matches!(
-        own(p
-            .registry
-            .sender(deals)
-            .record_provider_outcome(PROVIDER, 9, tokens(1))),
+        own_error(
+            p.registry
+                .sender(deals)
+                .record_provider_outcome(PROVIDER, 9, tokens(1))
+        ),
         RegistryError::UnknownOutcome(_)
     ));
     let mediation = p.mediation.address();
     assert!(matches!(
-        own(p
-            .registry
-            .sender(mediation)
-            .release_validator(v, 0, U256::ZERO)),
+        own_error(
+            p.registry
+                .sender(mediation)
+                .release_validator(v, 0, U256::ZERO)
+        ),
         RegistryError::ValidatorNotServing(_)
     ));
-    let err = own(p
-        .registry
-        .sender(mediation)
-        .slash_validator(v, U256::from(10_001)));
+    let err = own_error(
+        p.registry
+            .sender(mediation)
+            .slash_validator(v, U256::from(10_001)),
+    );
     assert!(matches!(err, RegistryError::ParameterOutOfBounds(_)));
 }
 
@@ -258,16 +261,16 @@ fn protocol_hooks_are_reserved() {
 fn parameters_are_owner_only_and_bounded() {
     let p = Protocol::deploy();
     assert!(matches!(
-        own(p.registry.sender(STRANGER).set_parameters(tokens(1), 3_600)),
+        own_error(p.registry.sender(STRANGER).set_parameters(tokens(1), 3_600)),
         RegistryError::Unauthorized(_)
     ));
     assert!(matches!(
-        own(p.registry.sender(p.owner).set_parameters(U256::ZERO, 3_600)),
+        own_error(p.registry.sender(p.owner).set_parameters(U256::ZERO, 3_600)),
         RegistryError::ZeroAmount(_)
     ));
     for delay in [3_599, 30 * 86_400 + 1] {
         assert!(matches!(
-            own(p.registry.sender(p.owner).set_parameters(tokens(1), delay)),
+            own_error(p.registry.sender(p.owner).set_parameters(tokens(1), delay)),
             RegistryError::ParameterOutOfBounds(_)
         ));
     }
@@ -276,7 +279,7 @@ fn parameters_are_owner_only_and_bounded() {
         .set_parameters(tokens(1), 3_600)
         .motsu_unwrap();
     assert_eq!(p.registry.sender(STRANGER).parameters(), (tokens(1), 3_600));
-    let err = own(p.registry.sender(p.owner).initialize(
+    let err = own_error(p.registry.sender(p.owner).initialize(
         p.vault.address(),
         p.deals.address(),
         p.mediation.address(),
@@ -301,7 +304,7 @@ fn the_validator_set_is_bounded_by_the_sum_tree() {
     let late = Address::repeat_byte(0x77);
     p.fund(late, U256::from(MIN_STAKE));
     assert!(matches!(
-        own(p.registry.sender(late).stake(U256::from(MIN_STAKE))),
+        own_error(p.registry.sender(late).stake(U256::from(MIN_STAKE))),
         RegistryError::ValidatorSetFull(_)
     ));
     // Draws stay well-formed at full capacity.

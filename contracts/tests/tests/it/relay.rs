@@ -6,11 +6,8 @@ use alloy_signer::SignerSync;
 use alloy_sol_types::SolStruct;
 use motsu::prelude::*;
 use openzeppelin_stylus::utils::nonces::INonces;
-use pond_common::{
-    interfaces::Revert,
-    types::{JobSpec, PermitData},
-};
-use pond_contract_tests::{job_spec, machine, tokens, Protocol};
+use pond_common::types::{JobSpec, PermitData};
+use pond_contract_tests::{job_spec, machine, own_error, tokens, Protocol};
 use pond_market::JobPosted;
 use pond_relay::{JobRelayed, RelayError};
 
@@ -87,13 +84,6 @@ fn sign(
         B256::from(signature.r()),
         B256::from(signature.s()),
     )
-}
-
-fn own<T: core::fmt::Debug>(result: Result<T, Revert<RelayError>>) -> RelayError {
-    match result.motsu_unwrap_err() {
-        Revert::Own(e) => e,
-        Revert::Bubbled(d) => panic!("unexpected bubbled {d:?}"),
-    }
 }
 
 #[test]
@@ -180,7 +170,7 @@ fn a_valid_signature_posts_for_the_creator_and_cannot_be_replayed() {
         U256::from(1)
     );
     // Replay: the nonce has moved on.
-    let err = own(p.relay.sender(RELAYER).post_job_for(
+    let err = own_error(p.relay.sender(RELAYER).post_job_for(
         spec,
         creator.address(),
         U256::ZERO,
@@ -203,7 +193,7 @@ fn wrong_signer_expired_and_wrong_chain_are_refused() {
     let spec = job_spec(p.now(), machine(1), tokens(40));
     let deadline = U256::from(p.now() + 600);
     let post = |sig: (u8, B256, B256), spec: JobSpec, deadline: U256, nonce: U256| {
-        own(p.relay.sender(RELAYER).post_job_for(
+        own_error(p.relay.sender(RELAYER).post_job_for(
             spec,
             creator.address(),
             nonce,

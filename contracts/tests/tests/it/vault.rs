@@ -5,21 +5,13 @@ use alloy_signer::SignerSync;
 use alloy_sol_types::SolStruct;
 use motsu::prelude::*;
 use openzeppelin_stylus::token::erc20::IErc20;
-use pond_common::interfaces::Revert;
-use pond_contract_tests::{tokens, Protocol};
+use pond_contract_tests::{own_error, tokens, Protocol};
 use pond_vault::{
     Deposited, LockedTransferred, Slashed, VaultError, Withdrawn, MAX_PROTOCOL_CONTRACTS,
 };
 
 const ALICE: Address = Address::repeat_byte(0xa1);
 const BOB: Address = Address::repeat_byte(0xb0);
-
-fn own<T: core::fmt::Debug>(result: Result<T, Revert<VaultError>>) -> VaultError {
-    match result.motsu_unwrap_err() {
-        Revert::Own(e) => e,
-        Revert::Bubbled(d) => panic!("unexpected bubbled {d:?}"),
-    }
-}
 
 #[test]
 fn deposit_for_and_withdraw_move_exact_amounts() {
@@ -33,15 +25,15 @@ fn deposit_for_and_withdraw_move_exact_amounts() {
         .approve(p.vault.address(), tokens(100))
         .motsu_unwrap();
     assert!(matches!(
-        own(p.vault.sender(ALICE).deposit(U256::ZERO)),
+        own_error(p.vault.sender(ALICE).deposit(U256::ZERO)),
         VaultError::ZeroAmount(_)
     ));
     assert!(matches!(
-        own(p.vault.sender(ALICE).deposit_for(Address::ZERO, tokens(1))),
+        own_error(p.vault.sender(ALICE).deposit_for(Address::ZERO, tokens(1))),
         VaultError::ZeroAddress(_)
     ));
     assert!(matches!(
-        own(p.vault.sender(ALICE).deposit(tokens(101))),
+        own_error(p.vault.sender(ALICE).deposit(tokens(101))),
         VaultError::TokenTransferFailed(_)
     ));
     p.vault.sender(ALICE).deposit(tokens(60)).motsu_unwrap();
@@ -56,7 +48,7 @@ fn deposit_for_and_withdraw_move_exact_amounts() {
     });
     assert_eq!(p.balances(ALICE), (tokens(60), U256::ZERO));
     assert_eq!(p.balances(BOB), (tokens(40), U256::ZERO));
-    let err = own(p.vault.sender(BOB).withdraw(tokens(41)));
+    let err = own_error(p.vault.sender(BOB).withdraw(tokens(41)));
     assert!(matches!(err, VaultError::InsufficientAvailable(_)));
     p.vault.sender(BOB).withdraw(tokens(15)).motsu_unwrap();
     p.vault.assert_emitted(&Withdrawn {
@@ -74,44 +66,46 @@ fn only_protocol_contracts_lock_move_and_slash() {
     p.fund(ALICE, tokens(10));
     for caller in [ALICE, BOB, p.owner, p.offers.address(), p.relay.address()] {
         assert!(matches!(
-            own(p.vault.sender(caller).lock(ALICE, tokens(1))),
+            own_error(p.vault.sender(caller).lock(ALICE, tokens(1))),
             VaultError::UnauthorizedCaller(_)
         ));
         assert!(matches!(
-            own(p.vault.sender(caller).unlock(ALICE, tokens(1))),
+            own_error(p.vault.sender(caller).unlock(ALICE, tokens(1))),
             VaultError::UnauthorizedCaller(_)
         ));
         assert!(matches!(
-            own(p
-                .vault
-                .sender(caller)
-                .transfer_locked(ALICE, BOB, tokens(1))),
+            own_error(
+                p.vault
+                    .sender(caller)
+                    .transfer_locked(ALICE, BOB, tokens(1))
+            ),
             VaultError::UnauthorizedCaller(_)
         ));
         assert!(matches!(
-            own(p.vault.sender(caller).slash(ALICE, BOB, tokens(1))),
+            own_error(p.vault.sender(caller).slash(ALICE, BOB, tokens(1))),
             VaultError::UnauthorizedCaller(_)
         ));
     }
     let market = p.market.address();
     assert!(matches!(
-        own(p.vault.sender(market).lock(ALICE, U256::ZERO)),
+        own_error(p.vault.sender(market).lock(ALICE, U256::ZERO)),
         VaultError::ZeroAmount(_)
     ));
     assert!(matches!(
-        own(p.vault.sender(market).lock(ALICE, tokens(11))),
+        own_error(p.vault.sender(market).lock(ALICE, tokens(11))),
         VaultError::InsufficientAvailable(_)
     ));
     p.vault.sender(market).lock(ALICE, tokens(6)).motsu_unwrap();
     assert!(matches!(
-        own(p.vault.sender(market).unlock(ALICE, tokens(7))),
+        own_error(p.vault.sender(market).unlock(ALICE, tokens(7))),
         VaultError::InsufficientLocked(_)
     ));
     assert!(matches!(
-        own(p
-            .vault
-            .sender(market)
-            .transfer_locked(ALICE, Address::ZERO, tokens(1))),
+        own_error(
+            p.vault
+                .sender(market)
+                .transfer_locked(ALICE, Address::ZERO, tokens(1))
+        ),
         VaultError::ZeroAddress(_)
     ));
     p.vault
@@ -144,28 +138,34 @@ fn only_protocol_contracts_lock_move_and_slash() {
 #[test]
 fn initialization_is_once_and_treasury_is_owner_controlled() {
     let p = Protocol::deploy();
-    let err = own(p
-        .vault
-        .sender(ALICE)
-        .initialize(p.token.address(), ALICE, vec![ALICE], ALICE));
+    let err = own_error(p.vault.sender(ALICE).initialize(
+        p.token.address(),
+        ALICE,
+        vec![ALICE],
+        ALICE,
+    ));
     assert!(matches!(err, VaultError::AlreadyInitialized(_)));
     let fresh: Contract<pond_vault::Vault> = Contract::new();
-    let err =
-        own(fresh
-            .sender(ALICE)
-            .initialize(p.token.address(), ALICE, vec![Address::ZERO], ALICE));
+    let err = own_error(fresh.sender(ALICE).initialize(
+        p.token.address(),
+        ALICE,
+        vec![Address::ZERO],
+        ALICE,
+    ));
     assert!(matches!(err, VaultError::ZeroAddress(_)));
     let too_many = vec![ALICE; MAX_PROTOCOL_CONTRACTS + 1];
-    let err = own(fresh
-        .sender(ALICE)
-        .initialize(p.token.address(), ALICE, too_many, ALICE));
+    let err = own_error(
+        fresh
+            .sender(ALICE)
+            .initialize(p.token.address(), ALICE, too_many, ALICE),
+    );
     assert!(matches!(err, VaultError::TooManyProtocolContracts(_)));
     assert!(matches!(
-        own(p.vault.sender(ALICE).set_treasury(BOB)),
+        own_error(p.vault.sender(ALICE).set_treasury(BOB)),
         VaultError::Unauthorized(_)
     ));
     assert!(matches!(
-        own(p.vault.sender(p.owner).set_treasury(Address::ZERO)),
+        own_error(p.vault.sender(p.owner).set_treasury(Address::ZERO)),
         VaultError::ZeroAddress(_)
     ));
     p.vault.sender(p.owner).set_treasury(BOB).motsu_unwrap();
@@ -224,7 +224,7 @@ fn deposit_with_permit_credits_the_signer_and_survives_a_used_permit() {
     assert_eq!(p.balances(alice.address()), (tokens(50), U256::ZERO));
     assert_eq!(p.balances(BOB), (U256::ZERO, U256::ZERO));
     // Replaying the same permit fails: its nonce was used, and no allowance is left.
-    let err = own(p.vault.sender(BOB).deposit_with_permit(
+    let err = own_error(p.vault.sender(BOB).deposit_with_permit(
         alice.address(),
         tokens(50),
         deadline,
@@ -256,7 +256,7 @@ fn ownership_moves_in_two_steps() {
     assert_eq!(p.vault.sender(BOB).pending_owner(), ALICE);
     // Until accepted, the old owner still rules and the new one does not.
     assert!(matches!(
-        own(p.vault.sender(ALICE).set_treasury(BOB)),
+        own_error(p.vault.sender(ALICE).set_treasury(BOB)),
         VaultError::Unauthorized(_)
     ));
     let err = p.vault.sender(BOB).accept_ownership().motsu_unwrap_err();
@@ -268,7 +268,7 @@ fn ownership_moves_in_two_steps() {
     assert_eq!(p.vault.sender(BOB).owner(), ALICE);
     p.vault.sender(ALICE).set_treasury(BOB).motsu_unwrap();
     assert!(matches!(
-        own(p.vault.sender(p.owner).set_treasury(ALICE)),
+        own_error(p.vault.sender(p.owner).set_treasury(ALICE)),
         VaultError::Unauthorized(_)
     ));
 }
