@@ -10,8 +10,10 @@ extern crate std;
 
 pub mod clock;
 pub mod commitment;
+pub mod errors;
 pub mod interfaces;
 pub mod math;
+pub mod ownership;
 pub mod types;
 
 /// Pond's contracts are `no_std`; on WebAssembly a panic traps, which the

@@ -34,6 +34,7 @@ use openzeppelin_stylus::access::{
 use pond_common::{
     clock,
     commitment::result_commitment,
+    errors as shared,
     interfaces::{bubble, outcome, IMediation, IOfferBook, IRegistry, IVault, Revert},
     math::bps_of,
 };
@@ -102,12 +103,6 @@ mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
         #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
-        #[derive(Debug)]
         error DealNotFound();
         #[derive(Debug)]
         error WrongDealState(uint8 state);
@@ -129,13 +124,12 @@ mod errors {
         /// More collateral was paid to validators than the deal held.
         #[derive(Debug)]
         error CollateralExceeded(uint256 requested, uint256 available);
-        #[derive(Debug)]
-        error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
-        #[derive(Debug)]
-        error ArithmeticOverflow();
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{
+    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+};
 
 /// Everything the deal book can revert with.
 #[derive(SolidityError, Debug)]
@@ -638,10 +632,8 @@ impl Deals {
         reveal_window: u64,
         judge_window: u64,
     ) -> DealsResult<()> {
-        self.ownership.ownable.only_owner().map_err(|e| match e {
-            ownable::Error::UnauthorizedAccount(e) => Revert::Own(DealsError::Unauthorized(e)),
-            ownable::Error::InvalidOwner(_) => Revert::Own(ZeroAddress {}.into()),
-        })?;
+        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+            .map_err(|e| Revert::Own(e.into()))?;
         check_bounds(protocol_fee_bps, 0, MAX_PROTOCOL_FEE_BPS)?;
         check_bounds(reveal_window, MIN_WINDOW, MAX_WINDOW)?;
         check_bounds(judge_window, MIN_WINDOW, MAX_WINDOW)?;
@@ -662,11 +654,7 @@ impl Deals {
 
 impl Deals {
     fn only(&self, allowed: Address) -> DealsResult<()> {
-        let caller = self.vm().msg_sender();
-        if caller != allowed || caller.is_zero() {
-            return own(UnauthorizedCaller { caller });
-        }
-        Ok(())
+        shared::only_caller(self.vm().msg_sender(), allowed).map_err(|e| Revert::Own(e.into()))
     }
 
     fn expect_state(&self, deal_id: U256, expected: u8) -> DealsResult<()> {
@@ -786,37 +774,7 @@ impl Deals {
 }
 
 fn check_bounds(value: u64, minimum: u64, maximum: u64) -> DealsResult<()> {
-    if value < minimum || value > maximum {
-        return own(ParameterOutOfBounds {
-            value: U256::from(value),
-            minimum: U256::from(minimum),
-            maximum: U256::from(maximum),
-        });
-    }
-    Ok(())
+    shared::check_bounds(value, minimum, maximum).map_err(|e| Revert::Own(e.into()))
 }
 
-#[public]
-impl IOwnable2Step for Deals {
-    type Error = ownable::Error;
-
-    fn owner(&self) -> Address {
-        self.ownership.owner()
-    }
-
-    fn pending_owner(&self) -> Address {
-        self.ownership.pending_owner()
-    }
-
-    fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Self::Error> {
-        self.ownership.transfer_ownership(new_owner)
-    }
-
-    fn accept_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.accept_ownership()
-    }
-
-    fn renounce_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.renounce_ownership()
-    }
-}
+pond_common::forward_ownable_two_step!(Deals, ownership);

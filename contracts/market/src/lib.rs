@@ -29,7 +29,7 @@ use openzeppelin_stylus::{
     utils::pausable::{self, IPausable, Pausable},
 };
 use pond_common::{
-    clock,
+    clock, errors as shared,
     interfaces::{bubble, IDeals, IOfferBook, IRegistry, IVault, Revert},
     math::bps_of,
     types::{Hardware, JobSpec, StoredHardware},
@@ -91,10 +91,6 @@ mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
         #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
         error ProviderNotRegistered();
         #[derive(Debug)]
         error ZeroPrice();
@@ -128,16 +124,12 @@ mod errors {
         error BidTooHigh(uint256 price, uint256 ceiling);
         #[derive(Debug)]
         error AuctionHasBids();
-        /// Only the job relay may post relayed jobs.
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
-        #[derive(Debug)]
-        error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
-        #[derive(Debug)]
-        error ArithmeticOverflow();
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{
+    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+};
 
 /// Everything the market can revert with.
 #[derive(SolidityError, Debug)]
@@ -293,10 +285,8 @@ impl Market {
         relayer: Address,
         spec: JobSpec,
     ) -> MarketResult<U256> {
-        let caller = self.vm().msg_sender();
-        if caller != self.relay.get() {
-            return own(UnauthorizedCaller { caller });
-        }
+        shared::only_caller(self.vm().msg_sender(), self.relay.get())
+            .map_err(|e| Revert::Own(e.into()))?;
         self.post_job_internal(creator, relayer, spec)
     }
 
@@ -576,10 +566,8 @@ impl Market {
 
 impl Market {
     fn only_owner(&self) -> MarketResult<()> {
-        self.ownership.ownable.only_owner().map_err(|e| match e {
-            ownable::Error::UnauthorizedAccount(e) => Revert::Own(MarketError::Unauthorized(e)),
-            ownable::Error::InvalidOwner(_) => Revert::Own(ZeroAddress {}.into()),
-        })
+        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+            .map_err(|e| Revert::Own(e.into()))
     }
 
     fn when_not_paused(&self) -> MarketResult<()> {
@@ -842,14 +830,7 @@ fn check_period(value: u64, maximum: u64) -> MarketResult<()> {
 }
 
 fn check_bounds(value: u64, (minimum, maximum): (u64, u64)) -> MarketResult<()> {
-    if value < minimum || value > maximum {
-        return own(ParameterOutOfBounds {
-            value: U256::from(value),
-            minimum: U256::from(minimum),
-            maximum: U256::from(maximum),
-        });
-    }
-    Ok(())
+    shared::check_bounds(value, minimum, maximum).map_err(|e| Revert::Own(e.into()))
 }
 
 fn pause_error(error: pausable::Error) -> Revert<MarketError> {
@@ -866,27 +847,4 @@ impl IPausable for Market {
     }
 }
 
-#[public]
-impl IOwnable2Step for Market {
-    type Error = ownable::Error;
-
-    fn owner(&self) -> Address {
-        self.ownership.owner()
-    }
-
-    fn pending_owner(&self) -> Address {
-        self.ownership.pending_owner()
-    }
-
-    fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Self::Error> {
-        self.ownership.transfer_ownership(new_owner)
-    }
-
-    fn accept_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.accept_ownership()
-    }
-
-    fn renounce_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.renounce_ownership()
-    }
-}
+pond_common::forward_ownable_two_step!(Market, ownership);

@@ -34,6 +34,7 @@ use openzeppelin_stylus::access::{
 use pond_common::{
     clock,
     commitment::result_commitment,
+    errors as shared,
     interfaces::{bubble, outcome, IDeals, IRandomnessBeacon, IRegistry, IVault, Revert},
     math::{bps_of, div_small},
 };
@@ -90,12 +91,6 @@ mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
         #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
-        #[derive(Debug)]
         error CaseNotFound();
         #[derive(Debug)]
         error WrongCaseState(uint8 state);
@@ -122,13 +117,12 @@ mod errors {
         /// Resolution waits for the reveal window to end or for every reveal.
         #[derive(Debug)]
         error VotingNotOver(uint64 revealDeadline);
-        #[derive(Debug)]
-        error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
-        #[derive(Debug)]
-        error ArithmeticOverflow();
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{
+    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+};
 
 /// Everything mediation can revert with.
 #[derive(SolidityError, Debug)]
@@ -284,10 +278,8 @@ impl Mediation {
         provider_result: B256,
         results_collateral: U256,
     ) -> MediationResult<U256> {
-        let caller = self.vm().msg_sender();
-        if caller != self.deals.get() {
-            return own(UnauthorizedCaller { caller });
-        }
+        shared::only_caller(self.vm().msg_sender(), self.deals.get())
+            .map_err(|e| Revert::Own(e.into()))?;
         let fee = self.mediation_fee.get();
         let case_id = self
             .case_count
@@ -664,10 +656,8 @@ impl Mediation {
         validator_reward_bps: u64,
         slash_bps: u64,
     ) -> MediationResult<()> {
-        self.ownership.ownable.only_owner().map_err(|e| match e {
-            ownable::Error::UnauthorizedAccount(e) => Revert::Own(MediationError::Unauthorized(e)),
-            ownable::Error::InvalidOwner(_) => Revert::Own(ZeroAddress {}.into()),
-        })?;
+        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+            .map_err(|e| Revert::Own(e.into()))?;
         self.store_parameters(
             mediation_fee,
             validators_per_case,
@@ -868,37 +858,7 @@ impl Mediation {
 }
 
 fn check_bounds(value: u64, minimum: u64, maximum: u64) -> MediationResult<()> {
-    if value < minimum || value > maximum {
-        return own(ParameterOutOfBounds {
-            value: U256::from(value),
-            minimum: U256::from(minimum),
-            maximum: U256::from(maximum),
-        });
-    }
-    Ok(())
+    shared::check_bounds(value, minimum, maximum).map_err(|e| Revert::Own(e.into()))
 }
 
-#[public]
-impl IOwnable2Step for Mediation {
-    type Error = ownable::Error;
-
-    fn owner(&self) -> Address {
-        self.ownership.owner()
-    }
-
-    fn pending_owner(&self) -> Address {
-        self.ownership.pending_owner()
-    }
-
-    fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Self::Error> {
-        self.ownership.transfer_ownership(new_owner)
-    }
-
-    fn accept_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.accept_ownership()
-    }
-
-    fn renounce_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.renounce_ownership()
-    }
-}
+pond_common::forward_ownable_two_step!(Mediation, ownership);

@@ -18,7 +18,7 @@ use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{Address, U256, U32, U64};
 use pond_common::{
-    clock,
+    clock, errors as shared,
     interfaces::{bubble, IMarket, IRegistry, Revert},
     types::{Hardware, StoredHardware},
 };
@@ -42,12 +42,6 @@ pub const MAX_PERIOD: u64 = 30 * 24 * 60 * 60;
 mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
-        #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
         /// The market is paused: no new offers.
         #[derive(Debug)]
         error MarketPaused();
@@ -80,11 +74,12 @@ mod errors {
         error IncompatibleOffer();
         #[derive(Debug)]
         error NoActiveDeal();
-        #[derive(Debug)]
-        error ArithmeticOverflow();
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{
+    AlreadyInitialized, ArithmeticOverflow, UnauthorizedCaller, ZeroAddress,
+};
 
 /// Everything the offer book can revert with.
 #[derive(SolidityError, Debug)]
@@ -392,11 +387,7 @@ impl OfferBook {
 
 impl OfferBook {
     fn only(&self, allowed: Address) -> OfferBookResult<()> {
-        let caller = self.vm().msg_sender();
-        if caller != allowed || caller.is_zero() {
-            return own(UnauthorizedCaller { caller });
-        }
-        Ok(())
+        shared::only_caller(self.vm().msg_sender(), allowed).map_err(|e| Revert::Own(e.into()))
     }
 
     fn set_active(&mut self, offer_id: U256, active: u32) {

@@ -23,7 +23,7 @@ use openzeppelin_stylus::access::{
     ownable_two_step::{IOwnable2Step, Ownable2Step},
 };
 use pond_common::{
-    clock,
+    clock, errors as shared,
     interfaces::{bubble, outcome, IVault, Revert},
     math::bps_of,
     types::{Hardware, StoredHardware},
@@ -64,14 +64,7 @@ mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
         #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
         error ZeroAmount();
-        /// Only the protocol's own contracts may call this function.
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
         #[derive(Debug)]
         error ProviderAlreadyRegistered(address provider);
         #[derive(Debug)]
@@ -99,14 +92,13 @@ mod errors {
         #[derive(Debug)]
         error DrawTooLarge(uint256 requested, uint32 maximum);
         #[derive(Debug)]
-        error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
-        #[derive(Debug)]
         error UnknownOutcome(uint8 outcome);
-        #[derive(Debug)]
-        error ArithmeticOverflow();
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{
+    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+};
 
 /// Everything the registry can revert with.
 #[derive(SolidityError, Debug)]
@@ -340,7 +332,7 @@ impl Registry {
         outcome: u8,
         amount: U256,
     ) -> RegistryResult<()> {
-        self.only(&[self.deals.get()])?;
+        self.only(self.deals.get())?;
         let mut record = self.providers.setter(provider);
         match outcome {
             outcome::PROVIDER_COMPLETED | outcome::PROVIDER_DISPUTE_WON => {
@@ -584,7 +576,7 @@ impl Registry {
     /// # Errors
     /// Unauthorized caller or a counter overflow.
     pub fn assign_validator(&mut self, validator: Address) -> RegistryResult<()> {
-        self.only(&[self.mediation.get()])?;
+        self.only(self.mediation.get())?;
         let mut record = self.validators.setter(validator);
         let cases: u32 = record
             .active_cases
@@ -614,7 +606,7 @@ impl Registry {
         outcome: u8,
         earned: U256,
     ) -> RegistryResult<()> {
-        self.only(&[self.mediation.get()])?;
+        self.only(self.mediation.get())?;
         let mut record = self.validators.setter(validator);
         let Some(cases) = record.active_cases.get().to::<u32>().checked_sub(1) else {
             return own(ValidatorNotServing { validator });
@@ -651,7 +643,7 @@ impl Registry {
     /// # Errors
     /// Unauthorized caller, `bps` above 100 %, or the vault's error.
     pub fn slash_validator(&mut self, validator: Address, bps: U256) -> RegistryResult<U256> {
-        self.only(&[self.mediation.get()])?;
+        self.only(self.mediation.get())?;
         if bps > U256::from(MAX_SLASH_BPS) {
             return own(ParameterOutOfBounds {
                 value: bps,
@@ -743,17 +735,13 @@ impl Registry {
         min_validator_stake: U256,
         unbonding_delay: u64,
     ) -> RegistryResult<()> {
-        self.ownership.ownable.only_owner().map_err(owner_error)?;
+        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+            .map_err(|e| Revert::Own(e.into()))?;
         if min_validator_stake.is_zero() {
             return own(ZeroAmount {});
         }
-        if !(MIN_UNBONDING_DELAY..=MAX_UNBONDING_DELAY).contains(&unbonding_delay) {
-            return own(ParameterOutOfBounds {
-                value: U256::from(unbonding_delay),
-                minimum: U256::from(MIN_UNBONDING_DELAY),
-                maximum: U256::from(MAX_UNBONDING_DELAY),
-            });
-        }
+        shared::check_bounds(unbonding_delay, MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY)
+            .map_err(|e| Revert::Own(e.into()))?;
         self.min_validator_stake.set(min_validator_stake);
         self.unbonding_delay.set(U64::from(unbonding_delay));
         log(
@@ -768,12 +756,8 @@ impl Registry {
 }
 
 impl Registry {
-    fn only(&self, allowed: &[Address]) -> RegistryResult<()> {
-        let caller = self.vm().msg_sender();
-        if caller.is_zero() || !allowed.contains(&caller) {
-            return own(UnauthorizedCaller { caller });
-        }
-        Ok(())
+    fn only(&self, allowed: Address) -> RegistryResult<()> {
+        shared::only_caller(self.vm().msg_sender(), allowed).map_err(|e| Revert::Own(e.into()))
     }
 
     fn store_provider(&mut self, provider: Address, hardware: &Hardware) -> RegistryResult<()> {
@@ -860,34 +844,4 @@ fn increment(counter: &mut StorageU64) -> RegistryResult<()> {
     Ok(())
 }
 
-fn owner_error(error: ownable::Error) -> Revert<RegistryError> {
-    match error {
-        ownable::Error::UnauthorizedAccount(e) => Revert::Own(RegistryError::Unauthorized(e)),
-        ownable::Error::InvalidOwner(_) => Revert::Own(ZeroAddress {}.into()),
-    }
-}
-
-#[public]
-impl IOwnable2Step for Registry {
-    type Error = ownable::Error;
-
-    fn owner(&self) -> Address {
-        self.ownership.owner()
-    }
-
-    fn pending_owner(&self) -> Address {
-        self.ownership.pending_owner()
-    }
-
-    fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Self::Error> {
-        self.ownership.transfer_ownership(new_owner)
-    }
-
-    fn accept_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.accept_ownership()
-    }
-
-    fn renounce_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.renounce_ownership()
-    }
-}
+pond_common::forward_ownable_two_step!(Registry, ownership);

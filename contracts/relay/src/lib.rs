@@ -58,10 +58,6 @@ mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
         #[derive(Debug)]
-        error AlreadyInitialized();
-        #[derive(Debug)]
-        error ZeroAddress();
-        #[derive(Debug)]
         error SignatureExpired(uint256 deadline);
         /// The signature is malformed or was not made by the creator.
         #[derive(Debug)]
@@ -72,6 +68,7 @@ mod errors {
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{AlreadyInitialized, ZeroAddress};
 
 /// Everything the relay can revert with.
 #[derive(SolidityError, Debug)]

@@ -29,7 +29,10 @@ use openzeppelin_stylus::{
     },
     token::erc20::utils::safe_erc20::{ISafeErc20, SafeErc20},
 };
-use pond_common::interfaces::{bubble, IPaymentToken, Revert};
+use pond_common::{
+    errors as shared,
+    interfaces::{bubble, IPaymentToken, Revert},
+};
 use stylus_sdk::{
     prelude::*,
     storage::{StorageAddress, StorageBool, StorageMap, StorageU256},
@@ -47,12 +50,6 @@ pub use events::IVaultEvents::*;
 mod errors {
     #![allow(missing_docs)]
     alloy_sol_types::sol! {
-        /// `initialize` was called a second time.
-        #[derive(Debug)]
-        error AlreadyInitialized();
-        /// The zero address was given where an account is required.
-        #[derive(Debug)]
-        error ZeroAddress();
         /// An amount of zero was given.
         #[derive(Debug)]
         error ZeroAmount();
@@ -62,9 +59,6 @@ mod errors {
         /// `account` has less locked than `requested`.
         #[derive(Debug)]
         error InsufficientLocked(address account, uint256 requested, uint256 locked);
-        /// Only the protocol's own contracts may call this function.
-        #[derive(Debug)]
-        error UnauthorizedCaller(address caller);
         /// The token refused a transfer.
         #[derive(Debug)]
         error TokenTransferFailed(address token);
@@ -80,6 +74,7 @@ mod errors {
     }
 }
 pub use errors::*;
+pub use pond_common::errors::{AlreadyInitialized, UnauthorizedCaller, ZeroAddress};
 
 /// Most protocol contracts the vault accepts at initialization.
 pub const MAX_PROTOCOL_CONTRACTS: usize = 8;
@@ -299,7 +294,8 @@ impl Vault {
     /// # Errors
     /// Not the owner, or a zero address.
     pub fn set_treasury(&mut self, treasury: Address) -> VaultResult<()> {
-        self.ownership.ownable.only_owner().map_err(owner_error)?;
+        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+            .map_err(|e| Revert::Own(e.into()))?;
         if treasury.is_zero() {
             return own(ZeroAddress {});
         }
@@ -467,34 +463,4 @@ fn checked_add(a: U256, b: U256) -> VaultResult<U256> {
         .ok_or(Revert::Own(BalanceOverflow {}.into()))
 }
 
-fn owner_error(error: ownable::Error) -> Revert<VaultError> {
-    match error {
-        ownable::Error::UnauthorizedAccount(e) => Revert::Own(VaultError::Unauthorized(e)),
-        ownable::Error::InvalidOwner(_) => Revert::Own(ZeroAddress {}.into()),
-    }
-}
-
-#[public]
-impl IOwnable2Step for Vault {
-    type Error = ownable::Error;
-
-    fn owner(&self) -> Address {
-        self.ownership.owner()
-    }
-
-    fn pending_owner(&self) -> Address {
-        self.ownership.pending_owner()
-    }
-
-    fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Self::Error> {
-        self.ownership.transfer_ownership(new_owner)
-    }
-
-    fn accept_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.accept_ownership()
-    }
-
-    fn renounce_ownership(&mut self) -> Result<(), Self::Error> {
-        self.ownership.renounce_ownership()
-    }
-}
+pond_common::forward_ownable_two_step!(Vault, ownership);

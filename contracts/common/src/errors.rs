@@ -1,0 +1,95 @@
+//! Custom errors every Pond contract can revert with, and the checks that
+//! produce them. Each contract lists them in its own error enum, so they
+//! appear in its exported interface.
+
+use alloy_primitives::{Address, U256};
+use openzeppelin_stylus::access::ownable::{Ownable, OwnableUnauthorizedAccount};
+
+mod sol {
+    #![allow(missing_docs)]
+    alloy_sol_types::sol! {
+        /// `initialize` was called a second time.
+        #[derive(Debug)]
+        error AlreadyInitialized();
+        /// The zero address was given where an account is required.
+        #[derive(Debug)]
+        error ZeroAddress();
+        /// Only another Pond contract may call this function.
+        #[derive(Debug)]
+        error UnauthorizedCaller(address caller);
+        /// An owner-set parameter outside its hard-coded bounds.
+        #[derive(Debug)]
+        error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
+        /// A value would overflow its type.
+        #[derive(Debug)]
+        error ArithmeticOverflow();
+    }
+}
+pub use sol::*;
+
+/// Checks `minimum ≤ value ≤ maximum`.
+///
+/// # Errors
+/// [`ParameterOutOfBounds`] otherwise.
+pub fn check_bounds(value: u64, minimum: u64, maximum: u64) -> Result<(), ParameterOutOfBounds> {
+    if value < minimum || value > maximum {
+        return Err(ParameterOutOfBounds {
+            value: U256::from(value),
+            minimum: U256::from(minimum),
+            maximum: U256::from(maximum),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `caller` owns the contract.
+///
+/// # Errors
+/// OpenZeppelin's `OwnableUnauthorizedAccount` otherwise.
+pub fn only_owner(ownable: &Ownable, caller: Address) -> Result<(), OwnableUnauthorizedAccount> {
+    if ownable.owner() != caller {
+        return Err(OwnableUnauthorizedAccount { account: caller });
+    }
+    Ok(())
+}
+
+/// Checks that `caller` is `allowed` (a non-zero contract address).
+///
+/// # Errors
+/// [`UnauthorizedCaller`] otherwise.
+pub fn only_caller(caller: Address, allowed: Address) -> Result<(), UnauthorizedCaller> {
+    if caller.is_zero() || caller != allowed {
+        return Err(UnauthorizedCaller { caller });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_inclusive() {
+        assert!(check_bounds(5, 5, 9).is_ok());
+        assert!(check_bounds(9, 5, 9).is_ok());
+        let err = check_bounds(10, 5, 9).unwrap_err();
+        assert_eq!(
+            (err.value, err.minimum, err.maximum),
+            (U256::from(10), U256::from(5), U256::from(9))
+        );
+        assert!(check_bounds(4, 5, 9).is_err());
+    }
+
+    #[test]
+    fn only_caller_refuses_others_and_zero() {
+        let market = Address::repeat_byte(1);
+        assert!(only_caller(market, market).is_ok());
+        assert_eq!(
+            only_caller(Address::repeat_byte(2), market)
+                .unwrap_err()
+                .caller,
+            Address::repeat_byte(2)
+        );
+        assert!(only_caller(Address::ZERO, Address::ZERO).is_err());
+    }
+}
