@@ -78,14 +78,8 @@ pub const PROFILE: &str = "contract";
 /// Compiler flags of contract builds.
 pub const RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Ctarget-cpu=mvp \
      -Ctarget-feature=+bulk-memory,+sign-ext,+mutable-globals,+nontrapping-fptoint,+multivalue";
-/// Nitro's limit on a program's compressed code, prefix included.
-pub const MAX_COMPRESSED_CODE: usize = 24 * 1024;
-/// Bytes before the compressed module in deployed code: `EF F0 00` and the dictionary byte.
-pub const CODE_PREFIX_LEN: usize = 4;
-/// Brotli quality Nitro measures with.
-pub const BROTLI_QUALITY: u32 = 11;
-/// Brotli window (log2) Nitro measures with.
-pub const BROTLI_WINDOW: u32 = 22;
+/// Nitro's limit on a program's deployed code, prefix included.
+pub const MAX_COMPRESSED_CODE: usize = pond_stylus_code::MAX_CODE_SIZE;
 
 /// Why a build or measurement failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,9 +100,9 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    /// Compression failed.
-    #[error("brotli compression failed: {0}")]
-    Compress(#[source] std::io::Error),
+    /// A built module could not be turned into deployable code.
+    #[error("cannot make deployable code: {0}")]
+    Code(#[source] pond_stylus_code::CodeError),
 }
 
 /// The workspace root (two levels above this crate).
@@ -157,21 +151,6 @@ pub fn build_all(workspace: &Path, target_dir: &Path) -> Result<(), BuildError> 
     Ok(())
 }
 
-/// Brotli-compresses `wasm` as Nitro measures it.
-///
-/// # Errors
-/// The compressor fails (it writes to memory, so only on a bug).
-pub fn compress(wasm: &[u8]) -> Result<Vec<u8>, BuildError> {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: i32::try_from(BROTLI_QUALITY).unwrap_or(11),
-        lgwin: i32::try_from(BROTLI_WINDOW).unwrap_or(22),
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &wasm[..], &mut out, &params).map_err(BuildError::Compress)?;
-    Ok(out)
-}
-
 /// A contract's measured sizes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Size {
@@ -194,7 +173,7 @@ impl Size {
 /// Measures every built contract in `target_dir`.
 ///
 /// # Errors
-/// A module is missing or unreadable.
+/// A module is missing, unreadable or not valid WebAssembly.
 pub fn measure_all(target_dir: &Path) -> Result<Vec<Size>, BuildError> {
     let dir = output_dir(target_dir);
     CONTRACTS
@@ -202,10 +181,11 @@ pub fn measure_all(target_dir: &Path) -> Result<Vec<Size>, BuildError> {
         .map(|contract| {
             let path = dir.join(contract.wasm_file());
             let wasm = std::fs::read(&path).map_err(|source| BuildError::Read { path, source })?;
+            let code = pond_stylus_code::deployable_code(&wasm).map_err(BuildError::Code)?;
             Ok(Size {
                 contract: *contract,
                 raw: wasm.len(),
-                compressed: CODE_PREFIX_LEN + compress(&wasm)?.len(),
+                compressed: code.len(),
             })
         })
         .collect()
@@ -214,16 +194,6 @@ pub fn measure_all(target_dir: &Path) -> Result<Vec<Size>, BuildError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compression_round_trips_and_shrinks_repetitive_input() {
-        let input: Vec<u8> = (0..10_000u32).map(|i| (i % 7) as u8).collect();
-        let compressed = compress(&input).unwrap();
-        assert!(compressed.len() < input.len() / 10);
-        let mut decompressed = Vec::new();
-        brotli::BrotliDecompress(&mut &compressed[..], &mut decompressed).unwrap();
-        assert_eq!(decompressed, input);
-    }
 
     #[test]
     fn limit_is_inclusive() {
