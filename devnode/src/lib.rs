@@ -1,0 +1,13 @@
+//! `pond-devnode`: a local Arbitrum Stylus chain in one Rust process.
+//!
+//! Built so far (the rest of the node follows in later work):
+//! - [`hostio`]: every host import (`vm_hooks`, `console`) a Stylus
+//!   program may use, with its WebAssembly signature;
+//! - [`activation`]: the checks a module must pass before `activateProgram`
+//!   accepts it, each refusal naming its reason.
+//!
+//! Program code itself (prefix, compression, deployment init code) lives in
+//! the `pond-stylus-code` crate next to this one.
+
+pub mod activation;
+pub mod hostio;
