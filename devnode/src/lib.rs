@@ -4,10 +4,13 @@
 //! - [`hostio`]: every host import (`vm_hooks`, `console`) a Stylus
 //!   program may use, with its WebAssembly signature;
 //! - [`activation`]: the checks a module must pass before `activateProgram`
-//!   accepts it, each refusal naming its reason.
+//!   accepts it, each refusal naming its reason;
+//! - [`stylus`]: the executor — programs in wasmi with the host imports and
+//!   Nitro's frame semantics, chain state behind the `StylusHost` trait.
 //!
 //! Program code itself (prefix, compression, deployment init code) lives in
 //! the `pond-stylus-code` crate next to this one.
 
 pub mod activation;
 pub mod hostio;
+pub mod stylus;

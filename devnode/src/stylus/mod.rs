@@ -1,0 +1,250 @@
+//! Running Stylus programs: WebAssembly in wasmi, host imports with
+//! Nitro's semantics.
+//!
+//! A program is compiled once per code hash ([`Programs`]) and run per call
+//! ([`Programs::run`]). Each run is one frame: it owns its arguments, its
+//! result, its storage cache and its return data; chain state goes through
+//! a [`StylusHost`].
+//!
+//! Semantics kept from Nitro:
+//! - **Storage cache.** `storage_load_bytes32` reads through a per-frame
+//!   cache, `storage_cache_bytes32` writes only to the cache, and
+//!   `storage_flush_cache` writes the dirty slots to state (and empties the
+//!   cache when asked). The cache is also flushed before every nested call
+//!   or creation and emptied after it (the callee may change the slots),
+//!   and it is dropped unwritten when the program reverts or traps.
+//! - **Outcome.** The entry point's status 0 is success, anything else a
+//!   revert (the output is the revert data); a trap is a failure with no
+//!   output. `exit_early` ends the program with the given status.
+//! - **Static frames.** Flushing dirty slots, transient stores, logs,
+//!   calls with value and creations trap in a static frame.
+//! - **Logs** carry at most four topics.
+//! - **Return data** belongs to the frame and is replaced by each nested
+//!   call or creation.
+//!
+//! **Gas is approximate.** Wasmi's fuel stands in for Stylus ink: one fuel
+//! is one interpreted instruction, [`FUEL_PER_GAS`] fuel make one gas, and
+//! host imports charge rough EVM-like gas costs. Nothing may depend on
+//! exact gas figures.
+
+mod host;
+
+use std::collections::HashMap;
+
+use alloy_primitives::{keccak256, B256};
+pub use host::{BlockEnv, CallKind, CallOutcome, CreateOutcome, Message, StylusHost};
+use wasmi::{Config, Engine, Error as Trap, Linker, Memory, Module, Store};
+
+/// Stack size for threads that execute transactions: nested program frames
+/// recurse through host calls on the Rust stack.
+pub const EXECUTION_STACK_SIZE: usize = 64 * 1024 * 1024;
+/// Wasm instructions per unit of gas (an approximation of Stylus ink pricing).
+pub const FUEL_PER_GAS: u64 = 100;
+/// Ink per gas reported to programs (`tx_ink_price`).
+pub const INK_PRICE: u32 = 10_000;
+/// Most topics a log may carry.
+pub const MAX_LOG_TOPICS: usize = 4;
+
+/// Why a program could not be prepared.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProgramError {
+    /// The module failed to compile.
+    #[error("cannot compile program: {0}")]
+    Compile(String),
+    /// The module imports something the host does not provide.
+    #[error("program imports unknown function {0}")]
+    UnknownImport(String),
+}
+
+/// How a program run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Status 0: changes kept.
+    Success,
+    /// Non-zero status: changes dropped, output is the revert data.
+    Revert,
+    /// A trap (or running out of ink): changes dropped, no output.
+    Failure(String),
+}
+
+/// The result of one program run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// Result or revert data.
+    pub output: Vec<u8>,
+    /// Gas used (approximate).
+    pub gas_used: u64,
+}
+
+/// Compiled programs, keyed by the hash of their WebAssembly.
+pub struct Programs {
+    engine: Engine,
+    linker: Linker<Frame>,
+    modules: HashMap<B256, Module>,
+}
+
+impl Default for Programs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Programs {
+    /// An empty cache with every host import linked.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut config = Config::default();
+        config
+            .consume_fuel(true)
+            .wasm_reference_types(false)
+            .wasm_tail_call(false)
+            .wasm_multi_memory(false)
+            .floats(false);
+        let engine = Engine::new(&config);
+        let mut linker = Linker::new(&engine);
+        imports::link(&mut linker);
+        Self {
+            engine,
+            linker,
+            modules: HashMap::new(),
+        }
+    }
+
+    /// Compiles `wasm` (once per hash) and returns its hash.
+    ///
+    /// # Errors
+    /// The module does not compile, or imports an unknown function (named).
+    pub fn prepare(&mut self, wasm: &[u8]) -> Result<B256, ProgramError> {
+        let hash = keccak256(wasm);
+        if self.modules.contains_key(&hash) {
+            return Ok(hash);
+        }
+        let module =
+            Module::new(&self.engine, wasm).map_err(|e| ProgramError::Compile(e.to_string()))?;
+        for import in module.imports() {
+            let known = crate::hostio::find(import.module(), import.name()).is_some();
+            if !known {
+                return Err(ProgramError::UnknownImport(format!(
+                    "{}.{}",
+                    import.module(),
+                    import.name()
+                )));
+            }
+        }
+        self.modules.insert(hash, module);
+        Ok(hash)
+    }
+
+    /// Runs the prepared program `hash` as one frame.
+    ///
+    /// # Errors
+    /// `hash` was never prepared.
+    pub fn run(
+        &self,
+        hash: B256,
+        host: Box<dyn StylusHost>,
+        env: BlockEnv,
+        msg: Message,
+        calldata: Vec<u8>,
+        gas: u64,
+    ) -> Result<Outcome, ProgramError> {
+        let module = self
+            .modules
+            .get(&hash)
+            .ok_or_else(|| ProgramError::Compile(format!("program {hash} was not prepared")))?;
+        let fuel = gas.saturating_mul(FUEL_PER_GAS);
+        let frame = Frame {
+            host,
+            env,
+            msg,
+            args: calldata,
+            output: Vec::new(),
+            return_data: Vec::new(),
+            cache: HashMap::new(),
+            memory: None,
+        };
+        let mut store = Store::new(&self.engine, frame);
+        let setup = store.set_fuel(fuel).map_err(|e| e.to_string());
+        let result = setup.and_then(|()| {
+            let instance = self
+                .linker
+                .instantiate_and_start(&mut store, module)
+                .map_err(|e| e.to_string())?;
+            let memory = instance
+                .get_memory(&store, "memory")
+                .ok_or("program exports no memory")?;
+            store.data_mut().memory = Some(memory);
+            let entry = instance
+                .get_typed_func::<i32, i32>(&store, "user_entrypoint")
+                .map_err(|e| e.to_string())?;
+            let len = i32::try_from(store.data().args.len()).map_err(|_| "calldata too long")?;
+            Ok(entry.call(&mut store, len))
+        });
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let gas_used = fuel.saturating_sub(fuel_left) / FUEL_PER_GAS;
+        let status = match result {
+            Err(setup_error) => Status::Failure(setup_error),
+            Ok(Ok(0)) => Status::Success,
+            Ok(Ok(_)) => Status::Revert,
+            Ok(Err(trap)) => match trap.i32_exit_status() {
+                Some(0) => Status::Success,
+                Some(_) => Status::Revert,
+                None => Status::Failure(trap.to_string()),
+            },
+        };
+        let frame = store.into_data();
+        let output = if matches!(status, Status::Failure(_)) {
+            Vec::new()
+        } else {
+            frame.output
+        };
+        Ok(Outcome {
+            status,
+            output,
+            gas_used,
+        })
+    }
+}
+
+/// One program frame: the store data of a run.
+struct Frame {
+    host: Box<dyn StylusHost>,
+    env: BlockEnv,
+    msg: Message,
+    args: Vec<u8>,
+    output: Vec<u8>,
+    return_data: Vec<u8>,
+    /// Storage cache: slot → (value, dirty).
+    cache: HashMap<B256, (B256, bool)>,
+    memory: Option<Memory>,
+}
+
+impl Frame {
+    /// Writes dirty slots to state; empties the cache when `clear`.
+    fn flush(&mut self, clear: bool) -> Result<(), Trap> {
+        let dirty: Vec<(B256, B256)> = self
+            .cache
+            .iter()
+            .filter(|(_, (_, dirty))| *dirty)
+            .map(|(k, (v, _))| (*k, *v))
+            .collect();
+        if !dirty.is_empty() && self.msg.is_static {
+            return Err(Trap::new("storage write in a static call"));
+        }
+        for (key, value) in dirty {
+            self.host.storage_store(key, value);
+            if let Some(entry) = self.cache.get_mut(&key) {
+                entry.1 = false;
+            }
+        }
+        if clear {
+            self.cache.clear();
+        }
+        Ok(())
+    }
+}
+
+mod imports;

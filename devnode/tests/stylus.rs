@@ -1,0 +1,595 @@
+//! The Stylus executor running real Pond contract WebAssembly (and small
+//! hand-written modules) against an in-memory world: nested calls between
+//! programs, revert rollback, the storage cache, static frames, log
+//! limits, reentrancy and unknown imports.
+
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
+
+use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_sol_types::{SolCall, SolInterface};
+use pond_devnode::stylus::{
+    BlockEnv, CallKind, CallOutcome, CreateOutcome, Message, ProgramError, Programs, Status,
+    StylusHost,
+};
+
+mod abi {
+    #![allow(missing_docs, clippy::all)]
+    pub(crate) mod token {
+        alloy_sol_types::sol!(
+            #[sol(all_derives)]
+            "../contracts/abi/PondToken.sol"
+        );
+    }
+    pub(crate) mod vault {
+        alloy_sol_types::sol!(
+            #[sol(all_derives)]
+            "../contracts/abi/Vault.sol"
+        );
+    }
+}
+use abi::{token::IPondToken, vault::IVault};
+
+#[derive(Clone, Default)]
+struct Account {
+    program: Option<B256>,
+    storage: HashMap<B256, B256>,
+    balance: U256,
+}
+
+#[derive(Clone, Default)]
+struct State {
+    accounts: HashMap<Address, Account>,
+    logs: Vec<(Address, Vec<B256>, Vec<u8>)>,
+    transient: HashMap<(Address, B256), B256>,
+}
+
+/// A chain without an EVM: accounts, programs, storage, logs, and
+/// snapshots so a failed frame leaves nothing behind.
+#[derive(Clone)]
+struct World {
+    state: Rc<RefCell<State>>,
+    programs: Rc<RefCell<Programs>>,
+    /// Contracts with an open frame, innermost last.
+    active: Rc<RefCell<Vec<Address>>>,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            state: Rc::default(),
+            programs: Rc::new(RefCell::new(Programs::new())),
+            active: Rc::default(),
+        }
+    }
+
+    fn deploy(&self, address: Address, wasm: &[u8]) {
+        let hash = self
+            .programs
+            .borrow_mut()
+            .prepare(wasm)
+            .expect("program compiles");
+        self.state
+            .borrow_mut()
+            .accounts
+            .entry(address)
+            .or_default()
+            .program = Some(hash);
+    }
+
+    /// One frame: runs `code_of`'s program in `contract`'s storage.
+    fn frame(
+        &self,
+        sender: Address,
+        contract: Address,
+        code_of: Address,
+        input: &[u8],
+        value: U256,
+        is_static: bool,
+    ) -> CallOutcome {
+        let program = self
+            .state
+            .borrow()
+            .accounts
+            .get(&code_of)
+            .and_then(|a| a.program);
+        let Some(program) = program else {
+            return CallOutcome {
+                success: true,
+                output: Vec::new(),
+                gas_used: 0,
+            };
+        };
+        let snapshot = self.state.borrow().clone();
+        let reentrant = self.active.borrow().contains(&contract);
+        self.active.borrow_mut().push(contract);
+        let msg = Message {
+            sender,
+            contract,
+            value,
+            is_static,
+            reentrant,
+        };
+        let host = Box::new(WorldHost {
+            world: self.clone(),
+            msg: msg.clone(),
+        });
+        let env = BlockEnv {
+            chain_id: 412_346,
+            number: 7,
+            timestamp: 1_700_000_000,
+            ..BlockEnv::default()
+        };
+        let outcome = self
+            .programs
+            .borrow()
+            .run(program, host, env, msg, input.to_vec(), 30_000_000)
+            .expect("prepared");
+        self.active.borrow_mut().pop();
+        let success = outcome.status == Status::Success;
+        if !success {
+            *self.state.borrow_mut() = snapshot;
+        }
+        CallOutcome {
+            success,
+            output: outcome.output,
+            gas_used: outcome.gas_used,
+        }
+    }
+
+    fn call(&self, from: Address, to: Address, input: &[u8]) -> CallOutcome {
+        self.frame(from, to, to, input, U256::ZERO, false)
+    }
+
+    fn storage(&self, address: Address) -> HashMap<B256, B256> {
+        self.state
+            .borrow()
+            .accounts
+            .get(&address)
+            .map(|a| a.storage.clone())
+            .unwrap_or_default()
+    }
+}
+
+struct WorldHost {
+    world: World,
+    msg: Message,
+}
+
+impl StylusHost for WorldHost {
+    fn storage_load(&mut self, key: B256) -> B256 {
+        self.world
+            .storage(self.msg.contract)
+            .get(&key)
+            .copied()
+            .unwrap_or_default()
+    }
+    fn storage_store(&mut self, key: B256, value: B256) {
+        self.world
+            .state
+            .borrow_mut()
+            .accounts
+            .entry(self.msg.contract)
+            .or_default()
+            .storage
+            .insert(key, value);
+    }
+    fn transient_load(&mut self, key: B256) -> B256 {
+        self.world
+            .state
+            .borrow()
+            .transient
+            .get(&(self.msg.contract, key))
+            .copied()
+            .unwrap_or_default()
+    }
+    fn transient_store(&mut self, key: B256, value: B256) {
+        self.world
+            .state
+            .borrow_mut()
+            .transient
+            .insert((self.msg.contract, key), value);
+    }
+    fn emit_log(&mut self, topics: &[B256], data: &[u8]) {
+        self.world.state.borrow_mut().logs.push((
+            self.msg.contract,
+            topics.to_vec(),
+            data.to_vec(),
+        ));
+    }
+    fn call(
+        &mut self,
+        kind: CallKind,
+        to: Address,
+        input: &[u8],
+        value: U256,
+        _gas: u64,
+    ) -> CallOutcome {
+        match kind {
+            CallKind::Call => {
+                self.world
+                    .frame(self.msg.contract, to, to, input, value, self.msg.is_static)
+            }
+            CallKind::Static => self
+                .world
+                .frame(self.msg.contract, to, to, input, value, true),
+            CallKind::Delegate => self.world.frame(
+                self.msg.sender,
+                self.msg.contract,
+                to,
+                input,
+                self.msg.value,
+                self.msg.is_static,
+            ),
+        }
+    }
+    fn create(
+        &mut self,
+        _code: &[u8],
+        _value: U256,
+        _salt: Option<B256>,
+        _gas: u64,
+    ) -> CreateOutcome {
+        CreateOutcome::default()
+    }
+    fn balance(&mut self, address: Address) -> U256 {
+        self.world
+            .state
+            .borrow()
+            .accounts
+            .get(&address)
+            .map(|a| a.balance)
+            .unwrap_or_default()
+    }
+    fn code(&mut self, address: Address) -> Vec<u8> {
+        let program = self
+            .world
+            .state
+            .borrow()
+            .accounts
+            .get(&address)
+            .and_then(|a| a.program);
+        program.map(|hash| hash.to_vec()).unwrap_or_default()
+    }
+    fn code_hash(&mut self, address: Address) -> B256 {
+        let program = self
+            .world
+            .state
+            .borrow()
+            .accounts
+            .get(&address)
+            .and_then(|a| a.program);
+        program.map(keccak256).unwrap_or_default()
+    }
+}
+
+/// Nested program frames recurse on the Rust stack (deeply in debug
+/// builds); tests run on a thread with the stack devnode gives transactions.
+fn on_big_stack(test: impl FnOnce() + Send + 'static) {
+    let handle = std::thread::Builder::new()
+        .stack_size(pond_devnode::stylus::EXECUTION_STACK_SIZE)
+        .spawn(test)
+        .expect("test thread starts");
+    if let Err(panic) = handle.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+const OWNER: Address = Address::repeat_byte(0x0e);
+const ALICE: Address = Address::repeat_byte(0xa1);
+const TOKEN: Address = Address::repeat_byte(0x70);
+const VAULT: Address = Address::repeat_byte(0x7a);
+const MARKET: Address = Address::repeat_byte(0x3a);
+
+fn contract_wasm(package: &str) -> Vec<u8> {
+    let workspace = pond_contract_build::workspace_root();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    pond_contract_build::build_all(&workspace, &target).expect("contracts build");
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    std::fs::read(pond_contract_build::output_dir(&target).join(file)).expect("contract wasm")
+}
+
+fn ok(outcome: &CallOutcome) -> &[u8] {
+    assert!(outcome.success, "call failed: {:?}", outcome.output);
+    &outcome.output
+}
+
+fn token_and_vault() -> World {
+    let world = World::new();
+    world.deploy(TOKEN, &contract_wasm("pond-token"));
+    world.deploy(VAULT, &contract_wasm("pond-vault"));
+    ok(&world.call(
+        OWNER,
+        TOKEN,
+        &IPondToken::initializeCall { owner: OWNER }.abi_encode(),
+    ));
+    let init = IVault::initializeCall {
+        token: TOKEN,
+        treasury: OWNER,
+        protocol_contracts: vec![MARKET],
+        owner: OWNER,
+    };
+    ok(&world.call(OWNER, VAULT, &init.abi_encode()));
+    ok(&world.call(
+        OWNER,
+        TOKEN,
+        &IPondToken::mintCall {
+            account: ALICE,
+            value: U256::from(100),
+        }
+        .abi_encode(),
+    ));
+    world
+}
+
+fn token_balance(world: &World, who: Address) -> U256 {
+    let out = world.call(
+        ALICE,
+        TOKEN,
+        &IPondToken::balanceOfCall { account: who }.abi_encode(),
+    );
+    IPondToken::balanceOfCall::abi_decode_returns(ok(&out), true)
+        .unwrap()
+        ._0
+}
+
+#[test]
+fn the_real_token_runs_and_logs_transfers() {
+    on_big_stack(|| {
+        let world = token_and_vault();
+        assert_eq!(token_balance(&world, ALICE), U256::from(100));
+        let transfer = IPondToken::transferCall {
+            to: OWNER,
+            value: U256::from(30),
+        };
+        let out = world.call(ALICE, TOKEN, &transfer.abi_encode());
+        assert!(
+            IPondToken::transferCall::abi_decode_returns(ok(&out), true)
+                .unwrap()
+                ._0
+        );
+        assert_eq!(token_balance(&world, ALICE), U256::from(70));
+        let logs = world.state.borrow().logs.clone();
+        let (emitter, topics, data) = logs.last().unwrap();
+        assert_eq!(*emitter, TOKEN);
+        assert_eq!(topics[0], keccak256("Transfer(address,address,uint256)"));
+        assert_eq!(topics[1], ALICE.into_word());
+        assert_eq!(topics[2], OWNER.into_word());
+        assert_eq!(U256::from_be_slice(data), U256::from(30));
+    });
+}
+
+#[test]
+fn a_program_calls_another_program_in_the_same_transaction() {
+    on_big_stack(|| {
+        let world = token_and_vault();
+        ok(&world.call(
+            ALICE,
+            TOKEN,
+            &IPondToken::approveCall {
+                spender: VAULT,
+                value: U256::from(60),
+            }
+            .abi_encode(),
+        ));
+        ok(&world.call(
+            ALICE,
+            VAULT,
+            &IVault::depositCall {
+                amount: U256::from(60),
+            }
+            .abi_encode(),
+        ));
+        let out = world.call(
+            ALICE,
+            VAULT,
+            &IVault::availableOfCall { account: ALICE }.abi_encode(),
+        );
+        assert_eq!(
+            IVault::availableOfCall::abi_decode_returns(ok(&out), true)
+                .unwrap()
+                ._0,
+            U256::from(60)
+        );
+        assert_eq!(token_balance(&world, VAULT), U256::from(60));
+        assert_eq!(token_balance(&world, ALICE), U256::from(40));
+    });
+}
+
+#[test]
+fn a_failure_deep_inside_rolls_back_and_the_custom_error_comes_back_intact() {
+    on_big_stack(|| {
+        let world = token_and_vault();
+        let token_before = world.storage(TOKEN);
+        let vault_before = world.storage(VAULT);
+        let logs_before = world.state.borrow().logs.len();
+        // No allowance: the token's transferFrom reverts inside the vault's deposit.
+        let out = world.call(
+            ALICE,
+            VAULT,
+            &IVault::depositCall {
+                amount: U256::from(10),
+            }
+            .abi_encode(),
+        );
+        assert!(!out.success);
+        let error =
+            IVault::IVaultErrors::abi_decode(&out.output, true).expect("a Vault custom error");
+        assert!(
+            matches!(error, IVault::IVaultErrors::TokenTransferFailed(_)),
+            "{error:?}"
+        );
+        assert_eq!(world.storage(TOKEN), token_before);
+        assert_eq!(world.storage(VAULT), vault_before);
+        assert_eq!(world.state.borrow().logs.len(), logs_before);
+        // Protocol-only functions refuse strangers with the named error.
+        let out = world.call(
+            ALICE,
+            VAULT,
+            &IVault::lockCall {
+                account: ALICE,
+                amount: U256::from(1),
+            }
+            .abi_encode(),
+        );
+        let error = IVault::IVaultErrors::abi_decode(&out.output, true).unwrap();
+        assert!(matches!(error, IVault::IVaultErrors::UnauthorizedCaller(_)));
+    });
+}
+
+/// A module: `user_entrypoint` runs `body` with the memory laid out by `data`.
+fn module(body: &str, extra_imports: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (import "vm_hooks" "read_args" (func $read_args (param i32)))
+            (import "vm_hooks" "write_result" (func $write_result (param i32 i32)))
+            (import "vm_hooks" "storage_load_bytes32" (func $load (param i32 i32)))
+            (import "vm_hooks" "storage_cache_bytes32" (func $cache (param i32 i32)))
+            (import "vm_hooks" "storage_flush_cache" (func $flush (param i32)))
+            (import "vm_hooks" "emit_log" (func $log (param i32 i32 i32)))
+            (import "vm_hooks" "msg_reentrant" (func $reentrant (result i32)))
+            (import "vm_hooks" "contract_address" (func $this (param i32)))
+            (import "vm_hooks" "static_call_contract" (func $static_call (param i32 i32 i32 i64 i32) (result i32)))
+            (import "vm_hooks" "call_contract" (func $call (param i32 i32 i32 i32 i64 i32) (result i32)))
+            {extra_imports}
+            (memory (export "memory") 1)
+            (data (i32.const 32) "\01")
+            (func (export "user_entrypoint") (param $len i32) (result i32) {body}))"#
+    ))
+    .expect("test module parses")
+}
+
+const PROBE: Address = Address::repeat_byte(0x99);
+
+fn slot1() -> B256 {
+    let mut value = B256::ZERO;
+    value[0] = 1;
+    value
+}
+
+#[test]
+fn the_storage_cache_writes_only_on_flush_and_never_after_a_trap() {
+    on_big_stack(|| {
+        let world = World::new();
+        // Cache slot 0 := (bytes at 32), then trap.
+        world.deploy(
+            PROBE,
+            &module("i32.const 0 i32.const 32 call $cache unreachable", ""),
+        );
+        assert!(!world.call(ALICE, PROBE, &[]).success);
+        assert!(world.storage(PROBE).is_empty());
+        // Cache without flushing, then succeed: nothing reaches state.
+        let world = World::new();
+        world.deploy(
+            PROBE,
+            &module("i32.const 0 i32.const 32 call $cache i32.const 0", ""),
+        );
+        assert!(world.call(ALICE, PROBE, &[]).success);
+        assert!(world.storage(PROBE).is_empty());
+        // Cache, read back through the cache, flush, return what was read.
+        let world = World::new();
+        world.deploy(
+            PROBE,
+            &module(
+                "i32.const 0 i32.const 32 call $cache
+                 i32.const 0 i32.const 64 call $load
+                 i32.const 1 call $flush
+                 i32.const 64 i32.const 32 call $write_result
+                 i32.const 0",
+                "",
+            ),
+        );
+        let out = world.call(ALICE, PROBE, &[]);
+        assert_eq!(ok(&out), slot1().as_slice());
+        assert_eq!(world.storage(PROBE).get(&B256::ZERO), Some(&slot1()));
+    });
+}
+
+#[test]
+fn static_frames_cannot_write_and_logs_have_at_most_four_topics() {
+    on_big_stack(|| {
+        let world = World::new();
+        let writer = Address::repeat_byte(0x98);
+        world.deploy(
+            writer,
+            &module(
+                "i32.const 0 i32.const 32 call $cache i32.const 0 call $flush i32.const 0",
+                "",
+            ),
+        );
+        let out = world.frame(ALICE, writer, writer, &[], U256::ZERO, true);
+        assert!(!out.success, "a static frame must not flush writes");
+        assert!(world.storage(writer).is_empty());
+        let out = world.frame(ALICE, writer, writer, &[], U256::ZERO, false);
+        assert!(out.success);
+        let logger = Address::repeat_byte(0x97);
+        world.deploy(
+            logger,
+            &module(
+                "i32.const 0 i32.const 160 i32.const 5 call $log i32.const 0",
+                "",
+            ),
+        );
+        assert!(!world.call(ALICE, logger, &[]).success, "five topics trap");
+        world.deploy(
+            logger,
+            &module(
+                "i32.const 0 i32.const 160 i32.const 4 call $log i32.const 0",
+                "",
+            ),
+        );
+        assert!(world.call(ALICE, logger, &[]).success);
+        assert_eq!(world.state.borrow().logs.last().unwrap().1.len(), 4);
+    });
+}
+
+#[test]
+fn the_reentrancy_flag_is_set_when_the_program_already_has_a_frame_open() {
+    on_big_stack(|| {
+        let world = World::new();
+        // Reentrant frame: return "R" and revert. First frame: call itself,
+        // then return the inner frame's revert data as its own result.
+        world.deploy(
+            PROBE,
+            &module(
+                r#"call $reentrant
+                   if (result i32)
+                     i32.const 500 i32.const 82 i32.store8
+                     i32.const 500 i32.const 1 call $write_result
+                     i32.const 7
+                   else
+                     i32.const 0 call $this
+                     i32.const 0 i32.const 0 i32.const 0 i32.const 64 i64.const 1000000 i32.const 96 call $call
+                     drop
+                     i32.const 400 i32.const 0 call $return_data_size call $read_return_data
+                     i32.const 400 call $return_data_size call $write_result drop
+                     i32.const 0
+                   end"#,
+                r#"(import "vm_hooks" "read_return_data" (func $read_return_data (param i32 i32 i32) (result i32)))
+                   (import "vm_hooks" "return_data_size" (func $return_data_size (result i32)))"#,
+            ),
+        );
+        let out = world.call(ALICE, PROBE, &[]);
+        assert_eq!(
+            ok(&out),
+            b"R",
+            "the inner frame saw msg_reentrant and reverted with its data"
+        );
+    });
+}
+
+#[test]
+fn an_unknown_import_is_named() {
+    on_big_stack(|| {
+        let mut programs = Programs::new();
+        let wasm = wat::parse_str(
+            r#"(module (import "vm_hooks" "teleport" (func)) (memory (export "memory") 1)
+                (func (export "user_entrypoint") (param i32) (result i32) i32.const 0))"#,
+        )
+        .unwrap();
+        match programs.prepare(&wasm) {
+            Err(ProgramError::UnknownImport(name)) => assert_eq!(name, "vm_hooks.teleport"),
+            other => panic!("expected an unknown import, got {other:?}"),
+        }
+    });
+}
