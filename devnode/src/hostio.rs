@@ -1,9 +1,12 @@
 //! The host imports of Stylus programs and their WebAssembly signatures.
 //!
 //! Pointers and lengths are `i32` (wasm32); 64-bit values (gas, block
-//! numbers, chain id) are `i64`; booleans are `i32`.
+//! numbers, chain id) are `i64`; booleans are `i32`. The SDK's `console`
+//! also declares `log_f32` and `log_f64`; they are left out because Stylus
+//! programs may not use floating point at all (a module that declares them
+//! fails validation).
 
-use wasmparser::ValType::{self, F32, F64, I32, I64};
+use wasmparser::ValType::{self, I32, I64};
 
 /// A host import a program may declare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +90,6 @@ pub const HOST_IMPORTS: &[HostImport] = &[
     console("log_txt", &[I32, I32]),
     console("log_i32", &[I32]),
     console("log_i64", &[I64]),
-    console("log_f32", &[F32]),
-    console("log_f64", &[F64]),
 ];
 
 /// The host import `module.name`, if there is one.

@@ -51,6 +51,10 @@ struct World {
     programs: Rc<RefCell<Programs>>,
     /// Contracts with an open frame, innermost last.
     active: Rc<RefCell<Vec<Address>>>,
+    /// Gas given to each top-level frame.
+    gas: Rc<std::cell::Cell<u64>>,
+    /// Deployed modules, to redeploy them elsewhere.
+    modules: Rc<RefCell<HashMap<Address, Vec<u8>>>>,
 }
 
 impl World {
@@ -59,7 +63,17 @@ impl World {
             state: Rc::default(),
             programs: Rc::new(RefCell::new(Programs::new())),
             active: Rc::default(),
+            gas: Rc::new(std::cell::Cell::new(30_000_000)),
+            modules: Rc::default(),
         }
+    }
+
+    fn code_of(&self, address: Address) -> Vec<u8> {
+        self.modules
+            .borrow()
+            .get(&address)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn deploy(&self, address: Address, wasm: &[u8]) {
@@ -68,6 +82,7 @@ impl World {
             .borrow_mut()
             .prepare(wasm)
             .expect("program compiles");
+        self.modules.borrow_mut().insert(address, wasm.to_vec());
         self.state
             .borrow_mut()
             .accounts
@@ -122,7 +137,7 @@ impl World {
         let outcome = self
             .programs
             .borrow()
-            .run(program, host, env, msg, input.to_vec(), 30_000_000)
+            .run(program, host, env, msg, input.to_vec(), self.gas.get())
             .expect("prepared");
         self.active.borrow_mut().pop();
         let success = outcome.status == Status::Success;
@@ -591,5 +606,378 @@ fn an_unknown_import_is_named() {
             Err(ProgramError::UnknownImport(name)) => assert_eq!(name, "vm_hooks.teleport"),
             other => panic!("expected an unknown import, got {other:?}"),
         }
+    });
+}
+
+/// A module importing every host function (as `$name`), whose entry point
+/// runs `body`. Memory: 1 page; bytes 32.. hold a one at byte 32.
+fn full_module(body: &str) -> Vec<u8> {
+    let ty = |types: &[wasmparser::ValType]| {
+        types
+            .iter()
+            .map(|t| match t {
+                wasmparser::ValType::I32 => "i32",
+                wasmparser::ValType::I64 => "i64",
+                wasmparser::ValType::F32 => "f32",
+                wasmparser::ValType::F64 => "f64",
+                _ => unreachable!("host imports use number types only"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let imports: String = pond_devnode::hostio::HOST_IMPORTS
+        .iter()
+        .map(|i| {
+            format!(
+                "(import \"{}\" \"{}\" (func ${} (param {}) (result {})))\n",
+                i.module,
+                i.name,
+                i.name,
+                ty(i.params),
+                ty(i.results)
+            )
+        })
+        .collect();
+    wat::parse_str(format!(
+        r#"(module {imports}
+            (memory (export "memory") 1)
+            (data (i32.const 32) "\01")
+            (func (export "user_entrypoint") (param $len i32) (result i32) {body}))"#
+    ))
+    .expect("test module parses")
+}
+
+/// Runs `body` once in a fresh world as `PROBE`, called by `ALICE` with `calldata`.
+fn probe(body: &str, calldata: &[u8]) -> CallOutcome {
+    let world = World::new();
+    world.deploy(PROBE, &full_module(body));
+    world
+        .state
+        .borrow_mut()
+        .accounts
+        .entry(ALICE)
+        .or_default()
+        .balance = U256::from(12_345);
+    world.call(ALICE, PROBE, calldata)
+}
+
+/// Runs `write` (which must leave bytes at 1024..1024+len) and returns them.
+fn probe_bytes(write: &str, len: usize) -> Vec<u8> {
+    let out = probe(
+        &format!("{write} i32.const 1024 i32.const {len} call $write_result i32.const 0"),
+        &[],
+    );
+    ok(&out).to_vec()
+}
+
+#[test]
+fn arguments_results_and_early_exit() {
+    on_big_stack(|| {
+        let echo = probe("i32.const 1024 call $read_args i32.const 1024 local.get $len call $write_result i32.const 0", b"hello");
+        assert_eq!(ok(&echo), b"hello");
+        let exit_ok = probe(
+            "i32.const 32 i32.const 1 call $write_result i32.const 0 call $exit_early unreachable",
+            &[],
+        );
+        assert_eq!(ok(&exit_ok), &[1]);
+        let exit_revert = probe(
+            "i32.const 32 i32.const 1 call $write_result i32.const 3 call $exit_early unreachable",
+            &[],
+        );
+        assert!(!exit_revert.success);
+        assert_eq!(
+            exit_revert.output,
+            vec![1],
+            "revert data survives exit_early"
+        );
+        let status = probe(
+            "i32.const 32 i32.const 1 call $write_result i32.const 2",
+            &[],
+        );
+        assert!(!status.success);
+        assert_eq!(status.output, vec![1]);
+        let trap = probe(
+            "i32.const 32 i32.const 1 call $write_result unreachable",
+            &[],
+        );
+        assert!(!trap.success);
+        assert!(trap.output.is_empty(), "a trap returns no data");
+        let out_of_bounds = probe(
+            "i32.const 70000 i32.const 4 call $write_result i32.const 0",
+            &[],
+        );
+        assert!(!out_of_bounds.success);
+        let world = World::new();
+        world.gas.set(20_000);
+        world.deploy(PROBE, &full_module("(loop br 0) i32.const 0"));
+        let endless = world.call(ALICE, PROBE, &[]);
+        assert!(!endless.success, "runs out of ink");
+    });
+}
+
+#[test]
+fn context_getters() {
+    on_big_stack(|| {
+        assert_eq!(
+            &probe_bytes("i32.const 1024 call $msg_sender", 20)[..],
+            ALICE.as_slice()
+        );
+        assert_eq!(
+            &probe_bytes("i32.const 1024 call $contract_address", 20)[..],
+            PROBE.as_slice()
+        );
+        assert_eq!(
+            probe_bytes("i32.const 1024 call $msg_value", 32),
+            vec![0; 32]
+        );
+        assert_eq!(
+            probe_bytes("i32.const 1024 call $tx_origin", 20),
+            vec![0; 20]
+        );
+        assert_eq!(
+            probe_bytes("i32.const 1024 call $block_coinbase", 20),
+            vec![0; 20]
+        );
+        let number = probe_bytes("i32.const 1024 call $block_number i64.store", 8);
+        assert_eq!(u64::from_le_bytes(number.try_into().unwrap()), 7);
+        let timestamp = probe_bytes("i32.const 1024 call $block_timestamp i64.store", 8);
+        assert_eq!(
+            u64::from_le_bytes(timestamp.try_into().unwrap()),
+            1_700_000_000
+        );
+        let chain = probe_bytes("i32.const 1024 call $chainid i64.store", 8);
+        assert_eq!(u64::from_le_bytes(chain.try_into().unwrap()), 412_346);
+        let ink_price = probe_bytes("i32.const 1024 call $tx_ink_price i32.store", 4);
+        assert_eq!(
+            u32::from_le_bytes(ink_price.try_into().unwrap()),
+            pond_devnode::stylus::INK_PRICE
+        );
+        let reentrant = probe_bytes("i32.const 1024 call $msg_reentrant i32.store", 4);
+        assert_eq!(reentrant, vec![0; 4]);
+        // Gas left is positive and shrinks as the program runs; ink is gas × ink price.
+        let gas = probe_bytes(
+            "i32.const 1024 call $evm_gas_left i64.store
+             i32.const 1032 call $evm_gas_left i64.store
+             i32.const 1040 call $evm_ink_left i64.store",
+            24,
+        );
+        let first = u64::from_le_bytes(gas[0..8].try_into().unwrap());
+        let second = u64::from_le_bytes(gas[8..16].try_into().unwrap());
+        let ink = u64::from_le_bytes(gas[16..24].try_into().unwrap());
+        assert!(first > 0 && second <= first);
+        assert!(ink <= second * u64::from(pond_devnode::stylus::INK_PRICE) && ink > 0);
+        assert!(probe("i32.const 1 call $pay_for_memory_grow i32.const 0", &[]).success);
+        assert!(
+            probe(
+                "i32.const 32 i32.const 1 call $log_txt i32.const 5 call $log_i32 i32.const 0",
+                &[]
+            )
+            .success
+        );
+    });
+}
+
+#[test]
+fn keccak_and_math_match_the_evm() {
+    on_big_stack(|| {
+        let hash = probe_bytes(
+            "i32.const 32 i32.const 1 i32.const 1024 call $native_keccak256",
+            32,
+        );
+        assert_eq!(hash, keccak256([1u8]).to_vec());
+        // Operands: a at 1024, b at 1056, m at 1088, written by the module from calldata.
+        let run = |op: &str, a: U256, b: U256, m: U256| -> U256 {
+            let mut calldata = Vec::new();
+            for v in [a, b, m] {
+                calldata.extend_from_slice(&v.to_be_bytes::<32>());
+            }
+            let body = format!(
+                "i32.const 1024 call $read_args {op} i32.const 1024 i32.const 32 call $write_result i32.const 0"
+            );
+            U256::from_be_slice(ok(&probe(&body, &calldata)))
+        };
+        let (a, b, m) = (
+            U256::from(1_000_003u64),
+            U256::from(97u64),
+            U256::from(1_009u64),
+        );
+        assert_eq!(
+            run("i32.const 1024 i32.const 1056 call $math_div", a, b, m),
+            a / b
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 call $math_div",
+                a,
+                U256::ZERO,
+                m
+            ),
+            U256::ZERO
+        );
+        assert_eq!(
+            run("i32.const 1024 i32.const 1056 call $math_mod", a, b, m),
+            a % b
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 call $math_mod",
+                a,
+                U256::ZERO,
+                m
+            ),
+            U256::ZERO
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 call $math_pow",
+                U256::from(3),
+                U256::from(5),
+                m
+            ),
+            U256::from(243)
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 call $math_pow",
+                U256::from(2),
+                U256::from(256),
+                m
+            ),
+            U256::ZERO
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 i32.const 1088 call $math_add_mod",
+                U256::MAX,
+                U256::MAX,
+                m
+            ),
+            U256::MAX.add_mod(U256::MAX, m)
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 i32.const 1088 call $math_mul_mod",
+                U256::MAX,
+                b,
+                m
+            ),
+            U256::MAX.mul_mod(b, m)
+        );
+        assert_eq!(
+            run(
+                "i32.const 1024 i32.const 1056 i32.const 1088 call $math_mul_mod",
+                a,
+                b,
+                U256::ZERO
+            ),
+            U256::ZERO
+        );
+    });
+}
+
+#[test]
+fn accounts_transient_storage_and_logs() {
+    on_big_stack(|| {
+        // ALICE's balance (12 345) read at 1024; the address comes from calldata.
+        let mut calldata = vec![0u8; 12];
+        calldata.extend_from_slice(ALICE.as_slice());
+        let out = probe(
+            "i32.const 1000 call $read_args i32.const 1012 i32.const 1024 call $account_balance
+             i32.const 1024 i32.const 32 call $write_result i32.const 0",
+            &calldata,
+        );
+        assert_eq!(U256::from_be_slice(ok(&out)), U256::from(12_345));
+        // Code size and hash of the probe itself (a program) and of ALICE (none).
+        let size = probe_bytes("i32.const 0 call $contract_address i32.const 1024 i32.const 0 call $account_code_size i32.store", 4);
+        assert_eq!(u32::from_le_bytes(size.try_into().unwrap()), 32);
+        let code = probe_bytes("i32.const 0 call $contract_address i32.const 1024 i32.const 0 i32.const 30 i32.const 1100 call $account_code drop i32.const 0 i32.const 2 i32.const 10 i32.const 1024 call $account_code drop", 10);
+        assert_eq!(code.len(), 10);
+        let partial = probe_bytes("i32.const 0 call $contract_address i32.const 1024 i32.const 0 i32.const 30 i32.const 100 i32.const 2000 call $account_code i32.store", 4);
+        assert_eq!(
+            u32::from_le_bytes(partial.try_into().unwrap()),
+            2,
+            "copies only what exists past the offset"
+        );
+        let hash = probe_bytes(
+            "i32.const 0 call $contract_address i32.const 0 i32.const 1024 call $account_codehash",
+            32,
+        );
+        assert_ne!(hash, vec![0; 32]);
+        // Transient storage round-trips within a frame.
+        let transient = probe_bytes("i32.const 0 i32.const 32 call $transient_store_bytes32 i32.const 0 i32.const 1024 call $transient_load_bytes32", 32);
+        assert_eq!(transient, slot1().to_vec());
+        // Logs with zero to four topics carry the rest as data.
+        let world = World::new();
+        world.deploy(PROBE, &full_module("i32.const 32 i32.const 40 i32.const 1 call $emit_log i32.const 32 i32.const 3 i32.const 0 call $emit_log i32.const 0"));
+        assert!(world.call(ALICE, PROBE, &[]).success);
+        let logs = world.state.borrow().logs.clone();
+        assert_eq!(logs[0].1, vec![slot1()]);
+        assert_eq!(logs[0].2, vec![0u8; 8]);
+        assert!(logs[1].1.is_empty());
+        assert_eq!(logs[1].2, vec![1, 0, 0]);
+        let short = probe(
+            "i32.const 32 i32.const 40 i32.const 2 call $emit_log i32.const 0",
+            &[],
+        );
+        assert!(!short.success, "a log shorter than its topics traps");
+    });
+}
+
+#[test]
+fn nested_calls_delegate_and_return_data() {
+    on_big_stack(|| {
+        let world = World::new();
+        let callee = Address::repeat_byte(0x55);
+        // The callee stores a one in slot 0 of whatever storage it runs in and returns "ok!".
+        world.deploy(
+            callee,
+            &full_module(
+                r#"i32.const 0 i32.const 32 call $storage_cache_bytes32 i32.const 1 call $storage_flush_cache
+                   i32.const 2000 i32.const 0x216b6f i32.store
+                   i32.const 2000 i32.const 3 call $write_result i32.const 0"#,
+            ),
+        );
+        // The caller delegate-calls the callee (address from calldata at 1000..1020),
+        // then returns bytes 1..3 of the return data and the return data size.
+        world.deploy(
+            PROBE,
+            &full_module(
+                r#"i32.const 1000 call $read_args
+                   i32.const 1000 i32.const 0 i32.const 0 i64.const 1000000 i32.const 1100 call $delegate_call_contract drop
+                   i32.const 1200 i32.const 1 i32.const 10 call $read_return_data drop
+                   i32.const 1202 call $return_data_size i32.store8
+                   i32.const 1200 i32.const 3 call $write_result i32.const 0"#,
+            ),
+        );
+        let out = world.call(ALICE, PROBE, callee.as_slice());
+        assert_eq!(ok(&out), b"k!\x03");
+        // Delegate call: the write landed in the caller's storage, not the callee's.
+        assert_eq!(world.storage(PROBE).get(&B256::ZERO), Some(&slot1()));
+        assert!(world.storage(callee).is_empty());
+        // In a static frame the delegate-called write is refused: the callee
+        // fails, the caller goes on, and no storage changes.
+        let fresh = World::new();
+        fresh.deploy(callee, &world.code_of(callee));
+        fresh.deploy(PROBE, &world.code_of(PROBE));
+        let out = fresh.frame(ALICE, PROBE, PROBE, callee.as_slice(), U256::ZERO, true);
+        assert!(out.success);
+        assert!(fresh.storage(PROBE).is_empty());
+        // A static frame may not create contracts or store transient values.
+        let world = World::new();
+        world.deploy(PROBE, &full_module("i32.const 0 i32.const 0 i32.const 64 i32.const 1024 i32.const 1100 call $create1 i32.const 0"));
+        assert!(
+            !world
+                .frame(ALICE, PROBE, PROBE, &[], U256::ZERO, true)
+                .success
+        );
+        world.deploy(
+            PROBE,
+            &full_module("i32.const 0 i32.const 32 call $transient_store_bytes32 i32.const 0"),
+        );
+        assert!(
+            !world
+                .frame(ALICE, PROBE, PROBE, &[], U256::ZERO, true)
+                .success
+        );
     });
 }

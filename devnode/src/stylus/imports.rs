@@ -590,18 +590,6 @@ pub(super) fn link(linker: &mut Linker<Frame>) {
         tracing_free_log(&value.to_string());
         Ok(())
     });
-    wrap!("console", "log_f32", |_c: Ctx<'_>,
-                                 value: f32|
-     -> Result<(), Trap> {
-        tracing_free_log(&value.to_string());
-        Ok(())
-    });
-    wrap!("console", "log_f64", |_c: Ctx<'_>,
-                                 value: f64|
-     -> Result<(), Trap> {
-        tracing_free_log(&value.to_string());
-        Ok(())
-    });
 }
 
 /// Console output of debug builds of programs, on standard error.
