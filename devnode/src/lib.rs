@@ -6,11 +6,14 @@
 //! - [`activation`]: the checks a module must pass before `activateProgram`
 //!   accepts it, each refusal naming its reason;
 //! - [`stylus`]: the executor — programs in wasmi with the host imports and
-//!   Nitro's frame semantics, chain state behind the `StylusHost` trait.
+//!   Nitro's frame semantics, chain state behind the `StylusHost` trait;
+//! - [`arbwasm`]: the ArbWasm precompile's logic (activation by code hash,
+//!   data fee, keepalive, the views deployment tools read).
 //!
 //! Program code itself (prefix, compression, deployment init code) lives in
 //! the `pond-stylus-code` crate next to this one.
 
 pub mod activation;
+pub mod arbwasm;
 pub mod hostio;
 pub mod stylus;
