@@ -261,6 +261,28 @@ fn expired_randomness_requests_a_new_round_and_unready_rounds_refuse_to_draw() {
 }
 
 #[test]
+fn unknown_cases_are_refused() {
+    let p = Protocol::deploy();
+    let unknown = U256::from(42);
+    for err in [
+        p.mediation
+            .sender(STRANGER)
+            .draw_validators(unknown)
+            .motsu_unwrap_err(),
+        p.mediation
+            .sender(STRANGER)
+            .resolve_case(unknown)
+            .motsu_unwrap_err(),
+        p.mediation
+            .sender(STRANGER)
+            .commit_vote(unknown, B256::repeat_byte(1))
+            .motsu_unwrap_err(),
+    ] {
+        assert!(matches!(err, Revert::Own(MediationError::CaseNotFound(_))));
+    }
+}
+
+#[test]
 fn voting_rules_are_enforced() {
     let (p, _deal, case) = challenged(4);
     let err = p

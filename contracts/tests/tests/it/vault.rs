@@ -272,3 +272,41 @@ fn ownership_moves_in_two_steps() {
         VaultError::Unauthorized(_)
     ));
 }
+
+mod lazy_token {
+    //! A token that reports success but moves nothing.
+    use alloy_primitives::{Address, U256};
+    use stylus_sdk::prelude::*;
+
+    #[storage]
+    pub(crate) struct LazyToken;
+
+    // SAFETY: used only as a motsu contract's top-level storage.
+    unsafe impl TopLevelStorage for LazyToken {}
+
+    #[public]
+    impl LazyToken {
+        fn balance_of(&self, _account: Address) -> U256 {
+            U256::from(1_000)
+        }
+
+        fn transfer_from(&mut self, _from: Address, _to: Address, _value: U256) -> bool {
+            true
+        }
+    }
+}
+
+#[test]
+fn a_deposit_that_delivers_nothing_credits_nothing() {
+    let lazy: Contract<lazy_token::LazyToken> = Contract::new();
+    let vault: Contract<pond_vault::Vault> = Contract::new();
+    let market = Address::repeat_byte(0x3a);
+    vault
+        .sender(ALICE)
+        .initialize(lazy.address(), BOB, vec![market], ALICE)
+        .motsu_unwrap();
+    let err = own_error(vault.sender(ALICE).deposit(tokens(5)));
+    assert!(matches!(err, VaultError::NothingReceived(_)));
+    assert_eq!(vault.sender(ALICE).available_of(ALICE), U256::ZERO);
+    assert_eq!(vault.sender(ALICE).total_available(), U256::ZERO);
+}
