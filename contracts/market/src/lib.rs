@@ -379,8 +379,11 @@ impl Market {
             // Strictly lower than the best bid.
             job.best_price.get().saturating_sub(U256::from(1))
         };
-        let previous_collateral =
-            job.best_results_collateral.get() + job.best_timeout_collateral.get();
+        // Both parts were locked together, so their sum fits.
+        let previous_collateral = job
+            .best_results_collateral
+            .get()
+            .saturating_add(job.best_timeout_collateral.get());
         if price.is_zero() {
             return own(ZeroPrice {});
         }
