@@ -17,8 +17,14 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "contract tests (native, motsu)"
-cargo test
+# motsu keeps every test thread's VM in one shared map and gives up after
+# ten 1 ms retries when another thread holds its shard, so under load
+# parallel motsu tests fail spuriously: run them on one thread.
+step "contract tests (native, motsu, one thread)"
+RUST_TEST_THREADS=1 cargo test -p pond-contract-tests
+
+step "other tests (common, build tool, devnode)"
+cargo test --workspace --exclude pond-contract-tests --exclude pond-abi-export
 
 step "exported ABIs are fresh"
 cargo test -p pond-abi-export
