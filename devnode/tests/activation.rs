@@ -34,13 +34,8 @@ fn a_minimal_program_is_accepted() {
 
 #[test]
 fn every_pond_contract_is_accepted() {
-    let workspace = pond_contract_build::workspace_root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
-    pond_contract_build::build_all(&workspace, &target).expect("contracts build");
-    let dir = pond_contract_build::output_dir(&target);
     for contract in pond_contract_build::CONTRACTS {
-        let wasm = std::fs::read(dir.join(contract.wasm_file())).unwrap();
+        let wasm = pond_contract_build::built_wasm(contract).expect("contract wasm");
         let code = pond_stylus_code_roundtrip(&wasm);
         let info = validate(&code).unwrap_or_else(|e| panic!("{} refused: {e}", contract.name));
         assert!(

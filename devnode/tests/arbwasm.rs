@@ -27,12 +27,8 @@ const TWIN: Address = Address::repeat_byte(0x71);
 const NOW: u64 = 1_700_000_000;
 
 fn token_module() -> Vec<u8> {
-    let workspace = pond_contract_build::workspace_root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
-    pond_contract_build::build_all(&workspace, &target).expect("contracts build");
-    std::fs::read(pond_contract_build::output_dir(&target).join("pond_token.wasm"))
-        .expect("token wasm")
+    let token = pond_contract_build::contract("pond-token").expect("a Pond contract");
+    pond_contract_build::built_wasm(token).expect("token wasm")
 }
 
 fn setup() -> (Codes, Activations, Programs, U256) {

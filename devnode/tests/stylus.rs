@@ -296,12 +296,8 @@ const VAULT: Address = Address::repeat_byte(0x7a);
 const MARKET: Address = Address::repeat_byte(0x3a);
 
 fn contract_wasm(package: &str) -> Vec<u8> {
-    let workspace = pond_contract_build::workspace_root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
-    pond_contract_build::build_all(&workspace, &target).expect("contracts build");
-    let file = format!("{}.wasm", package.replace('-', "_"));
-    std::fs::read(pond_contract_build::output_dir(&target).join(file)).expect("contract wasm")
+    let contract = pond_contract_build::contract(package).expect("a Pond contract");
+    pond_contract_build::built_wasm(contract).expect("contract wasm")
 }
 
 fn ok(outcome: &CallOutcome) -> &[u8] {

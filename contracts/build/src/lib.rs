@@ -91,6 +91,9 @@ pub enum BuildError {
     /// `cargo build` failed.
     #[error("cargo build of the contracts failed ({0})")]
     Cargo(std::process::ExitStatus),
+    /// An earlier build in this process failed.
+    #[error("the contract build failed earlier: {0}")]
+    Earlier(String),
     /// A built module could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -109,6 +112,34 @@ pub enum BuildError {
 #[must_use]
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+#[must_use]
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), Into::into)
+}
+
+/// The built WebAssembly of `contract`, building every contract first
+/// (once per process; cargo skips the work when nothing changed).
+///
+/// # Errors
+/// The build fails or the module cannot be read.
+pub fn built_wasm(contract: &Contract) -> Result<Vec<u8>, BuildError> {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let target = target_dir();
+    BUILT
+        .get_or_init(|| build_all(&workspace_root(), &target).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(BuildError::Earlier)?;
+    let path = output_dir(&target).join(contract.wasm_file());
+    std::fs::read(&path).map_err(|source| BuildError::Read { path, source })
+}
+
+/// The contract built from `package`.
+#[must_use]
+pub fn contract(package: &str) -> Option<&'static Contract> {
+    CONTRACTS.iter().find(|c| c.package == package)
 }
 
 /// Where contract builds land under `target_dir`.

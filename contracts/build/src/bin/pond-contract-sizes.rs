@@ -6,13 +6,14 @@
 
 use std::process::ExitCode;
 
-use pond_contract_build::{build_all, measure_all, workspace_root, MAX_COMPRESSED_CODE};
+use pond_contract_build::{
+    build_all, measure_all, target_dir, workspace_root, MAX_COMPRESSED_CODE,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workspace = workspace_root();
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    let target_dir = target_dir();
     if !args.iter().any(|a| a == "--no-build") {
         if let Err(error) = build_all(&workspace, &target_dir) {
             eprintln!("{error}");

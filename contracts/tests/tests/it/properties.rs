@@ -219,15 +219,13 @@ impl World {
                 max_price,
                 gpus,
                 mode,
-                pick,
+                pick: choice,
             } => {
                 let mut spec = job_spec(p.now(), machine(gpus), tokens(max_price));
                 match mode {
                     1 => spec.biddingWindow = 900,
                     2 => {
-                        if let Some(offer) =
-                            pond_contract_tests_pick(p.offers.sender(CALLER).offer_count(), pick)
-                        {
+                        if let Some(offer) = pick(p.offers.sender(CALLER).offer_count(), choice) {
                             spec.offerId = offer;
                         }
                     }
@@ -543,10 +541,6 @@ impl World {
             }
         }
     }
-}
-
-fn pond_contract_tests_pick(count: U256, i: usize) -> Option<U256> {
-    pick(count, i)
 }
 
 /// The result a validator must vote to agree with the case's provider.
