@@ -108,16 +108,23 @@ pub enum BuildError {
     Code(#[source] pond_stylus_code::CodeError),
 }
 
-/// The workspace root (two levels above this crate).
+/// The repository root (two levels above this crate).
 #[must_use]
-pub fn workspace_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+/// The contracts' own cargo workspace (`contracts/`).
+#[must_use]
+pub fn contracts_workspace() -> PathBuf {
+    repo_root().join("contracts")
+}
+
+/// The target directory: `CARGO_TARGET_DIR`, or the `target/` both
+/// workspaces share at the repository root.
 #[must_use]
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), Into::into)
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), Into::into)
 }
 
 /// The built WebAssembly of `contract`, building every contract first
@@ -129,7 +136,7 @@ pub fn built_wasm(contract: &Contract) -> Result<Vec<u8>, BuildError> {
     static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let target = target_dir();
     BUILT
-        .get_or_init(|| build_all(&workspace_root(), &target).map_err(|e| e.to_string()))
+        .get_or_init(|| build_all(&contracts_workspace(), &target).map_err(|e| e.to_string()))
         .clone()
         .map_err(BuildError::Earlier)?;
     let path = output_dir(&target).join(contract.wasm_file());
@@ -148,7 +155,8 @@ pub fn output_dir(target_dir: &Path) -> PathBuf {
     target_dir.join(WASM_TARGET).join(PROFILE)
 }
 
-/// Builds every contract with one `cargo build` into `target_dir`.
+/// Builds every contract with one `cargo build` in the contracts
+/// `workspace` into `target_dir`.
 ///
 /// # Errors
 /// Cargo cannot be run or the build fails.

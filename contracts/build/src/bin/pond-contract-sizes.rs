@@ -7,12 +7,12 @@
 use std::process::ExitCode;
 
 use pond_contract_build::{
-    build_all, measure_all, target_dir, workspace_root, MAX_COMPRESSED_CODE,
+    build_all, contracts_workspace, measure_all, target_dir, MAX_COMPRESSED_CODE,
 };
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let workspace = workspace_root();
+    let workspace = contracts_workspace();
     let target_dir = target_dir();
     if !args.iter().any(|a| a == "--no-build") {
         if let Err(error) = build_all(&workspace, &target_dir) {
