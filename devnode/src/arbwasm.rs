@@ -4,7 +4,10 @@
 //! Activation takes a deployed contract whose code is a Stylus program,
 //! decompresses it, checks it against the [`crate::activation`] rules,
 //! compiles it, and records the activation by code hash: every contract
-//! with the same code is activated at once, as on Arbitrum. Activation
+//! with the same code is activated at once, as on Arbitrum. Records live in
+//! chain state (storage of the precompile's account, see
+//! [`ActivationRecord::slots`]), so they revert, snapshot, reorg and persist
+//! with everything else. Activation
 //! costs a data fee paid in value; devnode charges a small deterministic
 //! fee ([`DATA_FEE_PER_KIB`] per started KiB of module) so deployment
 //! tools exercise the payment path, and returns any excess to the caller.
@@ -12,9 +15,7 @@
 //! This module is the precompile's logic over an [`ArbWasmState`]; the
 //! node routes calls at [`ARB_WASM`] here.
 
-use std::collections::HashMap;
-
-use alloy_primitives::{address, Address, B256, U256};
+use alloy_primitives::{address, keccak256, Address, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolError, SolEvent, SolInterface};
 
 use crate::{activation, stylus::Programs};
@@ -89,18 +90,64 @@ pub struct ActivationRecord {
     pub activated_at: u64,
 }
 
-/// The chain state ArbWasm reads.
-pub trait ArbWasmState {
-    /// An account's code.
-    fn code(&self, address: Address) -> Vec<u8>;
-    /// An account's code hash.
-    fn code_hash(&self, address: Address) -> B256;
+impl ActivationRecord {
+    /// The two storage slots of ArbWasm's account that hold the record of
+    /// `code_hash`: the packed fields, then the module hash.
+    #[must_use]
+    pub fn slots(code_hash: &B256) -> (U256, U256) {
+        let base = U256::from_be_bytes(keccak256(code_hash).0);
+        (base, base.wrapping_add(U256::from(1)))
+    }
+
+    /// The record as its two storage words.
+    #[must_use]
+    pub fn to_words(&self) -> (U256, U256) {
+        // version (16) | size (32) | pages (16) | activated_at (64), and a
+        // 1 bit above them so a record is never the zero word.
+        let packed = (U256::from(1) << 128)
+            | (U256::from(self.version) << 112)
+            | (U256::from(self.module_size) << 80)
+            | (U256::from(self.pages) << 64)
+            | U256::from(self.activated_at);
+        (packed, U256::from_be_bytes(self.module_hash.0))
+    }
+
+    /// The record stored as `words`, or `None` for empty slots.
+    #[must_use]
+    pub fn from_words(packed: U256, module_hash: U256) -> Option<Self> {
+        if packed.is_zero() {
+            return None;
+        }
+        let field = |shift: usize, bits: usize| -> u64 {
+            let mask = (U256::from(1) << bits) - U256::from(1);
+            ((packed >> shift) & mask).to::<u64>()
+        };
+        Some(Self {
+            version: u16::try_from(field(112, 16)).unwrap_or(u16::MAX),
+            module_size: u32::try_from(field(80, 32)).unwrap_or(u32::MAX),
+            pages: u16::try_from(field(64, 16)).unwrap_or(u16::MAX),
+            activated_at: field(0, 64),
+            module_hash: B256::from(module_hash.to_be_bytes()),
+        })
+    }
+
+    /// Whether the activation is still live at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: u64) -> bool {
+        now.saturating_sub(self.activated_at) <= expiry_secs()
+    }
 }
 
-/// Activations and compiled programs: the part of devnode's state ArbWasm writes.
-#[derive(Default)]
-pub struct Activations {
-    records: HashMap<B256, ActivationRecord>,
+/// The chain state ArbWasm reads and writes.
+pub trait ArbWasmState {
+    /// An account's code.
+    fn code(&mut self, address: Address) -> Vec<u8>;
+    /// An account's code hash.
+    fn code_hash(&mut self, address: Address) -> B256;
+    /// The activation record of `code_hash`.
+    fn record(&mut self, code_hash: &B256) -> Option<ActivationRecord>;
+    /// Stores the activation record of `code_hash`.
+    fn set_record(&mut self, code_hash: &B256, record: &ActivationRecord);
 }
 
 /// What a successful ArbWasm call returns.
@@ -114,183 +161,196 @@ pub struct Output {
     pub refund: U256,
 }
 
-impl Activations {
-    /// The activation of `code_hash`, if any.
-    #[must_use]
-    pub fn get(&self, code_hash: &B256) -> Option<&ActivationRecord> {
-        self.records.get(code_hash)
+/// Handles a call to ArbWasm. `Err` carries revert data (an ArbWasm custom
+/// error, or empty for an unknown selector or bad input).
+///
+/// # Errors
+/// Revert data as described above.
+pub fn call(
+    state: &mut dyn ArbWasmState,
+    programs: &Programs,
+    value: U256,
+    input: &[u8],
+    now: u64,
+) -> Result<Output, Vec<u8>> {
+    use IArbWasm::IArbWasmCalls as Call;
+    let call = Call::abi_decode(input).map_err(|_| Vec::new())?;
+    if !matches!(call, Call::activateProgram(_) | Call::codehashKeepalive(_)) && !value.is_zero() {
+        // Views are not payable.
+        return Err(Vec::new());
     }
+    let data = match call {
+        Call::activateProgram(c) => return activate(state, programs, c.program, value, now),
+        Call::codehashKeepalive(c) => return keepalive(state, c.codehash, value, now),
+        Call::stylusVersion(_) => IArbWasm::stylusVersionCall::abi_encode_returns(&STYLUS_VERSION),
+        Call::codehashVersion(c) => {
+            let record = current(state, &c.codehash, now)?;
+            IArbWasm::codehashVersionCall::abi_encode_returns(&record.version)
+        }
+        Call::codehashAsmSize(c) => {
+            let record = current(state, &c.codehash, now)?;
+            IArbWasm::codehashAsmSizeCall::abi_encode_returns(&record.module_size)
+        }
+        Call::programVersion(c) => {
+            let record = program_record(state, c.program, now)?;
+            IArbWasm::programVersionCall::abi_encode_returns(&record.version)
+        }
+        Call::programInitGas(c) => {
+            let record = program_record(state, c.program, now)?;
+            let gas = u64::from(record.module_size) / 8 + 1_000;
+            IArbWasm::programInitGasCall::abi_encode_returns(&IArbWasm::programInitGasReturn {
+                gas,
+                gasWhenCached: gas / 4,
+            })
+        }
+        Call::programMemoryFootprint(c) => {
+            let record = program_record(state, c.program, now)?;
+            IArbWasm::programMemoryFootprintCall::abi_encode_returns(&record.pages)
+        }
+        Call::programTimeLeft(c) => {
+            let record = program_record(state, c.program, now)?;
+            let left = expiry_secs().saturating_sub(now.saturating_sub(record.activated_at));
+            IArbWasm::programTimeLeftCall::abi_encode_returns(&left)
+        }
+        Call::inkPrice(_) => IArbWasm::inkPriceCall::abi_encode_returns(&INK_PRICE),
+        Call::maxStackDepth(_) => IArbWasm::maxStackDepthCall::abi_encode_returns(&262_144u32),
+        Call::freePages(_) => IArbWasm::freePagesCall::abi_encode_returns(&2u16),
+        Call::pageGas(_) => IArbWasm::pageGasCall::abi_encode_returns(&1_000u16),
+        Call::pageRamp(_) => IArbWasm::pageRampCall::abi_encode_returns(&620_674_314u64),
+        Call::pageLimit(_) => IArbWasm::pageLimitCall::abi_encode_returns(&PAGE_LIMIT),
+        Call::minInitGas(_) => {
+            IArbWasm::minInitGasCall::abi_encode_returns(&IArbWasm::minInitGasReturn {
+                gas: 1_000,
+                cached: 250,
+            })
+        }
+        Call::initCostScalar(_) => IArbWasm::initCostScalarCall::abi_encode_returns(&100u64),
+        Call::expiryDays(_) => IArbWasm::expiryDaysCall::abi_encode_returns(&EXPIRY_DAYS),
+        Call::keepaliveDays(_) => IArbWasm::keepaliveDaysCall::abi_encode_returns(&KEEPALIVE_DAYS),
+        Call::blockCacheSize(_) => IArbWasm::blockCacheSizeCall::abi_encode_returns(&32u16),
+    };
+    Ok(Output {
+        data,
+        ..Output::default()
+    })
+}
 
-    /// Handles a call to ArbWasm. `Err` carries revert data (an ArbWasm
-    /// custom error, or empty for an unknown selector or bad input).
-    ///
-    /// # Errors
-    /// Revert data as described above.
-    pub fn call(
-        &mut self,
-        state: &dyn ArbWasmState,
-        programs: &mut Programs,
-        value: U256,
-        input: &[u8],
-        now: u64,
-    ) -> Result<Output, Vec<u8>> {
-        use IArbWasm::IArbWasmCalls as Call;
-        let call = Call::abi_decode(input, true).map_err(|_| Vec::new())?;
-        let data = match call {
-            Call::activateProgram(c) => {
-                return self.activate(state, programs, c.program, value, now)
-            }
-            Call::codehashKeepalive(c) => return self.keepalive(c.codehash, value, now),
-            Call::stylusVersion(_) => {
-                IArbWasm::stylusVersionCall::abi_encode_returns(&(STYLUS_VERSION,))
-            }
-            Call::codehashVersion(c) => {
-                let record = self.current(&c.codehash, now)?;
-                IArbWasm::codehashVersionCall::abi_encode_returns(&(record.version,))
-            }
-            Call::codehashAsmSize(c) => {
-                let record = self.current(&c.codehash, now)?;
-                IArbWasm::codehashAsmSizeCall::abi_encode_returns(&(record.module_size,))
-            }
-            Call::programVersion(c) => {
-                let record = self.current(&state.code_hash(c.program), now)?;
-                IArbWasm::programVersionCall::abi_encode_returns(&(record.version,))
-            }
-            Call::programInitGas(c) => {
-                let record = self.current(&state.code_hash(c.program), now)?;
-                let gas = u64::from(record.module_size) / 8 + 1_000;
-                IArbWasm::programInitGasCall::abi_encode_returns(&(gas, gas / 4))
-            }
-            Call::programMemoryFootprint(c) => {
-                let record = self.current(&state.code_hash(c.program), now)?;
-                IArbWasm::programMemoryFootprintCall::abi_encode_returns(&(record.pages,))
-            }
-            Call::programTimeLeft(c) => {
-                let record = self.current(&state.code_hash(c.program), now)?;
-                let left = expiry_secs().saturating_sub(now.saturating_sub(record.activated_at));
-                IArbWasm::programTimeLeftCall::abi_encode_returns(&(left,))
-            }
-            Call::inkPrice(_) => IArbWasm::inkPriceCall::abi_encode_returns(&(INK_PRICE,)),
-            Call::maxStackDepth(_) => {
-                IArbWasm::maxStackDepthCall::abi_encode_returns(&(262_144u32,))
-            }
-            Call::freePages(_) => IArbWasm::freePagesCall::abi_encode_returns(&(2u16,)),
-            Call::pageGas(_) => IArbWasm::pageGasCall::abi_encode_returns(&(1_000u16,)),
-            Call::pageRamp(_) => IArbWasm::pageRampCall::abi_encode_returns(&(620_674_314u64,)),
-            Call::pageLimit(_) => IArbWasm::pageLimitCall::abi_encode_returns(&(PAGE_LIMIT,)),
-            Call::minInitGas(_) => {
-                IArbWasm::minInitGasCall::abi_encode_returns(&(1_000u64, 250u64))
-            }
-            Call::initCostScalar(_) => IArbWasm::initCostScalarCall::abi_encode_returns(&(100u64,)),
-            Call::expiryDays(_) => IArbWasm::expiryDaysCall::abi_encode_returns(&(EXPIRY_DAYS,)),
-            Call::keepaliveDays(_) => {
-                IArbWasm::keepaliveDaysCall::abi_encode_returns(&(KEEPALIVE_DAYS,))
-            }
-            Call::blockCacheSize(_) => IArbWasm::blockCacheSizeCall::abi_encode_returns(&(32u16,)),
-        };
-        Ok(Output {
-            data,
-            ..Output::default()
-        })
+/// The live activation of `code_hash`.
+fn current(
+    state: &mut dyn ArbWasmState,
+    code_hash: &B256,
+    now: u64,
+) -> Result<ActivationRecord, Vec<u8>> {
+    let record = state
+        .record(code_hash)
+        .ok_or_else(|| IArbWasm::ProgramNotActivated {}.abi_encode())?;
+    let age = now.saturating_sub(record.activated_at);
+    if !record.is_live(now) {
+        return Err(IArbWasm::ProgramExpired { ageInSeconds: age }.abi_encode());
     }
+    Ok(record)
+}
 
-    /// The live activation of `code_hash`.
-    fn current(&self, code_hash: &B256, now: u64) -> Result<&ActivationRecord, Vec<u8>> {
-        let record = self
-            .records
-            .get(code_hash)
-            .ok_or_else(|| IArbWasm::ProgramNotActivated {}.abi_encode())?;
-        let age = now.saturating_sub(record.activated_at);
-        if age > expiry_secs() {
-            return Err(IArbWasm::ProgramExpired { ageInSeconds: age }.abi_encode());
-        }
-        Ok(record)
+fn program_record(
+    state: &mut dyn ArbWasmState,
+    program: Address,
+    now: u64,
+) -> Result<ActivationRecord, Vec<u8>> {
+    let code = state.code(program);
+    if !pond_stylus_code::is_stylus(&code) {
+        return Err(IArbWasm::ProgramNotWasm {}.abi_encode());
     }
+    let code_hash = state.code_hash(program);
+    current(state, &code_hash, now)
+}
 
-    fn activate(
-        &mut self,
-        state: &dyn ArbWasmState,
-        programs: &mut Programs,
-        program: Address,
-        value: U256,
-        now: u64,
-    ) -> Result<Output, Vec<u8>> {
-        let code = state.code(program);
-        if !pond_stylus_code::is_stylus(&code) {
-            return Err(IArbWasm::ProgramNotWasm {}.abi_encode());
+fn activate(
+    state: &mut dyn ArbWasmState,
+    programs: &Programs,
+    program: Address,
+    value: U256,
+    now: u64,
+) -> Result<Output, Vec<u8>> {
+    let code = state.code(program);
+    if !pond_stylus_code::is_stylus(&code) {
+        return Err(IArbWasm::ProgramNotWasm {}.abi_encode());
+    }
+    let code_hash = state.code_hash(program);
+    if let Some(record) = state.record(&code_hash) {
+        if record.version == STYLUS_VERSION && record.is_live(now) {
+            return Err(IArbWasm::ProgramUpToDate {}.abi_encode());
         }
-        let code_hash = state.code_hash(program);
-        if let Some(record) = self.records.get(&code_hash) {
-            if record.version == STYLUS_VERSION
-                && now.saturating_sub(record.activated_at) <= expiry_secs()
-            {
-                return Err(IArbWasm::ProgramUpToDate {}.abi_encode());
-            }
+    }
+    let invalid = |reason: String| IArbWasm::ProgramInvalid { reason }.abi_encode();
+    let module = pond_stylus_code::module_from_code(&code, pond_stylus_code::MAX_MODULE_SIZE)
+        .map_err(|e| invalid(e.to_string()))?;
+    let info = activation::validate(&module).map_err(|e| invalid(e.to_string()))?;
+    let fee = data_fee(module.len());
+    if value < fee {
+        return Err(IArbWasm::ProgramInsufficientValue {
+            have: value,
+            want: fee,
         }
-        let invalid = |reason: String| IArbWasm::ProgramInvalid { reason }.abi_encode();
-        let module = pond_stylus_code::module_from_code(&code, pond_stylus_code::MAX_MODULE_SIZE)
-            .map_err(|e| invalid(e.to_string()))?;
-        let info = activation::validate(&module).map_err(|e| invalid(e.to_string()))?;
-        let fee = data_fee(module.len());
-        if value < fee {
-            return Err(IArbWasm::ProgramInsufficientValue {
-                have: value,
-                want: fee,
-            }
-            .abi_encode());
-        }
-        let module_hash = programs
-            .prepare(&module)
-            .map_err(|e| invalid(e.to_string()))?;
-        let record = ActivationRecord {
+        .abi_encode());
+    }
+    let module_hash = programs
+        .prepare(&module)
+        .map_err(|e| invalid(e.to_string()))?;
+    let record = ActivationRecord {
+        version: STYLUS_VERSION,
+        module_hash,
+        module_size: u32::try_from(module.len()).unwrap_or(u32::MAX),
+        pages: u16::try_from(info.initial_pages).unwrap_or(u16::MAX),
+        activated_at: now,
+    };
+    state.set_record(&code_hash, &record);
+    let event = IArbWasm::ProgramActivated {
+        codehash: code_hash,
+        moduleHash: module_hash,
+        program,
+        dataFee: fee,
+        version: STYLUS_VERSION,
+    };
+    Ok(Output {
+        data: IArbWasm::activateProgramCall::abi_encode_returns(&IArbWasm::activateProgramReturn {
             version: STYLUS_VERSION,
-            module_hash,
-            module_size: u32::try_from(module.len()).unwrap_or(u32::MAX),
-            pages: u16::try_from(info.initial_pages).unwrap_or(u16::MAX),
-            activated_at: now,
-        };
-        self.records.insert(code_hash, record);
-        let event = IArbWasm::ProgramActivated {
-            codehash: code_hash,
-            moduleHash: module_hash,
-            program,
             dataFee: fee,
-            version: STYLUS_VERSION,
-        };
-        Ok(Output {
-            data: IArbWasm::activateProgramCall::abi_encode_returns(&(STYLUS_VERSION, fee)),
-            logs: vec![log_of(&event)],
-            refund: value - fee,
-        })
-    }
+        }),
+        logs: vec![log_of(&event)],
+        refund: value - fee,
+    })
+}
 
-    fn keepalive(&mut self, code_hash: B256, value: U256, now: u64) -> Result<Output, Vec<u8>> {
-        let record = self.current(&code_hash, now)?.clone();
-        let age = now.saturating_sub(record.activated_at);
-        if age < u64::from(KEEPALIVE_DAYS) * 86_400 {
-            return Err(IArbWasm::ProgramKeepaliveTooSoon { ageInSeconds: age }.abi_encode());
-        }
-        let fee = data_fee(record.module_size as usize);
-        if value < fee {
-            return Err(IArbWasm::ProgramInsufficientValue {
-                have: value,
-                want: fee,
-            }
-            .abi_encode());
-        }
-        if let Some(entry) = self.records.get_mut(&code_hash) {
-            entry.activated_at = now;
-        }
-        let event = IArbWasm::ProgramLifetimeExtended {
-            codehash: code_hash,
-            dataFee: fee,
-        };
-        Ok(Output {
-            data: Vec::new(),
-            logs: vec![log_of(&event)],
-            refund: value - fee,
-        })
+fn keepalive(
+    state: &mut dyn ArbWasmState,
+    code_hash: B256,
+    value: U256,
+    now: u64,
+) -> Result<Output, Vec<u8>> {
+    let mut record = current(state, &code_hash, now)?;
+    let age = now.saturating_sub(record.activated_at);
+    if age < u64::from(KEEPALIVE_DAYS) * 86_400 {
+        return Err(IArbWasm::ProgramKeepaliveTooSoon { ageInSeconds: age }.abi_encode());
     }
+    let fee = data_fee(record.module_size as usize);
+    if value < fee {
+        return Err(IArbWasm::ProgramInsufficientValue {
+            have: value,
+            want: fee,
+        }
+        .abi_encode());
+    }
+    record.activated_at = now;
+    state.set_record(&code_hash, &record);
+    let event = IArbWasm::ProgramLifetimeExtended {
+        codehash: code_hash,
+        dataFee: fee,
+    };
+    Ok(Output {
+        data: Vec::new(),
+        logs: vec![log_of(&event)],
+        refund: value - fee,
+    })
 }
 
 fn expiry_secs() -> u64 {

@@ -13,7 +13,14 @@
 //! Program code itself (prefix, compression, deployment init code) lives in
 //! the `pond-stylus-code` crate next to this one.
 
+pub mod accounts;
 pub mod activation;
+pub mod arbsys;
 pub mod arbwasm;
+pub mod chain;
+pub mod evm;
 pub mod hostio;
+pub mod node;
+pub mod rpc;
+pub mod state;
 pub mod stylus;

@@ -6,19 +6,29 @@ use std::collections::HashMap;
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use pond_devnode::{
-    arbwasm::{data_fee, Activations, ArbWasmState, IArbWasm, STYLUS_VERSION},
+    arbwasm::{self, data_fee, ActivationRecord, ArbWasmState, IArbWasm, STYLUS_VERSION},
     stylus::Programs,
 };
 
+/// Code by address and activation records by code hash.
 #[derive(Default)]
-struct Codes(HashMap<Address, Vec<u8>>);
+struct Codes(HashMap<Address, Vec<u8>>, HashMap<B256, ActivationRecord>);
 
 impl ArbWasmState for Codes {
-    fn code(&self, address: Address) -> Vec<u8> {
+    fn code(&mut self, address: Address) -> Vec<u8> {
         self.0.get(&address).cloned().unwrap_or_default()
     }
-    fn code_hash(&self, address: Address) -> B256 {
+    fn code_hash(&mut self, address: Address) -> B256 {
         self.0.get(&address).map(keccak256).unwrap_or_default()
+    }
+    fn record(&mut self, code_hash: &B256) -> Option<ActivationRecord> {
+        self.1.get(code_hash).cloned()
+    }
+    fn set_record(&mut self, code_hash: &B256, record: &ActivationRecord) {
+        // Records round-trip through their storage words on chain.
+        let (packed, module) = record.to_words();
+        let stored = ActivationRecord::from_words(packed, module).expect("a record");
+        self.1.insert(*code_hash, stored);
     }
 }
 
@@ -31,44 +41,31 @@ fn token_module() -> Vec<u8> {
     pond_contract_build::built_wasm(token).expect("token wasm")
 }
 
-fn setup() -> (Codes, Activations, Programs, U256) {
+fn setup() -> (Codes, Programs, U256) {
     let wasm = token_module();
     let code = pond_stylus_code::deployable_code(&wasm).unwrap();
     let module = pond_stylus_code::module_from_code(&code, usize::MAX).unwrap();
     let mut codes = Codes::default();
     codes.0.insert(TOKEN, code.clone());
     codes.0.insert(TWIN, code);
-    (
-        codes,
-        Activations::default(),
-        Programs::new(),
-        data_fee(module.len()),
-    )
+    (codes, Programs::new(), data_fee(module.len()))
 }
 
 fn activate(
-    codes: &Codes,
-    activations: &mut Activations,
-    programs: &mut Programs,
+    codes: &mut Codes,
+    programs: &Programs,
     value: U256,
     now: u64,
 ) -> Result<pond_devnode::arbwasm::Output, Vec<u8>> {
     let input = IArbWasm::activateProgramCall { program: TOKEN }.abi_encode();
-    activations.call(codes, programs, value, &input, now)
+    arbwasm::call(codes, programs, value, &input, now)
 }
 
 #[test]
 fn activation_charges_the_data_fee_and_refunds_the_rest() {
-    let (codes, mut activations, mut programs, fee) = setup();
+    let (mut codes, programs, fee) = setup();
     assert!(fee > U256::ZERO);
-    let err = activate(
-        &codes,
-        &mut activations,
-        &mut programs,
-        fee - U256::from(1),
-        NOW,
-    )
-    .unwrap_err();
+    let err = activate(&mut codes, &programs, fee - U256::from(1), NOW).unwrap_err();
     assert_eq!(
         err,
         IArbWasm::ProgramInsufficientValue {
@@ -77,22 +74,14 @@ fn activation_charges_the_data_fee_and_refunds_the_rest() {
         }
         .abi_encode()
     );
-    let out = activate(
-        &codes,
-        &mut activations,
-        &mut programs,
-        fee + U256::from(5),
-        NOW,
-    )
-    .unwrap();
-    let returned = IArbWasm::activateProgramCall::abi_decode_returns(&out.data, true).unwrap();
+    let out = activate(&mut codes, &programs, fee + U256::from(5), NOW).unwrap();
+    let returned = IArbWasm::activateProgramCall::abi_decode_returns(&out.data).unwrap();
     assert_eq!((returned.version, returned.dataFee), (STYLUS_VERSION, fee));
     assert_eq!(out.refund, U256::from(5));
     let (topics, data) = &out.logs[0];
     assert_eq!(topics[0], IArbWasm::ProgramActivated::SIGNATURE_HASH);
     assert_eq!(topics[1], keccak256(codes.code(TOKEN)));
-    let event =
-        IArbWasm::ProgramActivated::decode_raw_log(topics.iter().copied(), data, true).unwrap();
+    let event = IArbWasm::ProgramActivated::decode_raw_log(topics.iter().copied(), data).unwrap();
     assert_eq!(
         (event.program, event.dataFee, event.version),
         (TOKEN, fee, STYLUS_VERSION)
@@ -100,18 +89,15 @@ fn activation_charges_the_data_fee_and_refunds_the_rest() {
     // Activation is by code hash: the twin with the same code is active too.
     let mut version = |program| {
         let input = IArbWasm::programVersionCall { program }.abi_encode();
-        let out = activations
-            .call(&codes, &mut programs, U256::ZERO, &input, NOW)
-            .unwrap();
-        IArbWasm::programVersionCall::abi_decode_returns(&out.data, true)
-            .unwrap()
-            .version
+        let out = arbwasm::call(&mut codes, &programs, U256::ZERO, &input, NOW).unwrap();
+        IArbWasm::programVersionCall::abi_decode_returns(&out.data).unwrap()
     };
     assert_eq!(version(TWIN), STYLUS_VERSION);
-    let err = activate(&codes, &mut activations, &mut programs, fee, NOW).unwrap_err();
+    let err = activate(&mut codes, &programs, fee, NOW).unwrap_err();
     assert_eq!(err, IArbWasm::ProgramUpToDate {}.abi_encode());
     // The compiled module is ready to run.
-    let record = activations.get(&keccak256(codes.code(TOKEN))).unwrap();
+    let hash = keccak256(codes.code(TOKEN));
+    let record = codes.1.get(&hash).unwrap().clone();
     assert_eq!(
         programs
             .prepare(&pond_stylus_code::module_from_code(&codes.code(TOKEN), usize::MAX).unwrap())
@@ -122,47 +108,41 @@ fn activation_charges_the_data_fee_and_refunds_the_rest() {
 
 #[test]
 fn non_programs_and_invalid_modules_are_refused() {
-    let (mut codes, mut activations, mut programs, fee) = setup();
+    let (mut codes, programs, fee) = setup();
     codes.0.insert(TOKEN, vec![0x60, 0x00]);
-    let err = activate(&codes, &mut activations, &mut programs, fee, NOW).unwrap_err();
+    let err = activate(&mut codes, &programs, fee, NOW).unwrap_err();
     assert_eq!(err, IArbWasm::ProgramNotWasm {}.abi_encode());
     // Stylus prefix, but a module that breaks a rule (no entry point).
     let bad = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
     codes
         .0
         .insert(TOKEN, pond_stylus_code::deployable_code(&bad).unwrap());
-    let err = activate(&codes, &mut activations, &mut programs, fee, NOW).unwrap_err();
-    let reason = IArbWasm::ProgramInvalid::abi_decode(&err, true)
-        .unwrap()
-        .reason;
+    let err = activate(&mut codes, &programs, fee, NOW).unwrap_err();
+    let reason = IArbWasm::ProgramInvalid::abi_decode(&err).unwrap().reason;
     assert!(reason.contains("user_entrypoint"), "{reason}");
     // Corrupt compressed data.
     codes
         .0
         .insert(TOKEN, vec![0xEF, 0xF0, 0x00, 0x00, 0xff, 0xff, 0xff]);
-    let err = activate(&codes, &mut activations, &mut programs, fee, NOW).unwrap_err();
-    assert!(IArbWasm::ProgramInvalid::abi_decode(&err, true).is_ok());
+    let err = activate(&mut codes, &programs, fee, NOW).unwrap_err();
+    assert!(IArbWasm::ProgramInvalid::abi_decode(&err).is_ok());
     // Unknown selectors and malformed input revert without data.
     assert_eq!(
-        activations
-            .call(&codes, &mut programs, U256::ZERO, &[1, 2, 3, 4], NOW)
-            .unwrap_err(),
+        arbwasm::call(&mut codes, &programs, U256::ZERO, &[1, 2, 3, 4], NOW).unwrap_err(),
         Vec::<u8>::new()
     );
     assert_eq!(
-        activations
-            .call(&codes, &mut programs, U256::ZERO, &[], NOW)
-            .unwrap_err(),
+        arbwasm::call(&mut codes, &programs, U256::ZERO, &[], NOW).unwrap_err(),
         Vec::<u8>::new()
     );
 }
 
 #[test]
 fn views_expiry_and_keepalive() {
-    let (codes, mut activations, mut programs, fee) = setup();
+    let (mut codes, programs, fee) = setup();
     let hash = keccak256(codes.code(TOKEN));
     let mut call = |input: Vec<u8>, value: U256, now: u64| {
-        activations.call(&codes, &mut programs, value, &input, now)
+        arbwasm::call(&mut codes, &programs, value, &input, now)
     };
     let not_active = call(
         IArbWasm::codehashVersionCall { codehash: hash }.abi_encode(),
@@ -173,9 +153,7 @@ fn views_expiry_and_keepalive() {
     assert_eq!(not_active, IArbWasm::ProgramNotActivated {}.abi_encode());
     let out = call(IArbWasm::stylusVersionCall {}.abi_encode(), U256::ZERO, NOW).unwrap();
     assert_eq!(
-        IArbWasm::stylusVersionCall::abi_decode_returns(&out.data, true)
-            .unwrap()
-            .version,
+        IArbWasm::stylusVersionCall::abi_decode_returns(&out.data).unwrap(),
         STYLUS_VERSION
     );
     call(
@@ -190,24 +168,14 @@ fn views_expiry_and_keepalive() {
         NOW,
     )
     .unwrap();
-    assert!(
-        IArbWasm::codehashAsmSizeCall::abi_decode_returns(&out.data, true)
-            .unwrap()
-            .size
-            > 1_000
-    );
+    assert!(IArbWasm::codehashAsmSizeCall::abi_decode_returns(&out.data).unwrap() > 1_000);
     let out = call(
         IArbWasm::programMemoryFootprintCall { program: TOKEN }.abi_encode(),
         U256::ZERO,
         NOW,
     )
     .unwrap();
-    assert!(
-        IArbWasm::programMemoryFootprintCall::abi_decode_returns(&out.data, true)
-            .unwrap()
-            .footprint
-            >= 1
-    );
+    assert!(IArbWasm::programMemoryFootprintCall::abi_decode_returns(&out.data).unwrap() >= 1);
     let out = call(
         IArbWasm::programTimeLeftCall { program: TOKEN }.abi_encode(),
         U256::ZERO,
@@ -215,9 +183,7 @@ fn views_expiry_and_keepalive() {
     )
     .unwrap();
     assert_eq!(
-        IArbWasm::programTimeLeftCall::abi_decode_returns(&out.data, true)
-            .unwrap()
-            .secs,
+        IArbWasm::programTimeLeftCall::abi_decode_returns(&out.data).unwrap(),
         364 * 86_400
     );
     for input in [
@@ -231,7 +197,7 @@ fn views_expiry_and_keepalive() {
     // Keepalive: not in the first 31 days, then it renews the lifetime.
     let keepalive = IArbWasm::codehashKeepaliveCall { codehash: hash }.abi_encode();
     let err = call(keepalive.clone(), fee, NOW + 86_400).unwrap_err();
-    assert!(IArbWasm::ProgramKeepaliveTooSoon::abi_decode(&err, true).is_ok());
+    assert!(IArbWasm::ProgramKeepaliveTooSoon::abi_decode(&err).is_ok());
     let out = call(keepalive, fee, NOW + 40 * 86_400).unwrap();
     assert_eq!(
         out.logs[0].0[0],
@@ -244,5 +210,5 @@ fn views_expiry_and_keepalive() {
         NOW + 406 * 86_400,
     )
     .unwrap_err();
-    assert!(IArbWasm::ProgramExpired::abi_decode(&expired, true).is_ok());
+    assert!(IArbWasm::ProgramExpired::abi_decode(&expired).is_ok());
 }

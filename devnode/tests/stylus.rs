@@ -124,10 +124,10 @@ impl World {
             is_static,
             reentrant,
         };
-        let host = Box::new(WorldHost {
+        let mut host = WorldHost {
             world: self.clone(),
             msg: msg.clone(),
-        });
+        };
         let env = BlockEnv {
             chain_id: 412_346,
             number: 7,
@@ -137,7 +137,7 @@ impl World {
         let outcome = self
             .programs
             .borrow()
-            .run(program, host, env, msg, input.to_vec(), self.gas.get())
+            .run(program, &mut host, env, msg, input.to_vec(), self.gas.get())
             .expect("prepared");
         self.active.borrow_mut().pop();
         let success = outcome.status == Status::Success;
@@ -339,9 +339,7 @@ fn token_balance(world: &World, who: Address) -> U256 {
         TOKEN,
         &IPondToken::balanceOfCall { account: who }.abi_encode(),
     );
-    IPondToken::balanceOfCall::abi_decode_returns(ok(&out), true)
-        .unwrap()
-        ._0
+    IPondToken::balanceOfCall::abi_decode_returns(ok(&out)).unwrap()
 }
 
 #[test]
@@ -354,11 +352,7 @@ fn the_real_token_runs_and_logs_transfers() {
             value: U256::from(30),
         };
         let out = world.call(ALICE, TOKEN, &transfer.abi_encode());
-        assert!(
-            IPondToken::transferCall::abi_decode_returns(ok(&out), true)
-                .unwrap()
-                ._0
-        );
+        assert!(IPondToken::transferCall::abi_decode_returns(ok(&out)).unwrap());
         assert_eq!(token_balance(&world, ALICE), U256::from(70));
         let logs = world.state.borrow().logs.clone();
         let (emitter, topics, data) = logs.last().unwrap();
@@ -397,9 +391,7 @@ fn a_program_calls_another_program_in_the_same_transaction() {
             &IVault::availableOfCall { account: ALICE }.abi_encode(),
         );
         assert_eq!(
-            IVault::availableOfCall::abi_decode_returns(ok(&out), true)
-                .unwrap()
-                ._0,
+            IVault::availableOfCall::abi_decode_returns(ok(&out)).unwrap(),
             U256::from(60)
         );
         assert_eq!(token_balance(&world, VAULT), U256::from(60));
@@ -424,8 +416,7 @@ fn a_failure_deep_inside_rolls_back_and_the_custom_error_comes_back_intact() {
             .abi_encode(),
         );
         assert!(!out.success);
-        let error =
-            IVault::IVaultErrors::abi_decode(&out.output, true).expect("a Vault custom error");
+        let error = IVault::IVaultErrors::abi_decode(&out.output).expect("a Vault custom error");
         assert!(
             matches!(error, IVault::IVaultErrors::TokenTransferFailed(_)),
             "{error:?}"
@@ -443,7 +434,7 @@ fn a_failure_deep_inside_rolls_back_and_the_custom_error_comes_back_intact() {
             }
             .abi_encode(),
         );
-        let error = IVault::IVaultErrors::abi_decode(&out.output, true).unwrap();
+        let error = IVault::IVaultErrors::abi_decode(&out.output).unwrap();
         assert!(matches!(error, IVault::IVaultErrors::UnauthorizedCaller(_)));
     });
 }
@@ -592,7 +583,7 @@ fn the_reentrancy_flag_is_set_when_the_program_already_has_a_frame_open() {
 #[test]
 fn an_unknown_import_is_named() {
     on_big_stack(|| {
-        let mut programs = Programs::new();
+        let programs = Programs::new();
         let wasm = wat::parse_str(
             r#"(module (import "vm_hooks" "teleport" (func)) (memory (export "memory") 1)
                 (func (export "user_entrypoint") (param i32) (result i32) i32.const 0))"#,

@@ -29,7 +29,10 @@
 
 mod host;
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
 
 use alloy_primitives::{keccak256, B256};
 pub use host::{BlockEnv, CallKind, CallOutcome, CreateOutcome, Message, StylusHost};
@@ -79,11 +82,12 @@ pub struct Outcome {
     pub gas_used: u64,
 }
 
-/// Compiled programs, keyed by the hash of their WebAssembly.
+/// Compiled programs, keyed by the hash of their WebAssembly. Shared by
+/// every frame of every transaction: compiling is the expensive part.
 pub struct Programs {
     engine: Engine,
     linker: Linker<Frame>,
-    modules: HashMap<B256, Module>,
+    modules: Mutex<HashMap<B256, Module>>,
 }
 
 impl Default for Programs {
@@ -109,7 +113,7 @@ impl Programs {
         Self {
             engine,
             linker,
-            modules: HashMap::new(),
+            modules: Mutex::new(HashMap::new()),
         }
     }
 
@@ -117,9 +121,9 @@ impl Programs {
     ///
     /// # Errors
     /// The module does not compile, or imports an unknown function (named).
-    pub fn prepare(&mut self, wasm: &[u8]) -> Result<B256, ProgramError> {
+    pub fn prepare(&self, wasm: &[u8]) -> Result<B256, ProgramError> {
         let hash = keccak256(wasm);
-        if self.modules.contains_key(&hash) {
+        if self.module(&hash).is_some() {
             return Ok(hash);
         }
         let module =
@@ -134,8 +138,24 @@ impl Programs {
                 )));
             }
         }
-        self.modules.insert(hash, module);
+        self.cache().insert(hash, module);
         Ok(hash)
+    }
+
+    /// Whether the program `hash` is compiled.
+    #[must_use]
+    pub fn is_prepared(&self, hash: &B256) -> bool {
+        self.module(hash).is_some()
+    }
+
+    fn module(&self, hash: &B256) -> Option<Module> {
+        // Modules are reference-counted: cloning one is cheap.
+        self.cache().get(hash).cloned()
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<B256, Module>> {
+        // The map stays consistent even if a holder panicked.
+        self.modules.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs the prepared program `hash` as one frame.
@@ -145,19 +165,18 @@ impl Programs {
     pub fn run(
         &self,
         hash: B256,
-        host: Box<dyn StylusHost>,
+        host: &mut dyn StylusHost,
         env: BlockEnv,
         msg: Message,
         calldata: Vec<u8>,
         gas: u64,
     ) -> Result<Outcome, ProgramError> {
         let module = self
-            .modules
-            .get(&hash)
+            .module(&hash)
             .ok_or_else(|| ProgramError::Compile(format!("program {hash} was not prepared")))?;
         let fuel = gas.saturating_mul(FUEL_PER_GAS);
         let frame = Frame {
-            host,
+            host: HostRef::new(host),
             env,
             msg,
             args: calldata,
@@ -171,7 +190,7 @@ impl Programs {
         let result = setup.and_then(|()| {
             let instance = self
                 .linker
-                .instantiate_and_start(&mut store, module)
+                .instantiate_and_start(&mut store, &module)
                 .map_err(|e| e.to_string())?;
             let memory = instance
                 .get_memory(&store, "memory")
@@ -209,9 +228,45 @@ impl Programs {
     }
 }
 
+/// The frame's host, borrowed for the duration of one [`Programs::run`].
+///
+/// wasmi's linker is built once for one store data type, so the frame
+/// cannot carry the borrow's lifetime; it keeps a pointer instead.
+struct HostRef(*mut (dyn StylusHost + 'static));
+
+impl HostRef {
+    fn new(host: &mut dyn StylusHost) -> Self {
+        let pointer: *mut (dyn StylusHost + '_) = host;
+        // SAFETY: only the lifetime is erased. The pointer lives in the
+        // frame, which `Programs::run` creates and drops before it returns,
+        // while the `&mut` borrow it came from is still held; nothing else
+        // reaches the host in between.
+        Self(unsafe {
+            std::mem::transmute::<*mut (dyn StylusHost + '_), *mut (dyn StylusHost + 'static)>(
+                pointer,
+            )
+        })
+    }
+}
+
+impl std::ops::Deref for HostRef {
+    type Target = dyn StylusHost;
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: see `HostRef::new`; the borrow outlives the frame.
+        unsafe { &*self.0 }
+    }
+}
+
+impl std::ops::DerefMut for HostRef {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        // SAFETY: see `HostRef::new`; the frame holds the only access.
+        unsafe { &mut *self.0 }
+    }
+}
+
 /// One program frame: the store data of a run.
 struct Frame {
-    host: Box<dyn StylusHost>,
+    host: HostRef,
     env: BlockEnv,
     msg: Message,
     args: Vec<u8>,

@@ -1,0 +1,1285 @@
+//! The chain: blocks, transactions, receipts and the world state, with the
+//! dev controls (mining modes, time, snapshots, reorgs, impersonation).
+//!
+//! One [`Chain`] is owned by one thread (see [`crate::node`]); it is not
+//! shared. Each mined block keeps the undo log of its state changes, so
+//! `evm_revert` and `anvil_reorg` unwind blocks exactly, and historical
+//! `eth_call`s rebuild the state of an older block.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
+
+use alloy_consensus::transaction::SignerRecoverable;
+use alloy_consensus::{
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+    Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _, TxEip1559, TxEnvelope,
+    TxType,
+};
+use alloy_eips::{eip2718::Encodable2718, BlockNumberOrTag};
+use alloy_primitives::{
+    address, keccak256, Address, Bloom, Bytes, Log, Signature, TxKind, B256, U256,
+};
+use alloy_rpc_types_eth::{state::StateOverride, Filter, FilterBlockOption, TransactionRequest};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use revm::{
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::result::{EVMError, ExecutionResult, Output},
+    database_interface::WrapDatabaseRef,
+    primitives::hardfork::SpecId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    arbsys::ARB_SYS,
+    arbwasm::ARB_WASM,
+    evm,
+    state::{Undo, WorldState},
+    stylus::Programs,
+};
+
+/// Nitro's sequencer coinbase, used as every block's beneficiary.
+pub const SEQUENCER: Address = address!("a4b000000000000000000073657175656e636572");
+/// Gas limit of a block (Nitro's, effectively unlimited).
+pub const BLOCK_GAS_LIMIT: u64 = 1_125_899_906_842_624;
+/// Gas a call or estimate may use when the request sets none.
+pub const CALL_GAS_CAP: u64 = 1 << 32;
+/// Base fee: Arbitrum's minimum, 0.1 gwei, constant here.
+pub const BASE_FEE: u64 = 100_000_000;
+
+/// Why the chain refused a request. Each maps to a JSON-RPC error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The transaction's chain id is not this chain's.
+    #[error("invalid chain id: transaction has {got}, chain is {expected}")]
+    WrongChainId {
+        /// This chain's id.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The nonce was already used.
+    #[error("nonce too low: next nonce {expected}, transaction nonce {got}")]
+    NonceTooLow {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The nonce leaves a gap.
+    #[error("nonce too high: next nonce {expected}, transaction nonce {got}")]
+    NonceTooHigh {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The same transaction was already submitted.
+    #[error("already known: {0}")]
+    AlreadyKnown(B256),
+    /// revm refused the transaction (funds, gas, fee).
+    #[error("invalid transaction: {0}")]
+    Invalid(String),
+    /// A transaction type devnode does not take.
+    #[error("unsupported transaction type {0}")]
+    UnsupportedType(u8),
+    /// `eth_sendTransaction` from an account whose key devnode lacks.
+    #[error("no key for {0}: not a dev account and not impersonated")]
+    UnknownAccount(Address),
+    /// The call reverted (data is the revert data).
+    #[error("execution reverted")]
+    Reverted(Bytes),
+    /// The call halted (out of gas, invalid opcode, failed program, …).
+    #[error("execution halted: {0}")]
+    Halted(String),
+    /// The block does not exist.
+    #[error("block not found")]
+    UnknownBlock,
+    /// A malformed argument.
+    #[error("invalid params: {0}")]
+    InvalidParams(String),
+}
+
+/// A mined transaction with its receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MinedTx {
+    /// Transaction hash.
+    pub hash: B256,
+    /// Sender.
+    pub from: Address,
+    /// The transaction (impersonated ones carry a placeholder signature).
+    pub envelope: TxEnvelope,
+    /// Succeeded.
+    pub success: bool,
+    /// Gas used by this transaction.
+    pub gas_used: u64,
+    /// Gas used in the block up to and including this transaction.
+    pub cumulative_gas_used: u64,
+    /// Price paid per gas.
+    pub effective_gas_price: u128,
+    /// Created contract.
+    pub contract_address: Option<Address>,
+    /// Logs.
+    pub logs: Vec<Log>,
+    /// Logs bloom.
+    pub bloom: Bloom,
+    /// Index of the block's first log of this transaction.
+    pub first_log_index: u64,
+}
+
+/// A mined block.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MinedBlock {
+    /// Header.
+    pub header: Header,
+    /// Header hash.
+    pub hash: B256,
+    /// Transactions in order.
+    pub txs: Vec<MinedTx>,
+    /// Undo log of the dev-control changes made before the block (applied
+    /// at the start of it).
+    pub pre_undo: Vec<Undo>,
+    /// Undo log of the block's transactions.
+    pub undo: Vec<Undo>,
+}
+
+/// What subscribers hear.
+#[derive(Clone, Debug)]
+pub enum ChainEvent {
+    /// A block was mined.
+    Block(Arc<MinedBlock>),
+    /// Blocks were unwound (reorg or revert), newest first.
+    Removed(Vec<Arc<MinedBlock>>),
+}
+
+/// A point `evm_revert` can return to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Snapshot {
+    block: u64,
+    pre_undo_len: usize,
+    time_offset: i64,
+}
+
+/// Chain configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainConfig {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Genesis balances.
+    pub allocation: Vec<(Address, U256)>,
+    /// Genesis timestamp (seconds).
+    pub genesis_timestamp: u64,
+}
+
+/// The persistent part of a chain (`--state`).
+#[derive(Serialize, Deserialize)]
+pub struct ChainDump {
+    config: ChainConfig,
+    state: WorldState,
+    blocks: Vec<MinedBlock>,
+    time_offset: i64,
+    reorgs: u64,
+}
+
+/// A transaction waiting for the next block (interval or manual mining).
+#[derive(Clone, Debug)]
+struct PendingTx {
+    hash: B256,
+    from: Address,
+    envelope: TxEnvelope,
+}
+
+/// The chain.
+pub struct Chain {
+    config: ChainConfig,
+    state: WorldState,
+    programs: Arc<Programs>,
+    blocks: Vec<Arc<MinedBlock>>,
+    by_hash: HashMap<B256, u64>,
+    tx_index: HashMap<B256, (u64, usize)>,
+    pre_undo: Vec<Undo>,
+    pending: Vec<PendingTx>,
+    snapshots: BTreeMap<u64, Snapshot>,
+    next_snapshot: u64,
+    time_offset: i64,
+    next_timestamp: Option<u64>,
+    automine: bool,
+    reorgs: u64,
+    impersonated: HashSet<Address>,
+    signers: HashMap<Address, PrivateKeySigner>,
+    events: tokio::sync::broadcast::Sender<ChainEvent>,
+}
+
+fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Chain {
+    /// A new chain with a genesis block.
+    #[must_use]
+    pub fn new(config: ChainConfig, signers: Vec<PrivateKeySigner>) -> Self {
+        let mut state = WorldState::default();
+        let mut ignored = Vec::new();
+        for (address, balance) in &config.allocation {
+            state.set_balance(*address, *balance, &mut ignored);
+        }
+        // Precompiles have code 0xFE on Arbitrum; it also keeps ArbWasm's
+        // storage (activation records) from being cleared as an empty account.
+        for precompile in [ARB_SYS, ARB_WASM] {
+            state.set_code(precompile, Bytes::from_static(&[0xfe]), &mut ignored);
+        }
+        let header = Header {
+            number: 0,
+            timestamp: config.genesis_timestamp,
+            gas_limit: BLOCK_GAS_LIMIT,
+            base_fee_per_gas: Some(BASE_FEE),
+            beneficiary: SEQUENCER,
+            difficulty: U256::from(1),
+            mix_hash: keccak256(0u64.to_be_bytes()),
+            ..Header::default()
+        };
+        let mut chain = Self::empty(config, state, signers);
+        let genesis = MinedBlock {
+            hash: header.hash_slow(),
+            header,
+            txs: Vec::new(),
+            pre_undo: Vec::new(),
+            undo: Vec::new(),
+        };
+        chain.push_block(genesis);
+        chain
+    }
+
+    fn empty(config: ChainConfig, state: WorldState, signers: Vec<PrivateKeySigner>) -> Self {
+        let (events, _) = tokio::sync::broadcast::channel(4096);
+        Self {
+            config,
+            state,
+            programs: Arc::new(Programs::new()),
+            blocks: Vec::new(),
+            by_hash: HashMap::new(),
+            tx_index: HashMap::new(),
+            pre_undo: Vec::new(),
+            pending: Vec::new(),
+            snapshots: BTreeMap::new(),
+            next_snapshot: 1,
+            time_offset: 0,
+            next_timestamp: None,
+            automine: true,
+            reorgs: 0,
+            impersonated: HashSet::new(),
+            signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
+            events,
+        }
+    }
+
+    /// The chain saved by [`Chain::dump`], with `signers` for
+    /// `eth_sendTransaction`.
+    #[must_use]
+    pub fn restore(dump: ChainDump, signers: Vec<PrivateKeySigner>) -> Self {
+        let mut chain = Self::empty(dump.config, dump.state, signers);
+        chain.time_offset = dump.time_offset;
+        chain.reorgs = dump.reorgs;
+        for block in dump.blocks {
+            chain.push_block(block);
+        }
+        chain
+    }
+
+    /// Everything needed to restore this chain.
+    #[must_use]
+    pub fn dump(&self) -> ChainDump {
+        ChainDump {
+            config: self.config.clone(),
+            state: self.state.clone(),
+            blocks: self.blocks.iter().map(|b| (**b).clone()).collect(),
+            time_offset: self.time_offset,
+            reorgs: self.reorgs,
+        }
+    }
+
+    /// Subscribes to mined and removed blocks.
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChainEvent> {
+        self.events.subscribe()
+    }
+
+    /// The sender side of the event channel (for handles created before
+    /// any subscriber).
+    #[must_use]
+    pub fn events_sender(&self) -> tokio::sync::broadcast::Sender<ChainEvent> {
+        self.events.clone()
+    }
+
+    /// The chain id.
+    #[must_use]
+    pub fn chain_id(&self) -> u64 {
+        self.config.chain_id
+    }
+
+    /// The world state at the head.
+    #[must_use]
+    pub fn state(&self) -> &WorldState {
+        &self.state
+    }
+
+    /// The head block.
+    #[must_use]
+    pub fn head(&self) -> &Arc<MinedBlock> {
+        // The genesis block is pushed at construction and never unwound.
+        &self.blocks[self.blocks.len() - 1]
+    }
+
+    /// The head block number.
+    #[must_use]
+    pub fn block_number(&self) -> u64 {
+        self.head().header.number
+    }
+
+    /// A block by number.
+    #[must_use]
+    pub fn block(&self, number: u64) -> Option<&Arc<MinedBlock>> {
+        self.blocks.get(usize::try_from(number).ok()?)
+    }
+
+    /// A block by hash.
+    #[must_use]
+    pub fn block_by_hash(&self, hash: &B256) -> Option<&Arc<MinedBlock>> {
+        self.by_hash.get(hash).and_then(|n| self.block(*n))
+    }
+
+    /// Resolves a block tag to a number (pending means the head here).
+    ///
+    /// # Errors
+    /// The block does not exist.
+    pub fn resolve(&self, tag: BlockNumberOrTag) -> Result<u64, ChainError> {
+        let number = match tag {
+            BlockNumberOrTag::Earliest => 0,
+            BlockNumberOrTag::Number(n) => n,
+            _ => self.block_number(),
+        };
+        if number > self.block_number() {
+            return Err(ChainError::UnknownBlock);
+        }
+        Ok(number)
+    }
+
+    /// A mined transaction by hash, with its block.
+    #[must_use]
+    pub fn transaction(&self, hash: &B256) -> Option<(&Arc<MinedBlock>, usize)> {
+        let (number, index) = self.tx_index.get(hash)?;
+        Some((self.block(*number)?, *index))
+    }
+
+    /// A pending transaction by hash: (from, envelope).
+    #[must_use]
+    pub fn pending_transaction(&self, hash: &B256) -> Option<(Address, &TxEnvelope)> {
+        self.pending
+            .iter()
+            .find(|p| p.hash == *hash)
+            .map(|p| (p.from, &p.envelope))
+    }
+
+    /// The next nonce of `address`, counting pending transactions.
+    #[must_use]
+    pub fn next_nonce(&self, address: &Address) -> u64 {
+        let pending = self.pending.iter().filter(|p| p.from == *address).count() as u64;
+        self.state.nonce(address) + pending
+    }
+
+    /// The dev accounts devnode signs for.
+    #[must_use]
+    pub fn accounts(&self) -> Vec<Address> {
+        let mut accounts: Vec<Address> = self.signers.keys().copied().collect();
+        accounts.sort();
+        accounts
+    }
+
+    /// Whether blocks are mined on every transaction.
+    #[must_use]
+    pub fn automine(&self) -> bool {
+        self.automine
+    }
+
+    /// Turns automining on or off.
+    ///
+    /// # Errors
+    /// Mining the pending transactions failed (never in practice).
+    pub fn set_automine(&mut self, on: bool) -> Result<(), ChainError> {
+        self.automine = on;
+        if on && !self.pending.is_empty() {
+            self.mine(None)?;
+        }
+        Ok(())
+    }
+
+    // ---- transactions ----
+
+    /// Submits a signed transaction; with automine it is mined at once.
+    ///
+    /// # Errors
+    /// Wrong chain id, nonce, type, or revm refuses it.
+    pub fn send_raw(&mut self, envelope: TxEnvelope) -> Result<B256, ChainError> {
+        let from = envelope
+            .recover_signer()
+            .map_err(|e| ChainError::Invalid(format!("bad signature: {e}")))?;
+        let hash = *envelope.tx_hash();
+        self.submit(PendingTx {
+            hash,
+            from,
+            envelope,
+        })
+    }
+
+    /// Signs and submits a transaction from a dev or impersonated account.
+    ///
+    /// # Errors
+    /// Unknown sender, or as [`Chain::send_raw`].
+    pub fn send(&mut self, request: TransactionRequest) -> Result<B256, ChainError> {
+        let from = request
+            .from
+            .ok_or_else(|| ChainError::InvalidParams("missing from".into()))?;
+        let nonce = request.nonce.unwrap_or_else(|| self.next_nonce(&from));
+        let gas_limit = match request.gas {
+            Some(gas) => gas,
+            None => self.estimate_gas(request.clone(), BlockNumberOrTag::Latest, None)?,
+        };
+        let to = request.to.unwrap_or(TxKind::Create);
+        let input = request.input.input().cloned().unwrap_or_default();
+        let value = request.value.unwrap_or_default();
+        let (max_fee, priority) = match (request.max_fee_per_gas, request.gas_price) {
+            (Some(max_fee), _) => (max_fee, request.max_priority_fee_per_gas.unwrap_or(0)),
+            (None, Some(price)) => (price, 0),
+            (None, None) => (u128::from(BASE_FEE) * 2, 0),
+        };
+        let tx = TxEip1559 {
+            chain_id: self.config.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority,
+            to,
+            value,
+            access_list: request.access_list.unwrap_or_default(),
+            input,
+        };
+        if let Some(signer) = self.signers.get(&from) {
+            let signature = signer
+                .sign_hash_sync(&alloy_consensus::SignableTransaction::signature_hash(&tx))
+                .map_err(|e| ChainError::Invalid(e.to_string()))?;
+            return self.send_raw(TxEnvelope::Eip1559(
+                alloy_consensus::SignableTransaction::into_signed(tx, signature),
+            ));
+        }
+        if self.impersonated.contains(&from) {
+            // No key: a placeholder signature; the hash also commits to the
+            // sender so two impersonated senders never collide.
+            let signed = alloy_consensus::SignableTransaction::into_signed(
+                tx,
+                Signature::new(U256::from(1), U256::from(1), false),
+            );
+            let envelope = TxEnvelope::Eip1559(signed);
+            let mut preimage = envelope.encoded_2718();
+            preimage.extend_from_slice(from.as_slice());
+            let hash = keccak256(preimage);
+            return self.submit(PendingTx {
+                hash,
+                from,
+                envelope,
+            });
+        }
+        Err(ChainError::UnknownAccount(from))
+    }
+
+    fn submit(&mut self, tx: PendingTx) -> Result<B256, ChainError> {
+        if self.tx_index.contains_key(&tx.hash) || self.pending.iter().any(|p| p.hash == tx.hash) {
+            return Err(ChainError::AlreadyKnown(tx.hash));
+        }
+        if let Some(id) = tx.envelope.chain_id() {
+            if id != self.config.chain_id {
+                return Err(ChainError::WrongChainId {
+                    expected: self.config.chain_id,
+                    got: id,
+                });
+            }
+        }
+        match tx.envelope.tx_type() {
+            TxType::Legacy | TxType::Eip2930 | TxType::Eip1559 => {}
+            other => return Err(ChainError::UnsupportedType(other as u8)),
+        }
+        let expected = self.next_nonce(&tx.from);
+        let got = tx.envelope.nonce();
+        if got < expected {
+            return Err(ChainError::NonceTooLow { expected, got });
+        }
+        if got > expected {
+            return Err(ChainError::NonceTooHigh { expected, got });
+        }
+        let hash = tx.hash;
+        if self.automine {
+            let block = self.build_block(vec![tx], true)?;
+            self.commit_block(block);
+        } else {
+            // Check it would run now; it is re-checked when mined.
+            let env = self.next_block_env();
+            let tx_env = tx_env(&tx.envelope, tx.from);
+            evm::transact(
+                WrapDatabaseRef(&self.state),
+                self.programs.clone(),
+                self.cfg(false),
+                env,
+                tx_env,
+            )
+            .map_err(invalid)?;
+            self.pending.push(tx);
+        }
+        Ok(hash)
+    }
+
+    // ---- mining ----
+
+    /// Mines one block with the pending transactions, at `timestamp` if
+    /// given. Returns the block number.
+    ///
+    /// # Errors
+    /// Never in practice (pending transactions that became invalid are
+    /// dropped).
+    pub fn mine(&mut self, timestamp: Option<u64>) -> Result<u64, ChainError> {
+        if let Some(timestamp) = timestamp {
+            self.next_timestamp = Some(timestamp);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let block = self.build_block(pending, false)?;
+        let number = block.header.number;
+        self.commit_block(block);
+        Ok(number)
+    }
+
+    fn next_timestamp(&self) -> u64 {
+        let parent = self.head().header.timestamp;
+        let now = wall_clock().saturating_add_signed(self.time_offset);
+        self.next_timestamp.unwrap_or(now).max(parent)
+    }
+
+    fn next_block_env(&self) -> BlockEnv {
+        let number = self.block_number() + 1;
+        block_env(number, self.next_timestamp())
+    }
+
+    fn cfg(&self, call: bool) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(SpecId::PRAGUE);
+        cfg.chain_id = self.config.chain_id;
+        // Arbitrum takes code starting with 0xEF (Stylus programs).
+        cfg.disable_eip3541 = true;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        cfg.limit_contract_code_size = Some(pond_stylus_code::MAX_CODE_SIZE);
+        if call {
+            cfg.disable_nonce_check = true;
+            cfg.disable_base_fee = true;
+            cfg.disable_balance_check = true;
+            cfg.disable_block_gas_limit = true;
+        }
+        cfg
+    }
+
+    /// Runs `txs` into a block. With `strict`, the first invalid
+    /// transaction fails the whole block (automine: the sender gets the
+    /// error); otherwise invalid ones are dropped.
+    fn build_block(&mut self, txs: Vec<PendingTx>, strict: bool) -> Result<MinedBlock, ChainError> {
+        let number = self.block_number() + 1;
+        let timestamp = self.next_timestamp();
+        let env = block_env(number, timestamp);
+        let mut undo = Vec::new();
+        let mut mined: Vec<MinedTx> = Vec::new();
+        let mut cumulative = 0u64;
+        let mut log_index = 0u64;
+        for tx in txs {
+            let executed = evm::transact(
+                WrapDatabaseRef(&self.state),
+                self.programs.clone(),
+                self.cfg(false),
+                env.clone(),
+                tx_env(&tx.envelope, tx.from),
+            );
+            let executed = match executed {
+                Ok(executed) => executed,
+                Err(error) if strict => {
+                    self.state.revert(undo);
+                    return Err(invalid(error));
+                }
+                Err(_) => continue,
+            };
+            self.state.apply(executed.state, &mut undo);
+            let result = executed.result;
+            let gas_used = result.tx_gas_used();
+            cumulative += gas_used;
+            let contract_address = match &result {
+                ExecutionResult::Success {
+                    output: Output::Create(_, address),
+                    ..
+                } => *address,
+                _ => None,
+            };
+            let logs = result.logs().to_vec();
+            let bloom = logs_bloom(&logs);
+            let effective_gas_price = tx.envelope.effective_gas_price(Some(BASE_FEE));
+            let first_log_index = log_index;
+            log_index += logs.len() as u64;
+            mined.push(MinedTx {
+                hash: tx.hash,
+                from: tx.from,
+                envelope: tx.envelope,
+                success: result.is_success(),
+                gas_used,
+                cumulative_gas_used: cumulative,
+                effective_gas_price,
+                contract_address,
+                logs,
+                bloom,
+                first_log_index,
+            });
+        }
+        let parent = self.head();
+        let receipts: Vec<ReceiptEnvelope> = mined.iter().map(receipt_envelope).collect();
+        let envelopes: Vec<&TxEnvelope> = mined.iter().map(|t| &t.envelope).collect();
+        let mut bloom = Bloom::ZERO;
+        for tx in &mined {
+            bloom.accrue_bloom(&tx.bloom);
+        }
+        let header = Header {
+            parent_hash: parent.hash,
+            number,
+            timestamp,
+            gas_limit: BLOCK_GAS_LIMIT,
+            gas_used: cumulative,
+            base_fee_per_gas: Some(BASE_FEE),
+            beneficiary: SEQUENCER,
+            difficulty: U256::from(1),
+            mix_hash: env.prevrandao.unwrap_or_default(),
+            transactions_root: calculate_transaction_root(&envelopes),
+            receipts_root: calculate_receipt_root(&receipts),
+            logs_bloom: bloom,
+            // Distinguishes the blocks that replace reorged ones.
+            extra_data: Bytes::from(self.reorgs.to_be_bytes().to_vec()),
+            ..Header::default()
+        };
+        Ok(MinedBlock {
+            hash: header.hash_slow(),
+            header,
+            txs: mined,
+            pre_undo: std::mem::take(&mut self.pre_undo),
+            undo,
+        })
+    }
+
+    fn commit_block(&mut self, block: MinedBlock) {
+        self.next_timestamp = None;
+        let block = self.push_block(block);
+        let _ = self.events.send(ChainEvent::Block(block));
+    }
+
+    fn push_block(&mut self, block: MinedBlock) -> Arc<MinedBlock> {
+        let number = block.header.number;
+        self.state.set_block_hash(number, block.hash);
+        self.by_hash.insert(block.hash, number);
+        for (index, tx) in block.txs.iter().enumerate() {
+            self.tx_index.insert(tx.hash, (number, index));
+        }
+        let block = Arc::new(block);
+        self.blocks.push(block.clone());
+        block
+    }
+
+    /// Unwinds blocks above `number`; returns them, newest first.
+    fn unwind_to(&mut self, number: u64) -> Vec<Arc<MinedBlock>> {
+        // Dev changes since the head block go first.
+        self.state.revert(std::mem::take(&mut self.pre_undo));
+        let mut removed = Vec::new();
+        while self.block_number() > number {
+            let Some(block) = self.blocks.pop() else {
+                break;
+            };
+            self.state.revert(block.undo.clone());
+            self.state.revert(block.pre_undo.clone());
+            self.state.remove_block_hash(block.header.number);
+            self.by_hash.remove(&block.hash);
+            for tx in &block.txs {
+                self.tx_index.remove(&tx.hash);
+            }
+            removed.push(block);
+        }
+        self.pending.clear();
+        removed
+    }
+
+    // ---- dev controls ----
+
+    /// `evm_snapshot`: returns the id to revert to.
+    pub fn snapshot(&mut self) -> u64 {
+        let id = self.next_snapshot;
+        self.next_snapshot += 1;
+        self.snapshots.insert(
+            id,
+            Snapshot {
+                block: self.block_number(),
+                pre_undo_len: self.pre_undo.len(),
+                time_offset: self.time_offset,
+            },
+        );
+        id
+    }
+
+    /// `evm_revert`: back to snapshot `id` (which is used up, with every
+    /// later one). Returns whether the snapshot existed.
+    pub fn revert_to(&mut self, id: u64) -> bool {
+        let Some(snapshot) = self.snapshots.get(&id).cloned() else {
+            return false;
+        };
+        self.snapshots.split_off(&id);
+        let removed = if self.block_number() == snapshot.block {
+            let later = self
+                .pre_undo
+                .split_off(snapshot.pre_undo_len.min(self.pre_undo.len()));
+            self.state.revert(later);
+            self.pending.clear();
+            Vec::new()
+        } else {
+            let mut removed = self.unwind_to(snapshot.block + 1);
+            // The block right after the snapshot: undo its transactions and
+            // the dev changes made after the snapshot, keep the earlier ones.
+            if let Some(block) = self.blocks.pop() {
+                self.state.revert(block.undo.clone());
+                let mut pre = block.pre_undo.clone();
+                let later = pre.split_off(snapshot.pre_undo_len.min(pre.len()));
+                self.state.revert(later);
+                self.pre_undo = pre;
+                self.state.remove_block_hash(block.header.number);
+                self.by_hash.remove(&block.hash);
+                for tx in &block.txs {
+                    self.tx_index.remove(&tx.hash);
+                }
+                removed.push(block);
+            }
+            removed
+        };
+        self.time_offset = snapshot.time_offset;
+        self.next_timestamp = None;
+        if !removed.is_empty() {
+            let _ = self.events.send(ChainEvent::Removed(removed));
+        }
+        true
+    }
+
+    /// `anvil_reorg`: replaces the last `depth` blocks with `depth` new
+    /// ones; `txs` are (transaction, block offset) pairs placed into them.
+    ///
+    /// # Errors
+    /// `depth` reaches the genesis block, an offset is out of range, or a
+    /// transaction is invalid on the new branch.
+    pub fn reorg(&mut self, depth: u64, txs: Vec<(ReorgTx, u64)>) -> Result<(), ChainError> {
+        let head = self.block_number();
+        if depth == 0 || depth > head {
+            return Err(ChainError::InvalidParams(format!(
+                "reorg depth {depth} must be between 1 and the head block number {head}"
+            )));
+        }
+        if let Some((_, offset)) = txs.iter().find(|(_, offset)| *offset >= depth) {
+            return Err(ChainError::InvalidParams(format!(
+                "block offset {offset} is outside the {depth} new blocks"
+            )));
+        }
+        let timestamps: Vec<u64> = ((head - depth + 1)..=head)
+            .filter_map(|n| self.block(n).map(|b| b.header.timestamp))
+            .collect();
+        let backup = self.dump();
+        let removed = self.unwind_to(head - depth);
+        self.reorgs += 1;
+        let mut by_offset: BTreeMap<u64, Vec<ReorgTx>> = BTreeMap::new();
+        for (tx, offset) in txs {
+            by_offset.entry(offset).or_default().push(tx);
+        }
+        let mut new_blocks = Vec::new();
+        for offset in 0..depth {
+            let mut block_txs = Vec::new();
+            for tx in by_offset.remove(&offset).unwrap_or_default() {
+                match self.prepare_reorg_tx(tx, &block_txs) {
+                    Ok(tx) => block_txs.push(tx),
+                    Err(error) => {
+                        self.restore_from(backup);
+                        return Err(error);
+                    }
+                }
+            }
+            self.next_timestamp = timestamps.get(offset as usize).copied();
+            match self.build_block(block_txs, true) {
+                Ok(block) => new_blocks.push(self.push_block(block)),
+                Err(error) => {
+                    self.restore_from(backup);
+                    return Err(error);
+                }
+            }
+        }
+        self.next_timestamp = None;
+        let _ = self.events.send(ChainEvent::Removed(removed));
+        for block in new_blocks {
+            let _ = self.events.send(ChainEvent::Block(block));
+        }
+        Ok(())
+    }
+
+    fn restore_from(&mut self, dump: ChainDump) {
+        let signers = self.signers.values().cloned().collect();
+        let automine = self.automine;
+        let impersonated = std::mem::take(&mut self.impersonated);
+        let events = self.events.clone();
+        let programs = self.programs.clone();
+        *self = Self::restore(dump, signers);
+        self.automine = automine;
+        self.impersonated = impersonated;
+        self.events = events;
+        self.programs = programs;
+    }
+
+    fn prepare_reorg_tx(
+        &self,
+        tx: ReorgTx,
+        earlier: &[PendingTx],
+    ) -> Result<PendingTx, ChainError> {
+        match tx {
+            ReorgTx::Signed(envelope) => {
+                let from = envelope
+                    .recover_signer()
+                    .map_err(|e| ChainError::Invalid(format!("bad signature: {e}")))?;
+                Ok(PendingTx {
+                    hash: *envelope.tx_hash(),
+                    from,
+                    envelope,
+                })
+            }
+            ReorgTx::Request(request) => {
+                let from = request
+                    .from
+                    .ok_or_else(|| ChainError::InvalidParams("missing from".into()))?;
+                let signer = self
+                    .signers
+                    .get(&from)
+                    .ok_or(ChainError::UnknownAccount(from))?;
+                let nonce = self.state.nonce(&from)
+                    + earlier.iter().filter(|p| p.from == from).count() as u64;
+                let tx = TxEip1559 {
+                    chain_id: self.config.chain_id,
+                    nonce,
+                    gas_limit: request.gas.unwrap_or(30_000_000),
+                    max_fee_per_gas: request.max_fee_per_gas.unwrap_or(u128::from(BASE_FEE) * 2),
+                    max_priority_fee_per_gas: request.max_priority_fee_per_gas.unwrap_or(0),
+                    to: request.to.unwrap_or(TxKind::Create),
+                    value: request.value.unwrap_or_default(),
+                    access_list: request.access_list.unwrap_or_default(),
+                    input: request.input.input().cloned().unwrap_or_default(),
+                };
+                let signature = signer
+                    .sign_hash_sync(&alloy_consensus::SignableTransaction::signature_hash(&tx))
+                    .map_err(|e| ChainError::Invalid(e.to_string()))?;
+                let envelope = TxEnvelope::Eip1559(
+                    alloy_consensus::SignableTransaction::into_signed(tx, signature),
+                );
+                Ok(PendingTx {
+                    hash: *envelope.tx_hash(),
+                    from,
+                    envelope,
+                })
+            }
+        }
+    }
+
+    /// `evm_increaseTime`: moves the clock; returns the total offset.
+    pub fn increase_time(&mut self, seconds: i64) -> i64 {
+        self.time_offset = self.time_offset.saturating_add(seconds);
+        self.time_offset
+    }
+
+    /// `evm_setNextBlockTimestamp`.
+    ///
+    /// # Errors
+    /// The timestamp is before the head block's.
+    pub fn set_next_timestamp(&mut self, timestamp: u64) -> Result<(), ChainError> {
+        let head = self.head().header.timestamp;
+        if timestamp < head {
+            return Err(ChainError::InvalidParams(format!(
+                "timestamp {timestamp} is before the head block's {head}"
+            )));
+        }
+        // Later blocks continue from there.
+        let now = i64::try_from(wall_clock()).unwrap_or(i64::MAX);
+        self.time_offset = i64::try_from(timestamp).unwrap_or(i64::MAX) - now;
+        self.next_timestamp = Some(timestamp);
+        Ok(())
+    }
+
+    /// `anvil_setBalance`.
+    pub fn set_balance(&mut self, address: Address, balance: U256) {
+        self.state.set_balance(address, balance, &mut self.pre_undo);
+    }
+
+    /// `anvil_setCode`.
+    pub fn set_code(&mut self, address: Address, code: Bytes) {
+        self.state.set_code(address, code, &mut self.pre_undo);
+    }
+
+    /// `anvil_setNonce`.
+    pub fn set_nonce(&mut self, address: Address, nonce: u64) {
+        self.state.set_nonce(address, nonce, &mut self.pre_undo);
+    }
+
+    /// `anvil_setStorageAt`.
+    pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
+        self.state
+            .set_storage(address, key, value, &mut self.pre_undo);
+    }
+
+    /// `anvil_impersonateAccount` / `anvil_stopImpersonatingAccount`.
+    pub fn impersonate(&mut self, address: Address, on: bool) {
+        if on {
+            self.impersonated.insert(address);
+        } else {
+            self.impersonated.remove(&address);
+        }
+    }
+
+    // ---- calls ----
+
+    /// The state at block `number` (rebuilt from undo logs when older).
+    fn state_at(&self, number: u64) -> std::borrow::Cow<'_, WorldState> {
+        if number >= self.block_number() && self.pre_undo.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.state);
+        }
+        let mut state = self.state.clone();
+        state.revert(self.pre_undo.clone());
+        for block in self
+            .blocks
+            .iter()
+            .rev()
+            .take_while(|b| b.header.number > number)
+        {
+            state.revert(block.undo.clone());
+            state.revert(block.pre_undo.clone());
+        }
+        std::borrow::Cow::Owned(state)
+    }
+
+    /// Reads at a block: balance, nonce, code, storage.
+    ///
+    /// # Errors
+    /// Unknown block.
+    pub fn read<T>(
+        &self,
+        tag: BlockNumberOrTag,
+        read: impl FnOnce(&WorldState) -> T,
+    ) -> Result<T, ChainError> {
+        let number = self.resolve(tag)?;
+        if number == self.block_number() {
+            return Ok(read(&self.state));
+        }
+        Ok(read(&self.state_at(number)))
+    }
+
+    /// `eth_call`.
+    ///
+    /// # Errors
+    /// The call reverted (with data) or halted, or the block is unknown.
+    pub fn call(
+        &self,
+        request: TransactionRequest,
+        tag: BlockNumberOrTag,
+        overrides: Option<StateOverride>,
+    ) -> Result<(Bytes, u64), ChainError> {
+        let number = self.resolve(tag)?;
+        let mut state = self.state_at(number);
+        if let Some(overrides) = overrides {
+            apply_overrides(state.to_mut(), overrides)?;
+        }
+        let block = self.block(number).ok_or(ChainError::UnknownBlock)?;
+        let env = block_env(number, block.header.timestamp);
+        let tx = call_env(&request, self.config.chain_id, CALL_GAS_CAP);
+        let executed = evm::transact(
+            WrapDatabaseRef(&*state),
+            self.programs.clone(),
+            self.cfg(true),
+            env,
+            tx,
+        )
+        .map_err(invalid)?;
+        outcome(executed.result)
+    }
+
+    /// `eth_estimateGas`: the least gas limit with which the transaction
+    /// succeeds (binary search over full executions).
+    ///
+    /// # Errors
+    /// It fails even with the cap (revert data returned).
+    pub fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        tag: BlockNumberOrTag,
+        overrides: Option<StateOverride>,
+    ) -> Result<u64, ChainError> {
+        let cap = request.gas.unwrap_or(CALL_GAS_CAP);
+        let run = |gas: u64| -> Result<(Bytes, u64), ChainError> {
+            let mut attempt = request.clone();
+            attempt.gas = Some(gas);
+            self.call(attempt, tag, overrides.clone())
+        };
+        let (_, used) = run(cap)?;
+        // Nested frames keep 1/64 back, so the used gas is a lower bound.
+        let mut low = used.saturating_sub(1);
+        let mut high = cap;
+        let optimistic = used.saturating_mul(3) / 2 + 10_000;
+        if optimistic < high && run(optimistic).is_ok() {
+            high = optimistic;
+        }
+        while high - low > 1 && (high - low) * 100 > high {
+            let mid = low + (high - low) / 2;
+            if run(mid).is_ok() {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        Ok(high)
+    }
+
+    // ---- logs ----
+
+    /// `eth_getLogs`: matching logs with their positions.
+    ///
+    /// # Errors
+    /// Unknown block (hash or range beyond the head).
+    pub fn logs(&self, filter: &Filter) -> Result<Vec<alloy_rpc_types_eth::Log>, ChainError> {
+        let range = match filter.block_option {
+            FilterBlockOption::AtBlockHash(hash) => {
+                let block = self.block_by_hash(&hash).ok_or(ChainError::UnknownBlock)?;
+                block.header.number..=block.header.number
+            }
+            FilterBlockOption::Range {
+                from_block,
+                to_block,
+            } => {
+                let head = self.block_number();
+                let from = from_block.map_or(Ok(head), |tag| self.resolve_lenient(tag))?;
+                let to = to_block.map_or(Ok(head), |tag| self.resolve_lenient(tag))?;
+                if from > to {
+                    return Err(ChainError::InvalidParams(format!(
+                        "fromBlock {from} is after toBlock {to}"
+                    )));
+                }
+                from..=to.min(head)
+            }
+        };
+        let mut out = Vec::new();
+        for number in range {
+            let Some(block) = self.block(number) else {
+                break;
+            };
+            if !filter.matches_bloom(block.header.logs_bloom) {
+                continue;
+            }
+            for (index, tx) in block.txs.iter().enumerate() {
+                for (offset, log) in tx.logs.iter().enumerate() {
+                    if filter.matches_address(log.address) && filter.matches_topics(log.topics()) {
+                        out.push(rpc_log(
+                            block,
+                            index,
+                            tx.first_log_index + offset as u64,
+                            log,
+                            false,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve_lenient(&self, tag: BlockNumberOrTag) -> Result<u64, ChainError> {
+        match tag {
+            BlockNumberOrTag::Number(n) => Ok(n.min(self.block_number())),
+            other => self.resolve(other),
+        }
+    }
+}
+
+/// A transaction given to `anvil_reorg`.
+#[derive(Clone, Debug)]
+pub enum ReorgTx {
+    /// A signed transaction.
+    Signed(TxEnvelope),
+    /// A request from a dev account (devnode signs it).
+    Request(TransactionRequest),
+}
+
+/// The EVM block environment of block `number` at `timestamp`.
+fn block_env(number: u64, timestamp: u64) -> BlockEnv {
+    BlockEnv {
+        number: U256::from(number),
+        beneficiary: SEQUENCER,
+        timestamp: U256::from(timestamp),
+        gas_limit: BLOCK_GAS_LIMIT,
+        basefee: BASE_FEE,
+        difficulty: U256::from(1),
+        prevrandao: Some(keccak256(number.to_be_bytes())),
+        ..BlockEnv::default()
+    }
+}
+
+/// revm's view of a signed transaction from `from`.
+fn tx_env(envelope: &TxEnvelope, from: Address) -> TxEnv {
+    TxEnv {
+        tx_type: envelope.tx_type() as u8,
+        caller: from,
+        gas_limit: envelope.gas_limit(),
+        gas_price: envelope.max_fee_per_gas(),
+        gas_priority_fee: envelope.max_priority_fee_per_gas(),
+        kind: envelope.kind(),
+        value: envelope.value(),
+        data: envelope.input().clone(),
+        nonce: envelope.nonce(),
+        chain_id: envelope.chain_id(),
+        access_list: envelope.access_list().cloned().unwrap_or_default(),
+        ..TxEnv::default()
+    }
+}
+
+/// revm's view of an `eth_call` request.
+fn call_env(request: &TransactionRequest, chain_id: u64, cap: u64) -> TxEnv {
+    let gas_price = request
+        .max_fee_per_gas
+        .or(request.gas_price)
+        .unwrap_or_default();
+    TxEnv {
+        tx_type: if request.max_fee_per_gas.is_some() {
+            2
+        } else {
+            0
+        },
+        caller: request.from.unwrap_or_default(),
+        gas_limit: request.gas.unwrap_or(cap).min(cap),
+        gas_price,
+        gas_priority_fee: request.max_priority_fee_per_gas,
+        kind: request.to.unwrap_or(TxKind::Create),
+        value: request.value.unwrap_or_default(),
+        data: request.input.input().cloned().unwrap_or_default(),
+        nonce: request.nonce.unwrap_or_default(),
+        chain_id: Some(chain_id),
+        access_list: request.access_list.clone().unwrap_or_default(),
+        ..TxEnv::default()
+    }
+}
+
+fn apply_overrides(state: &mut WorldState, overrides: StateOverride) -> Result<(), ChainError> {
+    let mut ignored = Vec::new();
+    for (address, account) in overrides {
+        if let Some(balance) = account.balance {
+            state.set_balance(address, balance, &mut ignored);
+        }
+        if let Some(nonce) = account.nonce {
+            state.set_nonce(address, nonce, &mut ignored);
+        }
+        if let Some(code) = account.code {
+            state.set_code(address, code, &mut ignored);
+        }
+        if account.state.is_some() && account.state_diff.is_some() {
+            return Err(ChainError::InvalidParams(format!(
+                "override for {address} has both state and stateDiff"
+            )));
+        }
+        if let Some(slots) = account.state {
+            state.clear_storage(address, &mut ignored);
+            for (key, value) in slots {
+                state.set_storage(address, key.into(), value.into(), &mut ignored);
+            }
+        }
+        if let Some(slots) = account.state_diff {
+            for (key, value) in slots {
+                state.set_storage(address, key.into(), value.into(), &mut ignored);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn invalid<E: std::fmt::Debug>(error: EVMError<E>) -> ChainError {
+    match error {
+        EVMError::Transaction(invalid) => ChainError::Invalid(invalid.to_string()),
+        other => ChainError::Invalid(format!("{other:?}")),
+    }
+}
+
+/// A call's output and gas, or its failure.
+fn outcome(result: ExecutionResult) -> Result<(Bytes, u64), ChainError> {
+    match result {
+        ExecutionResult::Success { output, gas, .. } => Ok((output.into_data(), gas.tx_gas_used())),
+        ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted(output)),
+        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
+    }
+}
+
+fn logs_bloom(logs: &[Log]) -> Bloom {
+    let mut bloom = Bloom::ZERO;
+    for log in logs {
+        bloom.accrue_log(log);
+    }
+    bloom
+}
+
+/// The consensus receipt of a mined transaction.
+#[must_use]
+pub fn receipt_envelope(tx: &MinedTx) -> ReceiptEnvelope {
+    receipt_envelope_with(tx, tx.logs.clone())
+}
+
+/// The receipt of a mined transaction, with its logs in another form (RPC
+/// logs carry their positions).
+#[must_use]
+pub fn receipt_envelope_with<L>(tx: &MinedTx, logs: Vec<L>) -> ReceiptEnvelope<L> {
+    let receipt = ReceiptWithBloom {
+        receipt: Receipt {
+            status: tx.success.into(),
+            cumulative_gas_used: tx.cumulative_gas_used,
+            logs,
+        },
+        logs_bloom: tx.bloom,
+    };
+    match tx.envelope.tx_type() {
+        TxType::Legacy => ReceiptEnvelope::Legacy(receipt),
+        TxType::Eip2930 => ReceiptEnvelope::Eip2930(receipt),
+        TxType::Eip4844 => ReceiptEnvelope::Eip4844(receipt),
+        TxType::Eip7702 => ReceiptEnvelope::Eip7702(receipt),
+        TxType::Eip1559 => ReceiptEnvelope::Eip1559(receipt),
+    }
+}
+
+/// A log as RPC returns it.
+#[must_use]
+pub fn rpc_log(
+    block: &MinedBlock,
+    tx_index: usize,
+    log_index: u64,
+    log: &Log,
+    removed: bool,
+) -> alloy_rpc_types_eth::Log {
+    alloy_rpc_types_eth::Log {
+        inner: log.clone(),
+        block_hash: Some(block.hash),
+        block_number: Some(block.header.number),
+        block_timestamp: Some(block.header.timestamp),
+        transaction_hash: block.txs.get(tx_index).map(|t| t.hash),
+        transaction_index: Some(tx_index as u64),
+        log_index: Some(log_index),
+        removed,
+    }
+}

@@ -1,0 +1,651 @@
+//! Executing transactions: revm for the EVM, wasmi for Stylus, one
+//! transaction's frames in one journal.
+//!
+//! revm runs every frame. Before it interprets a callee's code it asks the
+//! precompile provider; devnode's provider ([`ArbPrecompiles`]) answers for
+//! Ethereum's precompiles, ArbSys, ArbWasm, and for every account whose code
+//! is a Stylus program (`EF F0 00`). At that point revm has already opened
+//! the callee's journal checkpoint and moved the call value, and it commits
+//! or reverts the checkpoint by the answer's status, exactly as for EVM
+//! code.
+//!
+//! A Stylus program's nested calls and creations ([`RevmHost`]) run as real
+//! frames: a fresh revm frame loop over the same context, starting at the
+//! current depth. So Stylus → Stylus, Stylus → EVM and EVM → Stylus calls
+//! share one journal, and a revert anywhere rolls back exactly its frame.
+//!
+//! Every execution context has the same shape, `&mut DevContext<DB>`, so the
+//! recursion EVM → Stylus → EVM does not grow the types.
+
+use std::{collections::HashMap, sync::Arc};
+
+use alloy_primitives::{Address, Bytes, Log, LogData, B256, U256};
+use alloy_sol_types::SolError;
+use revm::{
+    context::{BlockEnv, CfgEnv, Evm, TxEnv},
+    context_interface::{
+        result::{EVMError, ExecResultAndState, ExecutionResult, HaltReason, InvalidTransaction},
+        ContextTr, CreateScheme, JournalTr, LocalContextTr,
+    },
+    handler::{
+        instructions::EthInstructions, EthFrame, EthPrecompiles, FrameResult, Handler,
+        MainnetHandler, PrecompileProvider,
+    },
+    interpreter::{
+        interpreter::EthInterpreter, CallInput, CallInputs, CallScheme, CallValue, CreateInputs,
+        FrameInput, Gas, InstructionResult, InterpreterResult, SharedMemory,
+    },
+    primitives::{hardfork::SpecId, AddressSet},
+    state::EvmState,
+    Context, Database, Journal,
+};
+
+use crate::{
+    arbsys::{self, ArbSysState, ARB_SYS},
+    arbwasm::{self, ActivationRecord, ArbWasmState, ARB_WASM},
+    stylus::{self, CallKind, Message, Programs, Status, StylusHost},
+};
+
+/// The hard fork devnode's EVM follows (Arbitrum's ArbOS 40 tracks Prague).
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// What every frame of a transaction shares besides the journal: the
+/// compiled programs and the Stylus frames that are open (for
+/// `msg_reentrant`).
+#[derive(Clone)]
+pub struct StylusChain {
+    /// Compiled programs, shared across transactions.
+    pub programs: Arc<Programs>,
+    open: HashMap<Address, u32>,
+}
+
+impl StylusChain {
+    /// A chain context over `programs`.
+    #[must_use]
+    pub fn new(programs: Arc<Programs>) -> Self {
+        Self {
+            programs,
+            open: HashMap::new(),
+        }
+    }
+}
+
+/// The execution context: revm's mainnet context with Stylus state.
+pub type DevContext<DB> = Context<BlockEnv, TxEnv, CfgEnv, DB, Journal<DB>, StylusChain>;
+
+type DevEvm<'a, DB> = Evm<
+    &'a mut DevContext<DB>,
+    (),
+    EthInstructions<EthInterpreter, &'a mut DevContext<DB>>,
+    ArbPrecompiles,
+    EthFrame<EthInterpreter>,
+>;
+
+/// The outcome of one transaction (not yet applied to the state).
+pub type Executed<E> = Result<
+    ExecResultAndState<ExecutionResult<HaltReason>, EvmState>,
+    EVMError<E, InvalidTransaction>,
+>;
+
+/// Runs `tx` in `block` with `cfg` against `db`, returning the result and
+/// the state changes (nothing is written to `db`).
+///
+/// # Errors
+/// The transaction is invalid (nonce, balance, gas, chain id) or the
+/// database failed.
+pub fn transact<DB: Database>(
+    db: DB,
+    programs: Arc<Programs>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    tx: TxEnv,
+) -> Executed<DB::Error> {
+    let mut ctx: DevContext<DB> =
+        Context::<BlockEnv, TxEnv, CfgEnv, DB, Journal<DB>, ()>::new(db, SPEC)
+            .with_chain(StylusChain::new(programs))
+            .with_cfg(cfg)
+            .with_block(block)
+            .with_tx(tx);
+    let mut evm: DevEvm<'_, DB> = Evm::new(
+        &mut ctx,
+        EthInstructions::new_mainnet_with_spec(SPEC),
+        ArbPrecompiles::new(),
+    );
+    let outcome = MainnetHandler::default().run(&mut evm);
+    let state = evm.ctx.journal_mut().finalize();
+    outcome.map(|result| ExecResultAndState::new(result, state))
+}
+
+/// The precompile provider: Ethereum's precompiles, ArbSys, ArbWasm, and
+/// Stylus programs.
+#[derive(Clone, Debug)]
+pub struct ArbPrecompiles {
+    eth: EthPrecompiles,
+}
+
+impl ArbPrecompiles {
+    /// The provider for [`SPEC`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            eth: EthPrecompiles::new(SPEC),
+        }
+    }
+}
+
+impl Default for ArbPrecompiles {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<DB: Database> PrecompileProvider<&mut DevContext<DB>> for ArbPrecompiles {
+    type Output = InterpreterResult;
+
+    fn set_spec(&mut self, spec: SpecId) -> bool {
+        <EthPrecompiles as PrecompileProvider<&mut DevContext<DB>>>::set_spec(&mut self.eth, spec)
+    }
+
+    fn run(
+        &mut self,
+        context: &mut &mut DevContext<DB>,
+        inputs: &CallInputs,
+    ) -> Result<Option<InterpreterResult>, String> {
+        let ctx: &mut DevContext<DB> = context;
+        match inputs.bytecode_address {
+            ARB_WASM => Ok(Some(run_arbwasm(ctx, inputs))),
+            ARB_SYS => Ok(Some(run_arbsys(ctx, inputs))),
+            address if self.eth.contains(&address) => {
+                PrecompileProvider::<&mut DevContext<DB>>::run(&mut self.eth, context, inputs)
+            }
+            _ if pond_stylus_code::is_stylus(inputs.known_bytecode.1.original_byte_slice()) => {
+                Ok(Some(run_program(ctx, inputs)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn warm_addresses(&self) -> &AddressSet {
+        self.eth.warm_addresses()
+    }
+
+    fn contains(&self, address: &Address) -> bool {
+        *address == ARB_SYS || *address == ARB_WASM || self.eth.contains(address)
+    }
+}
+
+/// A frame result with `used` gas of `limit` spent (all of it on failure).
+fn result(status: InstructionResult, output: Vec<u8>, limit: u64, used: u64) -> InterpreterResult {
+    let mut gas = Gas::new(limit);
+    if status.is_ok_or_revert() {
+        let _ = gas.record_regular_cost(used.min(limit));
+    } else {
+        gas.spend_all();
+    }
+    InterpreterResult::new(status, Bytes::from(output), gas)
+}
+
+fn revert_with(error: &impl SolError, limit: u64) -> InterpreterResult {
+    result(InstructionResult::Revert, error.abi_encode(), limit, 0)
+}
+
+fn input_bytes<DB: Database>(ctx: &DevContext<DB>, inputs: &CallInputs) -> Vec<u8> {
+    inputs.input.as_bytes(ctx).to_vec()
+}
+
+fn now<DB: Database>(ctx: &DevContext<DB>) -> u64 {
+    ctx.block.timestamp.saturating_to()
+}
+
+// Cost of a precompile call (approximate, like all of devnode's Stylus gas).
+const PRECOMPILE_GAS: u64 = 700;
+const ACTIVATION_GAS: u64 = 1_000_000;
+
+fn run_arbsys<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> InterpreterResult {
+    let input = input_bytes(ctx, inputs);
+    let mut state = RevmArb { ctx };
+    match arbsys::call(&mut state, &input) {
+        Ok(output) => result(
+            InstructionResult::Return,
+            output,
+            inputs.gas_limit,
+            PRECOMPILE_GAS,
+        ),
+        Err(data) => result(
+            InstructionResult::Revert,
+            data,
+            inputs.gas_limit,
+            PRECOMPILE_GAS,
+        ),
+    }
+}
+
+fn run_arbwasm<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> InterpreterResult {
+    let input = input_bytes(ctx, inputs);
+    if inputs.scheme == CallScheme::DelegateCall || inputs.scheme == CallScheme::CallCode {
+        return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+    }
+    let value = inputs.value.get();
+    if inputs.is_static && !value.is_zero() {
+        return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+    }
+    let programs = ctx.chain.programs.clone();
+    let time = now(ctx);
+    let caller = inputs.caller;
+    let is_static = inputs.is_static;
+    let mut state = RevmArb { ctx };
+    let outcome = arbwasm::call(&mut state, &programs, value, &input, time);
+    let ctx = state.ctx;
+    match outcome {
+        Ok(output) => {
+            let writes = !output.logs.is_empty();
+            if writes && is_static {
+                return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+            }
+            for (topics, data) in output.logs {
+                ctx.journal_mut().log(Log {
+                    address: ARB_WASM,
+                    data: LogData::new_unchecked(topics, data.into()),
+                });
+            }
+            if !output.refund.is_zero() {
+                let _ = ctx.journal_mut().load_account(caller);
+                if ctx
+                    .journal_mut()
+                    .transfer(ARB_WASM, caller, output.refund)
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+                }
+            }
+            let gas = if writes {
+                ACTIVATION_GAS
+            } else {
+                PRECOMPILE_GAS
+            };
+            result(
+                InstructionResult::Return,
+                output.data,
+                inputs.gas_limit,
+                gas,
+            )
+        }
+        Err(data) => result(
+            InstructionResult::Revert,
+            data,
+            inputs.gas_limit,
+            PRECOMPILE_GAS,
+        ),
+    }
+}
+
+/// ArbSys and ArbWasm state over a revm context.
+struct RevmArb<'a, DB: Database> {
+    ctx: &'a mut DevContext<DB>,
+}
+
+impl<DB: Database> ArbSysState for RevmArb<'_, DB> {
+    fn block_number(&self) -> u64 {
+        self.ctx.block.number.saturating_to()
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.ctx.cfg.chain_id
+    }
+
+    fn block_hash(&mut self, number: u64) -> B256 {
+        self.ctx
+            .journal_mut()
+            .db_mut()
+            .block_hash(number)
+            .unwrap_or_default()
+    }
+
+    fn caller_depth(&self) -> usize {
+        self.ctx.journal().depth().saturating_sub(1)
+    }
+}
+
+impl<DB: Database> ArbWasmState for RevmArb<'_, DB> {
+    fn code(&mut self, address: Address) -> Vec<u8> {
+        load_code(self.ctx, address).1.to_vec()
+    }
+
+    fn code_hash(&mut self, address: Address) -> B256 {
+        load_code(self.ctx, address).0
+    }
+
+    fn record(&mut self, code_hash: &B256) -> Option<ActivationRecord> {
+        load_record(self.ctx, code_hash)
+    }
+
+    fn set_record(&mut self, code_hash: &B256, record: &ActivationRecord) {
+        let (first, second) = ActivationRecord::slots(code_hash);
+        let (packed, module) = record.to_words();
+        let journal = self.ctx.journal_mut();
+        let _ = journal.load_account(ARB_WASM);
+        let _ = journal.sstore(ARB_WASM, first, packed);
+        let _ = journal.sstore(ARB_WASM, second, module);
+    }
+}
+
+/// An account's code hash and code (zero hash and no code when absent).
+fn load_code<DB: Database>(ctx: &mut DevContext<DB>, address: Address) -> (B256, Bytes) {
+    match ctx.journal_mut().load_account_with_code(address) {
+        Ok(account) => {
+            let info = &account.data.info;
+            let code = info
+                .code
+                .as_ref()
+                .map(|c| c.original_bytes())
+                .unwrap_or_default();
+            if account.data.is_loaded_as_not_existing() {
+                (B256::ZERO, code)
+            } else {
+                (info.code_hash, code)
+            }
+        }
+        Err(_) => (B256::ZERO, Bytes::new()),
+    }
+}
+
+fn load_record<DB: Database>(
+    ctx: &mut DevContext<DB>,
+    code_hash: &B256,
+) -> Option<ActivationRecord> {
+    let (first, second) = ActivationRecord::slots(code_hash);
+    let journal = ctx.journal_mut();
+    let _ = journal.load_account(ARB_WASM);
+    let packed = journal.sload(ARB_WASM, first).ok()?.data;
+    let module = journal.sload(ARB_WASM, second).ok()?.data;
+    ActivationRecord::from_words(packed, module)
+}
+
+/// Runs the Stylus program in `inputs.known_bytecode` as this frame.
+fn run_program<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> InterpreterResult {
+    let limit = inputs.gas_limit;
+    let (code_hash, code) = &inputs.known_bytecode;
+    let record = match load_record(ctx, code_hash) {
+        None => return revert_with(&arbwasm::IArbWasm::ProgramNotActivated {}, limit),
+        Some(record) if !record.is_live(now(ctx)) => {
+            let age = now(ctx).saturating_sub(record.activated_at);
+            return revert_with(
+                &arbwasm::IArbWasm::ProgramExpired { ageInSeconds: age },
+                limit,
+            );
+        }
+        Some(record) => record,
+    };
+    let programs = ctx.chain.programs.clone();
+    if !programs.is_prepared(&record.module_hash) {
+        // Activated in an earlier run of the node (state file): compile now.
+        let compiled = pond_stylus_code::module_from_code(
+            code.original_byte_slice(),
+            pond_stylus_code::MAX_MODULE_SIZE,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|module| programs.prepare(&module).map_err(|e| e.to_string()));
+        if let Err(reason) = compiled {
+            return failure(ctx, reason, limit);
+        }
+    }
+    let contract = inputs.target_address;
+    let calldata = input_bytes(ctx, inputs);
+    let open = ctx.chain.open.entry(contract).or_default();
+    let reentrant = *open > 0;
+    *open += 1;
+    let env = stylus::BlockEnv {
+        chain_id: ctx.cfg.chain_id,
+        number: ctx.block.number.saturating_to(),
+        timestamp: now(ctx),
+        basefee: U256::from(ctx.block.basefee),
+        coinbase: ctx.block.beneficiary,
+        gas_limit: ctx.block.gas_limit,
+        gas_price: U256::from(ctx.tx.gas_price),
+        origin: ctx.tx.caller,
+    };
+    let msg = Message {
+        sender: inputs.caller,
+        contract,
+        value: inputs.value.get(),
+        is_static: inputs.is_static,
+        reentrant,
+    };
+    let _ = ctx.journal_mut().load_account(contract);
+    let mut host = RevmHost {
+        ctx: &mut *ctx,
+        msg: msg.clone(),
+    };
+    let outcome = programs.run(record.module_hash, &mut host, env, msg, calldata, limit);
+    if let Some(open) = ctx.chain.open.get_mut(&contract) {
+        *open -= 1;
+    }
+    match outcome {
+        Err(error) => failure(ctx, error.to_string(), limit),
+        Ok(outcome) => match outcome.status {
+            Status::Success => result(
+                InstructionResult::Return,
+                outcome.output,
+                limit,
+                outcome.gas_used,
+            ),
+            Status::Revert => result(
+                InstructionResult::Revert,
+                outcome.output,
+                limit,
+                outcome.gas_used,
+            ),
+            Status::Failure(reason) => failure(ctx, reason, limit),
+        },
+    }
+}
+
+/// A trapped program: all gas spent, no output; the reason is kept for
+/// the top-level result when the transaction itself called the program.
+fn failure<DB: Database>(
+    ctx: &mut DevContext<DB>,
+    reason: String,
+    limit: u64,
+) -> InterpreterResult {
+    if ctx.journal().depth() <= 1 {
+        ctx.local_mut()
+            .set_precompile_error_context(format!("stylus program failed: {reason}"));
+    }
+    result(InstructionResult::PrecompileError, Vec::new(), limit, limit)
+}
+
+/// Chain state for a Stylus frame, over the transaction's revm context.
+struct RevmHost<'a, DB: Database> {
+    ctx: &'a mut DevContext<DB>,
+    msg: Message,
+}
+
+impl<DB: Database> RevmHost<'_, DB> {
+    /// Runs `frame_input` as a child frame and returns its result.
+    fn nested(&mut self, frame_input: FrameInput) -> Option<FrameResult> {
+        let depth = self.ctx.journal().depth();
+        // Child frames append to the transaction's shared memory buffer
+        // above everything the enclosing EVM frames use, and give it back.
+        let buffer = self.ctx.local().shared_memory_buffer().clone();
+        let mut root = SharedMemory::new_with_buffer(buffer);
+        let memory = root.new_child_context();
+        let outcome = {
+            let mut evm: DevEvm<'_, DB> = Evm::new(
+                &mut *self.ctx,
+                EthInstructions::new_mainnet_with_spec(SPEC),
+                ArbPrecompiles::new(),
+            );
+            let mut handler = MainnetHandler::<
+                DevEvm<'_, DB>,
+                EVMError<DB::Error>,
+                EthFrame<EthInterpreter>,
+            >::default();
+            handler.run_exec_loop(
+                &mut evm,
+                revm::interpreter::interpreter_action::FrameInit {
+                    depth,
+                    memory,
+                    frame_input,
+                },
+            )
+        };
+        root.free_child_context();
+        outcome.ok()
+    }
+}
+
+impl<DB: Database> StylusHost for RevmHost<'_, DB> {
+    fn storage_load(&mut self, key: B256) -> B256 {
+        let value = self
+            .ctx
+            .journal_mut()
+            .sload(self.msg.contract, key.into())
+            .map(|load| load.data)
+            .unwrap_or_default();
+        B256::from(value)
+    }
+
+    fn storage_store(&mut self, key: B256, value: B256) {
+        let _ = self
+            .ctx
+            .journal_mut()
+            .sstore(self.msg.contract, key.into(), value.into());
+    }
+
+    fn transient_load(&mut self, key: B256) -> B256 {
+        B256::from(self.ctx.journal_mut().tload(self.msg.contract, key.into()))
+    }
+
+    fn transient_store(&mut self, key: B256, value: B256) {
+        self.ctx
+            .journal_mut()
+            .tstore(self.msg.contract, key.into(), value.into());
+    }
+
+    fn emit_log(&mut self, topics: &[B256], data: &[u8]) {
+        self.ctx.journal_mut().log(Log {
+            address: self.msg.contract,
+            data: LogData::new_unchecked(topics.to_vec(), Bytes::copy_from_slice(data)),
+        });
+    }
+
+    fn call(
+        &mut self,
+        kind: CallKind,
+        to: Address,
+        input: &[u8],
+        value: U256,
+        gas: u64,
+    ) -> stylus::CallOutcome {
+        let known_bytecode = match self.ctx.journal_mut().load_account_with_code(to) {
+            Ok(account) => (
+                account.data.info.code_hash,
+                account.data.info.code.clone().unwrap_or_default(),
+            ),
+            Err(_) => return stylus::CallOutcome::default(),
+        };
+        let (target_address, caller, value, scheme) = match kind {
+            CallKind::Delegate => (
+                self.msg.contract,
+                self.msg.sender,
+                CallValue::Apparent(self.msg.value),
+                CallScheme::DelegateCall,
+            ),
+            CallKind::Call => (
+                to,
+                self.msg.contract,
+                CallValue::Transfer(value),
+                CallScheme::Call,
+            ),
+            CallKind::Static => (
+                to,
+                self.msg.contract,
+                CallValue::Transfer(U256::ZERO),
+                CallScheme::StaticCall,
+            ),
+        };
+        let inputs = CallInputs {
+            input: CallInput::Bytes(Bytes::copy_from_slice(input)),
+            return_memory_offset: 0..0,
+            gas_limit: gas,
+            reservoir: 0,
+            bytecode_address: to,
+            known_bytecode,
+            target_address,
+            caller,
+            value,
+            scheme,
+            is_static: self.msg.is_static || kind == CallKind::Static,
+            charged_new_account_state_gas: false,
+        };
+        match self.nested(FrameInput::Call(Box::new(inputs))) {
+            Some(FrameResult::Call(outcome)) => stylus::CallOutcome {
+                success: outcome.result.result.is_ok(),
+                output: outcome.result.output.to_vec(),
+                gas_used: outcome.result.gas.total_gas_spent(),
+            },
+            _ => stylus::CallOutcome {
+                success: false,
+                output: Vec::new(),
+                gas_used: gas,
+            },
+        }
+    }
+
+    fn create(
+        &mut self,
+        init_code: &[u8],
+        endowment: U256,
+        salt: Option<B256>,
+        gas: u64,
+    ) -> stylus::CreateOutcome {
+        let scheme = salt.map_or(CreateScheme::Create, |salt| CreateScheme::Create2 {
+            salt: salt.into(),
+        });
+        let inputs = CreateInputs::new(
+            self.msg.contract,
+            scheme,
+            endowment,
+            Bytes::copy_from_slice(init_code),
+            gas,
+            0,
+        );
+        match self.nested(FrameInput::Create(Box::new(inputs))) {
+            Some(FrameResult::Create(outcome)) => {
+                let ok = outcome.result.result.is_ok();
+                stylus::CreateOutcome {
+                    address: if ok { outcome.address } else { None },
+                    output: if ok {
+                        Vec::new()
+                    } else {
+                        outcome.result.output.to_vec()
+                    },
+                    gas_used: outcome.result.gas.total_gas_spent(),
+                }
+            }
+            _ => stylus::CreateOutcome {
+                address: None,
+                output: Vec::new(),
+                gas_used: gas,
+            },
+        }
+    }
+
+    fn balance(&mut self, address: Address) -> U256 {
+        self.ctx
+            .journal_mut()
+            .load_account(address)
+            .map(|account| account.data.info.balance)
+            .unwrap_or_default()
+    }
+
+    fn code(&mut self, address: Address) -> Vec<u8> {
+        load_code(self.ctx, address).1.to_vec()
+    }
+
+    fn code_hash(&mut self, address: Address) -> B256 {
+        load_code(self.ctx, address).0
+    }
+}

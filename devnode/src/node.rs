@@ -1,0 +1,287 @@
+//! A running node: the chain on its own thread, the JSON-RPC server, and
+//! interval mining.
+//!
+//! The chain lives on one thread with a large stack (nested Stylus frames
+//! recurse on it). Everything else talks to it by sending closures
+//! ([`ChainHandle::with`]), so requests are served one at a time, in
+//! arrival order, and nothing else needs a lock.
+
+use std::{net::SocketAddr, path::PathBuf, sync::mpsc, time::Duration};
+
+use alloy_primitives::Address;
+use alloy_signer_local::PrivateKeySigner;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::{
+    accounts,
+    chain::{Chain, ChainConfig, ChainDump, ChainEvent},
+    stylus::EXECUTION_STACK_SIZE,
+};
+
+/// Nitro dev node's chain id.
+pub const DEFAULT_CHAIN_ID: u64 = 412_346;
+/// Nitro dev node's RPC port.
+pub const DEFAULT_PORT: u16 = 8547;
+
+/// Why the node could not start or serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The chain thread has stopped.
+    #[error("the chain thread has stopped")]
+    Stopped,
+    /// The state file could not be read or parsed.
+    #[error("cannot load state file {path}: {reason}")]
+    LoadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The state file could not be written.
+    #[error("cannot save state file {path}: {reason}")]
+    SaveState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The server could not bind or start.
+    #[error("cannot start the RPC server: {0}")]
+    Server(String),
+    /// The chain thread could not be spawned.
+    #[error("cannot spawn the chain thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+type Job = Box<dyn FnOnce(&mut Chain) + Send>;
+
+/// A handle to the chain thread; cheap to clone.
+#[derive(Clone)]
+pub struct ChainHandle {
+    jobs: mpsc::Sender<Job>,
+    events: broadcast::Sender<ChainEvent>,
+}
+
+impl ChainHandle {
+    /// Starts the chain thread: restored from `state_file` when it exists,
+    /// otherwise a new chain with the dev accounts funded.
+    ///
+    /// # Errors
+    /// The state file is unreadable, or the thread cannot start.
+    pub fn start(chain_id: u64, state_file: Option<PathBuf>) -> Result<Self, NodeError> {
+        let dump = match &state_file {
+            Some(path) if path.exists() => Some(load_dump(path)?),
+            _ => None,
+        };
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("devnode-chain".into())
+            .stack_size(EXECUTION_STACK_SIZE)
+            .spawn(move || {
+                let signers = accounts::dev_signers();
+                let mut chain = match dump {
+                    Some(dump) => Chain::restore(dump, signers),
+                    None => Chain::new(
+                        ChainConfig {
+                            chain_id,
+                            allocation: accounts::genesis_allocation(),
+                            genesis_timestamp: std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs()),
+                        },
+                        signers,
+                    ),
+                };
+                let _ = ready_tx.send(chain.events_sender());
+                while let Ok(job) = receiver.recv() {
+                    job(&mut chain);
+                }
+            })?;
+        let events = ready_rx.recv().map_err(|_| NodeError::Stopped)?;
+        Ok(Self { jobs, events })
+    }
+
+    /// Runs `job` on the chain thread and returns its result.
+    ///
+    /// # Errors
+    /// The chain thread has stopped.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Chain) -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |chain| {
+                let _ = reply.send(job(chain));
+            }))
+            .map_err(|_| NodeError::Stopped)?;
+        answer.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Runs `job` on the chain thread, blocking this thread.
+    ///
+    /// # Errors
+    /// The chain thread has stopped.
+    pub fn with_blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Chain) -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let (reply, answer) = mpsc::channel();
+        self.jobs
+            .send(Box::new(move |chain| {
+                let _ = reply.send(job(chain));
+            }))
+            .map_err(|_| NodeError::Stopped)?;
+        answer.recv().map_err(|_| NodeError::Stopped)
+    }
+
+    /// Subscribes to mined and removed blocks.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
+        self.events.subscribe()
+    }
+
+    /// Writes the chain to `path` (JSON), atomically.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), NodeError> {
+        let dump = self.with_blocking(|chain| serde_json::to_vec(&chain.dump()))?;
+        let save_error = |reason: String| NodeError::SaveState {
+            path: path.to_owned(),
+            reason,
+        };
+        let bytes = dump.map_err(|e| save_error(e.to_string()))?;
+        let temporary = path.with_extension("tmp");
+        std::fs::write(&temporary, bytes).map_err(|e| save_error(e.to_string()))?;
+        std::fs::rename(&temporary, path).map_err(|e| save_error(e.to_string()))
+    }
+}
+
+fn load_dump(path: &std::path::Path) -> Result<ChainDump, NodeError> {
+    let error = |reason: String| NodeError::LoadState {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| error(e.to_string()))
+}
+
+/// How to run a node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Address to serve on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Load at start, save at [`Node::stop`].
+    pub state_file: Option<PathBuf>,
+    /// Mine a block every interval instead of one per transaction.
+    pub block_time: Option<Duration>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            chain_id: DEFAULT_CHAIN_ID,
+            state_file: None,
+            block_time: None,
+        }
+    }
+}
+
+/// A running node.
+pub struct Node {
+    /// The chain.
+    pub chain: ChainHandle,
+    /// Where it serves.
+    pub addr: SocketAddr,
+    server: jsonrpsee::server::ServerHandle,
+    state_file: Option<PathBuf>,
+}
+
+/// A dev account.
+#[derive(Clone, Debug)]
+pub struct DevAccount {
+    /// Address.
+    pub address: Address,
+    /// Private key (hex, no `0x`).
+    pub private_key: String,
+    /// Signer.
+    pub signer: PrivateKeySigner,
+}
+
+impl Node {
+    /// Starts a node (inside a tokio runtime).
+    ///
+    /// # Errors
+    /// The state file is unreadable or the port is taken.
+    pub async fn spawn(config: NodeConfig) -> Result<Self, NodeError> {
+        let chain = ChainHandle::start(config.chain_id, config.state_file.clone())?;
+        let (server, addr) = crate::rpc::serve(chain.clone(), config.listen).await?;
+        if let Some(interval) = config.block_time {
+            chain.with(|c| c.set_automine(false)).await?.ok();
+            crate::rpc::start_interval_mining(&chain, interval);
+        }
+        Ok(Self {
+            chain,
+            addr,
+            server,
+            state_file: config.state_file,
+        })
+    }
+
+    /// The HTTP URL.
+    #[must_use]
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The WebSocket URL.
+    #[must_use]
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// The funded dev accounts.
+    #[must_use]
+    pub fn accounts(&self) -> Vec<DevAccount> {
+        accounts::dev_signers()
+            .into_iter()
+            .zip(accounts::dev_keys())
+            .map(|(signer, private_key)| DevAccount {
+                address: signer.address(),
+                private_key,
+                signer,
+            })
+            .collect()
+    }
+
+    /// Stops serving and saves the state file, if any.
+    ///
+    /// # Errors
+    /// The state file cannot be written.
+    pub async fn stop(self) -> Result<(), NodeError> {
+        let _ = self.server.stop();
+        self.server.stopped().await;
+        if let Some(path) = &self.state_file {
+            let chain = self.chain.clone();
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || chain.save(&path))
+                .await
+                .map_err(|e| NodeError::Server(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+/// Starts a node on a free loopback port with default settings.
+///
+/// # Errors
+/// As [`Node::spawn`].
+pub async fn spawn() -> Result<Node, NodeError> {
+    Node::spawn(NodeConfig::default()).await
+}

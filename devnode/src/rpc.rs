@@ -1,0 +1,856 @@
+//! The JSON-RPC server: Ethereum's methods with standard semantics,
+//! anvil-compatible dev controls, subscriptions and polling filters, over
+//! HTTP and WebSocket on one port.
+//!
+//! Every method runs on the chain thread through [`ChainHandle::with`].
+//! Errors use the usual codes: -32700 parse error, -32600 invalid request,
+//! -32601 unknown method, -32602 invalid params (all four from the
+//! server library), -32000 for refused transactions and missing state, and
+//! 3 "execution reverted" with the revert data for failed calls.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use alloy_consensus::{transaction::Recovered, TxEnvelope};
+use alloy_eips::{eip2718::Decodable2718, BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, Bytes, B256, U256, U64};
+use alloy_rpc_types_eth::{
+    state::StateOverride, Block, BlockTransactions, FeeHistory, Filter, Header, Transaction,
+    TransactionReceipt, TransactionRequest,
+};
+use alloy_sol_types::{Revert, SolError};
+use jsonrpsee::{
+    server::{PendingSubscriptionSink, RpcModule, Server, ServerHandle},
+    types::{ErrorObjectOwned, Params},
+};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{
+    chain::{rpc_log, Chain, ChainError, ChainEvent, MinedBlock, ReorgTx, BASE_FEE},
+    node::{ChainHandle, NodeError},
+};
+
+/// The version string `web3_clientVersion` returns.
+pub const CLIENT_VERSION: &str = concat!("pond-devnode/", env!("CARGO_PKG_VERSION"));
+/// Filters not polled for this long are dropped.
+const FILTER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Every method name the server answers, for the README and the tests.
+pub const METHODS: &[&str] = &[
+    "web3_clientVersion",
+    "net_version",
+    "net_listening",
+    "eth_chainId",
+    "eth_syncing",
+    "eth_accounts",
+    "eth_blockNumber",
+    "eth_getBlockByNumber",
+    "eth_getBlockByHash",
+    "eth_getBlockTransactionCountByNumber",
+    "eth_getBalance",
+    "eth_getTransactionCount",
+    "eth_getCode",
+    "eth_getStorageAt",
+    "eth_gasPrice",
+    "eth_maxPriorityFeePerGas",
+    "eth_feeHistory",
+    "eth_estimateGas",
+    "eth_call",
+    "eth_sendRawTransaction",
+    "eth_sendTransaction",
+    "eth_getTransactionByHash",
+    "eth_getTransactionReceipt",
+    "eth_getLogs",
+    "eth_subscribe",
+    "eth_unsubscribe",
+    "eth_newFilter",
+    "eth_newBlockFilter",
+    "eth_getFilterChanges",
+    "eth_getFilterLogs",
+    "eth_uninstallFilter",
+    "evm_mine",
+    "evm_snapshot",
+    "evm_revert",
+    "evm_increaseTime",
+    "evm_setNextBlockTimestamp",
+    "evm_setAutomine",
+    "evm_setIntervalMining",
+    "anvil_mine",
+    "anvil_setBalance",
+    "anvil_setCode",
+    "anvil_setNonce",
+    "anvil_setStorageAt",
+    "anvil_impersonateAccount",
+    "anvil_stopImpersonatingAccount",
+    "anvil_reorg",
+];
+
+/// A polling filter.
+struct PollFilter {
+    kind: FilterKind,
+    events: tokio::sync::broadcast::Receiver<ChainEvent>,
+    polled: Instant,
+}
+
+enum FilterKind {
+    Logs(Box<Filter>),
+    Blocks,
+}
+
+/// Server state.
+struct Rpc {
+    chain: ChainHandle,
+    filters: Mutex<HashMap<U256, PollFilter>>,
+    next_filter: Mutex<u64>,
+}
+
+type RpcResult = Result<Value, ErrorObjectOwned>;
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+fn stopped(e: NodeError) -> ErrorObjectOwned {
+    error(-32603, e.to_string())
+}
+
+fn chain_error(e: ChainError) -> ErrorObjectOwned {
+    match e {
+        ChainError::Reverted(data) => {
+            let message = match Revert::abi_decode(&data) {
+                Ok(revert) => format!("execution reverted: {}", revert.reason),
+                Err(_) => "execution reverted".to_owned(),
+            };
+            ErrorObjectOwned::owned(3, message, Some(data))
+        }
+        ChainError::InvalidParams(message) => error(-32602, message),
+        other => error(-32000, other.to_string()),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> RpcResult {
+    serde_json::to_value(value).map_err(|e| error(-32603, e.to_string()))
+}
+
+/// Parses the positional parameters of a call.
+struct Args<'a>(jsonrpsee::types::params::ParamsSequence<'a>);
+
+impl<'a> Args<'a> {
+    fn new(params: &'a Params<'a>) -> Self {
+        Self(params.sequence())
+    }
+    fn next<T: DeserializeOwned>(&mut self) -> Result<T, ErrorObjectOwned> {
+        self.0.next()
+    }
+    fn optional<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ErrorObjectOwned> {
+        self.0.optional_next()
+    }
+}
+
+/// Resolves a block id to a number or tag (hashes via the chain).
+fn tag_of(chain: &Chain, id: Option<BlockId>) -> Result<BlockNumberOrTag, ChainError> {
+    match id {
+        None => Ok(BlockNumberOrTag::Latest),
+        Some(BlockId::Number(tag)) => Ok(tag),
+        Some(BlockId::Hash(hash)) => chain
+            .block_by_hash(&hash.block_hash)
+            .map(|b| BlockNumberOrTag::Number(b.header.number))
+            .ok_or(ChainError::UnknownBlock),
+    }
+}
+
+/// The RPC form of a block.
+fn rpc_block(block: &MinedBlock, full: bool) -> Block {
+    let transactions = if full {
+        BlockTransactions::Full(
+            (0..block.txs.len())
+                .filter_map(|i| rpc_tx(block, i))
+                .collect(),
+        )
+    } else {
+        BlockTransactions::Hashes(block.txs.iter().map(|t| t.hash).collect())
+    };
+    Block {
+        header: rpc_header(block),
+        uncles: Vec::new(),
+        transactions,
+        withdrawals: None,
+    }
+}
+
+fn rpc_header(block: &MinedBlock) -> Header {
+    Header {
+        hash: block.hash,
+        inner: block.header.clone(),
+        total_difficulty: Some(U256::from(block.header.number + 1)),
+        size: None,
+    }
+}
+
+/// The RPC form of the `index`th transaction of `block`.
+fn rpc_tx(block: &MinedBlock, index: usize) -> Option<Transaction> {
+    let tx = block.txs.get(index)?;
+    Some(Transaction {
+        inner: Recovered::new_unchecked(tx.envelope.clone(), tx.from),
+        block_hash: Some(block.hash),
+        block_number: Some(block.header.number),
+        transaction_index: Some(index as u64),
+        effective_gas_price: Some(tx.effective_gas_price),
+        block_timestamp: Some(block.header.timestamp),
+    })
+}
+
+fn rpc_receipt(block: &MinedBlock, index: usize) -> Option<TransactionReceipt> {
+    let tx = block.txs.get(index)?;
+    let logs: Vec<alloy_rpc_types_eth::Log> = tx
+        .logs
+        .iter()
+        .enumerate()
+        .map(|(offset, log)| rpc_log(block, index, tx.first_log_index + offset as u64, log, false))
+        .collect();
+    let inner = crate::chain::receipt_envelope_with(tx, logs);
+    use alloy_consensus::Transaction as _;
+    Some(TransactionReceipt {
+        inner,
+        transaction_hash: tx.hash,
+        transaction_index: Some(index as u64),
+        block_hash: Some(block.hash),
+        block_number: Some(block.header.number),
+        gas_used: tx.gas_used,
+        effective_gas_price: tx.effective_gas_price,
+        blob_gas_used: None,
+        blob_gas_price: None,
+        from: tx.from,
+        to: tx.envelope.to(),
+        contract_address: tx.contract_address,
+    })
+}
+
+/// Logs of `block` matching `filter`, marked removed or not.
+fn block_logs(block: &MinedBlock, filter: &Filter, removed: bool) -> Vec<alloy_rpc_types_eth::Log> {
+    let mut out = Vec::new();
+    if !filter.matches_bloom(block.header.logs_bloom) {
+        return out;
+    }
+    for (index, tx) in block.txs.iter().enumerate() {
+        for (offset, log) in tx.logs.iter().enumerate() {
+            if filter.matches_address(log.address) && filter.matches_topics(log.topics()) {
+                out.push(rpc_log(
+                    block,
+                    index,
+                    tx.first_log_index + offset as u64,
+                    log,
+                    removed,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Starts the server on `listen`.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn serve(
+    chain: ChainHandle,
+    listen: SocketAddr,
+) -> Result<(ServerHandle, SocketAddr), NodeError> {
+    let config = jsonrpsee::server::ServerConfig::builder()
+        .max_connections(1_000)
+        .max_request_body_size(128 * 1024 * 1024)
+        .max_response_body_size(u32::MAX)
+        .build();
+    let server = Server::builder()
+        .set_config(config)
+        .build(listen)
+        .await
+        .map_err(|e| NodeError::Server(e.to_string()))?;
+    let addr = server
+        .local_addr()
+        .map_err(|e| NodeError::Server(e.to_string()))?;
+    let module = module(chain).map_err(|e| NodeError::Server(e.to_string()))?;
+    Ok((server.start(module), addr))
+}
+
+/// Mines a block every `interval` until the chain stops or interval mining
+/// is turned off.
+pub fn start_interval_mining(chain: &ChainHandle, interval: Duration) {
+    let chain = chain.clone();
+    let generation = INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if INTERVAL_GENERATION.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                return;
+            }
+            if chain.with(|c| c.mine(None)).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Bumped whenever interval mining changes; older miners stop.
+static INTERVAL_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+macro_rules! method {
+    ($module:ident, $name:literal, |$rpc:ident, $params:ident| $body:expr) => {
+        $module.register_async_method($name, |$params, $rpc, _| async move {
+            let _ = (&$params, &$rpc);
+            let result: RpcResult = $body;
+            result
+        })?;
+    };
+}
+
+/// Runs `job` on the chain and maps chain errors.
+async fn on_chain<T: serde::Serialize + Send + 'static>(
+    rpc: &Rpc,
+    job: impl FnOnce(&mut Chain) -> Result<T, ChainError> + Send + 'static,
+) -> RpcResult {
+    let value = rpc
+        .chain
+        .with(job)
+        .await
+        .map_err(stopped)?
+        .map_err(chain_error)?;
+    to_json(&value)
+}
+
+#[allow(clippy::too_many_lines)]
+fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(Rpc {
+        chain,
+        filters: Mutex::new(HashMap::new()),
+        next_filter: Mutex::new(1),
+    });
+
+    method!(m, "web3_clientVersion", |rpc, p| Ok(json!(CLIENT_VERSION)));
+    method!(m, "net_version", |rpc, p| {
+        on_chain(&rpc, |c| Ok(c.chain_id().to_string())).await
+    });
+    method!(m, "net_listening", |rpc, p| Ok(json!(true)));
+    method!(m, "eth_syncing", |rpc, p| Ok(json!(false)));
+    method!(m, "eth_chainId", |rpc, p| {
+        on_chain(&rpc, |c| Ok(U64::from(c.chain_id()))).await
+    });
+    method!(m, "eth_accounts", |rpc, p| on_chain(&rpc, |c| Ok(
+        c.accounts()
+    ))
+    .await);
+    method!(m, "eth_blockNumber", |rpc, p| {
+        on_chain(&rpc, |c| Ok(U64::from(c.block_number()))).await
+    });
+    method!(m, "eth_gasPrice", |rpc, p| Ok(json!(U64::from(BASE_FEE))));
+    method!(m, "eth_maxPriorityFeePerGas", |rpc, p| Ok(json!(U64::ZERO)));
+
+    method!(m, "eth_getBlockByNumber", |rpc, p| {
+        let mut args = Args::new(&p);
+        let tag: BlockNumberOrTag = args.next()?;
+        let full: bool = args.optional()?.unwrap_or(false);
+        on_chain(&rpc, move |c| {
+            Ok(c.resolve(tag)
+                .ok()
+                .and_then(|n| c.block(n))
+                .map(|b| rpc_block(b, full)))
+        })
+        .await
+    });
+    method!(m, "eth_getBlockByHash", |rpc, p| {
+        let mut args = Args::new(&p);
+        let hash: B256 = args.next()?;
+        let full: bool = args.optional()?.unwrap_or(false);
+        on_chain(&rpc, move |c| {
+            Ok(c.block_by_hash(&hash).map(|b| rpc_block(b, full)))
+        })
+        .await
+    });
+    method!(m, "eth_getBlockTransactionCountByNumber", |rpc, p| {
+        let tag: BlockNumberOrTag = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            Ok(c.resolve(tag)
+                .ok()
+                .and_then(|n| c.block(n))
+                .map(|b| U64::from(b.txs.len())))
+        })
+        .await
+    });
+
+    method!(m, "eth_getBalance", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let tag = tag_of(c, id)?;
+            c.read(tag, |s| s.balance(&address))
+        })
+        .await
+    });
+    method!(m, "eth_getTransactionCount", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            if id == Some(BlockId::Number(BlockNumberOrTag::Pending)) {
+                return Ok(U64::from(c.next_nonce(&address)));
+            }
+            let tag = tag_of(c, id)?;
+            c.read(tag, |s| U64::from(s.nonce(&address)))
+        })
+        .await
+    });
+    method!(m, "eth_getCode", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let tag = tag_of(c, id)?;
+            c.read(tag, |s| s.code(&address))
+        })
+        .await
+    });
+    method!(m, "eth_getStorageAt", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let key: U256 = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let tag = tag_of(c, id)?;
+            c.read(tag, |s| B256::from(s.storage(&address, &key)))
+        })
+        .await
+    });
+
+    method!(m, "eth_feeHistory", |rpc, p| {
+        let mut args = Args::new(&p);
+        let count: U64 = args.next()?;
+        let newest: BlockNumberOrTag = args.next()?;
+        let percentiles: Option<Vec<f64>> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let newest = c.resolve(newest)?;
+            let count = count.to::<u64>().clamp(1, 1024).min(newest + 1);
+            let oldest = newest + 1 - count;
+            let mut ratios = Vec::new();
+            for n in oldest..=newest {
+                let header = &c.block(n).ok_or(ChainError::UnknownBlock)?.header;
+                ratios.push(header.gas_used as f64 / header.gas_limit as f64);
+            }
+            let rewards = percentiles.map(|p| vec![vec![0u128; p.len()]; count as usize]);
+            Ok(FeeHistory {
+                base_fee_per_gas: vec![u128::from(BASE_FEE); count as usize + 1],
+                gas_used_ratio: ratios,
+                base_fee_per_blob_gas: Vec::new(),
+                blob_gas_used_ratio: Vec::new(),
+                oldest_block: oldest,
+                reward: rewards,
+            })
+        })
+        .await
+    });
+
+    method!(m, "eth_call", |rpc, p| {
+        let mut args = Args::new(&p);
+        let request: TransactionRequest = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        let overrides: Option<StateOverride> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let tag = tag_of(c, id)?;
+            c.call(request, tag, overrides).map(|(output, _)| output)
+        })
+        .await
+    });
+    method!(m, "eth_estimateGas", |rpc, p| {
+        let mut args = Args::new(&p);
+        let request: TransactionRequest = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        let overrides: Option<StateOverride> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let tag = tag_of(c, id)?;
+            c.estimate_gas(request, tag, overrides).map(U64::from)
+        })
+        .await
+    });
+
+    method!(m, "eth_sendRawTransaction", |rpc, p| {
+        let raw: Bytes = Args::new(&p).next()?;
+        let envelope = TxEnvelope::decode_2718(&mut raw.as_ref())
+            .map_err(|e| error(-32602, format!("cannot decode transaction: {e}")))?;
+        on_chain(&rpc, move |c| c.send_raw(envelope)).await
+    });
+    method!(m, "eth_sendTransaction", |rpc, p| {
+        let request: TransactionRequest = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| c.send(request)).await
+    });
+    method!(m, "eth_getTransactionByHash", |rpc, p| {
+        let hash: B256 = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            if let Some((block, index)) = c.transaction(&hash) {
+                return Ok(rpc_tx(block, index));
+            }
+            Ok(c.pending_transaction(&hash)
+                .map(|(from, envelope)| Transaction {
+                    inner: Recovered::new_unchecked(envelope.clone(), from),
+                    block_hash: None,
+                    block_number: None,
+                    transaction_index: None,
+                    effective_gas_price: None,
+                    block_timestamp: None,
+                }))
+        })
+        .await
+    });
+    method!(m, "eth_getTransactionReceipt", |rpc, p| {
+        let hash: B256 = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            Ok(c.transaction(&hash)
+                .and_then(|(block, index)| rpc_receipt(block, index)))
+        })
+        .await
+    });
+    method!(m, "eth_getLogs", |rpc, p| {
+        let filter: Filter = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| c.logs(&filter)).await
+    });
+
+    // ---- polling filters ----
+    method!(m, "eth_newFilter", |rpc, p| {
+        let filter: Filter = Args::new(&p).next()?;
+        Ok(json!(rpc.add_filter(FilterKind::Logs(Box::new(filter)))))
+    });
+    method!(m, "eth_newBlockFilter", |rpc, p| Ok(json!(
+        rpc.add_filter(FilterKind::Blocks)
+    )));
+    method!(m, "eth_uninstallFilter", |rpc, p| {
+        let id: U256 = Args::new(&p).next()?;
+        let removed = rpc.lock_filters().remove(&id).is_some();
+        Ok(json!(removed))
+    });
+    method!(m, "eth_getFilterChanges", |rpc, p| {
+        let id: U256 = Args::new(&p).next()?;
+        rpc.filter_changes(id)
+    });
+    method!(m, "eth_getFilterLogs", |rpc, p| {
+        let id: U256 = Args::new(&p).next()?;
+        let filter = match rpc.lock_filters().get(&id).map(|f| &f.kind) {
+            Some(FilterKind::Logs(filter)) => (**filter).clone(),
+            Some(FilterKind::Blocks) => return Err(error(-32602, "not a log filter")),
+            None => return Err(error(-32000, "filter not found")),
+        };
+        on_chain(&rpc, move |c| c.logs(&filter)).await
+    });
+
+    // ---- dev controls ----
+    method!(m, "evm_mine", |rpc, p| {
+        let timestamp: Option<U64> = Args::new(&p).optional()?;
+        on_chain(&rpc, move |c| {
+            c.mine(timestamp.map(|t| t.to::<u64>())).map(|_| "0x0")
+        })
+        .await
+    });
+    method!(m, "anvil_mine", |rpc, p| {
+        let mut args = Args::new(&p);
+        let count: Option<U64> = args.optional()?;
+        let interval: Option<U64> = args.optional()?;
+        on_chain(&rpc, move |c| {
+            let count = count.map_or(1, |n| n.to::<u64>());
+            for _ in 0..count {
+                if let Some(step) = interval {
+                    c.increase_time(i64::try_from(step.to::<u64>()).unwrap_or(i64::MAX));
+                }
+                c.mine(None)?;
+            }
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "evm_snapshot", |rpc, p| {
+        on_chain(&rpc, |c| Ok(U64::from(c.snapshot()))).await
+    });
+    method!(m, "evm_revert", |rpc, p| {
+        let id: U64 = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| Ok(c.revert_to(id.to::<u64>()))).await
+    });
+    method!(m, "evm_increaseTime", |rpc, p| {
+        let seconds: Value = Args::new(&p).next()?;
+        let seconds = number_param(&seconds)?;
+        on_chain(&rpc, move |c| Ok(c.increase_time(seconds))).await
+    });
+    method!(m, "evm_setNextBlockTimestamp", |rpc, p| {
+        let timestamp: Value = Args::new(&p).next()?;
+        let timestamp = number_param(&timestamp)?;
+        let timestamp =
+            u64::try_from(timestamp).map_err(|_| error(-32602, "negative timestamp"))?;
+        on_chain(&rpc, move |c| {
+            c.set_next_timestamp(timestamp).map(|()| Value::Null)
+        })
+        .await
+    });
+    method!(m, "evm_setAutomine", |rpc, p| {
+        let on: bool = Args::new(&p).next()?;
+        if on {
+            INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        on_chain(&rpc, move |c| c.set_automine(on).map(|()| Value::Null)).await
+    });
+    method!(m, "evm_setIntervalMining", |rpc, p| {
+        let millis: Value = Args::new(&p).next()?;
+        let millis = number_param(&millis)?;
+        INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if millis > 0 {
+            rpc.chain
+                .with(|c| c.set_automine(false))
+                .await
+                .map_err(stopped)?
+                .map_err(chain_error)?;
+            start_interval_mining(&rpc.chain, Duration::from_millis(millis.unsigned_abs()));
+        }
+        Ok(Value::Null)
+    });
+    method!(m, "anvil_setBalance", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let balance: U256 = args.next()?;
+        on_chain(&rpc, move |c| {
+            c.set_balance(address, balance);
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "anvil_setCode", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let code: Bytes = args.next()?;
+        on_chain(&rpc, move |c| {
+            c.set_code(address, code);
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "anvil_setNonce", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let nonce: U64 = args.next()?;
+        on_chain(&rpc, move |c| {
+            c.set_nonce(address, nonce.to::<u64>());
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "anvil_setStorageAt", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let key: U256 = args.next()?;
+        let value: B256 = args.next()?;
+        on_chain(&rpc, move |c| {
+            c.set_storage(address, key, value.into());
+            Ok(true)
+        })
+        .await
+    });
+    method!(m, "anvil_impersonateAccount", |rpc, p| {
+        let address: Address = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            c.impersonate(address, true);
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "anvil_stopImpersonatingAccount", |rpc, p| {
+        let address: Address = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            c.impersonate(address, false);
+            Ok(Value::Null)
+        })
+        .await
+    });
+    method!(m, "anvil_reorg", |rpc, p| {
+        let mut args = Args::new(&p);
+        let depth: Value = args.next()?;
+        let depth =
+            u64::try_from(number_param(&depth)?).map_err(|_| error(-32602, "negative depth"))?;
+        let pairs: Option<Vec<(Value, Value)>> = args.optional()?;
+        let mut txs = Vec::new();
+        for (tx, offset) in pairs.unwrap_or_default() {
+            let offset = u64::try_from(number_param(&offset)?)
+                .map_err(|_| error(-32602, "negative block offset"))?;
+            txs.push((reorg_tx(tx)?, offset));
+        }
+        on_chain(&rpc, move |c| c.reorg(depth, txs).map(|()| Value::Null)).await
+    });
+
+    // ---- subscriptions ----
+    m.register_subscription(
+        "eth_subscribe",
+        "eth_subscription",
+        "eth_unsubscribe",
+        |params, pending, rpc, _| async move { subscribe(params, pending, rpc).await },
+    )?;
+    Ok(m)
+}
+
+/// A number given as a JSON number or a hex/decimal string.
+fn number_param(value: &Value) -> Result<i64, ErrorObjectOwned> {
+    let parsed = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => match s.strip_prefix("0x") {
+            Some(hex) => i64::from_str_radix(hex, 16).ok(),
+            None => s.parse().ok(),
+        },
+        _ => None,
+    };
+    parsed.ok_or_else(|| error(-32602, format!("expected a number, got {value}")))
+}
+
+fn reorg_tx(value: Value) -> Result<ReorgTx, ErrorObjectOwned> {
+    if let Value::String(raw) = &value {
+        let bytes: Bytes = raw
+            .parse()
+            .map_err(|_| error(-32602, "reorg transaction: expected hex"))?;
+        let envelope = TxEnvelope::decode_2718(&mut bytes.as_ref())
+            .map_err(|e| error(-32602, format!("cannot decode transaction: {e}")))?;
+        return Ok(ReorgTx::Signed(envelope));
+    }
+    serde_json::from_value(value)
+        .map(ReorgTx::Request)
+        .map_err(|e| error(-32602, format!("reorg transaction: {e}")))
+}
+
+impl Rpc {
+    fn lock_filters(&self) -> std::sync::MutexGuard<'_, HashMap<U256, PollFilter>> {
+        self.filters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add_filter(&self, kind: FilterKind) -> U256 {
+        let id = {
+            let mut next = self
+                .next_filter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let id = *next;
+            *next += 1;
+            U256::from(id)
+        };
+        let mut filters = self.lock_filters();
+        filters.retain(|_, f| f.polled.elapsed() < FILTER_TIMEOUT);
+        filters.insert(
+            id,
+            PollFilter {
+                kind,
+                events: self.chain.subscribe(),
+                polled: Instant::now(),
+            },
+        );
+        id
+    }
+
+    fn filter_changes(&self, id: U256) -> RpcResult {
+        let mut filters = self.lock_filters();
+        let filter = filters
+            .get_mut(&id)
+            .ok_or_else(|| error(-32000, "filter not found"))?;
+        filter.polled = Instant::now();
+        let mut out = Vec::new();
+        loop {
+            match filter.events.try_recv() {
+                Ok(ChainEvent::Block(block)) => match &filter.kind {
+                    FilterKind::Blocks => out.push(json!(block.hash)),
+                    FilterKind::Logs(f) => {
+                        for log in block_logs(&block, f, false) {
+                            out.push(to_json(&log)?);
+                        }
+                    }
+                },
+                Ok(ChainEvent::Removed(blocks)) => {
+                    if let FilterKind::Logs(f) = &filter.kind {
+                        for block in blocks {
+                            for log in block_logs(&block, f, true) {
+                                out.push(to_json(&log)?);
+                            }
+                        }
+                    }
+                }
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    return Err(error(-32000, "filter fell behind; create a new one"))
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(Value::Array(out))
+    }
+}
+
+async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rpc: Arc<Rpc>) {
+    enum Kind {
+        Heads,
+        Logs(Box<Filter>),
+    }
+    let mut args = Args::new(&params);
+    let kind = match args.next::<String>() {
+        Ok(name) if name == "newHeads" => Kind::Heads,
+        Ok(name) if name == "logs" => match args.optional::<Filter>() {
+            Ok(filter) => Kind::Logs(Box::new(filter.unwrap_or_default())),
+            Err(e) => {
+                pending.reject(e).await;
+                return;
+            }
+        },
+        Ok(other) => {
+            pending
+                .reject(error(-32602, format!("unsupported subscription {other}")))
+                .await;
+            return;
+        }
+        Err(e) => {
+            pending.reject(e).await;
+            return;
+        }
+    };
+    let mut events = rpc.chain.subscribe();
+    let Ok(sink) = pending.accept().await else {
+        return;
+    };
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = sink.closed() => return,
+        };
+        let items: Vec<Box<serde_json::value::RawValue>> = match event {
+            Ok(ChainEvent::Block(block)) => match &kind {
+                Kind::Heads => raw(&rpc_header(&block)).into_iter().collect(),
+                Kind::Logs(filter) => block_logs(&block, filter, false)
+                    .iter()
+                    .filter_map(raw)
+                    .collect(),
+            },
+            Ok(ChainEvent::Removed(blocks)) => match &kind {
+                Kind::Heads => Vec::new(),
+                Kind::Logs(filter) => blocks
+                    .iter()
+                    .flat_map(|b| block_logs(b, filter, true))
+                    .filter_map(|log| raw(&log))
+                    .collect(),
+            },
+            // A slow client lost events: end the subscription rather than
+            // leave a silent gap.
+            Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+        };
+        for item in items {
+            if sink.send(item).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn raw<T: serde::Serialize>(value: &T) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
+}
