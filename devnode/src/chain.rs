@@ -1003,8 +1003,14 @@ impl Chain {
         if let Some(overrides) = overrides {
             apply_overrides(state.to_mut(), overrides)?;
         }
-        let block = self.block(number).ok_or(ChainError::UnknownBlock)?;
-        let env = block_env(number, block.header.timestamp);
+        // At the head, run as the next block would (as anvil does): its
+        // number and time, so estimates see `evm_increaseTime` at once.
+        let env = if number == self.block_number() {
+            self.next_block_env()
+        } else {
+            let block = self.block(number).ok_or(ChainError::UnknownBlock)?;
+            block_env(number, block.header.timestamp)
+        };
         let tx = call_env(&request, self.config.chain_id, CALL_GAS_CAP);
         let executed = evm::transact(
             WrapDatabaseRef(&*state),

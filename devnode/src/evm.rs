@@ -422,6 +422,7 @@ fn run_program<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> I
     if let Some(open) = ctx.chain.open.get_mut(&contract) {
         *open -= 1;
     }
+    tracing::trace!(%contract, reentrant, is_static = inputs.is_static, outcome = ?outcome.as_ref().map(|o| (&o.status, o.output.len())), "stylus frame");
     match outcome {
         Err(error) => failure(ctx, error.to_string(), limit),
         Ok(outcome) => match outcome.status {

@@ -18,6 +18,7 @@ pub mod activation;
 pub mod arbsys;
 pub mod arbwasm;
 pub mod chain;
+pub mod deploy;
 pub mod evm;
 pub mod hostio;
 pub mod node;

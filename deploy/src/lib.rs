@@ -1,0 +1,462 @@
+//! `pond-deploy`: Pond's contracts on a chain.
+//!
+//! - [`build_contracts`] builds the nine contracts' WebAssembly (cargo, once
+//!   per process);
+//! - [`deploy`] deploys and activates each of them over JSON-RPC with
+//!   devnode's Stylus deployer, then initializes and wires them in one
+//!   pass, so nobody can initialize a contract before the owner does (the
+//!   contracts use `initialize` instead of constructors);
+//! - [`Deployment`] is the `deployments/<network>.json` file the indexer
+//!   and the CLI read;
+//! - [`bindings`] are the alloy bindings of every contract.
+
+pub mod bindings;
+
+use std::{collections::BTreeMap, path::Path};
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, U256},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+    sol_types::SolCall,
+};
+use pond_devnode::deploy::{deploy_program, DeployError};
+use serde::{Deserialize, Serialize};
+
+/// The contracts' cargo packages, in deployment order.
+pub const PACKAGES: [&str; 9] = [
+    "pond-token",
+    "pond-vault",
+    "pond-registry",
+    "pond-offers",
+    "pond-market",
+    "pond-deals",
+    "pond-mediation",
+    "pond-beacon",
+    "pond-relay",
+];
+
+/// One token unit (the token has 6 decimals).
+pub const TOKEN_UNIT: u64 = 1_000_000;
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PondDeployError {
+    /// Building the contracts failed.
+    #[error("cannot build the contracts: {0}")]
+    Build(String),
+    /// A program could not be deployed or activated.
+    #[error("{package}: {source}")]
+    Program {
+        /// The contract's package.
+        package: &'static str,
+        /// Why.
+        #[source]
+        source: DeployError,
+    },
+    /// An initialization call failed.
+    #[error("initializing {contract}: {reason}")]
+    Initialize {
+        /// The contract.
+        contract: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A contract's owner is not the expected one after initialization.
+    #[error("{contract} is owned by {actual}, expected {expected}")]
+    WrongOwner {
+        /// The contract.
+        contract: &'static str,
+        /// Its owner.
+        actual: Address,
+        /// The expected owner.
+        expected: Address,
+    },
+    /// A deployment file cannot be read or written.
+    #[error("deployment file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Protocol parameters set at initialization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// Least stake a validator must lock.
+    pub min_validator_stake: U256,
+    /// Fee a challenger pays for mediation.
+    pub mediation_fee: U256,
+    /// Receives protocol fees and slashed amounts (the owner when `None`).
+    pub treasury: Option<Address>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            min_validator_stake: U256::from(100 * TOKEN_UNIT),
+            mediation_fee: U256::from(10 * TOKEN_UNIT),
+            treasury: None,
+        }
+    }
+}
+
+/// The addresses of Pond's contracts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contracts {
+    /// PondToken.
+    pub token: Address,
+    /// Vault.
+    pub vault: Address,
+    /// Registry.
+    pub registry: Address,
+    /// OfferBook.
+    pub offers: Address,
+    /// Market.
+    pub market: Address,
+    /// Deals.
+    pub deals: Address,
+    /// Mediation.
+    pub mediation: Address,
+    /// BlockHashBeacon.
+    pub beacon: Address,
+    /// JobRelay.
+    pub relay: Address,
+}
+
+impl Contracts {
+    /// (name, address) of every contract.
+    #[must_use]
+    pub fn named(&self) -> [(&'static str, Address); 9] {
+        [
+            ("PondToken", self.token),
+            ("Vault", self.vault),
+            ("Registry", self.registry),
+            ("OfferBook", self.offers),
+            ("Market", self.market),
+            ("Deals", self.deals),
+            ("Mediation", self.mediation),
+            ("BlockHashBeacon", self.beacon),
+            ("JobRelay", self.relay),
+        ]
+    }
+}
+
+/// A `deployments/<network>.json` file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Network name (the file's stem).
+    pub network: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// First block that holds a Pond contract (indexers start here).
+    pub deployment_block: u64,
+    /// The payment token (also in `contracts`; kept apart for clients).
+    pub token: Address,
+    /// Owner of every ownable contract.
+    pub owner: Address,
+    /// Treasury.
+    pub treasury: Address,
+    /// Every contract.
+    pub contracts: Contracts,
+}
+
+impl Deployment {
+    /// Reads a deployment file.
+    ///
+    /// # Errors
+    /// The file is missing or malformed.
+    pub fn load(path: &Path) -> Result<Self, PondDeployError> {
+        let error = |reason: String| PondDeployError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+    }
+
+    /// Writes the deployment file (pretty JSON), creating its directory.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<(), PondDeployError> {
+        let error = |reason: String| PondDeployError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
+        }
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| error(e.to_string()))?;
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| error(e.to_string()))
+    }
+}
+
+/// Builds every contract; returns package → WebAssembly.
+///
+/// # Errors
+/// The cargo build fails.
+pub fn build_contracts() -> Result<BTreeMap<&'static str, Vec<u8>>, PondDeployError> {
+    let mut modules = BTreeMap::new();
+    for package in PACKAGES {
+        let contract = pond_contract_build::contract(package)
+            .ok_or_else(|| PondDeployError::Build(format!("unknown contract {package}")))?;
+        let wasm = pond_contract_build::built_wasm(contract)
+            .map_err(|e| PondDeployError::Build(e.to_string()))?;
+        modules.insert(package, wasm);
+    }
+    Ok(modules)
+}
+
+/// Deploys, activates and wires Pond from `owner` (who must be the
+/// provider's signer). `modules` comes from [`build_contracts`].
+///
+/// # Errors
+/// Any deployment, activation or initialization step fails.
+pub async fn deploy<P: Provider>(
+    provider: &P,
+    owner: Address,
+    modules: &BTreeMap<&'static str, Vec<u8>>,
+    params: &Params,
+    network: &str,
+) -> Result<Deployment, PondDeployError> {
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| PondDeployError::Initialize {
+            contract: "chain",
+            reason: e.to_string(),
+        })?;
+    let mut addresses = BTreeMap::new();
+    let mut first_block = u64::MAX;
+    for package in PACKAGES {
+        let wasm = modules
+            .get(package)
+            .ok_or_else(|| PondDeployError::Build(format!("no module for {package}")))?;
+        let program = deploy_program(provider, owner, wasm)
+            .await
+            .map_err(|source| PondDeployError::Program { package, source })?;
+        first_block = first_block.min(program.block);
+        addresses.insert(package, program.address);
+    }
+    let at = |package: &str| addresses.get(package).copied().unwrap_or_default();
+    let contracts = Contracts {
+        token: at("pond-token"),
+        vault: at("pond-vault"),
+        registry: at("pond-registry"),
+        offers: at("pond-offers"),
+        market: at("pond-market"),
+        deals: at("pond-deals"),
+        mediation: at("pond-mediation"),
+        beacon: at("pond-beacon"),
+        relay: at("pond-relay"),
+    };
+    let treasury = params.treasury.unwrap_or(owner);
+    wire(provider, owner, &contracts, params, treasury).await?;
+    check_owners(provider, owner, &contracts).await?;
+    Ok(Deployment {
+        network: network.to_owned(),
+        chain_id,
+        deployment_block: first_block,
+        token: contracts.token,
+        owner,
+        treasury,
+        contracts,
+    })
+}
+
+async fn call<P: Provider>(
+    provider: &P,
+    owner: Address,
+    contract: &'static str,
+    to: Address,
+    input: Vec<u8>,
+) -> Result<(), PondDeployError> {
+    let error = |reason: String| PondDeployError::Initialize { contract, reason };
+    let tx = TransactionRequest::default()
+        .with_from(owner)
+        .with_to(to)
+        .with_input(input);
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| error(e.to_string()))?
+        .get_receipt()
+        .await
+        .map_err(|e| error(e.to_string()))?;
+    if !receipt.status() {
+        return Err(error(format!(
+            "transaction {} reverted",
+            receipt.transaction_hash
+        )));
+    }
+    Ok(())
+}
+
+async fn wire<P: Provider>(
+    provider: &P,
+    owner: Address,
+    c: &Contracts,
+    params: &Params,
+    treasury: Address,
+) -> Result<(), PondDeployError> {
+    use bindings::*;
+    let steps: Vec<(&'static str, Address, Vec<u8>)> = vec![
+        (
+            "PondToken",
+            c.token,
+            token::IPondToken::initializeCall { owner }.abi_encode(),
+        ),
+        (
+            "Vault",
+            c.vault,
+            vault::IVault::initializeCall {
+                token: c.token,
+                treasury,
+                protocol_contracts: vec![c.registry, c.market, c.deals, c.mediation],
+                owner,
+            }
+            .abi_encode(),
+        ),
+        (
+            "Registry",
+            c.registry,
+            registry::IRegistry::initializeCall {
+                vault: c.vault,
+                deals: c.deals,
+                mediation: c.mediation,
+                min_validator_stake: params.min_validator_stake,
+                owner,
+            }
+            .abi_encode(),
+        ),
+        (
+            "OfferBook",
+            c.offers,
+            offers::IOfferBook::initializeCall {
+                registry: c.registry,
+                market: c.market,
+                deals: c.deals,
+            }
+            .abi_encode(),
+        ),
+        (
+            "Market",
+            c.market,
+            market::IMarket::initializeCall {
+                vault: c.vault,
+                registry: c.registry,
+                offers: c.offers,
+                deals: c.deals,
+                relay: c.relay,
+                owner,
+            }
+            .abi_encode(),
+        ),
+        (
+            "Deals",
+            c.deals,
+            deals::IDeals::initializeCall {
+                vault: c.vault,
+                registry: c.registry,
+                market: c.market,
+                offers: c.offers,
+                mediation: c.mediation,
+                owner,
+            }
+            .abi_encode(),
+        ),
+        (
+            "Mediation",
+            c.mediation,
+            mediation::IMediation::initializeCall {
+                vault: c.vault,
+                registry: c.registry,
+                deals: c.deals,
+                beacon: c.beacon,
+                mediation_fee: params.mediation_fee,
+                owner,
+            }
+            .abi_encode(),
+        ),
+        (
+            "JobRelay",
+            c.relay,
+            relay::IJobRelay::initializeCall {
+                market: c.market,
+                vault: c.vault,
+            }
+            .abi_encode(),
+        ),
+    ];
+    for (contract, to, input) in steps {
+        call(provider, owner, contract, to, input).await?;
+    }
+    Ok(())
+}
+
+async fn check_owners<P: Provider>(
+    provider: &P,
+    expected: Address,
+    c: &Contracts,
+) -> Result<(), PondDeployError> {
+    use bindings::*;
+    let owners = [
+        (
+            "PondToken",
+            token::IPondToken::new(c.token, provider)
+                .owner()
+                .call()
+                .await,
+        ),
+        (
+            "Vault",
+            vault::IVault::new(c.vault, provider).owner().call().await,
+        ),
+        (
+            "Registry",
+            registry::IRegistry::new(c.registry, provider)
+                .owner()
+                .call()
+                .await,
+        ),
+        (
+            "Market",
+            market::IMarket::new(c.market, provider)
+                .owner()
+                .call()
+                .await,
+        ),
+        (
+            "Deals",
+            deals::IDeals::new(c.deals, provider).owner().call().await,
+        ),
+        (
+            "Mediation",
+            mediation::IMediation::new(c.mediation, provider)
+                .owner()
+                .call()
+                .await,
+        ),
+    ];
+    for (contract, owner) in owners {
+        let actual = owner.map_err(|e| PondDeployError::Initialize {
+            contract,
+            reason: e.to_string(),
+        })?;
+        if actual != expected {
+            return Err(PondDeployError::WrongOwner {
+                contract,
+                actual,
+                expected,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! The shared end-to-end fixture: a devnode on a free port, Pond's real
+//! contract WebAssembly deployed and wired over JSON-RPC, an alloy provider
+//! that signs for every dev account, and the common protocol steps.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{keccak256, Address, B256, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
+    sol_types::{SolEvent, SolValue},
+};
+use pond_deploy::{
+    bindings::{
+        deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
+        registry::IRegistry, token::IPondToken, vault::IVault,
+    },
+    Deployment, Params, TOKEN_UNIT,
+};
+use pond_devnode::node::Node;
+
+/// `n` whole tokens.
+pub fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(TOKEN_UNIT)
+}
+
+/// The built contracts, once per test binary.
+fn modules() -> &'static BTreeMap<&'static str, Vec<u8>> {
+    static MODULES: std::sync::OnceLock<BTreeMap<&'static str, Vec<u8>>> =
+        std::sync::OnceLock::new();
+    MODULES.get_or_init(|| pond_deploy::build_contracts().expect("contracts build"))
+}
+
+/// A node with Pond deployed.
+pub struct Stack {
+    pub node: Node,
+    pub provider: DynProvider,
+    pub deployment: Deployment,
+    /// Dev accounts; `[0]` deployed and owns everything.
+    pub accounts: Vec<Address>,
+}
+
+impl Stack {
+    /// Starts devnode and deploys Pond.
+    pub async fn start() -> Self {
+        let modules = tokio::task::spawn_blocking(modules)
+            .await
+            .expect("build task");
+        let node = pond_devnode::node::spawn().await.expect("devnode starts");
+        let accounts: Vec<Address> = node.accounts().iter().map(|a| a.address).collect();
+        let mut signers = node.accounts().into_iter().map(|a| a.signer);
+        let mut wallet = EthereumWallet::from(signers.next().expect("a dev account"));
+        for signer in signers {
+            wallet.register_signer(signer);
+        }
+        let provider = ProviderBuilder::new()
+            .wallet(wallet)
+            .connect_http(node.http_url().parse().expect("url"))
+            .erased();
+        let deployment = pond_deploy::deploy(
+            &provider,
+            accounts[0],
+            modules,
+            &Params::default(),
+            "devnode",
+        )
+        .await
+        .expect("Pond deploys");
+        Self {
+            node,
+            provider,
+            deployment,
+            accounts,
+        }
+    }
+
+    pub fn owner(&self) -> Address {
+        self.accounts[0]
+    }
+
+    pub fn token(&self) -> IPondToken::IPondTokenInstance<&DynProvider> {
+        IPondToken::new(self.deployment.contracts.token, &self.provider)
+    }
+    pub fn vault(&self) -> IVault::IVaultInstance<&DynProvider> {
+        IVault::new(self.deployment.contracts.vault, &self.provider)
+    }
+    pub fn registry(&self) -> IRegistry::IRegistryInstance<&DynProvider> {
+        IRegistry::new(self.deployment.contracts.registry, &self.provider)
+    }
+    pub fn offers(&self) -> IOfferBook::IOfferBookInstance<&DynProvider> {
+        IOfferBook::new(self.deployment.contracts.offers, &self.provider)
+    }
+    pub fn market(&self) -> IMarket::IMarketInstance<&DynProvider> {
+        IMarket::new(self.deployment.contracts.market, &self.provider)
+    }
+    pub fn deals(&self) -> IDeals::IDealsInstance<&DynProvider> {
+        IDeals::new(self.deployment.contracts.deals, &self.provider)
+    }
+    pub fn mediation(
+        &self,
+    ) -> pond_deploy::bindings::mediation::IMediation::IMediationInstance<&DynProvider> {
+        pond_deploy::bindings::mediation::IMediation::new(
+            self.deployment.contracts.mediation,
+            &self.provider,
+        )
+    }
+
+    /// Moves the clock forward (the next block carries the new time).
+    pub async fn advance(&self, seconds: u64) {
+        let _: i64 = self
+            .provider
+            .raw_request("evm_increaseTime".into(), (seconds,))
+            .await
+            .expect("evm_increaseTime");
+    }
+
+    /// Mines an empty block.
+    pub async fn mine(&self) {
+        let _: String = self
+            .provider
+            .raw_request("evm_mine".into(), ())
+            .await
+            .expect("evm_mine");
+    }
+
+    /// Mints `amount` to `account` and deposits it into the vault.
+    pub async fn fund(&self, account: Address, amount: U256) {
+        ok(self
+            .token()
+            .mint(account, amount)
+            .from(self.owner())
+            .send()
+            .await)
+        .await;
+        ok(self
+            .token()
+            .approve(self.deployment.contracts.vault, amount)
+            .from(account)
+            .send()
+            .await)
+        .await;
+        ok(self.vault().deposit(amount).from(account).send().await).await;
+    }
+
+    /// `account`'s (available, locked) vault balances.
+    pub async fn balances(&self, account: Address) -> (U256, U256) {
+        (
+            self.vault()
+                .availableOf(account)
+                .call()
+                .await
+                .expect("availableOf"),
+            self.vault()
+                .lockedOf(account)
+                .call()
+                .await
+                .expect("lockedOf"),
+        )
+    }
+
+    /// Asserts that the vault holds exactly what it owes.
+    pub async fn assert_vault_invariant(&self) {
+        let held = self
+            .token()
+            .balanceOf(self.deployment.contracts.vault)
+            .call()
+            .await
+            .expect("balanceOf");
+        let available = self
+            .vault()
+            .totalAvailable()
+            .call()
+            .await
+            .expect("totalAvailable");
+        let locked = self
+            .vault()
+            .totalLocked()
+            .call()
+            .await
+            .expect("totalLocked");
+        assert_eq!(held, available + locked, "vault invariant broken");
+    }
+
+    /// The block timestamp of the head.
+    pub async fn now(&self) -> u64 {
+        self.provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .expect("block")
+            .expect("head")
+            .header
+            .timestamp
+    }
+
+    pub async fn register_provider(&self, provider: Address, gpus: u32) {
+        let hardware = registry::Hardware {
+            gpuCount: gpus,
+            gpuMemoryGb: 24,
+            cpuCores: 16,
+            ramGb: 64,
+            diskGb: 500,
+        };
+        ok(self
+            .registry()
+            .registerProvider(hardware, "ipfs://provider".into())
+            .from(provider)
+            .send()
+            .await)
+        .await;
+    }
+
+    /// Posts a one-GPU offer at `price` for a day; returns its id.
+    pub async fn post_offer(&self, provider: Address, price: U256) -> U256 {
+        let expiry = self.now().await + 24 * 3600;
+        let receipt = ok(self
+            .offers()
+            .postOffer(
+                offers::Hardware {
+                    gpuCount: 1,
+                    gpuMemoryGb: 24,
+                    cpuCores: 16,
+                    ramGb: 64,
+                    diskGb: 500,
+                },
+                price,
+                7_200,
+                2,
+                expiry,
+            )
+            .from(provider)
+            .send()
+            .await)
+        .await;
+        let posted: offers::IOfferBook::OfferPosted = event(&receipt);
+        posted.offerId
+    }
+
+    /// A one-GPU job paying at most `max_price`, matchable for a day.
+    pub async fn job_spec(
+        &self,
+        max_price: U256,
+        offer: U256,
+        bidding_window: u64,
+    ) -> market::JobSpec {
+        market::JobSpec {
+            moduleHash: B256::repeat_byte(0x11),
+            moduleUri: "oci://pond/llm-infer@sha256:11".into(),
+            inputHash: B256::repeat_byte(0x22),
+            inputUri: "ipfs://inputs".into(),
+            minHardware: market::Hardware {
+                gpuCount: 1,
+                gpuMemoryGb: 24,
+                cpuCores: 16,
+                ramGb: 64,
+                diskGb: 500,
+            },
+            maxDuration: 3600,
+            maxPrice: max_price,
+            matchDeadline: self.now().await + 24 * 3600,
+            biddingWindow: bidding_window,
+            offerId: offer,
+        }
+    }
+
+    /// Posts a job; returns the receipt.
+    pub async fn post_job(&self, creator: Address, spec: market::JobSpec) -> TransactionReceipt {
+        ok(self.market().postJob(spec).from(creator).send().await).await
+    }
+
+    /// (job state, deal id) of a job.
+    pub async fn job_state(&self, job: U256) -> (u8, U256) {
+        let job = self.market().job(job).call().await.expect("job");
+        (job._1, job._6)
+    }
+
+    /// A deal's state.
+    pub async fn deal_state(&self, deal: U256) -> u8 {
+        self.deals()
+            .dealParties(deal)
+            .call()
+            .await
+            .expect("dealParties")
+            ._4
+    }
+
+    /// Commits and reveals `result` for `deal` as `provider`.
+    pub async fn deliver(&self, provider: Address, deal: U256, result: B256) {
+        let salt = B256::repeat_byte(0x5a);
+        ok(self
+            .deals()
+            .commitResult(deal, commitment(deal, provider, result, salt))
+            .from(provider)
+            .send()
+            .await)
+        .await;
+        ok(self
+            .deals()
+            .revealResult(deal, result, "ipfs://result".into(), salt)
+            .from(provider)
+            .send()
+            .await)
+        .await;
+    }
+}
+
+/// `keccak256(abi.encode(id, account, result, salt))`, as the contracts
+/// compute it.
+pub fn commitment(id: U256, account: Address, result: B256, salt: B256) -> B256 {
+    keccak256((id, account, result, salt).abi_encode())
+}
+
+/// The receipt of a sent transaction, which must succeed.
+pub async fn ok<N: alloy::network::Network>(
+    sent: Result<alloy::providers::PendingTransactionBuilder<N>, alloy::contract::Error>,
+) -> N::ReceiptResponse
+where
+    N::ReceiptResponse: alloy::network::ReceiptResponse,
+{
+    use alloy::network::ReceiptResponse;
+    let receipt = sent
+        .expect("transaction accepted")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "transaction reverted");
+    receipt
+}
+
+/// The one event of type `E` in `receipt`.
+pub fn event<E: SolEvent>(receipt: &TransactionReceipt) -> E {
+    let mut found = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|log| E::decode_log(&log.inner).ok().map(|l| l.data));
+    let first = found
+        .next()
+        .unwrap_or_else(|| panic!("no {} event", E::SIGNATURE));
+    assert!(
+        found.next().is_none(),
+        "more than one {} event",
+        E::SIGNATURE
+    );
+    first
+}
+
+/// The revert data of a call that must fail.
+pub fn revert_data<T>(result: Result<T, alloy::contract::Error>) -> alloy::primitives::Bytes {
+    let Err(error) = result else {
+        panic!("the call must revert")
+    };
+    error
+        .as_revert_data()
+        .unwrap_or_else(|| panic!("no revert data in {error:?}"))
+}

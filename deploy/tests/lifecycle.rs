@@ -1,0 +1,568 @@
+//! End to end on devnode, through JSON-RPC with signed transactions: Pond's
+//! real contract WebAssembly deployed, activated and wired, then the job
+//! lifecycle with every matching mode, accept, finalize, both timeouts and
+//! both mediation outcomes; balances to the unit, events, decoded custom
+//! errors, reentrancy refusal and deep-revert rollback.
+
+mod common;
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, Bytes, B256, U256},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+    sol_types::{SolCall, SolInterface},
+};
+use common::{commitment, event, ok, revert_data, tokens, Stack};
+use pond_deploy::bindings::{deals::IDeals, market::IMarket, mediation::IMediation, vault::IVault};
+use pond_devnode::arbwasm::{IArbWasm, ARB_WASM};
+
+const RESULT: B256 = B256::repeat_byte(0xee);
+const OTHER: B256 = B256::repeat_byte(0xdd);
+
+fn creator(s: &Stack) -> Address {
+    s.accounts[1]
+}
+fn provider(s: &Stack) -> Address {
+    s.accounts[2]
+}
+
+/// Creator funded with 1 000, provider with 500, a direct match of a job
+/// (max 100) with the provider's offer at 80; returns the deal id.
+async fn direct_deal(s: &Stack) -> U256 {
+    s.fund(creator(s), tokens(1_000)).await;
+    s.fund(provider(s), tokens(500)).await;
+    s.register_provider(provider(s), 2).await;
+    let offer = s.post_offer(provider(s), tokens(80)).await;
+    let spec = s.job_spec(tokens(100), offer, 0).await;
+    let receipt = s.post_job(creator(s), spec).await;
+    let matched: IMarket::JobMatched = event(&receipt);
+    assert_eq!(matched.mode, 0, "direct");
+    assert_eq!(matched.provider, provider(s));
+    assert_eq!(matched.price, tokens(80));
+    // Posting refunded the 20 over the price; collateral 160 + 40 locked.
+    assert_eq!(s.balances(creator(s)).await, (tokens(920), tokens(80)));
+    assert_eq!(s.balances(provider(s)).await, (tokens(300), tokens(200)));
+    matched.dealId
+}
+
+async fn assert_completed(s: &Stack, deal: U256) {
+    assert_eq!(s.balances(creator(s)).await, (tokens(920), U256::ZERO));
+    assert_eq!(s.balances(provider(s)).await, (tokens(578), U256::ZERO));
+    assert_eq!(
+        s.balances(s.owner()).await,
+        (tokens(2), U256::ZERO),
+        "treasury fee"
+    );
+    assert_eq!(s.deal_state(deal).await, 5, "completed");
+    s.assert_vault_invariant().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_and_activates_every_contract() {
+    let s = Stack::start().await;
+    for (name, address) in s.deployment.contracts.named() {
+        let code = s.provider.get_code_at(address).await.expect("code");
+        assert!(
+            code.starts_with(&[0xef, 0xf0, 0x00]),
+            "{name} is a Stylus program"
+        );
+        let input = IArbWasm::programVersionCall { program: address }.abi_encode();
+        let output = s
+            .provider
+            .call(
+                TransactionRequest::default()
+                    .to(ARB_WASM)
+                    .input(input.into()),
+            )
+            .await
+            .expect("programVersion");
+        let version = IArbWasm::programVersionCall::abi_decode_returns(&output).expect("u16");
+        assert_eq!(
+            version,
+            pond_devnode::arbwasm::STYLUS_VERSION,
+            "{name} is activated"
+        );
+    }
+    assert_eq!(s.deployment.chain_id, 412_346);
+    assert!(s.deployment.deployment_block >= 1);
+    assert_eq!(s.token().decimals().call().await.expect("decimals"), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_match_accepted_pays_the_provider_and_errors_decode() {
+    let s = Stack::start().await;
+    let deal = direct_deal(&s).await;
+    s.deliver(provider(&s), deal, RESULT).await;
+    assert_eq!(s.deal_state(deal).await, 3, "revealed");
+
+    // Only the creator may judge: the contract's custom error comes back.
+    let data = revert_data(s.deals().acceptResult(deal).from(provider(&s)).call().await);
+    let decoded = IDeals::IDealsErrors::abi_decode(&data).expect("a Deals error");
+    assert!(
+        matches!(decoded, IDeals::IDealsErrors::NotDealCreator(_)),
+        "{decoded:?}"
+    );
+
+    let receipt = ok(s.deals().acceptResult(deal).from(creator(&s)).send().await).await;
+    let completed: IDeals::DealCompleted = event(&receipt);
+    assert_eq!(
+        (
+            completed.provider,
+            completed.creator,
+            completed.how,
+            completed.paid,
+            completed.fee
+        ),
+        (provider(&s), creator(&s), 0, tokens(78), tokens(2))
+    );
+    assert_completed(&s, deal).await;
+    let record = s
+        .registry()
+        .providerRecord(provider(&s))
+        .call()
+        .await
+        .expect("record");
+    assert_eq!((record._0, record._1, record._4), (1, 0, tokens(78)));
+
+    // Terminal: a second accept is refused with the state error.
+    let data = revert_data(s.deals().acceptResult(deal).from(creator(&s)).call().await);
+    assert!(matches!(
+        IDeals::IDealsErrors::abi_decode(&data),
+        Ok(IDeals::IDealsErrors::WrongDealState(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_and_auction_matching() {
+    let s = Stack::start().await;
+    let (c, p) = (creator(&s), provider(&s));
+    let bidder = s.accounts[3];
+    s.fund(c, tokens(1_000)).await;
+    s.fund(p, tokens(500)).await;
+    s.fund(bidder, tokens(500)).await;
+    s.register_provider(p, 2).await;
+    s.register_provider(bidder, 2).await;
+
+    // Take: an open job, then the provider's offer taken by the creator.
+    let offer = s.post_offer(p, tokens(70)).await;
+    let posted: IMarket::JobPosted = event(
+        &s.post_job(c, s.job_spec(tokens(100), U256::ZERO, 0).await)
+            .await,
+    );
+    assert_eq!(s.job_state(posted.jobId).await.0, 1, "open");
+    let receipt = ok(s
+        .market()
+        .takeOffer(posted.jobId, offer)
+        .from(c)
+        .send()
+        .await)
+    .await;
+    let matched: IMarket::JobMatched = event(&receipt);
+    assert_eq!(
+        (matched.mode, matched.price, matched.provider),
+        (1, tokens(70), p)
+    );
+    assert_eq!(s.job_state(posted.jobId).await, (3, matched.dealId));
+
+    // Auction: two bids, the lower one wins when the window closes.
+    let spec = s.job_spec(tokens(100), U256::ZERO, 600).await;
+    let posted: IMarket::JobPosted = event(&s.post_job(c, spec).await);
+    assert_eq!(s.job_state(posted.jobId).await.0, 2, "bidding");
+    ok(s.market()
+        .bid(posted.jobId, tokens(90))
+        .from(p)
+        .send()
+        .await)
+    .await;
+    let receipt = ok(s
+        .market()
+        .bid(posted.jobId, tokens(60))
+        .from(bidder)
+        .send()
+        .await)
+    .await;
+    let outbid: IMarket::BidPlaced = event(&receipt);
+    assert_eq!(outbid.previousBidder, p);
+    // The outbid provider's collateral is released at once.
+    assert_eq!(
+        s.balances(p).await.1,
+        tokens(140 + 35),
+        "only the take deal's collateral"
+    );
+    let data = revert_data(s.market().closeAuction(posted.jobId).from(c).call().await);
+    assert!(
+        IMarket::IMarketErrors::abi_decode(&data).is_ok(),
+        "a Market error before the window ends"
+    );
+    s.advance(601).await;
+    let receipt = ok(s.market().closeAuction(posted.jobId).from(c).send().await).await;
+    let closed: IMarket::AuctionClosed = event(&receipt);
+    assert_eq!((closed.winner, closed.price), (bidder, tokens(60)));
+    let matched: IMarket::JobMatched = event(&receipt);
+    assert_eq!(matched.mode, 2);
+    s.assert_vault_invariant().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalize_after_the_judge_window_and_both_timeouts() {
+    let s = Stack::start().await;
+    // Finalize: nobody judged within a day.
+    let deal = direct_deal(&s).await;
+    s.deliver(provider(&s), deal, RESULT).await;
+    let data = revert_data(
+        s.deals()
+            .finalizeDeal(deal)
+            .from(s.accounts[9])
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        IDeals::IDealsErrors::abi_decode(&data),
+        Ok(IDeals::IDealsErrors::DeadlineNotPassed(_))
+    ));
+    s.advance(24 * 3600 + 1).await;
+    let receipt = ok(s
+        .deals()
+        .finalizeDeal(deal)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let completed: IDeals::DealCompleted = event(&receipt);
+    assert_eq!(completed.how, 1, "finalized");
+    assert_completed(&s, deal).await;
+
+    // Timeout before commit: the creator gets the price back plus the
+    // 35 timeout collateral (price 70 → collateral 140 + 35).
+    let (c, p) = (creator(&s), provider(&s));
+    let offer = s.post_offer(p, tokens(70)).await;
+    let matched: IMarket::JobMatched =
+        event(&s.post_job(c, s.job_spec(tokens(70), offer, 0).await).await);
+    s.advance(3600 + 1).await;
+    let receipt = ok(s
+        .deals()
+        .claimTimeout(matched.dealId)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let timed_out: IDeals::DealTimedOut = event(&receipt);
+    assert_eq!((timed_out.stage, timed_out.compensation), (0, tokens(35)));
+    assert_eq!(s.balances(c).await, (tokens(920 + 35), U256::ZERO));
+    assert_eq!(s.balances(p).await, (tokens(578 - 35), U256::ZERO));
+
+    // Timeout after commit, before reveal.
+    let matched: IMarket::JobMatched =
+        event(&s.post_job(c, s.job_spec(tokens(70), offer, 0).await).await);
+    let salt = B256::repeat_byte(9);
+    ok(s.deals()
+        .commitResult(matched.dealId, commitment(matched.dealId, p, RESULT, salt))
+        .from(p)
+        .send()
+        .await)
+    .await;
+    s.advance(3600 + 1).await;
+    let receipt = ok(s
+        .deals()
+        .claimTimeout(matched.dealId)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let timed_out: IDeals::DealTimedOut = event(&receipt);
+    assert_eq!(timed_out.stage, 1);
+    assert_eq!(s.balances(c).await, (tokens(920 + 70), U256::ZERO));
+    assert_eq!(s.deal_state(matched.dealId).await, 6, "timed out");
+    s.assert_vault_invariant().await;
+}
+
+/// Challenges a delivered direct deal with `n` staked validators; the drawn
+/// validators vote `votes`; returns (deal, case, drawn validators).
+async fn mediate(s: &Stack, votes: [B256; 3]) -> (U256, U256, Vec<Address>) {
+    let validators: Vec<Address> = s.accounts[4..9].to_vec();
+    for v in &validators {
+        s.fund(*v, tokens(200)).await;
+        ok(s.registry().stake(tokens(200)).from(*v).send().await).await;
+    }
+    let deal = direct_deal(s).await;
+    s.deliver(provider(s), deal, RESULT).await;
+    let receipt = ok(s
+        .deals()
+        .challengeResult(deal)
+        .from(creator(s))
+        .send()
+        .await)
+    .await;
+    let challenged: IDeals::DealChallenged = event(&receipt);
+    let case = challenged.caseId;
+    assert_eq!(s.deal_state(deal).await, 4, "challenged");
+    // The randomness round is the next block: mine it, then draw.
+    s.mine().await;
+    let receipt = ok(s
+        .mediation()
+        .drawValidators(case)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let drawn: IMediation::ValidatorsDrawn = event(&receipt);
+    assert_eq!(drawn.validators.len(), 3);
+    for (v, vote) in drawn.validators.iter().zip(votes) {
+        let salt = B256::left_padding_from(v.as_slice());
+        ok(s.mediation()
+            .commitVote(case, commitment(case, *v, vote, salt))
+            .from(*v)
+            .send()
+            .await)
+        .await;
+    }
+    for (v, vote) in drawn.validators.iter().zip(votes) {
+        let salt = B256::left_padding_from(v.as_slice());
+        ok(s.mediation()
+            .revealVote(case, vote, salt)
+            .from(*v)
+            .send()
+            .await)
+        .await;
+    }
+    (deal, case, drawn.validators)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_the_provider_wins() {
+    let s = Stack::start().await;
+    let (deal, case, members) = mediate(&s, [RESULT, RESULT, OTHER]).await;
+    let receipt = ok(s
+        .mediation()
+        .resolveCase(case)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let resolved: IMediation::CaseResolved = event(&receipt);
+    assert_eq!(
+        (
+            resolved.dealId,
+            resolved.outcome,
+            resolved.agree,
+            resolved.disagree
+        ),
+        (deal, 0, 2, 1)
+    );
+    assert_eq!(s.deal_state(deal).await, 5, "completed");
+    assert_eq!(s.balances(provider(&s)).await, (tokens(578), U256::ZERO));
+    // The creator paid the 10 mediation fee: 1 000 - 80 - 10.
+    assert_eq!(s.balances(creator(&s)).await, (tokens(910), U256::ZERO));
+    for v in &members[..2] {
+        assert_eq!(
+            s.balances(*v).await,
+            (tokens(5), tokens(200)),
+            "fee split by the majority"
+        );
+    }
+    assert_eq!(
+        s.balances(members[2]).await,
+        (U256::ZERO, tokens(180)),
+        "minority slashed 10 %"
+    );
+    s.assert_vault_invariant().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_the_provider_loses() {
+    let s = Stack::start().await;
+    let (deal, case, members) = mediate(&s, [OTHER, OTHER, RESULT]).await;
+    let receipt = ok(s
+        .mediation()
+        .resolveCase(case)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let resolved: IMediation::CaseResolved = event(&receipt);
+    assert_eq!(
+        (resolved.outcome, resolved.agree, resolved.disagree),
+        (1, 1, 2)
+    );
+    let rejected: IDeals::DealRejected = event(&receipt);
+    assert_eq!(rejected.dealId, deal);
+    // Results collateral 160: 20 % (32) to the two-validator majority,
+    // the rest to the creator, who also gets the price and the fee back.
+    assert_eq!(rejected.collateralToValidators, tokens(32));
+    assert_eq!(
+        s.balances(creator(&s)).await,
+        (tokens(910 + 80 + 10 + 128), U256::ZERO)
+    );
+    // The provider keeps its timeout collateral only.
+    assert_eq!(s.balances(provider(&s)).await, (tokens(340), U256::ZERO));
+    for v in &members[..2] {
+        assert_eq!(s.balances(*v).await, (tokens(16), tokens(200)));
+    }
+    assert_eq!(
+        s.balances(members[2]).await,
+        (U256::ZERO, tokens(180)),
+        "minority slashed"
+    );
+    s.assert_vault_invariant().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_revert_rolls_back_everything_and_bubbles_the_inner_error() {
+    let s = Stack::start().await;
+    let c = creator(&s);
+    s.fund(c, tokens(10)).await;
+    let jobs_before = s.market().jobCount().call().await.expect("jobCount");
+    // Market → Vault.lock fails for lack of funds: the Vault's error comes
+    // back through the Market, and nothing the Market did survives.
+    let spec = s.job_spec(tokens(100), U256::ZERO, 0).await;
+    let data = revert_data(s.market().postJob(spec.clone()).from(c).call().await);
+    let vault_error = IVault::IVaultErrors::abi_decode(&data).expect("the Vault's error, bubbled");
+    assert!(
+        matches!(vault_error, IVault::IVaultErrors::InsufficientAvailable(_)),
+        "{vault_error:?}"
+    );
+    // Sent anyway (gas set so no estimate refuses it): mined, reverted.
+    let pending = s
+        .market()
+        .postJob(spec)
+        .from(c)
+        .gas(5_000_000)
+        .send()
+        .await
+        .expect("accepted");
+    let receipt = pending.get_receipt().await.expect("receipt");
+    assert!(!receipt.status());
+    assert!(
+        receipt.inner.logs().is_empty(),
+        "no event survives the revert"
+    );
+    assert_eq!(
+        s.market().jobCount().call().await.expect("jobCount"),
+        jobs_before
+    );
+    assert_eq!(s.balances(c).await, (tokens(10), U256::ZERO));
+    s.assert_vault_invariant().await;
+}
+
+/// EVM code standing in for a token: `balanceOf` returns slot 2; any
+/// other call (the vault's `transferFrom`) calls `vault.deposit(1)` back,
+/// stores that call's success flag in slot 0 and its revert data size in
+/// slot 1, adds 1 to slot 2 and returns `true`.
+fn reentering_token(vault: Address) -> Vec<u8> {
+    const BALANCE_OF: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
+    // selector == balanceOf ? jump to the balance branch
+    let mut code = vec![0x60, 0x00, 0x35, 0x60, 0xe0, 0x1c, 0x63];
+    code.extend_from_slice(&BALANCE_OF);
+    code.extend_from_slice(&[0x14, 0x60, 0x00, 0x57]); // EQ PUSH1 <patched> JUMPI
+    let jump_target_at = code.len() - 2;
+    code.push(0x63); // PUSH4 deposit selector
+    code.extend_from_slice(&IVault::depositCall::SELECTOR);
+    code.extend_from_slice(&[0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52]); // <<224, MSTORE at 0
+    code.extend_from_slice(&[0x60, 0x01, 0x60, 0x04, 0x52]); // MSTORE(4, 1)
+                                                             // CALL(gas, vault, 0, 0, 36, 0, 0)
+    code.extend_from_slice(&[
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x24, 0x60, 0x00, 0x60, 0x00, 0x73,
+    ]);
+    code.extend_from_slice(vault.as_slice());
+    code.extend_from_slice(&[0x5a, 0xf1]); // GAS CALL
+    code.extend_from_slice(&[0x60, 0x00, 0x55]); // SSTORE(0, success)
+    code.extend_from_slice(&[0x3d, 0x60, 0x01, 0x55]); // SSTORE(1, RETURNDATASIZE)
+    code.extend_from_slice(&[0x60, 0x02, 0x54, 0x60, 0x01, 0x01, 0x60, 0x02, 0x55]); // slot 2 += 1
+    code.extend_from_slice(&[0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]); // return true
+    code[jump_target_at] = u8::try_from(code.len()).expect("short code");
+    code.extend_from_slice(&[
+        0x5b, 0x60, 0x02, 0x54, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3,
+    ]);
+    code
+}
+
+/// Init code returning `runtime`.
+fn init_code(runtime: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(runtime.len()).expect("short runtime");
+    let mut init = vec![
+        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
+    ];
+    // PUSH1 len DUP1 PUSH1 12 PUSH1 0 CODECOPY PUSH1 0 RETURN STOP
+    init[1] = len;
+    init.extend_from_slice(runtime);
+    init
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stylus_program_refuses_reentry() {
+    let s = Stack::start().await;
+    let owner = s.owner();
+    // A second Vault (same code: already activated) whose "token" is EVM
+    // code that calls back into that Vault.
+    let vault_code = s
+        .provider
+        .get_code_at(s.deployment.contracts.vault)
+        .await
+        .expect("code");
+    let init = pond_devnode::deploy::init_code(&vault_code);
+    let receipt = s
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .from(owner)
+                .into_create()
+                .input(init.into()),
+        )
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    let vault = receipt.contract_address.expect("vault address");
+    let receipt = s
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .from(owner)
+                .into_create()
+                .input(Bytes::from(init_code(&reentering_token(vault))).into()),
+        )
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    let token = receipt.contract_address.expect("token address");
+    let second = IVault::new(vault, &s.provider);
+    ok(second
+        .initialize(token, owner, vec![], owner)
+        .from(owner)
+        .send()
+        .await)
+    .await;
+
+    // deposit → balanceOf, token.transferFrom → vault.deposit again:
+    // refused; balanceOf again (one more unit) → credited.
+    ok(second.deposit(tokens(1)).from(s.accounts[1]).send().await).await;
+    let success = s
+        .provider
+        .get_storage_at(token, U256::ZERO)
+        .await
+        .expect("slot 0");
+    let revert_len = s
+        .provider
+        .get_storage_at(token, U256::from(1))
+        .await
+        .expect("slot 1");
+    assert_eq!(success, U256::ZERO, "the reentrant call failed");
+    assert_eq!(
+        revert_len,
+        U256::ZERO,
+        "refused by the entrypoint, before any contract error"
+    );
+    // The outer deposit went through: the refusal was the inner frame's only.
+    assert_eq!(
+        second
+            .availableOf(s.accounts[1])
+            .call()
+            .await
+            .expect("availableOf"),
+        U256::from(1)
+    );
+}
