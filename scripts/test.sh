@@ -40,3 +40,6 @@ cargo run -q -p pond-contract-build --bin pond-contract-sizes
 
 step "off-chain tests (build tool, devnode)"
 cargo test --workspace
+
+step "foundry's cast against devnode"
+bash scripts/cast-check.sh

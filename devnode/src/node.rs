@@ -61,6 +61,8 @@ type Job = Box<dyn FnOnce(&mut Chain) + Send>;
 pub struct ChainHandle {
     jobs: mpsc::Sender<Job>,
     events: broadcast::Sender<ChainEvent>,
+    /// Bumped whenever interval mining changes; older miners stop.
+    pub(crate) mining_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ChainHandle {
@@ -100,7 +102,11 @@ impl ChainHandle {
                 }
             })?;
         let events = ready_rx.recv().map_err(|_| NodeError::Stopped)?;
-        Ok(Self { jobs, events })
+        Ok(Self {
+            jobs,
+            events,
+            mining_generation: std::sync::Arc::default(),
+        })
     }
 
     /// Runs `job` on the chain thread and returns its result.

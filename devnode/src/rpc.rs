@@ -11,7 +11,7 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{atomic::Ordering, Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -283,13 +283,13 @@ pub async fn serve(
 /// is turned off.
 pub fn start_interval_mining(chain: &ChainHandle, interval: Duration) {
     let chain = chain.clone();
-    let generation = INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let generation = chain.mining_generation.fetch_add(1, Ordering::SeqCst) + 1;
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            if INTERVAL_GENERATION.load(std::sync::atomic::Ordering::SeqCst) != generation {
+            if chain.mining_generation.load(Ordering::SeqCst) != generation {
                 return;
             }
             if chain.with(|c| c.mine(None)).await.is_err() {
@@ -298,9 +298,6 @@ pub fn start_interval_mining(chain: &ChainHandle, interval: Duration) {
         }
     });
 }
-
-/// Bumped whenever interval mining changes; older miners stop.
-static INTERVAL_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 macro_rules! method {
     ($module:ident, $name:literal, |$rpc:ident, $params:ident| $body:expr) => {
@@ -597,14 +594,14 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "evm_setAutomine", |rpc, p| {
         let on: bool = Args::new(&p).next()?;
         if on {
-            INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            rpc.chain.mining_generation.fetch_add(1, Ordering::SeqCst);
         }
         on_chain(&rpc, move |c| c.set_automine(on).map(|()| Value::Null)).await
     });
     method!(m, "evm_setIntervalMining", |rpc, p| {
         let millis: Value = Args::new(&p).next()?;
         let millis = number_param(&millis)?;
-        INTERVAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        rpc.chain.mining_generation.fetch_add(1, Ordering::SeqCst);
         if millis > 0 {
             rpc.chain
                 .with(|c| c.set_automine(false))

@@ -1,0 +1,613 @@
+//! The JSON-RPC server through real clients: alloy over HTTP and
+//! WebSocket, and raw HTTP for malformed input. Standard errors, logs and
+//! filters, subscriptions, snapshots, reorgs, time, impersonation, interval
+//! mining and the state file.
+
+use std::time::Duration;
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::{eip2718::Encodable2718, BlockNumberOrTag},
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{Address, Bytes, TxKind, B256, U256},
+    providers::{DynProvider, Provider, ProviderBuilder, WsConnect},
+    rpc::types::{Filter, TransactionRequest},
+    signers::{local::PrivateKeySigner, SignerSync},
+};
+use futures::StreamExt;
+use pond_devnode::node::{Node, NodeConfig};
+use serde_json::{json, Value};
+
+/// Runtime code: `LOG1` with the first calldata word as the topic.
+const EMITTER: [u8; 9] = [0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00];
+
+fn init_code(runtime: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(runtime.len()).expect("short runtime");
+    let mut init = vec![
+        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
+    ];
+    init.extend_from_slice(runtime);
+    init
+}
+
+struct Client {
+    node: Node,
+    provider: DynProvider,
+    accounts: Vec<Address>,
+}
+
+impl Client {
+    async fn start(config: NodeConfig) -> Self {
+        let node = Node::spawn(config).await.expect("devnode starts");
+        let accounts = node.accounts().iter().map(|a| a.address).collect();
+        let mut signers = node.accounts().into_iter().map(|a| a.signer);
+        let mut wallet = EthereumWallet::from(signers.next().expect("dev account"));
+        for signer in signers {
+            wallet.register_signer(signer);
+        }
+        let provider = ProviderBuilder::new()
+            .wallet(wallet)
+            .connect_http(node.http_url().parse().expect("url"))
+            .erased();
+        Self {
+            node,
+            provider,
+            accounts,
+        }
+    }
+
+    async fn raw(&self, body: &str) -> Value {
+        let client = alloy::transports::http::reqwest::Client::new();
+        let response = client
+            .post(self.node.http_url())
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("http");
+        response.json().await.expect("json answer")
+    }
+
+    async fn deploy_emitter(&self) -> Address {
+        let tx = TransactionRequest::default()
+            .with_from(self.accounts[0])
+            .with_deploy_code(init_code(&EMITTER));
+        let receipt = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        receipt.contract_address.expect("created")
+    }
+
+    async fn emit(&self, emitter: Address, topic: B256) -> u64 {
+        let tx = TransactionRequest::default()
+            .with_from(self.accounts[0])
+            .with_to(emitter)
+            .with_input(topic.to_vec());
+        let receipt = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .expect("sent")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status());
+        assert_eq!(receipt.inner.logs().len(), 1);
+        receipt.block_number.expect("mined")
+    }
+
+    async fn dev<
+        T: serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + Unpin + 'static,
+    >(
+        &self,
+        method: &'static str,
+        params: Value,
+    ) -> T {
+        self.provider
+            .raw_request(method.into(), params)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+}
+
+fn topic(i: u8) -> B256 {
+    B256::repeat_byte(i)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_methods_and_chain_facts() {
+    let c = Client::start(NodeConfig::default()).await;
+    assert_eq!(c.provider.get_chain_id().await.unwrap(), 412_346);
+    let version: String = c.dev("web3_clientVersion", json!([])).await;
+    assert!(version.starts_with("pond-devnode/"));
+    let net: String = c.dev("net_version", json!([])).await;
+    assert_eq!(net, "412346");
+    let balance = c.provider.get_balance(c.accounts[0]).await.unwrap();
+    assert_eq!(balance, U256::from(pond_devnode::accounts::DEV_BALANCE));
+    assert_eq!(c.provider.get_block_number().await.unwrap(), 0);
+
+    // A plain transfer: one block, receipt, balances, nonce.
+    let to = Address::repeat_byte(0x42);
+    let tx = TransactionRequest::default()
+        .with_from(c.accounts[1])
+        .with_to(to)
+        .with_value(U256::from(1_000));
+    let receipt = c
+        .provider
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.block_number, Some(1));
+    assert_eq!(c.provider.get_balance(to).await.unwrap(), U256::from(1_000));
+    assert_eq!(
+        c.provider
+            .get_transaction_count(c.accounts[1])
+            .await
+            .unwrap(),
+        1
+    );
+    let block = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Number(1))
+        .full()
+        .await
+        .unwrap()
+        .expect("block 1");
+    assert_eq!(block.transactions.len(), 1);
+    let by_hash = c
+        .provider
+        .get_block_by_hash(block.header.hash)
+        .await
+        .unwrap()
+        .expect("by hash");
+    assert_eq!(by_hash.header.hash, block.header.hash);
+    let tx = c
+        .provider
+        .get_transaction_by_hash(receipt.transaction_hash)
+        .await
+        .unwrap()
+        .expect("tx");
+    assert_eq!(tx.block_number, Some(1));
+    // History: the balance before the transfer is still readable.
+    let before = c.provider.get_balance(to).number(0).await.unwrap();
+    assert_eq!(before, U256::ZERO);
+
+    // Fees.
+    let price = c.provider.get_gas_price().await.unwrap();
+    assert_eq!(price, u128::from(pond_devnode::chain::BASE_FEE));
+    let history = c
+        .provider
+        .get_fee_history(2, BlockNumberOrTag::Latest, &[50.0])
+        .await
+        .unwrap();
+    assert_eq!(history.base_fee_per_gas.len(), 3);
+    let estimate = c
+        .provider
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_from(c.accounts[1])
+                .with_to(to)
+                .with_value(U256::from(1)),
+        )
+        .await
+        .unwrap();
+    assert!((21_000..25_000).contains(&estimate), "{estimate}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_standard_errors_and_the_node_keeps_serving() {
+    let c = Client::start(NodeConfig::default()).await;
+    let code = |v: &Value| v["error"]["code"].as_i64();
+    assert_eq!(code(&c.raw("{not json").await), Some(-32700));
+    assert_eq!(
+        code(
+            &c.raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_nope","params":[]}"#)
+                .await
+        ),
+        Some(-32601)
+    );
+    assert_eq!(
+        code(
+            &c.raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x12"]}"#)
+                .await
+        ),
+        Some(-32602)
+    );
+    assert_eq!(
+        code(&c.raw(r#"{"jsonrpc":"2.0","id":1}"#).await),
+        Some(-32600)
+    );
+    assert_eq!(
+        code(&c.raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xdeadbeef"]}"#).await),
+        Some(-32602)
+    );
+
+    // Signed transactions with a wrong chain id or a nonce gap.
+    let signer: PrivateKeySigner = pond_devnode::accounts::dev_keys()[3].parse().unwrap();
+    let raw = |chain_id: u64, nonce: u64| {
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 1_000_000_000,
+            max_priority_fee_per_gas: 0,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            value: U256::from(1),
+            ..TxEip1559::default()
+        };
+        let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+        Bytes::from(TxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718())
+    };
+    let send = |bytes: Bytes| {
+        json!({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":[bytes]})
+            .to_string()
+    };
+    let wrong_chain = c.raw(&send(raw(1, 0))).await;
+    assert_eq!(code(&wrong_chain), Some(-32000));
+    assert!(wrong_chain["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("chain id"));
+    let gap = c.raw(&send(raw(412_346, 5))).await;
+    assert!(gap["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nonce too high"));
+    let good = c.raw(&send(raw(412_346, 0))).await;
+    assert!(good["result"].is_string(), "{good}");
+    let replay = c.raw(&send(raw(412_346, 0))).await;
+    assert_eq!(code(&replay), Some(-32000), "{replay}");
+
+    // Unknown sender for eth_sendTransaction; a batch still answers each.
+    let unknown = c
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendTransaction","params":[{"from":"0x00000000000000000000000000000000000000aa","to":"0x00000000000000000000000000000000000000bb"}]}"#)
+        .await;
+    assert_eq!(code(&unknown), Some(-32000));
+    let batch = c
+        .raw(r#"[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]},{"jsonrpc":"2.0","id":2,"method":"nope","params":[]}]"#)
+        .await;
+    assert_eq!(batch.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        c.provider.get_block_number().await.unwrap(),
+        1,
+        "still serving"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_filters_and_block_ranges() {
+    let c = Client::start(NodeConfig::default()).await;
+    let a = c.deploy_emitter().await;
+    let b = c.deploy_emitter().await;
+    let filter_id: U256 = c.dev("eth_newFilter", json!([{"address": a}])).await;
+    let block_filter: U256 = c.dev("eth_newBlockFilter", json!([])).await;
+    let mut blocks = Vec::new();
+    for i in 1..=6u8 {
+        let emitter = if i % 2 == 0 { b } else { a };
+        blocks.push(c.emit(emitter, topic(i)).await);
+    }
+    let all = c
+        .provider
+        .get_logs(&Filter::new().from_block(0))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
+    let from_a = c
+        .provider
+        .get_logs(&Filter::new().from_block(0).address(a))
+        .await
+        .unwrap();
+    assert_eq!(from_a.len(), 3);
+    let by_topic = c
+        .provider
+        .get_logs(&Filter::new().from_block(0).event_signature(topic(4)))
+        .await
+        .unwrap();
+    assert_eq!(by_topic.len(), 1);
+    assert_eq!(by_topic[0].block_number, Some(blocks[3]));
+    let range = c
+        .provider
+        .get_logs(&Filter::new().from_block(blocks[1]).to_block(blocks[3]))
+        .await
+        .unwrap();
+    assert_eq!(range.len(), 3);
+    let hash = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Number(blocks[2]))
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .hash;
+    let at_hash = c
+        .provider
+        .get_logs(&Filter::new().at_block_hash(hash))
+        .await
+        .unwrap();
+    assert_eq!(at_hash.len(), 1);
+    assert_eq!(at_hash[0].topics()[0], topic(3));
+
+    let changes: Vec<Value> = c.dev("eth_getFilterChanges", json!([filter_id])).await;
+    assert_eq!(changes.len(), 3, "a's logs since the filter was made");
+    let again: Vec<Value> = c.dev("eth_getFilterChanges", json!([filter_id])).await;
+    assert!(again.is_empty(), "changes are drained");
+    let heads: Vec<B256> = c.dev("eth_getFilterChanges", json!([block_filter])).await;
+    assert_eq!(heads.len(), 6);
+    let removed: bool = c.dev("eth_uninstallFilter", json!([filter_id])).await;
+    assert!(removed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_see_heads_logs_and_reorg_removals() {
+    let c = Client::start(NodeConfig::default()).await;
+    let ws = ProviderBuilder::new()
+        .connect_ws(WsConnect::new(c.node.ws_url()))
+        .await
+        .expect("ws");
+    let emitter = c.deploy_emitter().await;
+    let mut heads = ws.subscribe_blocks().await.unwrap().into_stream();
+    let mut logs = ws
+        .subscribe_logs(&Filter::new().address(emitter))
+        .await
+        .unwrap()
+        .into_stream();
+    for i in 1..=3u8 {
+        c.emit(emitter, topic(i)).await;
+    }
+    let next = |d: u64| Duration::from_secs(d);
+    for _ in 0..3 {
+        let head = tokio::time::timeout(next(10), heads.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(head.number >= 2);
+    }
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let log = tokio::time::timeout(next(10), logs.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!log.removed);
+        seen.push(log.topics()[0]);
+    }
+    assert_eq!(seen, vec![topic(1), topic(2), topic(3)]);
+
+    // Replace the last two blocks with two empty ones.
+    let head_before = c.provider.get_block_number().await.unwrap();
+    let old_hash = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .hash;
+    let _: Value = c.dev("anvil_reorg", json!([2, []])).await;
+    assert_eq!(c.provider.get_block_number().await.unwrap(), head_before);
+    let new_hash = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .hash;
+    assert_ne!(old_hash, new_hash);
+    let mut removed = Vec::new();
+    for _ in 0..2 {
+        let log = tokio::time::timeout(next(10), logs.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(log.removed, "reorged logs arrive as removed");
+        removed.push(log.topics()[0]);
+    }
+    removed.sort();
+    assert_eq!(removed, vec![topic(2), topic(3)]);
+    let remaining = c
+        .provider
+        .get_logs(&Filter::new().from_block(0))
+        .await
+        .unwrap();
+    assert_eq!(remaining.len(), 1);
+    // The new heads were announced too.
+    for _ in 0..2 {
+        tokio::time::timeout(next(10), heads.next())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    // A reorg that puts a transaction into a replacement block.
+    let tx = TransactionRequest::default()
+        .with_from(c.accounts[0])
+        .with_to(emitter)
+        .with_input(topic(9).to_vec());
+    let _: Value = c.dev("anvil_reorg", json!([1, [[tx, 0]]])).await;
+    let latest = c
+        .provider
+        .get_logs(&Filter::new().from_block(0))
+        .await
+        .unwrap();
+    assert_eq!(latest.last().map(|l| l.topics()[0]), Some(topic(9)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_time_impersonation_and_balances() {
+    let c = Client::start(NodeConfig::default()).await;
+    let emitter = c.deploy_emitter().await;
+    let snapshot: U256 = c.dev("evm_snapshot", json!([])).await;
+    c.emit(emitter, topic(1)).await;
+    let rich = Address::repeat_byte(0x77);
+    let _: Value = c.dev("anvil_setBalance", json!([rich, "0x1000"])).await;
+    assert_eq!(
+        c.provider.get_balance(rich).await.unwrap(),
+        U256::from(0x1000)
+    );
+    let reverted: bool = c.dev("evm_revert", json!([snapshot])).await;
+    assert!(reverted);
+    assert_eq!(c.provider.get_block_number().await.unwrap(), 1);
+    assert_eq!(c.provider.get_balance(rich).await.unwrap(), U256::ZERO);
+    assert!(c
+        .provider
+        .get_logs(&Filter::new().from_block(0))
+        .await
+        .unwrap()
+        .is_empty());
+    let again: bool = c.dev("evm_revert", json!([snapshot])).await;
+    assert!(!again, "a snapshot is used up");
+
+    // Time.
+    let before = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    let _: i64 = c.dev("evm_increaseTime", json!([3600])).await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let after = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    assert!(after >= before + 3600);
+    let _: Value = c
+        .dev("evm_setNextBlockTimestamp", json!([after + 100]))
+        .await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let exact = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    assert_eq!(exact, after + 100);
+
+    // Impersonation: send from an account whose key devnode lacks.
+    let whale = Address::repeat_byte(0x99);
+    let _: Value = c
+        .dev("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"]))
+        .await;
+    let _: Value = c.dev("anvil_impersonateAccount", json!([whale])).await;
+    let hash: B256 = c
+        .dev(
+            "eth_sendTransaction",
+            json!([{"from": whale, "to": rich, "value": "0x5"}]),
+        )
+        .await;
+    let receipt = c
+        .provider
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .expect("mined");
+    assert_eq!(receipt.from, whale);
+    assert_eq!(c.provider.get_balance(rich).await.unwrap(), U256::from(5));
+    let _: Value = c
+        .dev("anvil_stopImpersonatingAccount", json!([whale]))
+        .await;
+    let refused = c
+        .provider
+        .raw_request::<_, B256>(
+            "eth_sendTransaction".into(),
+            json!([{"from": whale, "to": rich}]),
+        )
+        .await;
+    assert!(refused.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_mining_and_manual_mining() {
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let to = Address::repeat_byte(0x42);
+    let pending = c
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(to)
+                .with_value(U256::from(7))
+                .with_gas_limit(21_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        c.provider.get_block_number().await.unwrap(),
+        0,
+        "not mined yet"
+    );
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let receipt = pending.get_receipt().await.unwrap();
+    assert_eq!(receipt.block_number, Some(1));
+
+    let _: Value = c.dev("evm_setIntervalMining", json!([100])).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mined = c.provider.get_block_number().await.unwrap();
+    assert!(mined >= 3, "blocks keep coming: {mined}");
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_file_carries_the_chain_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("devnode-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chain.json");
+    let _ = std::fs::remove_file(&file);
+    let config = NodeConfig {
+        state_file: Some(file.clone()),
+        ..NodeConfig::default()
+    };
+    let c = Client::start(config.clone()).await;
+    let emitter = c.deploy_emitter().await;
+    c.emit(emitter, topic(5)).await;
+    let head = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    c.node.stop().await.unwrap();
+    assert!(file.exists());
+
+    let c = Client::start(config).await;
+    let again = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.header.hash, head.header.hash);
+    assert_eq!(
+        c.provider.get_code_at(emitter).await.unwrap().as_ref(),
+        &EMITTER
+    );
+    let logs = c
+        .provider
+        .get_logs(&Filter::new().from_block(0))
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    // The chain goes on from there.
+    c.emit(emitter, topic(6)).await;
+    c.node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A standard client nobody here wrote, against devnode: foundry's `cast`
+# (from its npm package) reads balances, sends a transfer, deploys a
+# contract, calls the ArbWasm precompile and reads logs. Fails on the first
+# wrong answer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CAST_VERSION=1.7.1
+TOOLS=target/npm
+CAST=$TOOLS/node_modules/@foundry-rs/cast-linux-amd64/bin/cast
+if [ ! -x "$CAST" ]; then
+    mkdir -p "$TOOLS"
+    npm install --prefix "$TOOLS" --silent --no-audit --no-fund \
+        "@foundry-rs/cast-linux-amd64@$CAST_VERSION" >/dev/null
+fi
+
+cargo build -q -p pond-devnode --bin devnode
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG=$(mktemp)
+target/debug/devnode --port "$PORT" >"$LOG" 2>&1 &
+NODE=$!
+trap 'kill $NODE 2>/dev/null || true; rm -f "$LOG"' EXIT
+export ETH_RPC_URL="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do
+    "$CAST" chain-id >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+fail() { echo "cast-check: $*" >&2; cat "$LOG" >&2; exit 1; }
+expect() { # expect NAME ACTUAL WANTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+    echo "ok  $1"
+}
+
+KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+NITRO_DEV=0x3f1Eae7D46d88F08fc2F8ed27FCb2AB183EB2d0E
+TO=0x0000000000000000000000000000000000004242
+
+expect "chain id" "$("$CAST" chain-id)" "412346"
+expect "dev balance" "$("$CAST" balance "$NITRO_DEV")" "10000000000000000000000"
+
+STATUS=$("$CAST" send --private-key "$KEY" "$TO" --value 1234 --json | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["status"], 16))')
+expect "send status" "$STATUS" "1"
+expect "received" "$("$CAST" balance "$TO")" "1234"
+
+# EVM runtime: LOG1 with the first calldata word as topic.
+INIT=0x600980600c6000396000f30060003560006000a100
+CREATED=$("$CAST" send --private-key "$KEY" --create "$INIT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["contractAddress"])')
+expect "deployed code" "$("$CAST" code "$CREATED")" "0x60003560006000a100"
+
+TOPIC=0x00000000000000000000000000000000000000000000000000000000000000aa
+"$CAST" send --private-key "$KEY" "$CREATED" "$TOPIC" >/dev/null
+LOGS=$("$CAST" logs --from-block 0 --address "$CREATED" --json | python3 -c 'import json,sys; print(",".join(l["topics"][0] for l in json.load(sys.stdin)))')
+expect "logs" "$LOGS" "$TOPIC"
+
+expect "ArbWasm stylusVersion" "$("$CAST" call 0x0000000000000000000000000000000000000071 'stylusVersion()(uint16)')" "2"
+expect "ArbSys arbChainID" "$("$CAST" call 0x0000000000000000000000000000000000000064 'arbChainID()(uint256)' | cut -d' ' -f1)" "412346"
+echo "cast-check: all good ($("$CAST" --version | head -1))"
