@@ -2,7 +2,8 @@
 # Pond's whole check, as CI runs it: format, lints, the contracts' native
 # tests (motsu, property tests included), the ABI freshness check, the
 # WebAssembly build with the 24 KiB size check, and the off-chain stack's
-# tests (devnode runs the built contracts).
+# tests (devnode runs the built contracts; the indexer's tests use SQLite and
+# a real PostgreSQL on 127.0.0.1:5432, started here if it is down).
 #
 # Two cargo workspaces share ./target: contracts/ (on-chain code) and the
 # root (off-chain stack); see contracts/Cargo.toml for why.
@@ -38,7 +39,23 @@ step "exported ABIs are fresh"
 step "WebAssembly build and size check"
 cargo run -q -p pond-contract-build --bin pond-contract-sizes
 
-step "off-chain tests (build tool, devnode)"
+step "PostgreSQL for the indexer's tests (started if not running)"
+if ! psql -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
+    for version in /etc/postgresql/*; do
+        pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start
+    done
+    for _ in $(seq 1 50); do
+        psql -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+fi
+psql -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1' >/dev/null
+# Databases earlier runs' tests created (each test makes its own).
+psql -h 127.0.0.1 -U postgres -d postgres -At \
+    -c "SELECT datname FROM pg_database WHERE datname LIKE 'pond_test_%'" |
+    while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -q -c "DROP DATABASE \"$db\"" >/dev/null; done
+
+step "off-chain tests (build tool, devnode, Pond on devnode, indexer)"
 cargo test --workspace
 
 step "foundry's cast against devnode"

@@ -8,9 +8,13 @@
 //!   contracts use `initialize` instead of constructors);
 //! - [`Deployment`] is the `deployments/<network>.json` file the indexer
 //!   and the CLI read;
-//! - [`bindings`] are the alloy bindings of every contract.
+//! - [`bindings`] are the alloy bindings of every contract;
+//! - `testkit` (feature) is the shared end-to-end fixture: devnode with
+//!   Pond deployed and the common protocol steps.
 
 pub mod bindings;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use std::{collections::BTreeMap, path::Path};
 

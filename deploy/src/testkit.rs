@@ -1,24 +1,25 @@
-//! The shared end-to-end fixture: a devnode on a free port, Pond's real
-//! contract WebAssembly deployed and wired over JSON-RPC, an alloy provider
-//! that signs for every dev account, and the common protocol steps.
+//! The shared end-to-end fixture (feature `testkit`): a devnode on a free
+//! port, Pond's real contract WebAssembly deployed and wired over JSON-RPC,
+//! an alloy provider that signs for every dev account, and the common
+//! protocol steps. Test code: it panics on any failure.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(missing_docs, clippy::missing_panics_doc, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
+use crate::{
+    bindings::{
+        deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
+        registry::IRegistry, token::IPondToken, vault::IVault,
+    },
+    Deployment, Params, TOKEN_UNIT,
+};
 use alloy::{
     network::EthereumWallet,
     primitives::{keccak256, Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     sol_types::{SolEvent, SolValue},
-};
-use pond_deploy::{
-    bindings::{
-        deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
-        registry::IRegistry, token::IPondToken, vault::IVault,
-    },
-    Deployment, Params, TOKEN_UNIT,
 };
 use pond_devnode::node::Node;
 
@@ -31,7 +32,20 @@ pub fn tokens(n: u64) -> U256 {
 fn modules() -> &'static BTreeMap<&'static str, Vec<u8>> {
     static MODULES: std::sync::OnceLock<BTreeMap<&'static str, Vec<u8>>> =
         std::sync::OnceLock::new();
-    MODULES.get_or_init(|| pond_deploy::build_contracts().expect("contracts build"))
+    MODULES.get_or_init(|| crate::build_contracts().expect("contracts build"))
+}
+
+/// An HTTP provider to `node` that signs for every dev account.
+pub fn signing_provider(node: &Node) -> DynProvider {
+    let mut signers = node.accounts().into_iter().map(|a| a.signer);
+    let mut wallet = EthereumWallet::from(signers.next().expect("a dev account"));
+    for signer in signers {
+        wallet.register_signer(signer);
+    }
+    ProviderBuilder::new()
+        .wallet(wallet)
+        .connect_http(node.http_url().parse().expect("url"))
+        .erased()
 }
 
 /// A node with Pond deployed.
@@ -51,16 +65,8 @@ impl Stack {
             .expect("build task");
         let node = pond_devnode::node::spawn().await.expect("devnode starts");
         let accounts: Vec<Address> = node.accounts().iter().map(|a| a.address).collect();
-        let mut signers = node.accounts().into_iter().map(|a| a.signer);
-        let mut wallet = EthereumWallet::from(signers.next().expect("a dev account"));
-        for signer in signers {
-            wallet.register_signer(signer);
-        }
-        let provider = ProviderBuilder::new()
-            .wallet(wallet)
-            .connect_http(node.http_url().parse().expect("url"))
-            .erased();
-        let deployment = pond_deploy::deploy(
+        let provider = signing_provider(&node);
+        let deployment = crate::deploy(
             &provider,
             accounts[0],
             modules,
@@ -75,6 +81,12 @@ impl Stack {
             deployment,
             accounts,
         }
+    }
+
+    /// A new provider: forgets the nonces alloy cached (after a reorg
+    /// dropped transactions).
+    pub fn refresh_provider(&mut self) {
+        self.provider = signing_provider(&self.node);
     }
 
     pub fn owner(&self) -> Address {
@@ -101,8 +113,8 @@ impl Stack {
     }
     pub fn mediation(
         &self,
-    ) -> pond_deploy::bindings::mediation::IMediation::IMediationInstance<&DynProvider> {
-        pond_deploy::bindings::mediation::IMediation::new(
+    ) -> crate::bindings::mediation::IMediation::IMediationInstance<&DynProvider> {
+        crate::bindings::mediation::IMediation::new(
             self.deployment.contracts.mediation,
             &self.provider,
         )

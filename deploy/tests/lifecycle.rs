@@ -4,8 +4,6 @@
 //! both mediation outcomes; balances to the unit, events, decoded custom
 //! errors, reentrancy refusal and deep-revert rollback.
 
-mod common;
-
 use alloy::{
     network::TransactionBuilder,
     primitives::{Address, Bytes, B256, U256},
@@ -13,8 +11,8 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::{SolCall, SolInterface},
 };
-use common::{commitment, event, ok, revert_data, tokens, Stack};
 use pond_deploy::bindings::{deals::IDeals, market::IMarket, mediation::IMediation, vault::IVault};
+use pond_deploy::testkit::{commitment, event, ok, revert_data, tokens, Stack};
 use pond_devnode::arbwasm::{IArbWasm, ARB_WASM};
 
 const RESULT: B256 = B256::repeat_byte(0xee);

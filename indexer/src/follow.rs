@@ -1,0 +1,484 @@
+//! Following the chain: backfill in adaptive block ranges (several in
+//! flight, written in order), then live mode (WebSocket `newHeads`, polling
+//! when the socket is down), with reorg detection against the stored block
+//! hashes and rollback to the fork point.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::Log as PrimitiveLog,
+    providers::{Provider, ProviderBuilder, WsConnect},
+    rpc::types::Log,
+};
+use futures::{stream, StreamExt};
+use pond_deploy::Deployment;
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    events::{self, Watched},
+    project::{self, Meta},
+    rpc::{RpcClient, RpcError},
+    store::{BlockRecord, Changed, EventRecord, Store, StoreError},
+};
+
+/// Why the indexer stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The RPC endpoint failed after retries.
+    #[error("rpc: {0}")]
+    Rpc(#[from] RpcError),
+    /// The endpoint serves another chain than the deployment's.
+    #[error("endpoint serves chain {actual}, the deployment is on {expected}")]
+    WrongChain {
+        /// Deployment's chain.
+        expected: u64,
+        /// Endpoint's chain.
+        actual: u64,
+    },
+    /// A reorg deeper than the kept block window.
+    #[error("reorg deeper than the {0}-block window")]
+    ReorgTooDeep(u64),
+}
+
+/// Indexer settings.
+#[derive(Clone, Debug)]
+pub struct IndexerConfig {
+    /// HTTP JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// WebSocket endpoint for `newHeads` (polling only when `None`).
+    pub ws_url: Option<String>,
+    /// What to index.
+    pub deployment: Deployment,
+    /// Blocks to wait before indexing a block (0: index the head).
+    pub confirmations: u64,
+    /// First backfill range size.
+    pub initial_range: u64,
+    /// Largest range size.
+    pub max_range: u64,
+    /// Ranges fetched at once.
+    pub concurrency: usize,
+    /// Poll interval when no WebSocket head arrives.
+    pub poll_interval: Duration,
+    /// Recent blocks whose hashes are kept for reorg detection.
+    pub reorg_window: u64,
+}
+
+impl IndexerConfig {
+    /// Defaults for `deployment` at `rpc_url`.
+    #[must_use]
+    pub fn new(rpc_url: &str, deployment: Deployment) -> Self {
+        Self {
+            rpc_url: rpc_url.to_owned(),
+            ws_url: None,
+            deployment,
+            confirmations: 0,
+            initial_range: 2_000,
+            max_range: 100_000,
+            concurrency: 4,
+            poll_interval: Duration::from_millis(500),
+            reorg_window: 128,
+        }
+    }
+}
+
+/// What subscribers hear after each committed batch.
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// Blocks up to `to` were indexed.
+    Indexed {
+        /// Last block.
+        to: u64,
+        /// New events in order.
+        events: Vec<EventRecord>,
+        /// Changed rows.
+        changed: Vec<Changed>,
+    },
+    /// A reorg removed everything above `fork`.
+    Removed {
+        /// The fork point (kept).
+        fork: u64,
+        /// Removed events, oldest first.
+        events: Vec<EventRecord>,
+        /// Rows as restored.
+        changed: Vec<Changed>,
+    },
+}
+
+/// Progress for `_meta`, `/ready` and metrics.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Last indexed block.
+    pub indexed: AtomicU64,
+    /// Last seen head.
+    pub head: AtomicU64,
+    /// Events indexed by this process.
+    pub events: AtomicU64,
+    /// 1 once caught up with the head at least once.
+    pub ready: AtomicU64,
+}
+
+/// The indexer.
+pub struct Indexer {
+    store: Store,
+    rpc: RpcClient,
+    config: IndexerConfig,
+    watched: Watched,
+    updates: broadcast::Sender<Update>,
+    /// Progress counters.
+    pub progress: Arc<Progress>,
+    range: u64,
+}
+
+struct Fetched {
+    from: u64,
+    to: u64,
+    logs: Vec<Log>,
+    blocks: Vec<BlockRecord>,
+}
+
+impl Indexer {
+    /// An indexer writing to `store`.
+    #[must_use]
+    pub fn new(store: Store, config: IndexerConfig) -> Self {
+        let (updates, _) = broadcast::channel(1024);
+        Self {
+            rpc: RpcClient::new(&config.rpc_url),
+            watched: Watched::new(&config.deployment.contracts),
+            range: config.initial_range.max(1),
+            store,
+            config,
+            updates,
+            progress: Arc::default(),
+        }
+    }
+
+    /// The RPC client (its counters feed the metrics).
+    #[must_use]
+    pub fn rpc(&self) -> &RpcClient {
+        &self.rpc
+    }
+
+    /// Subscribes to updates.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    /// The sender side (for servers created before the indexer runs).
+    #[must_use]
+    pub fn updates(&self) -> broadcast::Sender<Update> {
+        self.updates.clone()
+    }
+
+    /// Indexes until `stop` turns true.
+    ///
+    /// # Errors
+    /// Wrong chain, a store failure, an RPC endpoint that keeps failing, or
+    /// a reorg deeper than the window.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), IndexerError> {
+        let chain_id = self.rpc.chain_id().await?;
+        if chain_id != self.config.deployment.chain_id {
+            return Err(IndexerError::WrongChain {
+                expected: self.config.deployment.chain_id,
+                actual: chain_id,
+            });
+        }
+        let mut heads = self.connect_heads().await;
+        let started = Instant::now();
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let head = self.rpc.block_number().await?;
+            self.progress.head.store(head, Ordering::Relaxed);
+            self.check_reorg(head).await?;
+            let target = head.saturating_sub(self.config.confirmations);
+            let next = match self.store.checkpoint().await? {
+                Some(cp) => cp.number + 1,
+                None => self.config.deployment.deployment_block,
+            };
+            if next <= target {
+                self.catch_up(next, target, &stop).await?;
+                continue;
+            }
+            if self.progress.ready.swap(1, Ordering::Relaxed) == 0 {
+                tracing::info!(
+                    block = target,
+                    events = self.progress.events.load(Ordering::Relaxed),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "caught up"
+                );
+            }
+            // Wait for a new head: the socket, or the poll interval.
+            let wait = tokio::time::sleep(self.config.poll_interval);
+            tokio::select! {
+                () = wait => {
+                    if heads.is_none() {
+                        heads = self.connect_heads().await;
+                    }
+                }
+                head = next_head(&mut heads) => {
+                    if head.is_none() {
+                        tracing::warn!("newHeads subscription dropped; polling until it reconnects");
+                        heads = None;
+                    }
+                }
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn connect_heads(&self) -> Option<futures::stream::BoxStream<'static, u64>> {
+        let url = self.config.ws_url.clone()?;
+        let provider = ProviderBuilder::new()
+            .connect_ws(WsConnect::new(url))
+            .await
+            .ok()?;
+        let subscription = provider.subscribe_blocks().await.ok()?;
+        // Keep the provider alive as long as the stream.
+        let stream = subscription.into_stream().map(move |header| {
+            let _ = &provider;
+            header.number
+        });
+        Some(stream.boxed())
+    }
+
+    /// Indexes `[from, to]` in adaptive ranges, several fetched at once.
+    async fn catch_up(
+        &mut self,
+        from: u64,
+        to: u64,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<(), IndexerError> {
+        let head = to;
+        let mut next = from;
+        while next <= to {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let mut ranges = Vec::new();
+            let mut start = next;
+            for _ in 0..self.config.concurrency.max(1) {
+                if start > to {
+                    break;
+                }
+                let end = (start + self.range - 1).min(to);
+                ranges.push((start, end));
+                start = end + 1;
+            }
+            let fetch_started = Instant::now();
+            let results: Vec<Result<Fetched, IndexerError>> = stream::iter(ranges)
+                .map(|(a, b)| self.fetch(a, b, head))
+                .buffered(self.config.concurrency.max(1))
+                .collect()
+                .await;
+            let mut shrink = false;
+            let mut total_logs = 0usize;
+            for result in results {
+                match result {
+                    Ok(fetched) => {
+                        total_logs += fetched.logs.len();
+                        self.write(fetched).await?;
+                        next = self
+                            .store
+                            .checkpoint()
+                            .await?
+                            .map_or(next, |cp| cp.number + 1);
+                    }
+                    Err(IndexerError::Rpc(RpcError::RangeTooLarge { hint, .. })) => {
+                        let wanted =
+                            hint.map_or(self.range / 2, |end| end.saturating_sub(next) + 1);
+                        self.range = wanted.clamp(1, self.range.saturating_sub(1).max(1));
+                        shrink = true;
+                        break;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            if !shrink && fetch_started.elapsed() < Duration::from_secs(2) && total_logs < 20_000 {
+                self.range = (self.range * 2).min(self.config.max_range);
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch(&self, from: u64, to: u64, head: u64) -> Result<Fetched, IndexerError> {
+        let logs = self.rpc.logs(&self.watched.addresses(), from, to).await?;
+        // Keep every block hash inside the reorg window (to find fork
+        // points), and the range's last block (the checkpoint).
+        let window_start = head.saturating_sub(self.config.reorg_window);
+        let mut numbers: Vec<u64> = (from.max(window_start)..=to).collect();
+        if numbers.last() != Some(&to) {
+            numbers.push(to);
+        }
+        for log in &logs {
+            if let Some(n) = log.block_number {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        let blocks: Vec<Result<BlockRecord, RpcError>> = stream::iter(numbers)
+            .map(|n| async move {
+                let block = self.rpc.block(n).await?;
+                Ok(BlockRecord {
+                    number: n,
+                    hash: format!("{:#x}", block.header.hash),
+                    parent_hash: format!("{:#x}", block.header.parent_hash),
+                    timestamp: block.header.timestamp,
+                })
+            })
+            .buffered(8)
+            .collect()
+            .await;
+        let blocks = blocks.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(Fetched {
+            from,
+            to,
+            logs,
+            blocks,
+        })
+    }
+
+    async fn write(&self, fetched: Fetched) -> Result<(), IndexerError> {
+        let chain_id = self.config.deployment.chain_id;
+        let mut batch = self.store.begin(chain_id).await?;
+        let mut new_events = Vec::new();
+        let mut logs = fetched.logs.into_iter().peekable();
+        let mut last = None;
+        for block in &fetched.blocks {
+            batch.block(block).await?;
+            while let Some(log) = logs.next_if(|l| l.block_number == Some(block.number)) {
+                let Some(record) = self.record(&log, block) else {
+                    continue;
+                };
+                if !batch.event(&record).await? {
+                    continue;
+                }
+                if let Some(source) = self.watched.source(&log.address()) {
+                    let primitive: &PrimitiveLog = &log.inner;
+                    if let Some((event, _)) = events::decode(source, primitive) {
+                        let meta = Meta {
+                            block: block.number,
+                            log_index: record.log_index,
+                            tx_hash: log.transaction_hash.unwrap_or_default(),
+                            timestamp: block.timestamp,
+                        };
+                        project::apply(&mut batch, &meta, &event).await?;
+                    }
+                }
+                new_events.push(record);
+            }
+            last = Some(block.clone());
+        }
+        let Some(last) = last else {
+            batch.abort().await;
+            return Ok(());
+        };
+        debug_assert_eq!(last.number, fetched.to);
+        let (count, changed) = batch.commit(&last).await?;
+        self.progress.indexed.store(last.number, Ordering::Relaxed);
+        self.progress.events.fetch_add(count, Ordering::Relaxed);
+        tracing::debug!(
+            from = fetched.from,
+            to = fetched.to,
+            events = count,
+            "indexed"
+        );
+        let _ = self.updates.send(Update::Indexed {
+            to: last.number,
+            events: new_events,
+            changed,
+        });
+        let keep_from = last.number.saturating_sub(self.config.reorg_window);
+        if keep_from > 0 && last.number % 64 == 0 {
+            self.store.prune_below(keep_from).await?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, log: &Log, block: &BlockRecord) -> Option<EventRecord> {
+        let source = self.watched.source(&log.address())?;
+        let primitive: &PrimitiveLog = &log.inner;
+        let name = events::decode(source, primitive).map_or("Unknown", |(_, name)| name);
+        let topics: Vec<String> = log.topics().iter().map(|t| format!("{t:#x}")).collect();
+        Some(EventRecord {
+            block_number: block.number,
+            log_index: log.log_index?,
+            block_hash: format!("{:#x}", log.block_hash.unwrap_or_default()),
+            tx_hash: format!("{:#x}", log.transaction_hash.unwrap_or_default()),
+            address: format!("{:#x}", log.address()),
+            contract: source.name().to_owned(),
+            name: name.to_owned(),
+            topics: serde_json::to_string(&topics).unwrap_or_default(),
+            data: format!("{}", log.data().data),
+            timestamp: block.timestamp,
+        })
+    }
+
+    /// If the stored checkpoint is no longer on the chain, finds the fork
+    /// point among the stored recent blocks and rolls back to it.
+    async fn check_reorg(&self, head: u64) -> Result<(), IndexerError> {
+        let Some(checkpoint) = self.store.checkpoint().await? else {
+            return Ok(());
+        };
+        if checkpoint.number > head {
+            // The chain got shorter than what was indexed: a reorg too.
+        } else {
+            let hash = self.rpc.block_hash(checkpoint.number).await?;
+            if format!("{hash:#x}") == checkpoint.hash {
+                return Ok(());
+            }
+        }
+        let recent = self
+            .store
+            .recent_blocks(self.config.reorg_window + 1)
+            .await?;
+        let mut fork = None;
+        for (number, stored) in &recent {
+            if *number > head {
+                continue;
+            }
+            let hash = self.rpc.block_hash(*number).await?;
+            if format!("{hash:#x}") == *stored {
+                fork = Some(*number);
+                break;
+            }
+        }
+        let fork = match fork {
+            Some(fork) => fork,
+            None if recent.last().map_or(0, |(n, _)| *n)
+                <= self.config.deployment.deployment_block =>
+            {
+                self.config.deployment.deployment_block.saturating_sub(1)
+            }
+            None => return Err(IndexerError::ReorgTooDeep(self.config.reorg_window)),
+        };
+        tracing::warn!(fork, checkpoint = checkpoint.number, "reorg: rolling back");
+        let (events, changed) = self.store.rollback_to(fork).await?;
+        self.progress.indexed.store(fork, Ordering::Relaxed);
+        let _ = self.updates.send(Update::Removed {
+            fork,
+            events,
+            changed,
+        });
+        Ok(())
+    }
+}
+
+async fn next_head(heads: &mut Option<futures::stream::BoxStream<'static, u64>>) -> Option<u64> {
+    match heads {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}

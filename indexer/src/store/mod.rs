@@ -1,0 +1,783 @@
+//! Storage: SQLite (the embedded default: one file, WAL, one writer
+//! connection and a read pool) or PostgreSQL (chosen by a `postgres://`
+//! URL; several read-only API servers can share one database).
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver, with their
+//! own embedded migrations. Every write of a batch happens in one
+//! transaction with the checkpoint that covers it, raw events are keyed by
+//! (chain id, block, log index), and every projection write records the
+//! row's previous image in the journal, so a reorg rolls back exactly the
+//! rows written above the fork point on either backend.
+
+pub mod rows;
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions, AnyRow},
+    AnyConnection, AnyPool, Row as _,
+};
+
+pub use rows::{Row, Table, Val, TABLES};
+
+/// Which database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0} (use sqlite://FILE or postgres://…)")]
+    UnsupportedUrl(String),
+    /// The database answered with an error.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value has the wrong shape.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database belongs to another chain.
+    #[error("database indexes chain {stored}, not {requested}")]
+    WrongChain {
+        /// Chain in the database.
+        stored: u64,
+        /// Chain requested.
+        requested: u64,
+    },
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The checkpoint: the last block whose events are all stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: String,
+}
+
+/// A block of the batch being written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// Number.
+    pub number: u64,
+    /// Hash (0x-hex).
+    pub hash: String,
+    /// Parent hash.
+    pub parent_hash: String,
+    /// Timestamp.
+    pub timestamp: u64,
+}
+
+/// A raw event row.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EventRecord {
+    /// Block number.
+    pub block_number: u64,
+    /// Index of the log in its block.
+    pub log_index: u64,
+    /// Block hash.
+    pub block_hash: String,
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Emitting contract address.
+    pub address: String,
+    /// Contract name.
+    pub contract: String,
+    /// Event name.
+    pub name: String,
+    /// Topics, JSON array of 0x-hex.
+    pub topics: String,
+    /// Data, 0x-hex.
+    pub data: String,
+    /// Block timestamp.
+    pub timestamp: u64,
+}
+
+/// A projection row that changed, for subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Changed {
+    /// Table.
+    pub table: &'static str,
+    /// Key values.
+    pub key: Vec<Val>,
+    /// The row now (`None`: deleted).
+    pub row: Option<Row>,
+}
+
+/// The store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn uint(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (and migrates) the database at `url`: `sqlite://FILE` (created
+    /// if missing), `sqlite::memory:`, or `postgres://…`.
+    ///
+    /// # Errors
+    /// Unsupported URL, connection or migration failure.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') || url.contains(":memory:") {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let options: AnyConnectOptions = url.parse()?;
+                // One writer; readers in WAL mode never block it.
+                let writer = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA journal_mode = WAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA busy_timeout = 5000")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options.clone())
+                    .await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                let reader = if url.contains(":memory:") {
+                    writer.clone()
+                } else {
+                    AnyPoolOptions::new()
+                        .max_connections(8)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                sqlx::query("PRAGMA busy_timeout = 5000")
+                                    .execute(&mut *conn)
+                                    .await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_with(options)
+                        .await?
+                };
+                Self {
+                    backend,
+                    writer,
+                    reader,
+                }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Self {
+                    backend,
+                    writer: pool.clone(),
+                    reader: pool,
+                }
+            }
+        };
+        Ok(store)
+    }
+
+    /// The backend.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The read pool (queries).
+    #[must_use]
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// The checkpoint, if anything was indexed.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let row =
+            sqlx::query("SELECT chain_id, block_number, block_hash FROM checkpoint WHERE id = 1")
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.map(|r| Checkpoint {
+            chain_id: uint(r.get(0)),
+            number: uint(r.get(1)),
+            hash: r.get(2),
+        }))
+    }
+
+    /// The stored hashes of the most recent `limit` blocks, newest first.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn recent_blocks(&self, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT $1")
+            .bind(int(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(|r| (uint(r.get(0)), r.get(1))).collect())
+    }
+
+    /// Starts a batch: one transaction that ends with [`Batch::commit`].
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn begin(&self, chain_id: u64) -> Result<Batch, StoreError> {
+        let mut conn = self.writer.acquire().await?.detach();
+        sqlx::query(if self.backend == Backend::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        })
+        .execute(&mut conn)
+        .await?;
+        if let Some(stored) = sqlx::query("SELECT chain_id FROM checkpoint WHERE id = 1")
+            .fetch_optional(&mut conn)
+            .await?
+        {
+            let stored = uint(stored.get(0));
+            if stored != chain_id {
+                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+                return Err(StoreError::WrongChain {
+                    stored,
+                    requested: chain_id,
+                });
+            }
+        }
+        Ok(Batch {
+            conn,
+            chain_id,
+            cache: HashMap::new(),
+            touched: HashSet::new(),
+            journal: Vec::new(),
+            block: 0,
+            events: 0,
+        })
+    }
+
+    /// Rolls back everything above block `number` (a reorg's fork point):
+    /// projection rows from the journal, raw events, block hashes, and the
+    /// checkpoint. Returns the removed events, oldest first, and the rows
+    /// as they are after the rollback.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn rollback_to(
+        &self,
+        number: u64,
+    ) -> Result<(Vec<EventRecord>, Vec<Changed>), StoreError> {
+        let mut conn = self.writer.acquire().await?.detach();
+        sqlx::query(if self.backend == Backend::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        })
+        .execute(&mut conn)
+        .await?;
+        let result = rollback(&mut conn, number).await;
+        match result {
+            Ok(done) => {
+                sqlx::query("COMMIT").execute(&mut conn).await?;
+                Ok(done)
+            }
+            Err(error) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets journal entries and block hashes below `number` (older than
+    /// any reorg the indexer will handle).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn prune_below(&self, number: u64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM journal WHERE block_number < $1")
+            .bind(int(number))
+            .execute(&self.writer)
+            .await?;
+        sqlx::query("DELETE FROM blocks WHERE number < $1")
+            .bind(int(number))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Raw events in order, after (block, log index) `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn events_after(
+        &self,
+        after: (u64, u64),
+        limit: u64,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp \
+             FROM events WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
+             ORDER BY block_number, log_index LIMIT $3",
+        )
+        .bind(int(after.0))
+        .bind(int(after.1))
+        .bind(int(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(event_record).collect())
+    }
+
+    /// One projection row by key.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn row(&self, table: &Table, key: &[Val]) -> Result<Option<Row>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        load(&mut conn, table, key).await
+    }
+
+    /// Every row of `table` in key order (tests and checksums).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn all_rows(&self, table: &Table) -> Result<Vec<Row>, StoreError> {
+        let order = table.key.join(", ");
+        let rows = sqlx::query(&format!("SELECT * FROM {} ORDER BY {order}", table.name))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(|r| decode_row(table, r)).collect()
+    }
+
+    /// Number of raw events.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn event_count(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(uint(row.get(0)))
+    }
+}
+
+fn event_record(r: &AnyRow) -> EventRecord {
+    EventRecord {
+        block_number: uint(r.get(0)),
+        log_index: uint(r.get(1)),
+        block_hash: r.get(2),
+        tx_hash: r.get(3),
+        address: r.get(4),
+        contract: r.get(5),
+        name: r.get(6),
+        topics: r.get(7),
+        data: r.get(8),
+        timestamp: uint(r.get(9)),
+    }
+}
+
+fn decode_row(table: &Table, r: &AnyRow) -> Result<Row, StoreError> {
+    let mut row = Row::new();
+    for column in r.columns() {
+        use sqlx::Column as _;
+        let name = column.name();
+        let value = if table.is_int(name) {
+            r.try_get::<Option<i64>, _>(name)?.into()
+        } else {
+            r.try_get::<Option<String>, _>(name)?.into()
+        };
+        row.insert(name.to_owned(), value);
+    }
+    Ok(row)
+}
+
+fn key_json(key: &[Val]) -> String {
+    serde_json::to_string(key).unwrap_or_default()
+}
+
+fn bind_val<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    table: &Table,
+    column: &str,
+    value: &Val,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match value {
+        Val::Int(v) => query.bind(*v),
+        Val::Text(v) => query.bind(v.clone()),
+        Val::Null if table.is_int(column) => query.bind(None::<i64>),
+        Val::Null => query.bind(None::<String>),
+    }
+}
+
+async fn load(
+    conn: &mut AnyConnection,
+    table: &Table,
+    key: &[Val],
+) -> Result<Option<Row>, StoreError> {
+    let condition: Vec<String> = table
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ${}", i + 1))
+        .collect();
+    let sql = format!(
+        "SELECT * FROM {} WHERE {}",
+        table.name,
+        condition.join(" AND ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (column, value) in table.key.iter().zip(key) {
+        query = bind_val(query, table, column, value);
+    }
+    let row = query.fetch_optional(&mut *conn).await?;
+    row.map(|r| decode_row(table, &r)).transpose()
+}
+
+async fn write(
+    conn: &mut AnyConnection,
+    table: &Table,
+    key: &[Val],
+    row: Option<&Row>,
+) -> Result<(), StoreError> {
+    match row {
+        None => {
+            let condition: Vec<String> = table
+                .key
+                .iter()
+                .enumerate()
+                .map(|(i, column)| format!("{column} = ${}", i + 1))
+                .collect();
+            let sql = format!(
+                "DELETE FROM {} WHERE {}",
+                table.name,
+                condition.join(" AND ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (column, value) in table.key.iter().zip(key) {
+                query = bind_val(query, table, column, value);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Some(row) => {
+            let columns: Vec<&String> = row.keys().collect();
+            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+            let updates: Vec<String> = columns
+                .iter()
+                .filter(|c| !table.key.contains(&c.as_str()))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            let conflict = if updates.is_empty() {
+                "DO NOTHING".to_owned()
+            } else {
+                format!("DO UPDATE SET {}", updates.join(", "))
+            };
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {conflict}",
+                table.name,
+                columns
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                placeholders.join(", "),
+                table.key.join(", "),
+            );
+            let mut query = sqlx::query(&sql);
+            for (column, value) in row {
+                query = bind_val(query, table, column, value);
+            }
+            query.execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn rollback(
+    conn: &mut AnyConnection,
+    number: u64,
+) -> Result<(Vec<EventRecord>, Vec<Changed>), StoreError> {
+    let entries = sqlx::query(
+        "SELECT tbl, row_key, previous FROM journal WHERE block_number > $1 ORDER BY seq DESC",
+    )
+    .bind(int(number))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut restored: HashMap<(&'static str, String), Changed> = HashMap::new();
+    for entry in entries {
+        let name: String = entry.get(0);
+        let key_text: String = entry.get(1);
+        let previous: Option<String> = entry.get(2);
+        let table = rows::table(&name)
+            .ok_or_else(|| StoreError::Corrupt(format!("journal names table {name}")))?;
+        let key: Vec<Val> =
+            serde_json::from_str(&key_text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row: Option<Row> = previous
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        write(conn, table, &key, row.as_ref()).await?;
+        restored.insert(
+            (table.name, key_text),
+            Changed {
+                table: table.name,
+                key,
+                row,
+            },
+        );
+    }
+    sqlx::query("DELETE FROM journal WHERE block_number > $1")
+        .bind(int(number))
+        .execute(&mut *conn)
+        .await?;
+    let removed = sqlx::query(
+        "SELECT block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp \
+         FROM events WHERE block_number > $1 ORDER BY block_number, log_index",
+    )
+    .bind(int(number))
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM events WHERE block_number > $1")
+        .bind(int(number))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM blocks WHERE number > $1")
+        .bind(int(number))
+        .execute(&mut *conn)
+        .await?;
+    let fork = sqlx::query("SELECT hash FROM blocks WHERE number = $1")
+        .bind(int(number))
+        .fetch_optional(&mut *conn)
+        .await?;
+    match fork {
+        Some(row) => {
+            let hash: String = row.get(0);
+            sqlx::query("UPDATE checkpoint SET block_number = $1, block_hash = $2 WHERE id = 1")
+                .bind(int(number))
+                .bind(hash)
+                .execute(&mut *conn)
+                .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM checkpoint WHERE id = 1")
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok((
+        removed.iter().map(event_record).collect(),
+        restored.into_values().collect(),
+    ))
+}
+
+/// A row's identity in a batch: table and key (as JSON).
+type RowId = (&'static str, String);
+
+/// A row as the batch sees it: key values, current image, changed.
+type Cached = (Vec<Val>, Option<Row>, bool);
+
+/// One batch: raw events, projection changes and the checkpoint, written
+/// in one transaction.
+pub struct Batch {
+    conn: AnyConnection,
+    chain_id: u64,
+    cache: HashMap<RowId, Cached>,
+    touched: HashSet<(&'static str, String, u64)>,
+    journal: Vec<(u64, &'static str, String, Option<Row>)>,
+    block: u64,
+    events: u64,
+}
+
+impl Batch {
+    /// Records a block; later writes belong to it.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn block(&mut self, block: &BlockRecord) -> Result<(), StoreError> {
+        self.block = block.number;
+        sqlx::query("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4) ON CONFLICT (number) DO NOTHING")
+            .bind(int(block.number))
+            .bind(block.hash.clone())
+            .bind(block.parent_hash.clone())
+            .bind(int(block.timestamp))
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a raw event; `false` when it was already stored (then its
+    /// projections must not run again).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn event(&mut self, event: &EventRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO events (chain_id, block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
+        )
+        .bind(int(self.chain_id))
+        .bind(int(event.block_number))
+        .bind(int(event.log_index))
+        .bind(event.block_hash.clone())
+        .bind(event.tx_hash.clone())
+        .bind(event.address.clone())
+        .bind(event.contract.clone())
+        .bind(event.name.clone())
+        .bind(event.topics.clone())
+        .bind(event.data.clone())
+        .bind(int(event.timestamp))
+        .execute(&mut self.conn)
+        .await?;
+        let inserted = done.rows_affected() == 1;
+        if inserted {
+            self.events += 1;
+        }
+        Ok(inserted)
+    }
+
+    /// A projection row (from this batch's changes, else the database).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn get(
+        &mut self,
+        table: &'static Table,
+        key: &[Val],
+    ) -> Result<Option<Row>, StoreError> {
+        let key_text = key_json(key);
+        if let Some((_, row, _)) = self.cache.get(&(table.name, key_text.clone())) {
+            return Ok(row.clone());
+        }
+        let row = load(&mut self.conn, table, key).await?;
+        self.cache
+            .insert((table.name, key_text), (key.to_vec(), row.clone(), false));
+        Ok(row)
+    }
+
+    /// Sets (or with `None` deletes) a projection row.
+    ///
+    /// # Errors
+    /// Database failure (loading the previous image).
+    pub async fn put(
+        &mut self,
+        table: &'static Table,
+        key: &[Val],
+        row: Option<Row>,
+    ) -> Result<(), StoreError> {
+        let key_text = key_json(key);
+        let previous = self.get(table, key).await?;
+        if self
+            .touched
+            .insert((table.name, key_text.clone(), self.block))
+        {
+            self.journal
+                .push((self.block, table.name, key_text.clone(), previous));
+        }
+        self.cache
+            .insert((table.name, key_text), (key.to_vec(), row, true));
+        Ok(())
+    }
+
+    /// Writes the changed rows, the journal and the checkpoint, and
+    /// commits. Returns the number of new events and the changed rows.
+    ///
+    /// # Errors
+    /// Database failure (nothing is written then).
+    pub async fn commit(
+        mut self,
+        checkpoint: &BlockRecord,
+    ) -> Result<(u64, Vec<Changed>), StoreError> {
+        let result = self.flush(checkpoint).await;
+        match result {
+            Ok(changed) => {
+                sqlx::query("COMMIT").execute(&mut self.conn).await?;
+                Ok((self.events, changed))
+            }
+            Err(error) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Abandons the batch.
+    pub async fn abort(mut self) {
+        let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+    }
+
+    async fn flush(&mut self, checkpoint: &BlockRecord) -> Result<Vec<Changed>, StoreError> {
+        for (block, table, key, previous) in std::mem::take(&mut self.journal) {
+            let previous = previous
+                .map(|row| serde_json::to_string(&row))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("INSERT INTO journal (block_number, tbl, row_key, previous) VALUES ($1, $2, $3, $4)")
+                .bind(int(block))
+                .bind(table)
+                .bind(key)
+                .bind(previous)
+                .execute(&mut self.conn)
+                .await?;
+        }
+        let mut changed = Vec::new();
+        let dirty: Vec<_> = self
+            .cache
+            .iter()
+            .filter(|(_, (_, _, dirty))| *dirty)
+            .map(|((table, _), (key, row, _))| (*table, key.clone(), row.clone()))
+            .collect();
+        for (name, key, row) in dirty {
+            let table = rows::table(name).ok_or_else(|| StoreError::Corrupt(name.to_owned()))?;
+            write(&mut self.conn, table, &key, row.as_ref()).await?;
+            changed.push(Changed {
+                table: table.name,
+                key,
+                row,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO checkpoint (id, chain_id, block_number, block_hash) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET chain_id = excluded.chain_id, block_number = excluded.block_number, block_hash = excluded.block_hash",
+        )
+        .bind(int(self.chain_id))
+        .bind(int(checkpoint.number))
+        .bind(checkpoint.hash.clone())
+        .execute(&mut self.conn)
+        .await?;
+        Ok(changed)
+    }
+}

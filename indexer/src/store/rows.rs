@@ -1,0 +1,249 @@
+//! Rows as plain values, so that one piece of code can load, write,
+//! journal and restore every projection table on both backends.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A column value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Val {
+    /// SQL NULL.
+    Null,
+    /// A BIGINT column.
+    Int(i64),
+    /// A TEXT column.
+    Text(String),
+}
+
+impl Val {
+    /// The integer, if this is one.
+    #[must_use]
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Self::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is some.
+    #[must_use]
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<u64> for Val {
+    fn from(v: u64) -> Self {
+        Self::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<u32> for Val {
+    fn from(v: u32) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+
+impl From<u8> for Val {
+    fn from(v: u8) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+/// A row: column → value.
+pub type Row = BTreeMap<String, Val>;
+
+/// A projection table: its name, key columns and integer columns (the
+/// others are text). Must match the migrations.
+#[derive(Debug)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Primary key columns, in order.
+    pub key: &'static [&'static str],
+    /// BIGINT columns.
+    pub ints: &'static [&'static str],
+}
+
+impl Table {
+    /// Whether `column` is a BIGINT column.
+    #[must_use]
+    pub fn is_int(&self, column: &str) -> bool {
+        self.ints.contains(&column)
+    }
+}
+
+macro_rules! table {
+    ($ident:ident, $name:literal, [$($key:literal),*], [$($int:literal),*]) => {
+        #[doc = concat!("The `", $name, "` table.")]
+        pub const $ident: Table = Table { name: $name, key: &[$($key),*], ints: &[$($int),*] };
+    };
+}
+
+table!(
+    JOBS,
+    "jobs",
+    ["id"],
+    [
+        "min_gpu_count",
+        "min_gpu_memory_gb",
+        "min_cpu_cores",
+        "min_ram_gb",
+        "min_disk_gb",
+        "max_duration",
+        "match_deadline",
+        "bidding_end",
+        "posted_block",
+        "posted_at",
+        "updated_at"
+    ]
+);
+table!(
+    BIDS,
+    "bids",
+    ["job_id", "provider"],
+    ["outbid", "placed_at"]
+);
+table!(
+    DEALS,
+    "deals",
+    ["id"],
+    [
+        "execution_deadline",
+        "reveal_deadline",
+        "judge_deadline",
+        "opened_at",
+        "updated_at"
+    ]
+);
+table!(
+    DEAL_HISTORY,
+    "deal_history",
+    ["deal_id", "seq"],
+    ["seq", "block_number", "log_index", "timestamp"]
+);
+table!(
+    PROVIDERS,
+    "providers",
+    ["address"],
+    [
+        "gpu_count",
+        "gpu_memory_gb",
+        "cpu_cores",
+        "ram_gb",
+        "disk_gb",
+        "completed",
+        "failed",
+        "disputes_won",
+        "disputes_lost",
+        "registered_at",
+        "updated_at"
+    ]
+);
+table!(
+    VALIDATORS,
+    "validators",
+    ["address"],
+    [
+        "active_cases",
+        "with_majority",
+        "against_majority",
+        "no_shows",
+        "undecided",
+        "updated_at"
+    ]
+);
+table!(
+    OFFERS,
+    "offers",
+    ["id"],
+    [
+        "gpu_count",
+        "gpu_memory_gb",
+        "cpu_cores",
+        "ram_gb",
+        "disk_gb",
+        "max_duration",
+        "max_concurrent",
+        "expiry",
+        "active_deals",
+        "cancelled",
+        "posted_at"
+    ]
+);
+table!(
+    CASES,
+    "cases",
+    ["id"],
+    [
+        "round",
+        "commit_deadline",
+        "reveal_deadline",
+        "agree",
+        "disagree",
+        "opened_at",
+        "updated_at"
+    ]
+);
+table!(
+    VOTES,
+    "votes",
+    ["case_id", "validator"],
+    ["agrees_with_provider", "updated_at"]
+);
+table!(BALANCES, "balances", ["account"], ["updated_at"]);
+
+/// Every projection table.
+pub const TABLES: [&Table; 10] = [
+    &JOBS,
+    &BIDS,
+    &DEALS,
+    &DEAL_HISTORY,
+    &PROVIDERS,
+    &VALIDATORS,
+    &OFFERS,
+    &CASES,
+    &VOTES,
+    &BALANCES,
+];
+
+/// The table called `name`.
+#[must_use]
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}

@@ -1,0 +1,188 @@
+//! The store's conformance suite, run against SQLite and PostgreSQL alike:
+//! exactly-once events, journaled projections and rollback.
+
+mod common;
+
+use alloy::primitives::{Address, B256, U256};
+use pond_deploy::bindings::vault::IVault;
+use pond_indexer::{
+    amount,
+    events::PondEvent,
+    project::{apply, Meta},
+    store::{rows::BALANCES, BlockRecord, EventRecord, Store, Val},
+};
+
+const ACCOUNT: Address = Address::repeat_byte(0xa1);
+
+fn block(number: u64) -> BlockRecord {
+    BlockRecord {
+        number,
+        hash: format!(
+            "{:#x}",
+            B256::repeat_byte(u8::try_from(number).unwrap_or(0xff))
+        ),
+        parent_hash: format!(
+            "{:#x}",
+            B256::repeat_byte(u8::try_from(number.saturating_sub(1)).unwrap_or(0))
+        ),
+        timestamp: 1_000 + number,
+    }
+}
+
+fn record(block: u64, log_index: u64, name: &str) -> EventRecord {
+    EventRecord {
+        block_number: block,
+        log_index,
+        block_hash: format!(
+            "{:#x}",
+            B256::repeat_byte(u8::try_from(block).unwrap_or(0xff))
+        ),
+        tx_hash: format!("{:#x}", B256::repeat_byte(0x77)),
+        address: format!("{ACCOUNT:#x}"),
+        contract: "Vault".into(),
+        name: name.into(),
+        topics: "[]".into(),
+        data: "0x".into(),
+        timestamp: 1_000 + block,
+    }
+}
+
+fn meta(block: u64, log_index: u64) -> Meta {
+    Meta {
+        block,
+        log_index,
+        tx_hash: B256::repeat_byte(0x77),
+        timestamp: 1_000 + block,
+    }
+}
+
+async fn write(store: &Store, number: u64, events: Vec<(u64, &str, PondEvent)>) -> u64 {
+    let mut batch = store.begin(412_346).await.expect("begin");
+    batch.block(&block(number)).await.expect("block");
+    for (log_index, name, event) in events {
+        if batch
+            .event(&record(number, log_index, name))
+            .await
+            .expect("event")
+        {
+            apply(&mut batch, &meta(number, log_index), &event)
+                .await
+                .expect("apply");
+        }
+    }
+    batch.commit(&block(number)).await.expect("commit").0
+}
+
+fn deposited(amount: u64) -> PondEvent {
+    PondEvent::Vault(IVault::IVaultEvents::Deposited(IVault::Deposited {
+        account: ACCOUNT,
+        payer: ACCOUNT,
+        amount: U256::from(amount),
+    }))
+}
+
+fn locked(amount: u64) -> PondEvent {
+    PondEvent::Vault(IVault::IVaultEvents::Locked(IVault::Locked {
+        account: ACCOUNT,
+        amount: U256::from(amount),
+    }))
+}
+
+async fn balances(store: &Store) -> Option<(U256, U256)> {
+    let row = store
+        .row(&BALANCES, &[Val::Text(format!("{ACCOUNT:#x}"))])
+        .await
+        .expect("row")?;
+    let get = |c: &str| amount::decode(row[c].text().expect("text")).expect("amount");
+    Some((get("available"), get("locked")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_journal_and_rollback_on_both_backends() {
+    for (backend, url) in common::both().await {
+        let store = Store::open(&url).await.expect("open");
+        assert!(
+            store.checkpoint().await.expect("checkpoint").is_none(),
+            "{backend}"
+        );
+
+        assert_eq!(
+            write(&store, 1, vec![(0, "Deposited", deposited(100))]).await,
+            1
+        );
+        assert_eq!(write(&store, 2, vec![(0, "Locked", locked(40))]).await, 1);
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(60), U256::from(40))),
+            "{backend}"
+        );
+
+        // The same events again (a replay after a crash): nothing changes.
+        assert_eq!(
+            write(&store, 2, vec![(0, "Locked", locked(40))]).await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(60), U256::from(40))),
+            "{backend}"
+        );
+        assert_eq!(store.event_count().await.expect("count"), 2);
+
+        // Two changes in one block, then a rollback of that block.
+        assert_eq!(
+            write(
+                &store,
+                3,
+                vec![(0, "Deposited", deposited(5)), (1, "Locked", locked(5))]
+            )
+            .await,
+            2
+        );
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(60), U256::from(45)))
+        );
+        let (removed, changed) = store.rollback_to(2).await.expect("rollback");
+        assert_eq!(removed.len(), 2, "{backend}");
+        assert_eq!(changed.len(), 1);
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(60), U256::from(40))),
+            "{backend}"
+        );
+        let checkpoint = store.checkpoint().await.expect("checkpoint").expect("some");
+        assert_eq!((checkpoint.number, checkpoint.hash), (2, block(2).hash));
+
+        // Back past the first block: the row that did not exist is gone.
+        let (removed, _) = store.rollback_to(0).await.expect("rollback");
+        assert_eq!(removed.len(), 2);
+        assert_eq!(balances(&store).await, None, "{backend}");
+        assert!(store.checkpoint().await.expect("checkpoint").is_none());
+        assert_eq!(store.event_count().await.expect("count"), 0);
+
+        // A batch abandoned halfway leaves nothing.
+        let mut batch = store.begin(412_346).await.expect("begin");
+        batch.block(&block(1)).await.expect("block");
+        assert!(batch
+            .event(&record(1, 0, "Deposited"))
+            .await
+            .expect("event"));
+        apply(&mut batch, &meta(1, 0), &deposited(1))
+            .await
+            .expect("apply");
+        batch.abort().await;
+        assert_eq!(store.event_count().await.expect("count"), 0, "{backend}");
+        assert_eq!(balances(&store).await, None);
+
+        // Another chain's data is refused.
+        write(&store, 1, vec![]).await;
+        assert!(store.begin(1).await.is_err(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    assert!(Store::open("mysql://x").await.is_err());
+}
