@@ -2,7 +2,7 @@
 //! decimal text, so that text order is numeric order in both backends and
 //! keyset pagination and range filters work on indexed columns.
 
-use alloy::primitives::U256;
+pub use alloy::primitives::U256;
 
 /// Digits of the largest uint256.
 pub const WIDTH: usize = 78;

@@ -384,6 +384,112 @@ impl Store {
         rows.iter().map(|r| decode_row(table, r)).collect()
     }
 
+    /// Rows of `table` matching `conditions` (SQL with `$1…` placeholders
+    /// bound to `binds` in order), ordered by `order`, at most `limit`.
+    /// Callers build `conditions` and `order` from fixed column names only.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn select(
+        &self,
+        table: &Table,
+        conditions: &[String],
+        binds: &[Val],
+        order: &str,
+        limit: u64,
+    ) -> Result<Vec<Row>, StoreError> {
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT * FROM {}{filter} ORDER BY {order} LIMIT {}",
+            table.name,
+            limit.min(10_000)
+        );
+        let mut query = sqlx::query(&sql);
+        for value in binds {
+            query = match value {
+                Val::Int(v) => query.bind(*v),
+                Val::Text(v) => query.bind(v.clone()),
+                Val::Null => query.bind(None::<String>),
+            };
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter().map(|r| decode_row(table, r)).collect()
+    }
+
+    /// Raw events matching `conditions` (columns of `events`, `$1…`
+    /// placeholders bound to `binds`), in chain order, at most `limit`.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn select_events(
+        &self,
+        conditions: &[String],
+        binds: &[Val],
+        limit: u64,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp \
+             FROM events{filter} ORDER BY block_number, log_index LIMIT {}",
+            limit.min(10_000)
+        );
+        let mut query = sqlx::query(&sql);
+        for value in binds {
+            query = match value {
+                Val::Int(v) => query.bind(*v),
+                Val::Text(v) => query.bind(v.clone()),
+                Val::Null => query.bind(None::<String>),
+            };
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        Ok(rows.iter().map(event_record).collect())
+    }
+
+    /// The stored block `number`: (hash, timestamp).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn block(&self, number: u64) -> Result<Option<(String, u64)>, StoreError> {
+        let row = sqlx::query("SELECT hash, timestamp FROM blocks WHERE number = $1")
+            .bind(int(number))
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(|r| (r.get(0), uint(r.get(1)))))
+    }
+
+    /// `(value, count)` of `column` in `table` (statistics).
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn count_by(
+        &self,
+        table: &Table,
+        column: &str,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let sql = format!(
+            "SELECT {column}, COUNT(*) FROM {} GROUP BY {column} ORDER BY {column}",
+            table.name
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.reader).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<Option<String>, _>(0).unwrap_or_default(),
+                    uint(r.get(1)),
+                )
+            })
+            .collect())
+    }
+
     /// Number of raw events.
     ///
     /// # Errors

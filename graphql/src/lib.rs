@@ -1,0 +1,243 @@
+//! `pond-graphql`: the GraphQL API over the indexer's store.
+//!
+//! - `POST /graphql` queries; `GET /graphql` is GraphiQL;
+//! - `GET /graphql/ws` subscriptions (`graphql-transport-ws` and the older
+//!   `graphql-ws`), pushed after each committed batch;
+//! - `GET /health`, `GET /ready` (503 until caught up), `GET /metrics`
+//!   (Prometheus text).
+//!
+//! Limits: query depth, complexity, page size (≤ 1 000), request body size
+//! and a request timeout. Bad input gets a GraphQL error; the server stays
+//! up.
+
+pub mod objects;
+pub mod schema;
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use async_graphql::{dataloader::DataLoader, http::GraphiQLSource, EmptyMutation, Schema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    response::{Html, IntoResponse},
+    routing::get,
+    Router,
+};
+pub use schema::ApiState;
+use schema::{QueryRoot, SubscriptionRoot};
+
+/// The schema type.
+pub type PondSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Most complex query accepted.
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// Largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Longest a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds the schema over `state`.
+#[must_use]
+pub fn schema(state: ApiState) -> PondSchema {
+    let loader = DataLoader::new(
+        objects::RowsLoader {
+            store: state.store.clone(),
+        },
+        tokio::spawn,
+    );
+    Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
+        .data(state)
+        .data(loader)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// Query latency buckets (seconds) of the histogram.
+const BUCKETS: [f64; 10] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 10.0,
+];
+
+/// Server counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    buckets: [AtomicU64; 10],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Metrics {
+    fn observe(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
+            if secs <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    schema: PondSchema,
+    api: ApiState,
+    metrics: Arc<Metrics>,
+    rpc: Option<Arc<pond_indexer::rpc::RpcStats>>,
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+async fn graphql(State(app): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
+    let started = Instant::now();
+    let response = app.schema.execute(request.into_inner()).await;
+    app.metrics.observe(started.elapsed());
+    response.into()
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(State(app): State<AppState>) -> impl IntoResponse {
+    if app.api.progress.ready.load(Ordering::Relaxed) == 1 {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "catching up")
+    }
+}
+
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    use std::fmt::Write;
+    let p = &app.api.progress;
+    let indexed = p.indexed.load(Ordering::Relaxed);
+    let head = p.head.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP pond_indexed_block Last indexed block.\n# TYPE pond_indexed_block gauge\npond_indexed_block {indexed}");
+    let _ = writeln!(out, "# HELP pond_head_block Chain head seen by the indexer.\n# TYPE pond_head_block gauge\npond_head_block {head}");
+    let _ = writeln!(out, "# HELP pond_lag_blocks Head minus indexed.\n# TYPE pond_lag_blocks gauge\npond_lag_blocks {}", head.saturating_sub(indexed));
+    let _ = writeln!(
+        out,
+        "# HELP pond_events_indexed_total Events indexed by this process.\n# TYPE pond_events_indexed_total counter\npond_events_indexed_total {}",
+        p.events.load(Ordering::Relaxed)
+    );
+    if let Some(rpc) = &app.rpc {
+        let _ = writeln!(
+            out,
+            "# HELP pond_rpc_errors_total Failed RPC requests.\n# TYPE pond_rpc_errors_total counter\npond_rpc_errors_total {}",
+            rpc.errors.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pond_rpc_retries_total Retried RPC requests.\n# TYPE pond_rpc_retries_total counter\npond_rpc_retries_total {}",
+            rpc.retries.load(Ordering::Relaxed)
+        );
+    }
+    let m = &app.metrics;
+    let _ = writeln!(out, "# HELP pond_graphql_query_seconds GraphQL query latency.\n# TYPE pond_graphql_query_seconds histogram");
+    for (bucket, bound) in m.buckets.iter().zip(BUCKETS) {
+        let _ = writeln!(
+            out,
+            "pond_graphql_query_seconds_bucket{{le=\"{bound}\"}} {}",
+            bucket.load(Ordering::Relaxed)
+        );
+    }
+    let count = m.count.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "pond_graphql_query_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let sum = m.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "pond_graphql_query_seconds_sum {sum}\npond_graphql_query_seconds_count {count}"
+    );
+    ([("content-type", "text/plain; version=0.0.4")], out)
+}
+
+/// The HTTP router.
+pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> Router {
+    let schema = schema(api.clone());
+    let app = AppState {
+        schema: schema.clone(),
+        api,
+        metrics: Arc::default(),
+        rpc,
+    };
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route_service("/graphql/ws", GraphQLSubscription::new(schema))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // The GraphQL extractor streams the body itself: limit it for every route.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(app)
+}
+
+/// A running API server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `router` on `listen` (port 0: any free port).
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn start(router: Router, listen: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "GraphQL server stopped");
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// The GraphQL URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// The subscriptions URL.
+    #[must_use]
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// Stops serving.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,899 @@
+//! The query and subscription roots: typed filters, keyset pagination,
+//! statistics, `_meta`, and subscriptions fed by the indexer's committed
+//! batches.
+
+use std::sync::{atomic::Ordering, Arc};
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    Context, Enum, InputObject, Object, Result, SimpleObject, Subscription,
+};
+use futures::{Stream, StreamExt};
+use pond_indexer::{
+    amount::{self, U256},
+    follow::{Progress, Update},
+    store::{
+        rows::{self, Table},
+        Row, Store, Val,
+    },
+};
+use tokio::sync::broadcast;
+
+use crate::objects::{Balance, Case, Deal, Event, Job, Offer, Provider, Validator};
+
+/// Default page size.
+pub const DEFAULT_PAGE: u64 = 50;
+/// Largest page size.
+pub const MAX_PAGE: u64 = 1_000;
+
+/// What the resolvers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store (read side).
+    pub store: Store,
+    /// Committed batches, from the indexer.
+    pub updates: broadcast::Sender<Update>,
+    /// The indexer's progress.
+    pub progress: Arc<Progress>,
+    /// Chain id.
+    pub chain_id: u64,
+}
+
+fn state<'a>(ctx: &Context<'a>) -> Result<&'a ApiState> {
+    ctx.data::<ApiState>()
+}
+
+fn bad(message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into())
+}
+
+fn store_error(e: pond_indexer::store::StoreError) -> async_graphql::Error {
+    tracing::error!(error = %e, "store query failed");
+    bad("internal error reading the index")
+}
+
+/// A uint256 argument (decimal) in stored form.
+fn uint_arg(name: &str, value: &str) -> Result<Val> {
+    let parsed = amount::decode(value)
+        .map_err(|_| bad(format!("{name}: expected a decimal integer, got {value:?}")))?;
+    Ok(Val::Text(amount::encode(parsed)))
+}
+
+/// An address argument in stored form (lowercase 0x-hex).
+fn address_arg(name: &str, value: &str) -> Result<Val> {
+    let ok = value.len() == 42
+        && value.starts_with("0x")
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+    if !ok {
+        return Err(bad(format!(
+            "{name}: expected a 0x-prefixed 20-byte address, got {value:?}"
+        )));
+    }
+    Ok(Val::Text(value.to_lowercase()))
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum Direction {
+    /// Ascending.
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Filters and the pagination state of one list query.
+struct Listing {
+    conditions: Vec<String>,
+    binds: Vec<Val>,
+}
+
+impl Listing {
+    fn new() -> Self {
+        Self {
+            conditions: Vec::new(),
+            binds: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, template: &str, value: Val) {
+        self.binds.push(value);
+        let placeholder = format!("${}", self.binds.len());
+        self.conditions.push(template.replace('?', &placeholder));
+    }
+
+    /// One page in keyset order on (`column`, key), after `after`.
+    async fn page(
+        mut self,
+        store: &Store,
+        table: &'static Table,
+        column: &'static str,
+        direction: Direction,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<(Vec<Row>, bool)> {
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if (1..=i32::try_from(MAX_PAGE).unwrap_or(i32::MAX)).contains(&n) => {
+                u64::try_from(n).unwrap_or(DEFAULT_PAGE)
+            }
+            Some(n) => {
+                return Err(bad(format!(
+                    "first must be between 1 and {MAX_PAGE}, got {n}"
+                )))
+            }
+        };
+        let key = table.key[0];
+        let comparison = if direction == Direction::Asc {
+            ">"
+        } else {
+            "<"
+        };
+        if let Some(cursor) = after {
+            let (value, id) = decode_cursor(&cursor)?;
+            if column == key {
+                self.push(&format!("{key} {comparison} ?"), Val::Text(id));
+            } else {
+                self.binds.push(value);
+                let a = self.binds.len();
+                self.binds.push(Val::Text(id));
+                let b = self.binds.len();
+                self.conditions
+                    .push(format!("({column}, {key}) {comparison} (${a}, ${b})"));
+            }
+        }
+        let dir = if direction == Direction::Asc {
+            "ASC"
+        } else {
+            "DESC"
+        };
+        let order = if column == key {
+            format!("{key} {dir}")
+        } else {
+            format!("{column} {dir}, {key} {dir}")
+        };
+        let mut found = store
+            .select(table, &self.conditions, &self.binds, &order, first + 1)
+            .await
+            .map_err(store_error)?;
+        let more = found.len() as u64 > first;
+        found.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+        Ok((found, more))
+    }
+}
+
+fn encode_cursor(row: &Row, column: &str, key: &str) -> String {
+    let value = row.get(column).cloned().unwrap_or(Val::Null);
+    let id = row
+        .get(key)
+        .and_then(Val::text)
+        .unwrap_or_default()
+        .to_owned();
+    let json = serde_json::to_vec(&(value, id)).unwrap_or_default();
+    json.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<(Val, String)> {
+    let invalid = || bad(format!("malformed cursor {cursor:?}"));
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 2048 {
+        return Err(invalid());
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| {
+            cursor
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    let bytes = bytes.ok_or_else(invalid)?;
+    serde_json::from_slice(&bytes).map_err(|_| invalid())
+}
+
+fn connection<T: async_graphql::OutputType>(
+    rows: Vec<Row>,
+    more: bool,
+    column: &str,
+    key: &str,
+    wrap: impl Fn(Row) -> T,
+) -> Connection<String, T> {
+    let mut connection = Connection::new(false, more);
+    for row in rows {
+        let cursor = encode_cursor(&row, column, key);
+        connection.edges.push(Edge::new(cursor, wrap(row)));
+    }
+    connection
+}
+
+/// Job filters.
+#[derive(InputObject, Default)]
+pub struct JobWhere {
+    /// State: open, bidding, matched, cancelled, expired.
+    pub state: Option<String>,
+    /// Creator address.
+    pub creator: Option<String>,
+    /// Jobs a machine with this much GPU memory (GB) can run.
+    pub gpu_memory_gb_at_least: Option<i64>,
+    /// Jobs a machine with this many GPUs can run.
+    pub gpu_count_at_least: Option<i64>,
+    /// Maximum price at least this (decimal).
+    pub max_price_gte: Option<String>,
+    /// Posted at or after (unix seconds).
+    pub posted_after: Option<i64>,
+}
+
+/// Job orderings (each backed by an index).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum JobOrder {
+    /// By id.
+    #[default]
+    Id,
+    /// By posting time.
+    PostedAt,
+    /// By maximum price.
+    MaxPrice,
+    /// By minimum GPU memory.
+    MinGpuMemoryGb,
+}
+
+/// Deal filters.
+#[derive(InputObject, Default)]
+pub struct DealWhere {
+    /// State.
+    pub state: Option<String>,
+    /// Provider address.
+    pub provider: Option<String>,
+    /// Creator address.
+    pub creator: Option<String>,
+    /// Job id.
+    pub job_id: Option<String>,
+}
+
+/// Offer filters.
+#[derive(InputObject, Default)]
+pub struct OfferWhere {
+    /// Provider address.
+    pub provider: Option<String>,
+    /// At least this much GPU memory (GB).
+    pub gpu_memory_gb_gte: Option<i64>,
+    /// Include cancelled offers.
+    pub include_cancelled: Option<bool>,
+}
+
+/// Event filters.
+#[derive(InputObject, Default)]
+pub struct EventWhere {
+    /// Event name (e.g. `JobPosted`).
+    pub name: Option<String>,
+    /// Contract name (e.g. `Market`).
+    pub contract: Option<String>,
+    /// From this block.
+    pub from_block: Option<i64>,
+    /// Up to this block.
+    pub to_block: Option<i64>,
+}
+
+/// A count per state.
+#[derive(SimpleObject)]
+pub struct StateCount {
+    /// State.
+    pub state: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Volume of one day and hardware class.
+#[derive(SimpleObject)]
+pub struct DayVolume {
+    /// Day (UTC, YYYY-MM-DD).
+    pub day: String,
+    /// Hardware class: minimum GPU memory in GB of the jobs.
+    pub gpu_memory_gb: i64,
+    /// Deals opened.
+    pub deals: i64,
+    /// Sum of deal prices.
+    pub volume: String,
+    /// Median deal price.
+    pub median_price: String,
+}
+
+/// Market statistics.
+#[derive(SimpleObject)]
+pub struct MarketStats {
+    /// Jobs per state.
+    pub jobs_by_state: Vec<StateCount>,
+    /// Deals per state.
+    pub deals_by_state: Vec<StateCount>,
+    /// Volume and median price per day and hardware class.
+    pub volume_by_day: Vec<DayVolume>,
+}
+
+/// A block reference.
+#[derive(SimpleObject)]
+pub struct BlockRef {
+    /// Number.
+    pub number: i64,
+    /// Hash.
+    pub hash: String,
+    /// Timestamp.
+    pub timestamp: i64,
+}
+
+/// Indexing status.
+#[derive(SimpleObject)]
+pub struct Meta {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Last indexed block.
+    pub indexed_block: Option<BlockRef>,
+    /// Chain head the indexer last saw.
+    pub head_block: i64,
+    /// Head minus indexed.
+    pub lag_blocks: i64,
+    /// Caught up at least once.
+    pub is_ready: bool,
+}
+
+/// The query root.
+pub struct QueryRoot;
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[Object]
+impl QueryRoot {
+    /// A job by id.
+    async fn job(&self, ctx: &Context<'_>, id: String) -> Result<Option<Job>> {
+        let key = uint_arg("id", &id)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::JOBS, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Job))
+    }
+
+    /// Jobs, filtered and paginated.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<JobWhere>,
+        order_by: Option<JobOrder>,
+        direction: Option<Direction>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Job>> {
+        let filter = filter.unwrap_or_default();
+        let mut listing = Listing::new();
+        if let Some(v) = filter.state {
+            listing.push("state = ?", Val::Text(v));
+        }
+        if let Some(v) = filter.creator {
+            listing.push("creator = ?", address_arg("creator", &v)?);
+        }
+        if let Some(v) = filter.gpu_memory_gb_at_least {
+            listing.push("min_gpu_memory_gb <= ?", Val::Int(v));
+        }
+        if let Some(v) = filter.gpu_count_at_least {
+            listing.push("min_gpu_count <= ?", Val::Int(v));
+        }
+        if let Some(v) = filter.max_price_gte {
+            listing.push("max_price >= ?", uint_arg("maxPriceGte", &v)?);
+        }
+        if let Some(v) = filter.posted_after {
+            listing.push("posted_at >= ?", Val::Int(v));
+        }
+        let column = match order_by.unwrap_or_default() {
+            JobOrder::Id => "id",
+            JobOrder::PostedAt => "posted_at",
+            JobOrder::MaxPrice => "max_price",
+            JobOrder::MinGpuMemoryGb => "min_gpu_memory_gb",
+        };
+        let (found, more) = listing
+            .page(
+                &state(ctx)?.store,
+                &rows::JOBS,
+                column,
+                direction.unwrap_or_default(),
+                first,
+                after,
+            )
+            .await?;
+        Ok(connection(found, more, column, "id", Job))
+    }
+
+    /// A deal by id.
+    async fn deal(&self, ctx: &Context<'_>, id: String) -> Result<Option<Deal>> {
+        let key = uint_arg("id", &id)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::DEALS, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Deal))
+    }
+
+    /// Deals, filtered and paginated by id.
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<DealWhere>,
+        direction: Option<Direction>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Deal>> {
+        let filter = filter.unwrap_or_default();
+        let mut listing = Listing::new();
+        if let Some(v) = filter.state {
+            listing.push("state = ?", Val::Text(v));
+        }
+        if let Some(v) = filter.provider {
+            listing.push("provider = ?", address_arg("provider", &v)?);
+        }
+        if let Some(v) = filter.creator {
+            listing.push("creator = ?", address_arg("creator", &v)?);
+        }
+        if let Some(v) = filter.job_id {
+            listing.push("job_id = ?", uint_arg("jobId", &v)?);
+        }
+        let (found, more) = listing
+            .page(
+                &state(ctx)?.store,
+                &rows::DEALS,
+                "id",
+                direction.unwrap_or_default(),
+                first,
+                after,
+            )
+            .await?;
+        Ok(connection(found, more, "id", "id", Deal))
+    }
+
+    /// A provider by address.
+    async fn provider(&self, ctx: &Context<'_>, address: String) -> Result<Option<Provider>> {
+        let key = address_arg("address", &address)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::PROVIDERS, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Provider))
+    }
+
+    /// Providers by address.
+    async fn providers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Provider>> {
+        let (found, more) = Listing::new()
+            .page(
+                &state(ctx)?.store,
+                &rows::PROVIDERS,
+                "address",
+                Direction::Asc,
+                first,
+                after,
+            )
+            .await?;
+        Ok(connection(found, more, "address", "address", Provider))
+    }
+
+    /// A validator by address.
+    async fn validator(&self, ctx: &Context<'_>, address: String) -> Result<Option<Validator>> {
+        let key = address_arg("address", &address)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::VALIDATORS, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Validator::from))
+    }
+
+    /// Validators by address.
+    async fn validators(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Validator>> {
+        let (found, more) = Listing::new()
+            .page(
+                &state(ctx)?.store,
+                &rows::VALIDATORS,
+                "address",
+                Direction::Asc,
+                first,
+                after,
+            )
+            .await?;
+        Ok(connection(
+            found,
+            more,
+            "address",
+            "address",
+            Validator::from,
+        ))
+    }
+
+    /// Offers, filtered and paginated by id.
+    async fn offers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<OfferWhere>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Offer>> {
+        let filter = filter.unwrap_or_default();
+        let mut listing = Listing::new();
+        if let Some(v) = filter.provider {
+            listing.push("provider = ?", address_arg("provider", &v)?);
+        }
+        if let Some(v) = filter.gpu_memory_gb_gte {
+            listing.push("gpu_memory_gb >= ?", Val::Int(v));
+        }
+        if !filter.include_cancelled.unwrap_or(false) {
+            listing.push("cancelled = ?", Val::Int(0));
+        }
+        let (found, more) = listing
+            .page(
+                &state(ctx)?.store,
+                &rows::OFFERS,
+                "id",
+                Direction::Asc,
+                first,
+                after,
+            )
+            .await?;
+        Ok(connection(found, more, "id", "id", Offer::from))
+    }
+
+    /// A mediation case by id.
+    async fn case(&self, ctx: &Context<'_>, id: String) -> Result<Option<Case>> {
+        let key = uint_arg("id", &id)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::CASES, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Case::from))
+    }
+
+    /// Vault balances of an account.
+    async fn balance(&self, ctx: &Context<'_>, account: String) -> Result<Option<Balance>> {
+        let key = address_arg("account", &account)?;
+        Ok(state(ctx)?
+            .store
+            .row(&rows::BALANCES, &[key])
+            .await
+            .map_err(store_error)?
+            .map(Balance::from))
+    }
+
+    /// Raw events in chain order; `after` is the last event's `blockNumber:logIndex`.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<EventWhere>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Vec<Event>> {
+        let filter = filter.unwrap_or_default();
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if n >= 1 && i64::from(n) <= i(MAX_PAGE) => {
+                u64::try_from(n).unwrap_or(DEFAULT_PAGE)
+            }
+            Some(n) => {
+                return Err(bad(format!(
+                    "first must be between 1 and {MAX_PAGE}, got {n}"
+                )))
+            }
+        };
+        let mut listing = Listing::new();
+        if let Some(v) = filter.name {
+            listing.push("name = ?", Val::Text(v));
+        }
+        if let Some(v) = filter.contract {
+            listing.push("contract = ?", Val::Text(v));
+        }
+        if let Some(v) = filter.from_block {
+            listing.push("block_number >= ?", Val::Int(v));
+        }
+        if let Some(v) = filter.to_block {
+            listing.push("block_number <= ?", Val::Int(v));
+        }
+        if let Some(after) = after {
+            let parsed = after
+                .split_once(':')
+                .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)));
+            let (block, log) = parsed.ok_or_else(|| {
+                bad(format!(
+                    "malformed cursor {after:?}: expected block:logIndex"
+                ))
+            })?;
+            listing.binds.push(Val::Int(block));
+            let a = listing.binds.len();
+            listing.binds.push(Val::Int(log));
+            let b = listing.binds.len();
+            listing
+                .conditions
+                .push(format!("(block_number, log_index) > (${a}, ${b})"));
+        }
+        let events = state(ctx)?
+            .store
+            .select_events(&listing.conditions, &listing.binds, first)
+            .await
+            .map_err(store_error)?;
+        Ok(events.iter().map(Event::from).collect())
+    }
+
+    /// Market statistics.
+    async fn market_stats(&self, ctx: &Context<'_>) -> Result<MarketStats> {
+        let store = &state(ctx)?.store;
+        let counts = |pairs: Vec<(String, u64)>| {
+            pairs
+                .into_iter()
+                .map(|(state, count)| StateCount {
+                    state,
+                    count: i(count),
+                })
+                .collect()
+        };
+        let jobs_by_state = counts(
+            store
+                .count_by(&rows::JOBS, "state")
+                .await
+                .map_err(store_error)?,
+        );
+        let deals_by_state = counts(
+            store
+                .count_by(&rows::DEALS, "state")
+                .await
+                .map_err(store_error)?,
+        );
+        let jobs = store
+            .select(
+                &rows::JOBS,
+                &["deal_id IS NOT NULL".to_owned()],
+                &[],
+                "posted_at",
+                10_000,
+            )
+            .await
+            .map_err(store_error)?;
+        let mut groups: std::collections::BTreeMap<(String, i64), Vec<U256>> = Default::default();
+        for job in jobs {
+            let day_secs = job.get("updated_at").and_then(Val::int).unwrap_or_default();
+            let day = day_string(day_secs);
+            let class = job
+                .get("min_gpu_memory_gb")
+                .and_then(Val::int)
+                .unwrap_or_default();
+            let price = job
+                .get("price")
+                .and_then(Val::text)
+                .and_then(|t| amount::decode(t).ok())
+                .unwrap_or_default();
+            groups.entry((day, class)).or_default().push(price);
+        }
+        let volume_by_day = groups
+            .into_iter()
+            .map(|((day, gpu_memory_gb), mut prices)| {
+                prices.sort();
+                let volume = prices.iter().fold(U256::ZERO, |a, b| a.saturating_add(*b));
+                let median = prices[prices.len() / 2];
+                DayVolume {
+                    day,
+                    gpu_memory_gb,
+                    deals: i(prices.len() as u64),
+                    volume: volume.to_string(),
+                    median_price: median.to_string(),
+                }
+            })
+            .collect();
+        Ok(MarketStats {
+            jobs_by_state,
+            deals_by_state,
+            volume_by_day,
+        })
+    }
+
+    /// Indexing status.
+    #[graphql(name = "_meta")]
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Meta> {
+        let api = state(ctx)?;
+        let checkpoint = api.store.checkpoint().await.map_err(store_error)?;
+        let head = api.progress.head.load(Ordering::Relaxed);
+        let indexed_block = match &checkpoint {
+            Some(cp) => {
+                let timestamp = api
+                    .store
+                    .block(cp.number)
+                    .await
+                    .map_err(store_error)?
+                    .map_or(0, |(_, t)| t);
+                Some(BlockRef {
+                    number: i(cp.number),
+                    hash: cp.hash.clone(),
+                    timestamp: i(timestamp),
+                })
+            }
+            None => None,
+        };
+        let indexed = checkpoint.map_or(0, |cp| cp.number);
+        Ok(Meta {
+            chain_id: i(api.chain_id),
+            indexed_block,
+            head_block: i(head),
+            lag_blocks: i(head.saturating_sub(indexed)),
+            is_ready: api.progress.ready.load(Ordering::Relaxed) == 1,
+        })
+    }
+}
+
+/// `YYYY-MM-DD` of a unix time (UTC).
+fn day_string(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A reorg's removals.
+#[derive(SimpleObject, Clone)]
+pub struct Removal {
+    /// The fork point (kept).
+    pub fork_block: i64,
+    /// Removed events, oldest first.
+    pub events: Vec<Event>,
+}
+
+/// The subscription root. Every stream is pushed after a committed batch;
+/// nothing polls. A subscriber too slow to keep up is ended with an error
+/// rather than left with a silent gap.
+pub struct SubscriptionRoot;
+
+fn updates(ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Update>>> {
+    let receiver = state(ctx)?.updates.subscribe();
+    Ok(tokio_stream_from(receiver))
+}
+
+fn tokio_stream_from(receiver: broadcast::Receiver<Update>) -> impl Stream<Item = Result<Update>> {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        let item = match receiver.recv().await {
+            Ok(update) => Ok(update),
+            Err(broadcast::error::RecvError::Lagged(n)) => Err(bad(format!(
+                "subscriber fell {n} updates behind; resubscribe"
+            ))),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((item, receiver))
+    })
+}
+
+fn matches_row(row: &Row, id: &Option<Val>, account: &Option<Val>, parties: &[&str]) -> bool {
+    let id_ok = id.as_ref().is_none_or(|v| row.get("id") == Some(v));
+    let account_ok = account
+        .as_ref()
+        .is_none_or(|v| parties.iter().any(|p| row.get(*p) == Some(v)));
+    id_ok && account_ok
+}
+
+fn changed_rows(update: &Update, table: &'static str) -> Vec<Row> {
+    let changed = match update {
+        Update::Indexed { changed, .. } | Update::Removed { changed, .. } => changed,
+    };
+    changed
+        .iter()
+        .filter(|c| c.table == table)
+        .filter_map(|c| c.row.clone())
+        .collect()
+}
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Jobs as they change (optionally one id, or one creator or relayer).
+    async fn job_changes(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<String>,
+        account: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Job>>> {
+        let id = id.map(|v| uint_arg("id", &v)).transpose()?;
+        let account = account.map(|v| address_arg("account", &v)).transpose()?;
+        let stream = updates(ctx)?;
+        Ok(stream.flat_map(move |update| {
+            let items: Vec<Result<Job>> = match update {
+                Err(e) => vec![Err(e)],
+                Ok(update) => changed_rows(&update, rows::JOBS.name)
+                    .into_iter()
+                    .filter(|row| matches_row(row, &id, &account, &["creator", "relayer"]))
+                    .map(|row| Ok(Job(row)))
+                    .collect(),
+            };
+            futures::stream::iter(items)
+        }))
+    }
+
+    /// Deals as they change (optionally one id, or one provider or creator).
+    async fn deal_changes(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<String>,
+        account: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Deal>>> {
+        let id = id.map(|v| uint_arg("id", &v)).transpose()?;
+        let account = account.map(|v| address_arg("account", &v)).transpose()?;
+        let stream = updates(ctx)?;
+        Ok(stream.flat_map(move |update| {
+            let mut rows: Vec<Row> = match &update {
+                Err(_) => Vec::new(),
+                Ok(update) => changed_rows(update, rows::DEALS.name),
+            };
+            rows.sort_by(|a, b| {
+                a.get("id")
+                    .map(|v| format!("{v:?}"))
+                    .cmp(&b.get("id").map(|v| format!("{v:?}")))
+            });
+            let items: Vec<Result<Deal>> = match update {
+                Err(e) => vec![Err(e)],
+                Ok(_) => rows
+                    .into_iter()
+                    .filter(|row| matches_row(row, &id, &account, &["provider", "creator"]))
+                    .map(|row| Ok(Deal(row)))
+                    .collect(),
+            };
+            futures::stream::iter(items)
+        }))
+    }
+
+    /// New events (optionally one name or contract), in chain order.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        name: Option<String>,
+        contract: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Event>>> {
+        let stream = updates(ctx)?;
+        Ok(stream.flat_map(move |update| {
+            let items: Vec<Result<Event>> = match update {
+                Err(e) => vec![Err(e)],
+                Ok(Update::Indexed { events, .. }) => events
+                    .iter()
+                    .filter(|e| name.as_ref().is_none_or(|n| &e.name == n))
+                    .filter(|e| contract.as_ref().is_none_or(|c| &e.contract == c))
+                    .map(|e| Ok(Event::from(e)))
+                    .collect(),
+                Ok(Update::Removed { .. }) => Vec::new(),
+            };
+            futures::stream::iter(items)
+        }))
+    }
+
+    /// Reorg removals.
+    async fn removals(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Removal>>> {
+        let stream = updates(ctx)?;
+        Ok(stream.filter_map(|update| async move {
+            match update {
+                Err(e) => Some(Err(e)),
+                Ok(Update::Removed { fork, events, .. }) => Some(Ok(Removal {
+                    fork_block: i(fork),
+                    events: events.iter().map(Event::from).collect(),
+                })),
+                Ok(Update::Indexed { .. }) => None,
+            }
+        }))
+    }
+}

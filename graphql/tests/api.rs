@@ -1,0 +1,313 @@
+//! The API over a live index of devnode running Pond: queries reflect the
+//! lifecycle, pages are keyset-paginated, bad input gets errors and the
+//! server stays up, and a WebSocket subscriber sees each change once, in
+//! order.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{B256, U256},
+    providers::Provider,
+    transports::http::reqwest,
+};
+use futures::{SinkExt, StreamExt};
+use pond_deploy::testkit::{event, ok, tokens, Stack};
+use pond_graphql::{router, ApiState, Server};
+use pond_indexer::{
+    follow::{Indexer, IndexerConfig},
+    store::Store,
+};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+struct Api {
+    stack: Stack,
+    store: Store,
+    server: Server,
+    stop: watch::Sender<bool>,
+}
+
+async fn api() -> Api {
+    let stack = Stack::start().await;
+    let path = std::env::temp_dir().join(format!(
+        "pond_graphql_{}_{}.db",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("store");
+    let mut config = IndexerConfig::new(&stack.node.http_url(), stack.deployment.clone());
+    config.ws_url = Some(stack.node.ws_url());
+    config.poll_interval = Duration::from_millis(50);
+    let indexer = Indexer::new(store.clone(), config);
+    let state = ApiState {
+        store: store.clone(),
+        updates: indexer.updates(),
+        progress: indexer.progress.clone(),
+        chain_id: stack.deployment.chain_id,
+    };
+    let rpc = Some(indexer.rpc().stats.clone());
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(indexer.run(stopped));
+    let server = Server::start(router(state, rpc), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    Api {
+        stack,
+        store,
+        server,
+        stop,
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+impl Api {
+    async fn query(&self, query: &str) -> Value {
+        reqwest::Client::new()
+            .post(self.server.url())
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("http")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Waits until the index has the head block.
+    async fn caught_up(&self) {
+        for _ in 0..400 {
+            let head = self.stack.provider.get_block_number().await.expect("head");
+            if self
+                .store
+                .checkpoint()
+                .await
+                .expect("cp")
+                .is_some_and(|cp| cp.number == head)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("index did not catch up");
+    }
+}
+
+const RESULT: B256 = B256::repeat_byte(0xee);
+
+async fn lifecycle(s: &Stack) -> U256 {
+    let (creator, provider) = (s.accounts[1], s.accounts[2]);
+    s.fund(creator, tokens(1_000)).await;
+    s.fund(provider, tokens(500)).await;
+    s.register_provider(provider, 2).await;
+    let offer = s.post_offer(provider, tokens(80)).await;
+    let receipt = s
+        .post_job(creator, s.job_spec(tokens(100), offer, 0).await)
+        .await;
+    let matched: pond_deploy::bindings::market::IMarket::JobMatched = event(&receipt);
+    s.deliver(provider, matched.dealId, RESULT).await;
+    ok(s.deals()
+        .acceptResult(matched.dealId)
+        .from(creator)
+        .send()
+        .await)
+    .await;
+    matched.dealId
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_reflect_the_lifecycle() {
+    let api = api().await;
+    let deal = lifecycle(&api.stack).await;
+    api.caught_up().await;
+    let creator = format!("{:#x}", api.stack.accounts[1]);
+    let provider = format!("{:#x}", api.stack.accounts[2]);
+    let answer = api
+        .query(&format!(
+            r#"{{
+              jobs(where: {{ state: "matched", gpuMemoryGbAtLeast: 24 }}) {{
+                edges {{ node {{ id state matchMode price creator
+                  deal {{ id state completion paid fee history {{ state }} providerRecord {{ completed earnings }} }} }} }}
+                pageInfo {{ hasNextPage }}
+              }}
+              deal(id: "{deal}") {{ provider job {{ state }} }}
+              balance(account: "{creator}") {{ available locked }}
+              provider(address: "{provider}") {{ completed earnings hardware {{ gpuCount }} }}
+              marketStats {{ jobsByState {{ state count }} dealsByState {{ state count }} volumeByDay {{ deals volume medianPrice gpuMemoryGb }} }}
+              _meta {{ chainId isReady lagBlocks indexedBlock {{ number hash }} }}
+            }}"#
+        ))
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let data = &answer["data"];
+    let jobs = data["jobs"]["edges"].as_array().expect("edges");
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0]["node"];
+    assert_eq!(job["state"], "matched");
+    assert_eq!(job["matchMode"], "direct");
+    assert_eq!(job["price"], "80000000");
+    assert_eq!(job["creator"], creator);
+    assert_eq!(job["deal"]["state"], "completed");
+    assert_eq!(job["deal"]["completion"], "accepted");
+    assert_eq!(job["deal"]["paid"], "78000000");
+    assert_eq!(job["deal"]["fee"], "2000000");
+    let history: Vec<&str> = job["deal"]["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["state"].as_str())
+        .collect();
+    assert_eq!(history, ["active", "committed", "revealed", "completed"]);
+    assert_eq!(job["deal"]["providerRecord"]["completed"], 1);
+    assert_eq!(data["deal"]["provider"], provider);
+    assert_eq!(data["deal"]["job"]["state"], "matched");
+    let (available, locked) = api.stack.balances(api.stack.accounts[1]).await;
+    assert_eq!(data["balance"]["available"], available.to_string());
+    assert_eq!(data["balance"]["locked"], locked.to_string());
+    assert_eq!(data["provider"]["earnings"], "78000000");
+    assert_eq!(data["marketStats"]["volumeByDay"][0]["volume"], "80000000");
+    assert_eq!(data["_meta"]["chainId"], 412_346);
+    assert_eq!(data["_meta"]["isReady"], true);
+    let _ = api.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_keyset_paginated_and_bad_input_gets_errors() {
+    let api = api().await;
+    let creator = api.stack.accounts[1];
+    api.stack.fund(creator, tokens(1_000)).await;
+    for _ in 0..5 {
+        api.stack
+            .post_job(creator, api.stack.job_spec(tokens(10), U256::ZERO, 0).await)
+            .await;
+    }
+    api.caught_up().await;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let cursor = after
+            .as_ref()
+            .map_or(String::new(), |c| format!(", after: \"{c}\""));
+        let answer = api
+            .query(&format!(
+                "{{ jobs(first: 2, orderBy: POSTED_AT, direction: DESC{cursor}) {{ edges {{ cursor node {{ id }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+            ))
+            .await;
+        let page = &answer["data"]["jobs"];
+        for edge in page["edges"].as_array().expect("edges") {
+            seen.push(edge["node"]["id"].as_str().expect("id").to_owned());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, ["5", "4", "3", "2", "1"]);
+
+    // Bad input: each gets errors, none takes the server down.
+    let deep = "{ jobs { edges { node { deal { job { deal { job { deal { job { deal { job { id } } } } } } } } } } } }";
+    for bad in [
+        deep,
+        "{ jobs(first: 5000) { edges { cursor } } }",
+        "{ jobs(after: \"zz-not-a-cursor\") { edges { cursor } } }",
+        "{ job(id: \"not a number\") { id } }",
+        "{ jobs(first: \"two\") { edges { cursor } } }",
+        "{ balance(account: \"0x12\") { available } }",
+        "{ nope }",
+        "{ jobs { edges { node { id } }",
+    ] {
+        let answer = api.query(bad).await;
+        assert!(
+            answer["errors"].as_array().is_some_and(|e| !e.is_empty()),
+            "{bad}: {answer}"
+        );
+    }
+    let oversized = "x".repeat(200_000);
+    let status = reqwest::Client::new()
+        .post(api.server.url())
+        .json(&json!({ "query": oversized }))
+        .send()
+        .await
+        .expect("http")
+        .status();
+    assert_eq!(status.as_u16(), 413);
+    let base = api.server.url().replace("/graphql", "");
+    let health = reqwest::get(format!("{base}/health"))
+        .await
+        .expect("health");
+    assert!(health.status().is_success());
+    let ready = reqwest::get(format!("{base}/ready")).await.expect("ready");
+    assert!(ready.status().is_success());
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("pond_graphql_query_seconds_count"));
+    assert!(metrics.contains("pond_indexed_block"));
+    let graphiql = reqwest::get(api.server.url())
+        .await
+        .expect("graphiql")
+        .text()
+        .await
+        .expect("html");
+    assert!(graphiql.to_lowercase().contains("graphiql"));
+    let _ = api.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_sees_each_deal_change_once_in_order() {
+    let api = api().await;
+    let mut request = api.server.ws_url().into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws");
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init"}).to_string().into(),
+        ))
+        .await
+        .expect("init");
+    let ack = socket.next().await.expect("ack").expect("ack");
+    assert!(ack.to_text().expect("text").contains("connection_ack"));
+    socket
+        .send(Message::Text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { dealChanges { id state } }"}})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("subscribe");
+    // Give the server a moment to register the subscription.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deal = lifecycle(&api.stack).await;
+    let mut states = Vec::new();
+    while states.len() < 4 {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a change in time")
+            .expect("open")
+            .expect("message");
+        let value: Value = serde_json::from_str(message.to_text().expect("text")).expect("json");
+        if value["type"] == "next" {
+            let change = &value["payload"]["data"]["dealChanges"];
+            assert_eq!(change["id"], deal.to_string());
+            states.push(change["state"].as_str().expect("state").to_owned());
+        }
+    }
+    assert_eq!(states, ["active", "committed", "revealed", "completed"]);
+    // Nothing more arrives: each change came once.
+    let extra = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
+    assert!(extra.is_err(), "no duplicate: {extra:?}");
+    let _ = api.stop.send(true);
+}
