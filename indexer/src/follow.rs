@@ -262,7 +262,23 @@ impl Indexer {
     ) -> Result<(), IndexerError> {
         let head = to;
         let mut next = from;
+        let started = Instant::now();
+        let events_before = self.progress.events.load(Ordering::Relaxed);
+        let mut reported = Instant::now();
         while next <= to {
+            if reported.elapsed() >= Duration::from_secs(2) {
+                reported = Instant::now();
+                let done = next.saturating_sub(from);
+                let total = to + 1 - from;
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let events = self.progress.events.load(Ordering::Relaxed) - events_before;
+                let eta = (total - done) as f64 * secs / (done.max(1) as f64);
+                tracing::info!(
+                    "backfill {done}/{total} blocks ({:.0}%), {:.0} events/s, ETA {eta:.0} s",
+                    done as f64 * 100.0 / total as f64,
+                    events as f64 / secs
+                );
+            }
             if *stop.borrow() {
                 return Ok(());
             }
