@@ -24,17 +24,11 @@ use alloy::{
 };
 use pond_deploy::{bindings::market, Params};
 
-/// foundry's default test keys (also devnode's dev accounts 1..=8).
-const LANE_KEYS: [&str; 8] = [
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-];
+/// Senders: devnode's dev accounts 1..=8 (foundry's default keys 0..=7,
+/// funded on anvil too).
+fn lane_keys() -> Vec<String> {
+    pond_devnode::accounts::dev_keys()[1..=8].to_vec()
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -153,7 +147,7 @@ async fn throughput(url: &str, lanes: Vec<Vec<Bytes>>) -> f64 {
 }
 
 fn transfer_lanes(chain_id: u64, start_nonces: &[u64], per_lane: usize) -> Vec<Vec<Bytes>> {
-    LANE_KEYS
+    lane_keys()
         .iter()
         .zip(start_nonces)
         .map(|(key, first)| {
@@ -176,7 +170,7 @@ fn transfer_lanes(chain_id: u64, start_nonces: &[u64], per_lane: usize) -> Vec<V
 
 async fn nonces(provider: &DynProvider) -> Vec<u64> {
     let mut out = Vec::new();
-    for key in LANE_KEYS {
+    for key in lane_keys() {
         let signer: PrivateKeySigner = key.parse().expect("key");
         out.push(
             provider
@@ -204,15 +198,6 @@ fn loop_emitter() -> Vec<u8> {
         0x60, 0x00, 0x35, 0x60, 0x00, 0x5b, 0x80, 0x82, 0x11, 0x15, 0x60, 0x18, 0x57, 0x80, 0x60,
         0x00, 0x80, 0xa1, 0x60, 0x01, 0x01, 0x60, 0x05, 0x56, 0x5b, 0x00,
     ]
-}
-
-fn init_code(runtime: &[u8]) -> Vec<u8> {
-    let len = u8::try_from(runtime.len()).expect("short runtime");
-    let mut init = vec![
-        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
-    ];
-    init.extend_from_slice(runtime);
-    init
 }
 
 #[tokio::main]
@@ -294,7 +279,7 @@ async fn main() {
         pond_deploy::bindings::token::IPondToken::new(deployment.contracts.token, &provider);
     let vault = pond_deploy::bindings::vault::IVault::new(deployment.contracts.vault, &provider);
     let amount = U256::from(1_000_000_000_000u64);
-    for key in LANE_KEYS {
+    for key in lane_keys() {
         let account = key.parse::<PrivateKeySigner>().expect("key").address();
         token
             .mint(account, amount)
@@ -354,7 +339,7 @@ async fn main() {
         .estimate_gas(
             TransactionRequest::default()
                 .with_from(
-                    LANE_KEYS[0]
+                    lane_keys()[0]
                         .parse::<PrivateKeySigner>()
                         .expect("key")
                         .address(),
@@ -366,7 +351,7 @@ async fn main() {
         .expect("estimate")
         * 2;
     let starts = nonces(&provider).await;
-    let lanes: Vec<Vec<Bytes>> = LANE_KEYS
+    let lanes: Vec<Vec<Bytes>> = lane_keys()
         .iter()
         .zip(&starts)
         .map(|(key, first)| {
@@ -393,7 +378,7 @@ async fn main() {
     // eth_getLogs over 100 000 logs: 100 transactions of 1 000 logs each.
     let deploy = TransactionRequest::default()
         .with_from(deployment.owner)
-        .with_deploy_code(init_code(&loop_emitter()));
+        .with_deploy_code(pond_devnode::deploy::evm_init_code(&loop_emitter()));
     let emitter = provider
         .send_transaction(deploy)
         .await

@@ -475,18 +475,6 @@ fn reentering_token(vault: Address) -> Vec<u8> {
     code
 }
 
-/// Init code returning `runtime`.
-fn init_code(runtime: &[u8]) -> Vec<u8> {
-    let len = u8::try_from(runtime.len()).expect("short runtime");
-    let mut init = vec![
-        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
-    ];
-    // PUSH1 len DUP1 PUSH1 12 PUSH1 0 CODECOPY PUSH1 0 RETURN STOP
-    init[1] = len;
-    init.extend_from_slice(runtime);
-    init
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stylus_program_refuses_reentry() {
     let s = Stack::start().await;
@@ -519,7 +507,12 @@ async fn a_stylus_program_refuses_reentry() {
             TransactionRequest::default()
                 .from(owner)
                 .into_create()
-                .input(Bytes::from(init_code(&reentering_token(vault))).into()),
+                .input(
+                    Bytes::from(pond_devnode::deploy::evm_init_code(&reentering_token(
+                        vault,
+                    )))
+                    .into(),
+                ),
         )
         .await
         .expect("sent")

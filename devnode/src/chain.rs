@@ -1091,22 +1091,7 @@ impl Chain {
             let Some(block) = self.block(number) else {
                 break;
             };
-            if !filter.matches_bloom(block.header.logs_bloom) {
-                continue;
-            }
-            for (index, tx) in block.txs.iter().enumerate() {
-                for (offset, log) in tx.logs.iter().enumerate() {
-                    if filter.matches_address(log.address) && filter.matches_topics(log.topics()) {
-                        out.push(rpc_log(
-                            block,
-                            index,
-                            tx.first_log_index + offset as u64,
-                            log,
-                            false,
-                        ));
-                    }
-                }
-            }
+            out.extend(block_logs(block, filter, false));
         }
         Ok(out)
     }
@@ -1267,6 +1252,33 @@ pub fn receipt_envelope_with<L>(tx: &MinedTx, logs: Vec<L>) -> ReceiptEnvelope<L
         TxType::Eip7702 => ReceiptEnvelope::Eip7702(receipt),
         TxType::Eip1559 => ReceiptEnvelope::Eip1559(receipt),
     }
+}
+
+/// The logs of `block` matching `filter`, marked `removed` or not.
+#[must_use]
+pub fn block_logs(
+    block: &MinedBlock,
+    filter: &Filter,
+    removed: bool,
+) -> Vec<alloy_rpc_types_eth::Log> {
+    let mut out = Vec::new();
+    if !filter.matches_bloom(block.header.logs_bloom) {
+        return out;
+    }
+    for (index, tx) in block.txs.iter().enumerate() {
+        for (offset, log) in tx.logs.iter().enumerate() {
+            if filter.matches_address(log.address) && filter.matches_topics(log.topics()) {
+                out.push(rpc_log(
+                    block,
+                    index,
+                    tx.first_log_index + offset as u64,
+                    log,
+                    removed,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A log as RPC returns it.

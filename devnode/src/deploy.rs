@@ -82,6 +82,22 @@ pub struct Activation {
     pub version: u16,
 }
 
+/// Init code that deploys `runtime` as plain EVM code (for small helper
+/// contracts; at most 255 bytes): `PUSH1 len DUP1 PUSH1 12 PUSH1 0
+/// CODECOPY PUSH1 0 RETURN STOP`, then the runtime.
+///
+/// # Panics
+/// When `runtime` is longer than 255 bytes.
+#[must_use]
+pub fn evm_init_code(runtime: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(runtime.len()).expect("runtime of at most 255 bytes");
+    let mut init = vec![
+        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
+    ];
+    init.extend_from_slice(runtime);
+    init
+}
+
 fn rpc(step: &'static str) -> impl Fn(String) -> DeployError {
     move |reason| DeployError::Rpc { step, reason }
 }

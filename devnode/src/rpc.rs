@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
-    chain::{rpc_log, Chain, ChainError, ChainEvent, MinedBlock, ReorgTx, BASE_FEE},
+    chain::{block_logs, rpc_log, Chain, ChainError, ChainEvent, MinedBlock, ReorgTx, BASE_FEE},
     node::{ChainHandle, NodeError},
 };
 
@@ -230,28 +230,6 @@ fn rpc_receipt(block: &MinedBlock, index: usize) -> Option<TransactionReceipt> {
         to: tx.envelope.to(),
         contract_address: tx.contract_address,
     })
-}
-
-/// Logs of `block` matching `filter`, marked removed or not.
-fn block_logs(block: &MinedBlock, filter: &Filter, removed: bool) -> Vec<alloy_rpc_types_eth::Log> {
-    let mut out = Vec::new();
-    if !filter.matches_bloom(block.header.logs_bloom) {
-        return out;
-    }
-    for (index, tx) in block.txs.iter().enumerate() {
-        for (offset, log) in tx.logs.iter().enumerate() {
-            if filter.matches_address(log.address) && filter.matches_topics(log.topics()) {
-                out.push(rpc_log(
-                    block,
-                    index,
-                    tx.first_log_index + offset as u64,
-                    log,
-                    removed,
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// Starts the server on `listen`.

@@ -21,15 +21,6 @@ use serde_json::{json, Value};
 /// Runtime code: `LOG1` with the first calldata word as the topic.
 const EMITTER: [u8; 9] = [0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00];
 
-fn init_code(runtime: &[u8]) -> Vec<u8> {
-    let len = u8::try_from(runtime.len()).expect("short runtime");
-    let mut init = vec![
-        0x60, len, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00,
-    ];
-    init.extend_from_slice(runtime);
-    init
-}
-
 struct Client {
     node: Node,
     provider: DynProvider,
@@ -71,7 +62,7 @@ impl Client {
     async fn deploy_emitter(&self) -> Address {
         let tx = TransactionRequest::default()
             .with_from(self.accounts[0])
-            .with_deploy_code(init_code(&EMITTER));
+            .with_deploy_code(pond_devnode::deploy::evm_init_code(&EMITTER));
         let receipt = self
             .provider
             .send_transaction(tx)
