@@ -330,20 +330,37 @@ impl Indexer {
 
     async fn fetch(&self, from: u64, to: u64, head: u64) -> Result<Fetched, IndexerError> {
         let logs = self.rpc.logs(&self.watched.addresses(), from, to).await?;
-        // Keep every block hash inside the reorg window (to find fork
-        // points), and the range's last block (the checkpoint).
+        // Headers for every block inside the reorg window (to find fork
+        // points) and for the range's last block (the checkpoint). Older
+        // blocks with logs take hash and time from their logs when the
+        // provider includes `blockTimestamp` (saving a request per block).
         let window_start = head.saturating_sub(self.config.reorg_window);
+        let mut from_logs: std::collections::BTreeMap<u64, BlockRecord> = Default::default();
         let mut numbers: Vec<u64> = (from.max(window_start)..=to).collect();
         if numbers.last() != Some(&to) {
             numbers.push(to);
         }
         for log in &logs {
-            if let Some(n) = log.block_number {
-                numbers.push(n);
+            let Some(n) = log.block_number else { continue };
+            match (
+                n < window_start && n != to,
+                log.block_hash,
+                log.block_timestamp,
+            ) {
+                (true, Some(hash), Some(timestamp)) => {
+                    from_logs.entry(n).or_insert_with(|| BlockRecord {
+                        number: n,
+                        hash: format!("{hash:#x}"),
+                        parent_hash: String::new(),
+                        timestamp,
+                    });
+                }
+                _ => numbers.push(n),
             }
         }
         numbers.sort_unstable();
         numbers.dedup();
+        numbers.retain(|n| !from_logs.contains_key(n));
         let blocks: Vec<Result<BlockRecord, RpcError>> = stream::iter(numbers)
             .map(|n| async move {
                 let block = self.rpc.block(n).await?;
@@ -357,7 +374,9 @@ impl Indexer {
             .buffered(8)
             .collect()
             .await;
-        let blocks = blocks.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let mut blocks = blocks.into_iter().collect::<Result<Vec<_>, _>>()?;
+        blocks.extend(from_logs.into_values());
+        blocks.sort_by_key(|b| b.number);
         Ok(Fetched {
             from,
             to,
