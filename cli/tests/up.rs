@@ -34,6 +34,9 @@ fn pond_up_serves_a_graphql_url_that_answers() {
     let dir = std::env::temp_dir().join(format!("pond-up-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let listen = format!("127.0.0.1:{}", free_port());
+    // pond up's log goes to a file, shown if the test fails.
+    let log_path = dir.join("pond-up.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pond"))
         .args([
             "up",
@@ -44,22 +47,30 @@ fn pond_up_serves_a_graphql_url_that_answers() {
         ])
         .current_dir(&dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(log))
         .spawn()
         .expect("pond up");
+    // Keep reading stdout to the end: a closed pipe would make pond up's
+    // later lines fail to print.
     let stdout = child.stdout.take().expect("stdout");
-    let mut url = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(rest) = line.strip_prefix("GraphQL") {
-            url = Some(rest.trim().to_owned());
-            break;
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("GraphQL") {
+                let _ = url_tx.send(rest.trim().to_owned());
+            }
         }
-    }
-    let url = url.expect("pond up printed the GraphQL URL");
+    });
+    let url = url_rx.recv_timeout(Duration::from_secs(900)).ok();
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let url = url.unwrap_or_else(|| panic!("pond up printed no GraphQL URL; its log:\n{}", log()));
     let started = Instant::now();
     let mut answer = String::new();
-    while started.elapsed() < Duration::from_secs(120) {
+    // Generous: CI machines are shared, and the bound only ends a hung run.
+    while started.elapsed() < Duration::from_secs(300) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("pond up exited with {status}; its log:\n{}", log());
+        }
         if let Some(body) = post(
             &url,
             r#"{"query":"{ _meta { chainId isReady indexedBlock { number } } }"}"#,
@@ -73,9 +84,20 @@ fn pond_up_serves_a_graphql_url_that_answers() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let value: serde_json::Value = serde_json::from_str(&answer).expect("json answer");
+    let value: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|_| {
+        panic!(
+            "no JSON answer ({answer:?}) after {:?}; pond up's log:\n{}",
+            started.elapsed(),
+            log()
+        )
+    });
     assert_eq!(value["data"]["_meta"]["chainId"], 412_346, "{answer}");
-    assert_eq!(value["data"]["_meta"]["isReady"], true);
+    assert_eq!(
+        value["data"]["_meta"]["isReady"],
+        true,
+        "{answer}; log:\n{}",
+        log()
+    );
     let deployment =
         std::fs::read_to_string(dir.join("deployments/devnode.json")).expect("deployment file");
     assert!(deployment.contains("\"chainId\": 412346"));

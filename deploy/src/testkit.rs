@@ -318,6 +318,73 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Funds `validators` with `stake` each and stakes it.
+    pub async fn stake_validators(&self, validators: &[Address], stake: U256) {
+        for v in validators {
+            self.fund(*v, stake).await;
+            ok(self.registry().stake(stake).from(*v).send().await).await;
+        }
+    }
+
+    /// Challenges the revealed `deal` as `creator`, draws the validators
+    /// once the randomness block is mined, and has the drawn ones commit
+    /// and reveal `votes` in draw order; returns (case, drawn validators).
+    pub async fn mediate(
+        &self,
+        creator: Address,
+        deal: U256,
+        votes: &[B256],
+    ) -> (U256, Vec<Address>) {
+        use crate::bindings::{deals::IDeals, mediation::IMediation};
+        let receipt = ok(self
+            .deals()
+            .challengeResult(deal)
+            .from(creator)
+            .send()
+            .await)
+        .await;
+        let challenged: IDeals::DealChallenged = event(&receipt);
+        let case = challenged.caseId;
+        self.mine().await;
+        let anyone = *self.accounts.last().expect("accounts");
+        let receipt = ok(self
+            .mediation()
+            .drawValidators(case)
+            .from(anyone)
+            .send()
+            .await)
+        .await;
+        let drawn: IMediation::ValidatorsDrawn = event(&receipt);
+        assert_eq!(
+            drawn.validators.len(),
+            votes.len(),
+            "one vote per drawn validator"
+        );
+        let salt = |v: &Address| B256::left_padding_from(v.as_slice());
+        for (v, vote) in drawn.validators.iter().zip(votes) {
+            let hash = commitment(case, *v, *vote, salt(v));
+            ok(self
+                .mediation()
+                .commitVote(case, hash)
+                .from(*v)
+                .send()
+                .await)
+            .await;
+        }
+        for (v, vote) in drawn.validators.iter().zip(votes) {
+            ok(self
+                .mediation()
+                .revealVote(case, *vote, salt(v))
+                .from(*v)
+                .send()
+                .await)
+            .await;
+        }
+        (case, drawn.validators)
+    }
+}
+
 /// `keccak256(abi.encode(id, account, result, salt))`, as the contracts
 /// compute it.
 pub fn commitment(id: U256, account: Address, result: B256, salt: B256) -> B256 {

@@ -275,56 +275,15 @@ async fn finalize_after_the_judge_window_and_both_timeouts() {
     s.assert_vault_invariant().await;
 }
 
-/// Challenges a delivered direct deal with `n` staked validators; the drawn
-/// validators vote `votes`; returns (deal, case, drawn validators).
+/// Stakes five validators, challenges a delivered direct deal, and has
+/// the three drawn validators vote `votes`; returns (deal, case, drawn).
 async fn mediate(s: &Stack, votes: [B256; 3]) -> (U256, U256, Vec<Address>) {
-    let validators: Vec<Address> = s.accounts[4..9].to_vec();
-    for v in &validators {
-        s.fund(*v, tokens(200)).await;
-        ok(s.registry().stake(tokens(200)).from(*v).send().await).await;
-    }
+    s.stake_validators(&s.accounts[4..9], tokens(200)).await;
     let deal = direct_deal(s).await;
     s.deliver(provider(s), deal, RESULT).await;
-    let receipt = ok(s
-        .deals()
-        .challengeResult(deal)
-        .from(creator(s))
-        .send()
-        .await)
-    .await;
-    let challenged: IDeals::DealChallenged = event(&receipt);
-    let case = challenged.caseId;
+    let (case, drawn) = s.mediate(creator(s), deal, &votes).await;
     assert_eq!(s.deal_state(deal).await, 4, "challenged");
-    // The randomness round is the next block: mine it, then draw.
-    s.mine().await;
-    let receipt = ok(s
-        .mediation()
-        .drawValidators(case)
-        .from(s.accounts[9])
-        .send()
-        .await)
-    .await;
-    let drawn: IMediation::ValidatorsDrawn = event(&receipt);
-    assert_eq!(drawn.validators.len(), 3);
-    for (v, vote) in drawn.validators.iter().zip(votes) {
-        let salt = B256::left_padding_from(v.as_slice());
-        ok(s.mediation()
-            .commitVote(case, commitment(case, *v, vote, salt))
-            .from(*v)
-            .send()
-            .await)
-        .await;
-    }
-    for (v, vote) in drawn.validators.iter().zip(votes) {
-        let salt = B256::left_padding_from(v.as_slice());
-        ok(s.mediation()
-            .revealVote(case, vote, salt)
-            .from(*v)
-            .send()
-            .await)
-        .await;
-    }
-    (deal, case, drawn.validators)
+    (deal, case, drawn)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -243,10 +243,12 @@ impl Job {
             .next()
             .map(Deal))
     }
-    /// Bids, for auctions.
+    /// Bids, for auctions: the best (lowest price) first.
     async fn bids(&self, ctx: &Context<'_>) -> Result<Vec<Bid>> {
-        Ok(load(ctx, &rows::BIDS, "job_id", &text(&self.0, "id"))
-            .await?
+        let mut bids = load(ctx, &rows::BIDS, "job_id", &text(&self.0, "id")).await?;
+        // Stored amounts are zero-padded, so text order is numeric order.
+        bids.sort_by_key(|row| text(row, "price"));
+        Ok(bids
             .into_iter()
             .map(|row| Bid {
                 provider: text(&row, "provider"),
@@ -403,6 +405,17 @@ impl Deal {
             .next()
             .map(Job))
     }
+    /// The mediation case, if the deal was challenged.
+    async fn case(&self, ctx: &Context<'_>) -> Result<Option<Case>> {
+        let Some(case) = opt_text(&self.0, "case_id") else {
+            return Ok(None);
+        };
+        Ok(load(ctx, &rows::CASES, "id", &case)
+            .await?
+            .into_iter()
+            .next()
+            .map(Case::from))
+    }
     /// The provider's record.
     async fn provider_record(&self, ctx: &Context<'_>) -> Result<Option<Provider>> {
         Ok(
@@ -555,7 +568,11 @@ impl From<Row> for Offer {
 
 /// A mediation case.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Case {
+    /// The stored key, for loading votes.
+    #[graphql(skip)]
+    pub key: String,
     /// Case id.
     pub id: String,
     /// Deal id.
@@ -579,6 +596,7 @@ pub struct Case {
 impl From<Row> for Case {
     fn from(row: Row) -> Self {
         Self {
+            key: text(&row, "id"),
             id: num(&row, "id"),
             deal_id: num(&row, "deal_id"),
             state: text(&row, "state"),
@@ -590,6 +608,45 @@ impl From<Row> for Case {
             fee: num(&row, "fee"),
         }
     }
+}
+
+#[async_graphql::ComplexObject]
+impl Case {
+    /// Votes committed in this case, by validator address.
+    async fn votes(&self, ctx: &Context<'_>) -> Result<Vec<Vote>> {
+        Ok(load(ctx, &rows::VOTES, "case_id", &self.key)
+            .await?
+            .into_iter()
+            .map(|row| Vote {
+                validator: text(&row, "validator"),
+                commitment: text(&row, "commitment"),
+                result_hash: opt_text(&row, "result_hash"),
+                agrees_with_provider: opt_int(&row, "agrees_with_provider").map(|v| v != 0),
+                outcome: opt_text(&row, "outcome"),
+                earned: opt_num(&row, "earned"),
+                slashed: opt_num(&row, "slashed"),
+            })
+            .collect())
+    }
+}
+
+/// A validator's vote in a case.
+#[derive(SimpleObject)]
+pub struct Vote {
+    /// Validator.
+    pub validator: String,
+    /// The committed hash.
+    pub commitment: String,
+    /// The revealed result hash, once revealed.
+    pub result_hash: Option<String>,
+    /// Whether the revealed result matches the provider's.
+    pub agrees_with_provider: Option<bool>,
+    /// with_majority, against_majority, no_show or undecided, once settled.
+    pub outcome: Option<String>,
+    /// Earned when settled.
+    pub earned: Option<String>,
+    /// Slashed when settled.
+    pub slashed: Option<String>,
 }
 
 /// Vault balances of an account.

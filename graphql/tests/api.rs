@@ -3,102 +3,19 @@
 //! server stays up, and a WebSocket subscriber sees each change once, in
 //! order.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy::{
     primitives::{B256, U256},
-    providers::Provider,
     transports::http::reqwest,
 };
+use common::api;
 use futures::{SinkExt, StreamExt};
 use pond_deploy::testkit::{event, ok, tokens, Stack};
-use pond_graphql::{router, ApiState, Server};
-use pond_indexer::{
-    follow::{Indexer, IndexerConfig},
-    store::Store,
-};
 use serde_json::{json, Value};
-use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-
-struct Api {
-    stack: Stack,
-    store: Store,
-    server: Server,
-    stop: watch::Sender<bool>,
-}
-
-async fn api() -> Api {
-    let stack = Stack::start().await;
-    let path = std::env::temp_dir().join(format!(
-        "pond_graphql_{}_{}.db",
-        std::process::id(),
-        rand_suffix()
-    ));
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("store");
-    let mut config = IndexerConfig::new(&stack.node.http_url(), stack.deployment.clone());
-    config.ws_url = Some(stack.node.ws_url());
-    config.poll_interval = Duration::from_millis(50);
-    let indexer = Indexer::new(store.clone(), config);
-    let state = ApiState {
-        store: store.clone(),
-        updates: indexer.updates(),
-        progress: indexer.progress.clone(),
-        chain_id: stack.deployment.chain_id,
-    };
-    let rpc = Some(indexer.rpc().stats.clone());
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(indexer.run(stopped));
-    let server = Server::start(router(state, rpc), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("server");
-    Api {
-        stack,
-        store,
-        server,
-        stop,
-    }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
-impl Api {
-    async fn query(&self, query: &str) -> Value {
-        reqwest::Client::new()
-            .post(self.server.url())
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .expect("http")
-            .json()
-            .await
-            .expect("json")
-    }
-
-    /// Waits until the index has the head block.
-    async fn caught_up(&self) {
-        for _ in 0..400 {
-            let head = self.stack.provider.get_block_number().await.expect("head");
-            if self
-                .store
-                .checkpoint()
-                .await
-                .expect("cp")
-                .is_some_and(|cp| cp.number == head)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("index did not catch up");
-    }
-}
 
 const RESULT: B256 = B256::repeat_byte(0xee);
 
@@ -263,15 +180,24 @@ async fn pages_are_keyset_paginated_and_bad_input_gets_errors() {
     let _ = api.stop.send(true);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subscriber_sees_each_deal_change_once_in_order() {
+/// Subscribes to `dealChanges` over `protocol` (whose subscribe and data
+/// message types differ), runs the lifecycle, and checks that each change
+/// arrives once, in order.
+async fn each_deal_change_once_in_order(protocol: &str, subscribe: &str, data: &str) {
     let api = api().await;
     let mut request = api.server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("ws");
+    assert_eq!(
+        response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .map(|v| v.as_bytes()),
+        Some(protocol.as_bytes()),
+        "the server speaks {protocol}"
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws");
     socket
         .send(Message::Text(
             json!({"type": "connection_init"}).to_string().into(),
@@ -282,7 +208,7 @@ async fn a_subscriber_sees_each_deal_change_once_in_order() {
     assert!(ack.to_text().expect("text").contains("connection_ack"));
     socket
         .send(Message::Text(
-            json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { dealChanges { id state } }"}})
+            json!({"id": "1", "type": subscribe, "payload": {"query": "subscription { dealChanges { id state } }"}})
                 .to_string()
                 .into(),
         ))
@@ -299,15 +225,30 @@ async fn a_subscriber_sees_each_deal_change_once_in_order() {
             .expect("open")
             .expect("message");
         let value: Value = serde_json::from_str(message.to_text().expect("text")).expect("json");
-        if value["type"] == "next" {
+        if value["type"] == data {
+            assert_eq!(value["id"], "1");
             let change = &value["payload"]["data"]["dealChanges"];
             assert_eq!(change["id"], deal.to_string());
             states.push(change["state"].as_str().expect("state").to_owned());
         }
     }
     assert_eq!(states, ["active", "committed", "revealed", "completed"]);
-    // Nothing more arrives: each change came once.
-    let extra = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
-    assert!(extra.is_err(), "no duplicate: {extra:?}");
+    // Nothing more arrives: each change came once (keep-alives aside).
+    let quiet_until = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(extra) = tokio::time::timeout_at(quiet_until, socket.next()).await {
+        let text = extra.expect("open").expect("message");
+        let value: Value = serde_json::from_str(text.to_text().expect("text")).expect("json");
+        assert_ne!(value["type"], data, "no duplicate: {value}");
+    }
     let _ = api.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graphql_transport_ws_subscriber_sees_each_deal_change_once_in_order() {
+    each_deal_change_once_in_order("graphql-transport-ws", "subscribe", "next").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graphql_ws_subscriber_sees_each_deal_change_once_in_order() {
+    each_deal_change_once_in_order("graphql-ws", "start", "data").await;
 }
