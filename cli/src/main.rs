@@ -4,7 +4,8 @@
 //! activates the contracts, writes `deployments/devnode.json`, then runs the
 //! indexer and the GraphQL server and prints their URLs. With `--rpc URL
 //! --deployment FILE` it indexes an existing chain instead and starts no
-//! devnode.
+//! devnode. `pond serve` adds a read-only GraphQL server over the
+//! PostgreSQL database another `pond up` indexes.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -38,6 +39,19 @@ struct Cli {
 enum Command {
     /// Start the whole stack: devnode (unless --rpc), contracts, indexer, GraphQL.
     Up(Up),
+    /// Serve GraphQL from a PostgreSQL database another `pond up` indexes
+    /// (read-only; subscriptions arrive through LISTEN/NOTIFY).
+    Serve(Serve),
+}
+
+#[derive(Parser, Debug)]
+struct Serve {
+    /// The indexer's database: postgres://…
+    #[arg(long)]
+    database_url: String,
+    /// GraphQL server address.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    listen: SocketAddr,
 }
 
 #[derive(Parser, Debug)]
@@ -79,7 +93,47 @@ async fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(up) => run_up(up).await,
+        Command::Serve(serve) => run_serve(serve).await,
     }
+}
+
+async fn run_serve(serve: Serve) -> eyre::Result<()> {
+    let store = Store::open(&serve.database_url)
+        .await
+        .wrap_err("opening the database")?;
+    if store.postgres_url().is_none() {
+        bail!("pond serve needs the PostgreSQL database a `pond up --database-url postgres://…` indexes");
+    }
+    let chain_id = loop {
+        if let Some(checkpoint) = store.checkpoint().await? {
+            break checkpoint.chain_id;
+        }
+        tracing::info!("waiting for the indexer's first batch");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let (updates, _) = tokio::sync::broadcast::channel(1024);
+    let progress = std::sync::Arc::new(pond_indexer::follow::Progress::default());
+    let (stop, stopped) = watch::channel(false);
+    let listening =
+        pond_indexer::feed::listen(store.clone(), updates.clone(), progress.clone(), stopped)
+            .await
+            .wrap_err("listening for the indexer's updates")?;
+    let state = ApiState {
+        store,
+        updates,
+        progress,
+        chain_id,
+    };
+    let server = Server::start(router(state, None), serve.listen)
+        .await
+        .wrap_err_with(|| format!("serving GraphQL on {}", serve.listen))?;
+    println!("GraphQL     {}", server.url());
+    println!("subscribe   {}", server.ws_url());
+    tokio::signal::ctrl_c().await?;
+    let _ = stop.send(true);
+    let _ = listening.await;
+    server.stop();
+    Ok(())
 }
 
 async fn run_up(up: Up) -> eyre::Result<()> {

@@ -11,7 +11,7 @@ use alloy::{
     primitives::{B256, U256},
     transports::http::reqwest,
 };
-use common::api;
+use common::{api, scaled_out_api, Api};
 use futures::{SinkExt, StreamExt};
 use pond_deploy::testkit::{event, ok, tokens, Stack};
 use serde_json::{json, Value};
@@ -183,8 +183,7 @@ async fn pages_are_keyset_paginated_and_bad_input_gets_errors() {
 /// Subscribes to `dealChanges` over `protocol` (whose subscribe and data
 /// message types differ), runs the lifecycle, and checks that each change
 /// arrives once, in order.
-async fn each_deal_change_once_in_order(protocol: &str, subscribe: &str, data: &str) {
-    let api = api().await;
+async fn each_deal_change_once_in_order(api: &Api, protocol: &str, subscribe: &str, data: &str) {
     let mut request = api.server.ws_url().into_client_request().expect("request");
     request
         .headers_mut()
@@ -240,15 +239,53 @@ async fn each_deal_change_once_in_order(protocol: &str, subscribe: &str, data: &
         let value: Value = serde_json::from_str(text.to_text().expect("text")).expect("json");
         assert_ne!(value["type"], data, "no duplicate: {value}");
     }
-    let _ = api.stop.send(true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graphql_transport_ws_subscriber_sees_each_deal_change_once_in_order() {
-    each_deal_change_once_in_order("graphql-transport-ws", "subscribe", "next").await;
+    let api = api().await;
+    each_deal_change_once_in_order(&api, "graphql-transport-ws", "subscribe", "next").await;
+    let _ = api.stop.send(true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graphql_ws_subscriber_sees_each_deal_change_once_in_order() {
-    each_deal_change_once_in_order("graphql-ws", "start", "data").await;
+    let api = api().await;
+    each_deal_change_once_in_order(&api, "graphql-ws", "start", "data").await;
+    let _ = api.stop.send(true);
+}
+
+/// With PostgreSQL, a server that does not index hears each change through
+/// LISTEN/NOTIFY, once and in order, and its `_meta` follows the indexer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_of_another_server_on_postgres_sees_each_deal_change_once_in_order() {
+    let api = scaled_out_api().await;
+    each_deal_change_once_in_order(&api, "graphql-transport-ws", "subscribe", "next").await;
+    api.caught_up().await;
+    // One more block, so the notification that carries the caught-up head
+    // has surely been heard.
+    api.stack.mine().await;
+    api.caught_up().await;
+    let checkpoint = api
+        .store
+        .checkpoint()
+        .await
+        .expect("checkpoint")
+        .expect("some");
+    let mut meta = Value::Null;
+    for _ in 0..100 {
+        meta = api
+            .query("{ _meta { isReady lagBlocks indexedBlock { number hash } } }")
+            .await;
+        if meta["data"]["_meta"]["indexedBlock"]["number"] == checkpoint.number {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let meta = &meta["data"]["_meta"];
+    assert_eq!(meta["indexedBlock"]["number"], checkpoint.number, "{meta}");
+    assert_eq!(meta["indexedBlock"]["hash"], checkpoint.hash);
+    assert_eq!(meta["isReady"], true);
+    assert_eq!(meta["lagBlocks"], 0);
+    let _ = api.stop.send(true);
 }

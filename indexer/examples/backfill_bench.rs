@@ -26,7 +26,8 @@ use pond_deploy::{bindings::market, Deployment, Params};
 use pond_devnode::node::{Node, NodeConfig};
 use pond_indexer::{
     follow::{Indexer, IndexerConfig},
-    store::{rows::TABLES, Store},
+    store::Store,
+    testkit,
 };
 use tokio::sync::watch;
 
@@ -160,45 +161,6 @@ async fn build_chain() -> Deployment {
     deployment
 }
 
-async fn checksum(store: &Store) -> String {
-    let mut text = String::new();
-    for table in TABLES {
-        for row in store.all_rows(table).await.expect("rows") {
-            text.push_str(&serde_json::to_string(&row).expect("json"));
-        }
-    }
-    let mut after = (0, 0);
-    loop {
-        let events = store.events_after(after, 10_000).await.expect("events");
-        let Some(last) = events.last() else { break };
-        after = (last.block_number, last.log_index);
-        for e in &events {
-            text.push_str(&serde_json::to_string(e).expect("json"));
-        }
-    }
-    format!("{:#x}", keccak256(text.as_bytes()))
-}
-
-async fn postgres_url() -> String {
-    use sqlx::Connection;
-    let admin = std::env::var("POND_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("pond_bench_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("postgres");
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create");
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    format!("{base}/{name}")
-}
-
 #[tokio::main]
 async fn main() {
     let deployment_file = state_path().with_file_name("deployment.json");
@@ -231,7 +193,7 @@ async fn main() {
     println!("|---|---:|---:|---:|---:|---|");
     for (backend, url) in [
         ("SQLite", format!("sqlite://{}", sqlite.display())),
-        ("PostgreSQL", postgres_url().await),
+        ("PostgreSQL", testkit::postgres_url().await),
     ] {
         let started = Instant::now();
         let store = Store::open(&url).await.expect("store");
@@ -258,7 +220,7 @@ async fn main() {
         println!(
             "| {backend} | {head} | {events} | {elapsed:.1} | {:.0} | `{}` |",
             events as f64 / elapsed,
-            &checksum(&store).await[..18]
+            &testkit::checksum(&store).await[..18]
         );
     }
     let _ = std::fs::remove_file(&sqlite);

@@ -24,7 +24,7 @@ use crate::{
     events::{self, Watched},
     project::{self, Meta},
     rpc::{RpcClient, RpcError},
-    store::{BlockRecord, Changed, EventRecord, Store, StoreError},
+    store::{BlockRecord, EventRecord, Store, StoreError},
 };
 
 /// Why the indexer stopped.
@@ -91,28 +91,7 @@ impl IndexerConfig {
     }
 }
 
-/// What subscribers hear after each committed batch.
-#[derive(Clone, Debug)]
-pub enum Update {
-    /// Blocks up to `to` were indexed.
-    Indexed {
-        /// Last block.
-        to: u64,
-        /// New events in order.
-        events: Vec<EventRecord>,
-        /// Changed rows.
-        changed: Vec<Changed>,
-    },
-    /// A reorg removed everything above `fork`.
-    Removed {
-        /// The fork point (kept).
-        fork: u64,
-        /// Removed events, oldest first.
-        events: Vec<EventRecord>,
-        /// Rows as restored.
-        changed: Vec<Changed>,
-    },
-}
+pub use crate::feed::Update;
 
 /// Progress for `_meta`, `/ready` and metrics.
 #[derive(Debug, Default)]
@@ -421,6 +400,10 @@ impl Indexer {
             return Ok(());
         };
         debug_assert_eq!(last.number, fetched.to);
+        batch.progress(
+            self.progress.head.load(Ordering::Relaxed),
+            self.progress.ready.load(Ordering::Relaxed) == 1,
+        );
         let (count, changed) = batch.commit(&last).await?;
         self.progress.indexed.store(last.number, Ordering::Relaxed);
         self.progress.events.fetch_add(count, Ordering::Relaxed);

@@ -3,7 +3,7 @@
 //! must lose nothing and duplicate nothing: its result equals a fresh
 //! index through a healthy endpoint.
 
-mod common;
+use pond_indexer::testkit;
 
 use std::{
     sync::{
@@ -154,7 +154,7 @@ async fn faulty_proxy(upstream: String, faults: Arc<Faults>) -> String {
 }
 
 async fn index(stack: &Stack, rpc_url: &str) -> (Store, u64) {
-    let store = Store::open(&common::sqlite_url()).await.expect("store");
+    let store = Store::open(&testkit::sqlite_url()).await.expect("store");
     let mut config = IndexerConfig::new(rpc_url, stack.deployment.clone());
     config.initial_range = 64;
     config.poll_interval = Duration::from_millis(50);
@@ -196,8 +196,8 @@ async fn a_faulty_endpoint_loses_nothing_and_duplicates_nothing() {
     let (healthy, _) = index(&stack, &stack.node.http_url()).await;
 
     assert_eq!(
-        common::snapshot(&faulty).await,
-        common::snapshot(&healthy).await
+        testkit::snapshot(&faulty).await,
+        testkit::snapshot(&healthy).await
     );
     let all = |s: Store| async move { s.events_after((0, 0), 1_000_000).await.expect("events") };
     let events = all(faulty).await;

@@ -2,7 +2,7 @@
 //! reflected in rows, reorgs of depth 1 to 10 rolled back to exactly a
 //! fresh index of the canonical chain, and restarts at random points.
 
-mod common;
+use pond_indexer::testkit;
 
 use std::time::Duration;
 
@@ -114,7 +114,7 @@ async fn lifecycle(s: &Stack) -> (U256, U256) {
 async fn the_lifecycle_is_reflected_in_rows_on_both_backends() {
     let s = Stack::start().await;
     let (job, deal) = lifecycle(&s).await;
-    for (backend, url) in common::both().await {
+    for (backend, url) in testkit::both().await {
         let store = Store::open(&url).await.expect("open");
         let (running, _) = start(&store, config(&s));
         converge(&s, &store).await;
@@ -184,7 +184,7 @@ async fn reorgs_of_depth_one_to_ten_leave_a_fresh_index_of_the_canonical_chain()
     let provider = s.accounts[2];
     s.fund(provider, tokens(500)).await;
     s.register_provider(provider, 2).await;
-    let store = Store::open(&common::sqlite_url()).await.expect("open");
+    let store = Store::open(&testkit::sqlite_url()).await.expect("open");
     let (running, mut updates) = start(&store, config(&s));
     let mut removed_events = 0usize;
     for depth in 1..=10u64 {
@@ -217,13 +217,13 @@ async fn reorgs_of_depth_one_to_ten_leave_a_fresh_index_of_the_canonical_chain()
         "removals announced"
     );
 
-    let fresh = Store::open(&common::sqlite_url()).await.expect("open");
+    let fresh = Store::open(&testkit::sqlite_url()).await.expect("open");
     let (again, _) = start(&fresh, config(&s));
     converge(&s, &fresh).await;
     again.stop().await;
     assert_eq!(
-        common::snapshot(&store).await,
-        common::snapshot(&fresh).await
+        testkit::snapshot(&store).await,
+        testkit::snapshot(&fresh).await
     );
     assert_eq!(
         store.event_count().await.expect("count"),
@@ -241,7 +241,7 @@ async fn restarts_at_random_points_leave_no_gap_and_no_duplicate() {
     let provider = s.accounts[2];
     s.fund(provider, tokens(500)).await;
     s.register_provider(provider, 2).await;
-    let store = Store::open(&common::postgres_url().await)
+    let store = Store::open(&testkit::postgres_url().await)
         .await
         .expect("open");
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -261,13 +261,13 @@ async fn restarts_at_random_points_leave_no_gap_and_no_duplicate() {
     converge(&s, &store).await;
     running.stop().await;
 
-    let fresh = Store::open(&common::sqlite_url()).await.expect("open");
+    let fresh = Store::open(&testkit::sqlite_url()).await.expect("open");
     let (again, _) = start(&fresh, config(&s));
     converge(&s, &fresh).await;
     again.stop().await;
     assert_eq!(
-        common::snapshot(&store).await,
-        common::snapshot(&fresh).await
+        testkit::snapshot(&store).await,
+        testkit::snapshot(&fresh).await
     );
     let events = store.events_after((0, 0), 1_000_000).await.expect("events");
     assert_eq!(

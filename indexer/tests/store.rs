@@ -1,7 +1,7 @@
 //! The store's conformance suite, run against SQLite and PostgreSQL alike:
 //! exactly-once events, journaled projections and rollback.
 
-mod common;
+use pond_indexer::testkit;
 
 use alloy::primitives::{Address, B256, U256};
 use pond_deploy::bindings::vault::IVault;
@@ -99,7 +99,7 @@ async fn balances(store: &Store) -> Option<(U256, U256)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_journal_and_rollback_on_both_backends() {
-    for (backend, url) in common::both().await {
+    for (backend, url) in testkit::both().await {
         let store = Store::open(&url).await.expect("open");
         assert!(
             store.checkpoint().await.expect("checkpoint").is_none(),

@@ -20,6 +20,8 @@ use sqlx::{
 
 pub use rows::{Row, Table, Val, TABLES};
 
+use crate::feed::{self, Update};
+
 /// Which database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -83,7 +85,7 @@ pub struct BlockRecord {
 }
 
 /// A raw event row.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EventRecord {
     /// Block number.
     pub block_number: u64,
@@ -108,6 +110,7 @@ pub struct EventRecord {
 }
 
 /// A projection row that changed, for subscribers.
+/// (Serialized with the table by name; see `feed`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Changed {
     /// Table.
@@ -122,6 +125,8 @@ pub struct Changed {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// The PostgreSQL URL (for notification listeners).
+    postgres_url: Option<String>,
     writer: AnyPool,
     reader: AnyPool,
 }
@@ -195,6 +200,7 @@ impl Store {
                 };
                 Self {
                     backend,
+                    postgres_url: None,
                     writer,
                     reader,
                 }
@@ -207,6 +213,7 @@ impl Store {
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Self {
                     backend,
+                    postgres_url: Some(url.to_owned()),
                     writer: pool.clone(),
                     reader: pool,
                 }
@@ -219,6 +226,12 @@ impl Store {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The PostgreSQL URL, if this store is one.
+    #[must_use]
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
     }
 
     /// The read pool (queries).
@@ -283,6 +296,10 @@ impl Store {
         }
         Ok(Batch {
             conn,
+            publish: self.backend == Backend::Postgres,
+            new_events: Vec::new(),
+            head: 0,
+            ready: false,
             chain_id,
             cache: HashMap::new(),
             touched: HashSet::new(),
@@ -311,7 +328,17 @@ impl Store {
         })
         .execute(&mut conn)
         .await?;
-        let result = rollback(&mut conn, number).await;
+        let mut result = rollback(&mut conn, number).await;
+        if let (Ok((events, changed)), Backend::Postgres) = (&result, self.backend) {
+            let update = Update::Removed {
+                fork: number,
+                events: events.clone(),
+                changed: changed.clone(),
+            };
+            if let Err(error) = feed::publish(&mut conn, update, 0, false).await {
+                result = Err(error);
+            }
+        }
         match result {
             Ok(done) => {
                 sqlx::query("COMMIT").execute(&mut conn).await?;
@@ -330,6 +357,9 @@ impl Store {
     /// # Errors
     /// Database failure.
     pub async fn prune_below(&self, number: u64) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            feed::prune(&mut *self.writer.acquire().await?).await?;
+        }
         sqlx::query("DELETE FROM journal WHERE block_number < $1")
             .bind(int(number))
             .execute(&self.writer)
@@ -720,6 +750,12 @@ type Cached = (Vec<Val>, Option<Row>, bool);
 /// in one transaction.
 pub struct Batch {
     conn: AnyConnection,
+    /// Publish the update for other processes (PostgreSQL).
+    publish: bool,
+    /// New events, kept when publishing.
+    new_events: Vec<EventRecord>,
+    head: u64,
+    ready: bool,
     chain_id: u64,
     cache: HashMap<RowId, Cached>,
     touched: HashSet<(&'static str, String, u64)>,
@@ -771,6 +807,9 @@ impl Batch {
         let inserted = done.rows_affected() == 1;
         if inserted {
             self.events += 1;
+            if self.publish {
+                self.new_events.push(event.clone());
+            }
         }
         Ok(inserted)
     }
@@ -840,6 +879,13 @@ impl Batch {
         }
     }
 
+    /// The indexer's view of the chain when this batch commits, published
+    /// with it for API servers in other processes.
+    pub fn progress(&mut self, head: u64, ready: bool) {
+        self.head = head;
+        self.ready = ready;
+    }
+
     /// Abandons the batch.
     pub async fn abort(mut self) {
         let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
@@ -884,6 +930,14 @@ impl Batch {
         .bind(checkpoint.hash.clone())
         .execute(&mut self.conn)
         .await?;
+        if self.publish {
+            let update = Update::Indexed {
+                to: checkpoint.number,
+                events: std::mem::take(&mut self.new_events),
+                changed: changed.clone(),
+            };
+            feed::publish(&mut self.conn, update, self.head, self.ready).await?;
+        }
         Ok(changed)
     }
 }

@@ -1,12 +1,19 @@
-//! Stores for the tests: a fresh SQLite file, a fresh PostgreSQL database.
+//! Stores for tests and benchmarks (feature `testkit`): a fresh SQLite
+//! file, a fresh PostgreSQL database on the local server, and whole-store
+//! snapshots and checksums for comparing two indexes. Test code: it panics
+//! on any failure.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(clippy::missing_panics_doc)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use pond_indexer::store::{rows::TABLES, Row, Store};
+use alloy::primitives::keccak256;
 
-/// Where the test PostgreSQL server is (trust auth on loopback).
+use crate::store::{rows::TABLES, Row, Store};
+
+/// Where the test PostgreSQL server is (`POND_TEST_POSTGRES`, else the
+/// local server with trust auth on loopback).
+#[must_use]
 pub fn postgres_admin_url() -> String {
     std::env::var("POND_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -14,7 +21,9 @@ pub fn postgres_admin_url() -> String {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-fn unique(prefix: &str) -> String {
+/// A name no other test of any process uses.
+#[must_use]
+pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -22,13 +31,15 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
-/// A new SQLite database file URL.
+/// A new SQLite database file URL in the temporary directory.
+#[must_use]
 pub fn sqlite_url() -> String {
     let path = std::env::temp_dir().join(format!("{}.db", unique("pond_indexer")));
     format!("sqlite://{}", path.display())
 }
 
-/// A new, empty PostgreSQL database URL.
+/// A new, empty PostgreSQL database's URL. Its name starts with
+/// `pond_test_`, which `scripts/test.sh` clears before each run.
 pub async fn postgres_url() -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
@@ -59,4 +70,25 @@ pub async fn snapshot(store: &Store) -> Vec<(&'static str, Vec<Row>)> {
         out.push((table.name, store.all_rows(table).await.expect("rows")));
     }
     out
+}
+
+/// keccak256 over every projection row and every raw event, in order: two
+/// stores with the same checksum hold the same index.
+pub async fn checksum(store: &Store) -> String {
+    let mut text = String::new();
+    for (_, rows) in snapshot(store).await {
+        for row in rows {
+            text.push_str(&serde_json::to_string(&row).expect("json"));
+        }
+    }
+    let mut after = (0, 0);
+    loop {
+        let events = store.events_after(after, 10_000).await.expect("events");
+        let Some(last) = events.last() else { break };
+        after = (last.block_number, last.log_index);
+        for e in &events {
+            text.push_str(&serde_json::to_string(e).expect("json"));
+        }
+    }
+    format!("{:#x}", keccak256(text.as_bytes()))
 }

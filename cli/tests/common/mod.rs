@@ -1,0 +1,110 @@
+//! Running the `pond` binary as a user does: a child process with its log
+//! in a file (shown when a test fails), its printed URLs, plain HTTP.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// A free loopback port.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// POSTs `body` as JSON to `url` (`http://host:port/path`); the response
+/// body, or `None` when the server does not answer.
+pub(crate) fn post(url: &str, body: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/')?;
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// A running `pond` process.
+pub(crate) struct Pond {
+    pub(crate) child: Child,
+    log_path: PathBuf,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Pond {
+    /// Starts `pond args…` in `dir`, its stderr logged to `dir/<log>`.
+    pub(crate) fn start(dir: &Path, log: &str, args: &[&str]) -> Self {
+        let log_path = dir.join(log);
+        let file = std::fs::File::create(&log_path).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pond"))
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("pond starts");
+        // Keep reading stdout to the end: a closed pipe would make pond's
+        // later lines fail to print.
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            log_path,
+            lines,
+        }
+    }
+
+    /// The process's log so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The URL printed after `label`, waiting up to `within`.
+    pub(crate) fn printed(&self, label: &str, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(label) {
+                        return rest.trim().to_owned();
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("pond printed no {label} line; its log:\n{}", self.log());
+    }
+
+    /// Panics (with the log) if the process has exited.
+    pub(crate) fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("pond exited with {status}; its log:\n{}", self.log());
+        }
+    }
+
+    /// SIGKILL, then reap.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
