@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use futures::{Stream, StreamExt};
 use pond_indexer::{
-    amount::{self, U256},
+    amount,
     follow::{Progress, Update},
     store::{
         rows::{self, Table},
@@ -630,8 +630,9 @@ impl QueryRoot {
         Ok(events.iter().map(Event::from).collect())
     }
 
-    /// Market statistics.
-    async fn market_stats(&self, ctx: &Context<'_>) -> Result<MarketStats> {
+    /// Market statistics; volume for the last `days` days with deals
+    /// (default 30, at most 366).
+    async fn market_stats(&self, ctx: &Context<'_>, days: Option<i32>) -> Result<MarketStats> {
         let store = &state(ctx)?.store;
         let counts = |pairs: Vec<(String, u64)>| {
             pairs
@@ -654,46 +655,68 @@ impl QueryRoot {
                 .await
                 .map_err(store_error)?,
         );
-        let jobs = store
+        // Kept per (day, class) by the projections; each median is one
+        // indexed row read, so the cost does not grow with the jobs.
+        let days = usize::try_from(days.unwrap_or(30).clamp(1, 366)).unwrap_or(30);
+        let mut groups = store
             .select(
-                &rows::JOBS,
-                &["deal_id IS NOT NULL".to_owned()],
+                &rows::MARKET_DAYS,
                 &[],
-                "posted_at",
+                &[],
+                "day DESC, gpu_memory_gb",
                 10_000,
             )
             .await
             .map_err(store_error)?;
-        let mut groups: std::collections::BTreeMap<(String, i64), Vec<U256>> = Default::default();
-        for job in jobs {
-            let day_secs = job.get("updated_at").and_then(Val::int).unwrap_or_default();
-            let day = day_string(day_secs);
-            let class = job
-                .get("min_gpu_memory_gb")
+        let mut seen = std::collections::BTreeSet::new();
+        groups.retain(|g| {
+            seen.insert(
+                g.get("day")
+                    .and_then(Val::text)
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            seen.len() <= days
+        });
+        groups.reverse();
+        let mut volume_by_day = Vec::with_capacity(groups.len());
+        for group in groups {
+            let day = group
+                .get("day")
+                .and_then(Val::text)
+                .unwrap_or_default()
+                .to_owned();
+            let class = group
+                .get("gpu_memory_gb")
                 .and_then(Val::int)
                 .unwrap_or_default();
-            let price = job
-                .get("price")
-                .and_then(Val::text)
-                .and_then(|t| amount::decode(t).ok())
-                .unwrap_or_default();
-            groups.entry((day, class)).or_default().push(price);
+            let deals = group.get("deals").and_then(Val::int).unwrap_or_default();
+            let median = store
+                .select_nth(
+                    &rows::JOBS,
+                    &[
+                        "matched_day = $1".to_owned(),
+                        "min_gpu_memory_gb = $2".to_owned(),
+                    ],
+                    &[Val::Text(day.clone()), Val::Int(class)],
+                    "price",
+                    u64::try_from(deals / 2).unwrap_or_default(),
+                )
+                .await
+                .map_err(store_error)?;
+            let plain = |row: Option<&pond_indexer::store::Row>, column: &str| {
+                row.and_then(|r| r.get(column))
+                    .and_then(Val::text)
+                    .map_or_else(|| "0".to_owned(), amount::plain)
+            };
+            volume_by_day.push(DayVolume {
+                day,
+                gpu_memory_gb: class,
+                deals,
+                volume: plain(Some(&group), "volume"),
+                median_price: plain(median.as_ref(), "price"),
+            });
         }
-        let volume_by_day = groups
-            .into_iter()
-            .map(|((day, gpu_memory_gb), mut prices)| {
-                prices.sort();
-                let volume = prices.iter().fold(U256::ZERO, |a, b| a.saturating_add(*b));
-                let median = prices[prices.len() / 2];
-                DayVolume {
-                    day,
-                    gpu_memory_gb,
-                    deals: i(prices.len() as u64),
-                    volume: volume.to_string(),
-                    median_price: median.to_string(),
-                }
-            })
-            .collect();
         Ok(MarketStats {
             jobs_by_state,
             deals_by_state,
@@ -732,23 +755,6 @@ impl QueryRoot {
             is_ready: api.progress.ready.load(Ordering::Relaxed) == 1,
         })
     }
-}
-
-/// `YYYY-MM-DD` of a unix time (UTC).
-fn day_string(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A reorg's removals.

@@ -9,7 +9,8 @@ use crate::{
     events::PondEvent,
     store::{
         rows::{
-            BALANCES, BIDS, CASES, DEALS, DEAL_HISTORY, JOBS, OFFERS, PROVIDERS, VALIDATORS, VOTES,
+            BALANCES, BIDS, CASES, DEALS, DEAL_HISTORY, JOBS, MARKET_DAYS, OFFERS, PROVIDERS,
+            VALIDATORS, VOTES,
         },
         Batch, Row, StoreError, Val,
     },
@@ -169,6 +170,24 @@ async fn validator(
     change(&mut row);
     row.insert("updated_at".into(), meta.timestamp.into());
     batch.put(&VALIDATORS, &key, Some(row)).await
+}
+
+/// The UTC calendar day (`YYYY-MM-DD`) of a unix time.
+#[must_use]
+pub fn day(unix_seconds: u64) -> String {
+    let days = i64::try_from(unix_seconds / 86_400).unwrap_or(i64::MAX / 2);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn bump(row: &mut Row, column: &str) {
@@ -397,13 +416,26 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                         1 => "take",
                         _ => "auction",
                     };
+                    let day = day(meta.timestamp);
+                    let mut class = None;
                     update(batch, &JOBS, &[id(m.jobId)], |row| {
+                        class = Some(int_of(row, "min_gpu_memory_gb"));
                         row.extend(row! {
                             "state" => "matched", "match_mode" => mode, "deal_id" => id(m.dealId),
-                            "price" => amt(m.price), "refunded" => amt(m.refunded), "updated_at" => meta.timestamp,
+                            "price" => amt(m.price), "refunded" => amt(m.refunded), "matched_day" => day.clone(),
+                            "updated_at" => meta.timestamp,
                         });
                     })
                     .await?;
+                    if let Some(class) = class {
+                        let key = [Val::Text(day.clone()), Val::Int(class)];
+                        let mut row = batch.get(&MARKET_DAYS, &key).await?.unwrap_or_else(
+                            || row! { "day" => day, "gpu_memory_gb" => class, "deals" => 0i64, "volume" => amt(U256::ZERO) },
+                        );
+                        bump(&mut row, "deals");
+                        add_amount(&mut row, "volume", m.price);
+                        batch.put(&MARKET_DAYS, &key, Some(row)).await?;
+                    }
                 }
                 _ => {}
             }
@@ -548,4 +580,20 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
         PondEvent::Token(_) | PondEvent::Relay(_) => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day;
+
+    #[test]
+    fn days_are_utc_calendar_days() {
+        assert_eq!(day(0), "1970-01-01");
+        assert_eq!(day(86_399), "1970-01-01");
+        assert_eq!(day(86_400), "1970-01-02");
+        assert_eq!(day(951_782_400), "2000-02-29");
+        assert_eq!(day(1_764_028_800), "2025-11-25");
+        assert_eq!(day(4_107_542_399), "2100-02-28");
+        assert_eq!(day(4_107_542_400), "2100-03-01");
+    }
 }

@@ -428,13 +428,45 @@ impl Store {
         order: &str,
         limit: u64,
     ) -> Result<Vec<Row>, StoreError> {
+        self.select_from(table, conditions, binds, order, limit, 0)
+            .await
+    }
+
+    /// The row at position `n` (from 0) of [`Store::select`]'s order: a
+    /// median or percentile without reading the rows before it.
+    ///
+    /// # Errors
+    /// Database failure.
+    pub async fn select_nth(
+        &self,
+        table: &Table,
+        conditions: &[String],
+        binds: &[Val],
+        order: &str,
+        n: u64,
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self
+            .select_from(table, conditions, binds, order, 1, n)
+            .await?
+            .pop())
+    }
+
+    async fn select_from(
+        &self,
+        table: &Table,
+        conditions: &[String],
+        binds: &[Val],
+        order: &str,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<Row>, StoreError> {
         let filter = if conditions.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT * FROM {}{filter} ORDER BY {order} LIMIT {}",
+            "SELECT * FROM {}{filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
             table.name,
             limit.min(10_000)
         );

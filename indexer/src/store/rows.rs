@@ -227,9 +227,15 @@ table!(
     ["agrees_with_provider", "updated_at"]
 );
 table!(BALANCES, "balances", ["account"], ["updated_at"]);
+table!(
+    MARKET_DAYS,
+    "market_days",
+    ["day", "gpu_memory_gb"],
+    ["gpu_memory_gb", "deals"]
+);
 
 /// Every projection table.
-pub const TABLES: [&Table; 10] = [
+pub const TABLES: [&Table; 11] = [
     &JOBS,
     &BIDS,
     &DEALS,
@@ -240,6 +246,7 @@ pub const TABLES: [&Table; 10] = [
     &CASES,
     &VOTES,
     &BALANCES,
+    &MARKET_DAYS,
 ];
 
 /// The table called `name`.
