@@ -21,7 +21,7 @@ use pond_deploy::Deployment;
 use tokio::sync::{broadcast, watch};
 
 use crate::{
-    events::{self, Watched},
+    events::{self, Source, Watched},
     project::{self, Meta},
     rpc::{RpcClient, RpcError},
     store::{BlockRecord, EventRecord, Store, StoreError},
@@ -367,29 +367,35 @@ impl Indexer {
     async fn write(&self, fetched: Fetched) -> Result<(), IndexerError> {
         let chain_id = self.config.deployment.chain_id;
         let mut batch = self.store.begin(chain_id).await?;
+        // Rows changed deeper than the reorg window never roll back.
+        let head = self.progress.head.load(Ordering::Relaxed);
+        batch.journal_from(head.saturating_sub(self.config.reorg_window));
         let mut new_events = Vec::new();
         let mut logs = fetched.logs.into_iter().peekable();
         let mut last = None;
         for block in &fetched.blocks {
             batch.block(block).await?;
             while let Some(log) = logs.next_if(|l| l.block_number == Some(block.number)) {
-                let Some(record) = self.record(&log, block) else {
+                let Some(source) = self.watched.source(&log.address()) else {
+                    continue;
+                };
+                let primitive: &PrimitiveLog = &log.inner;
+                let decoded = events::decode(source, primitive);
+                let name = decoded.as_ref().map_or("Unknown", |(_, name)| *name);
+                let Some(record) = record(&log, block, source, name) else {
                     continue;
                 };
                 if !batch.event(&record).await? {
                     continue;
                 }
-                if let Some(source) = self.watched.source(&log.address()) {
-                    let primitive: &PrimitiveLog = &log.inner;
-                    if let Some((event, _)) = events::decode(source, primitive) {
-                        let meta = Meta {
-                            block: block.number,
-                            log_index: record.log_index,
-                            tx_hash: log.transaction_hash.unwrap_or_default(),
-                            timestamp: block.timestamp,
-                        };
-                        project::apply(&mut batch, &meta, &event).await?;
-                    }
+                if let Some((event, _)) = decoded {
+                    let meta = Meta {
+                        block: block.number,
+                        log_index: record.log_index,
+                        tx_hash: log.transaction_hash.unwrap_or_default(),
+                        timestamp: block.timestamp,
+                    };
+                    project::apply(&mut batch, &meta, &event).await?;
                 }
                 new_events.push(record);
             }
@@ -419,29 +425,12 @@ impl Indexer {
             changed,
         });
         let keep_from = last.number.saturating_sub(self.config.reorg_window);
-        if keep_from > 0 && last.number % 64 == 0 {
+        // Every 64 blocks (a batch may cover many, so: when it crosses a
+        // multiple of 64).
+        if keep_from > 0 && fetched.from.saturating_sub(1) / 64 != last.number / 64 {
             self.store.prune_below(keep_from).await?;
         }
         Ok(())
-    }
-
-    fn record(&self, log: &Log, block: &BlockRecord) -> Option<EventRecord> {
-        let source = self.watched.source(&log.address())?;
-        let primitive: &PrimitiveLog = &log.inner;
-        let name = events::decode(source, primitive).map_or("Unknown", |(_, name)| name);
-        let topics: Vec<String> = log.topics().iter().map(|t| format!("{t:#x}")).collect();
-        Some(EventRecord {
-            block_number: block.number,
-            log_index: log.log_index?,
-            block_hash: format!("{:#x}", log.block_hash.unwrap_or_default()),
-            tx_hash: format!("{:#x}", log.transaction_hash.unwrap_or_default()),
-            address: format!("{:#x}", log.address()),
-            contract: source.name().to_owned(),
-            name: name.to_owned(),
-            topics: serde_json::to_string(&topics).unwrap_or_default(),
-            data: format!("{}", log.data().data),
-            timestamp: block.timestamp,
-        })
     }
 
     /// If the stored checkpoint is no longer on the chain, finds the fork
@@ -492,6 +481,23 @@ impl Indexer {
         });
         Ok(())
     }
+}
+
+/// The raw event row of `log`, emitted by `source` and named `name`.
+fn record(log: &Log, block: &BlockRecord, source: Source, name: &str) -> Option<EventRecord> {
+    let topics: Vec<String> = log.topics().iter().map(|t| format!("{t:#x}")).collect();
+    Some(EventRecord {
+        block_number: block.number,
+        log_index: log.log_index?,
+        block_hash: format!("{:#x}", log.block_hash.unwrap_or_default()),
+        tx_hash: format!("{:#x}", log.transaction_hash.unwrap_or_default()),
+        address: format!("{:#x}", log.address()),
+        contract: source.name().to_owned(),
+        name: name.to_owned(),
+        topics: serde_json::to_string(&topics).unwrap_or_default(),
+        data: format!("{}", log.data().data),
+        timestamp: block.timestamp,
+    })
 }
 
 async fn next_head(heads: &mut Option<futures::stream::BoxStream<'static, u64>>) -> Option<u64> {

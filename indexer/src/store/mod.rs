@@ -187,6 +187,9 @@ impl Store {
                 } else {
                     AnyPoolOptions::new()
                         .max_connections(8)
+                        // A ping per acquire doubles a point query's cost;
+                        // a broken connection fails its query instead.
+                        .test_before_acquire(false)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 sqlx::query("PRAGMA busy_timeout = 5000")
@@ -208,6 +211,7 @@ impl Store {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
+                    .test_before_acquire(false)
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -304,6 +308,7 @@ impl Store {
             cache: HashMap::new(),
             touched: HashSet::new(),
             journal: Vec::new(),
+            journal_from: 0,
             block: 0,
             events: 0,
         })
@@ -581,13 +586,14 @@ fn event_record(r: &AnyRow) -> EventRecord {
 
 fn decode_row(table: &Table, r: &AnyRow) -> Result<Row, StoreError> {
     let mut row = Row::new();
-    for column in r.columns() {
+    for (i, column) in r.columns().iter().enumerate() {
         use sqlx::Column as _;
         let name = column.name();
+        // By position: a lookup by name per value costs more than the value.
         let value = if table.is_int(name) {
-            r.try_get::<Option<i64>, _>(name)?.into()
+            r.try_get::<Option<i64>, _>(i)?.into()
         } else {
-            r.try_get::<Option<String>, _>(name)?.into()
+            r.try_get::<Option<String>, _>(i)?.into()
         };
         row.insert(name.to_owned(), value);
     }
@@ -792,6 +798,8 @@ pub struct Batch {
     cache: HashMap<RowId, Cached>,
     touched: HashSet<(&'static str, String, u64)>,
     journal: Vec<(u64, &'static str, String, Option<Row>)>,
+    /// Changes in blocks below this are final: not journaled.
+    journal_from: u64,
     block: u64,
     events: u64,
 }
@@ -877,9 +885,10 @@ impl Batch {
     ) -> Result<(), StoreError> {
         let key_text = key_json(key);
         let previous = self.get(table, key).await?;
-        if self
-            .touched
-            .insert((table.name, key_text.clone(), self.block))
+        if self.block >= self.journal_from
+            && self
+                .touched
+                .insert((table.name, key_text.clone(), self.block))
         {
             self.journal
                 .push((self.block, table.name, key_text.clone(), previous));
@@ -909,6 +918,13 @@ impl Batch {
                 Err(error)
             }
         }
+    }
+
+    /// Blocks below `block` are final (deeper than any reorg the caller
+    /// will roll back): their row changes are not journaled, which saves
+    /// most of a backfill's writes. Default 0: everything is journaled.
+    pub fn journal_from(&mut self, block: u64) {
+        self.journal_from = block;
     }
 
     /// The indexer's view of the chain when this batch commits, published

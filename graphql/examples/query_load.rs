@@ -1,0 +1,388 @@
+//! GraphQL under a constant arrival rate (results in docs/benchmarks.md).
+//!
+//! `cargo run --release -p pond-graphql --example query_load [-- RATE SECONDS]`
+//!
+//! A database of 1 000 000 Pond events is built once through the real
+//! projections (500 000 jobs posted; every other one matched with its deal
+//! opened) and kept in `target/bench/api-1m.db`. The API serves it on
+//! loopback, and requests are sent open-loop: each is scheduled at its
+//! slot of the arrival rate (500/s by default) whether or not earlier ones
+//! have answered, and its latency counts from that slot, so a slow server
+//! cannot hide queueing by slowing the load (no coordinated omission).
+//! Two workloads run one after the other: single-job lookups by random id,
+//! and filtered 50-row pages at random cursors.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    sol_types::SolEvent,
+    transports::http::reqwest,
+};
+use pond_deploy::bindings::{deals::IDeals, market::IMarket};
+use pond_graphql::{router, ApiState, Server};
+use pond_indexer::{
+    events::PondEvent,
+    follow::Progress,
+    project::{self, Meta},
+    store::{BlockRecord, EventRecord, Store},
+};
+
+const JOBS: u64 = 500_000;
+const JOBS_PER_BLOCK: u64 = 10;
+const BLOCKS_PER_BATCH: u64 = 200;
+const START: u64 = 1_760_000_000;
+
+fn db_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/api-1m.db")
+}
+
+fn record(
+    block: &BlockRecord,
+    log_index: u64,
+    address: Address,
+    name: &str,
+    log: &alloy::primitives::LogData,
+) -> EventRecord {
+    let topics: Vec<String> = log.topics().iter().map(|t| format!("{t:#x}")).collect();
+    EventRecord {
+        block_number: block.number,
+        log_index,
+        block_hash: block.hash.clone(),
+        tx_hash: format!(
+            "{:#x}",
+            B256::from(U256::from(block.number * 1_000 + log_index))
+        ),
+        address: format!("{address:#x}"),
+        contract: if name == "DealOpened" {
+            "Deals"
+        } else {
+            "Market"
+        }
+        .to_owned(),
+        name: name.to_owned(),
+        topics: serde_json::to_string(&topics).unwrap_or_default(),
+        data: format!("{}", log.data),
+        timestamp: block.timestamp,
+    }
+}
+
+/// Writes the synthetic market through the projections.
+async fn build(store: &Store) {
+    let market = Address::repeat_byte(0x0a);
+    let deals = Address::repeat_byte(0x0d);
+    let creators: Vec<Address> = (1..=50u8).map(Address::repeat_byte).collect();
+    let providers: Vec<Address> = (100..=149u8).map(Address::repeat_byte).collect();
+    let blocks = JOBS / JOBS_PER_BLOCK;
+    let started = Instant::now();
+    let mut job = 0u64;
+    let mut deal = 0u64;
+    for first in (1..=blocks).step_by(usize::try_from(BLOCKS_PER_BATCH).unwrap_or(1)) {
+        let mut batch = store.begin(412_346).await.expect("batch");
+        let mut last = None;
+        for number in first..(first + BLOCKS_PER_BATCH).min(blocks + 1) {
+            let block = BlockRecord {
+                number,
+                hash: format!("{:#x}", B256::from(U256::from(number))),
+                parent_hash: format!("{:#x}", B256::from(U256::from(number - 1))),
+                timestamp: START + number * 2,
+            };
+            batch.block(&block).await.expect("block");
+            let mut log_index = 0;
+            for _ in 0..JOBS_PER_BLOCK {
+                job += 1;
+                let creator = creators[usize::try_from(job % 50).unwrap_or(0)];
+                let memory = [8u32, 16, 24, 48, 80][usize::try_from(job % 5).unwrap_or(0)];
+                let max_price = U256::from(1_000_000 + (job * 7_919) % 100_000_000);
+                let posted = IMarket::JobPosted {
+                    jobId: U256::from(job),
+                    creator,
+                    relayer: Address::ZERO,
+                    moduleHash: B256::from(U256::from(job)),
+                    moduleUri: format!("oci://pond/model-{}", job % 97),
+                    inputHash: B256::from(U256::from(job + 1)),
+                    inputUri: format!("ipfs://inputs/{job}"),
+                    minGpuCount: 1 + u32::try_from(job % 4).unwrap_or(0),
+                    minGpuMemoryGb: memory,
+                    minCpuCores: 8,
+                    minRamGb: 32,
+                    minDiskGb: 100,
+                    maxDuration: 3_600,
+                    maxPrice: max_price,
+                    matchDeadline: block.timestamp + 86_400,
+                    biddingEnd: 0,
+                };
+                let mut events = vec![(
+                    market,
+                    "JobPosted",
+                    posted.encode_log_data(),
+                    PondEvent::Market(IMarket::IMarketEvents::JobPosted(posted)),
+                )];
+                if job.is_multiple_of(2) {
+                    deal += 1;
+                    let provider = providers[usize::try_from(deal % 50).unwrap_or(0)];
+                    let price = max_price * U256::from(9) / U256::from(10);
+                    let matched = IMarket::JobMatched {
+                        jobId: U256::from(job),
+                        dealId: U256::from(deal),
+                        provider,
+                        offerId: U256::from(deal % 1_000 + 1),
+                        mode: 0,
+                        price,
+                        refunded: max_price - price,
+                    };
+                    let opened = IDeals::DealOpened {
+                        dealId: U256::from(deal),
+                        jobId: U256::from(job),
+                        provider,
+                        creator,
+                        offerId: U256::from(deal % 1_000 + 1),
+                        price,
+                        resultsCollateral: price * U256::from(2),
+                        timeoutCollateral: price / U256::from(2),
+                        executionDeadline: block.timestamp + 3_600,
+                    };
+                    events.push((
+                        market,
+                        "JobMatched",
+                        matched.encode_log_data(),
+                        PondEvent::Market(IMarket::IMarketEvents::JobMatched(matched)),
+                    ));
+                    events.push((
+                        deals,
+                        "DealOpened",
+                        opened.encode_log_data(),
+                        PondEvent::Deals(IDeals::IDealsEvents::DealOpened(opened)),
+                    ));
+                }
+                for (address, name, log, event) in events {
+                    let raw = record(&block, log_index, address, name, &log);
+                    assert!(batch.event(&raw).await.expect("event"), "new event");
+                    let meta = Meta {
+                        block: number,
+                        log_index,
+                        tx_hash: B256::from(U256::from(number * 1_000 + log_index)),
+                        timestamp: block.timestamp,
+                    };
+                    project::apply(&mut batch, &meta, &event)
+                        .await
+                        .expect("project");
+                    log_index += 1;
+                }
+            }
+            last = Some(block);
+        }
+        batch.commit(&last.expect("a block")).await.expect("commit");
+        if first % 5_000 == 1 {
+            eprintln!(
+                "built {job} jobs in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Latency percentiles of one run.
+struct Summary {
+    sent: usize,
+    errors: usize,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    achieved: f64,
+}
+
+/// Sends `rate` requests per second for `seconds`, open loop; `body(i)` is
+/// the i-th request's JSON body.
+async fn run(url: &str, rate: u64, seconds: u64, body: impl Fn(u64) -> String) -> Summary {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1_024)
+        .build()
+        .expect("client");
+    let total = rate * seconds;
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for i in 0..total {
+        let slot = started + Duration::from_nanos(i * 1_000_000_000 / rate);
+        tokio::time::sleep_until(slot).await;
+        let request = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body(i));
+        tasks.push(tokio::spawn(async move {
+            let ok = match request.send().await {
+                Ok(response) if response.status().is_success() => response
+                    .text()
+                    .await
+                    .is_ok_and(|text| !text.contains("\"errors\"")),
+                _ => false,
+            };
+            (slot.elapsed().as_secs_f64() * 1_000.0, ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut errors = 0;
+    for task in tasks {
+        let (ms, ok) = task.await.expect("task");
+        if !ok {
+            errors += 1;
+        }
+        latencies.push(ms);
+    }
+    let achieved = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Summary {
+        sent: latencies.len(),
+        errors,
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: latencies[latencies.len() - 1],
+        achieved,
+    }
+}
+
+/// The store's own cost of one filtered 51-row page (no HTTP, no
+/// GraphQL), averaged over 500 sequential calls: the floor under the
+/// page workload's latency.
+async fn store_page_cost(store: &Store) -> f64 {
+    use pond_indexer::store::{rows, Val};
+    let started = Instant::now();
+    for i in 0..500u64 {
+        let after = format!("{:078}", random(i) % JOBS);
+        let found = store
+            .select(
+                &rows::JOBS,
+                &[
+                    "state = $1".into(),
+                    "min_gpu_memory_gb <= $2".into(),
+                    "id > $3".into(),
+                ],
+                &[Val::Text("open".into()), Val::Int(24), Val::Text(after)],
+                "id ASC",
+                51,
+            )
+            .await
+            .expect("select");
+        assert!(!found.is_empty());
+    }
+    started.elapsed().as_secs_f64() * 1_000.0 / 500.0
+}
+
+/// A small deterministic generator (xorshift).
+fn random(i: u64) -> u64 {
+    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let rate = args.first().copied().unwrap_or(500);
+    let seconds = args.get(1).copied().unwrap_or(20);
+    let path = db_path();
+    let url = format!("sqlite://{}", path.display());
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+    let store = Store::open(&url).await.expect("store");
+    let events = store.event_count().await.expect("count");
+    if events < 1_000_000 {
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let store = Store::open(&url).await.expect("store");
+        let started = Instant::now();
+        build(&store).await;
+        eprintln!(
+            "built {} events in {:.0} s",
+            store.event_count().await.expect("count"),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let store = Store::open(&url).await.expect("store");
+    let events = store.event_count().await.expect("count");
+    let checkpoint = store.checkpoint().await.expect("cp").expect("built");
+    let select_ms = store_page_cost(&store).await;
+    let progress = Arc::new(Progress::default());
+    progress
+        .indexed
+        .store(checkpoint.number, std::sync::atomic::Ordering::Relaxed);
+    progress
+        .head
+        .store(checkpoint.number, std::sync::atomic::Ordering::Relaxed);
+    progress
+        .ready
+        .store(1, std::sync::atomic::Ordering::Relaxed);
+    let (updates, _) = tokio::sync::broadcast::channel(16);
+    let state = ApiState {
+        store,
+        updates,
+        progress,
+        chain_id: 412_346,
+    };
+    let server = Server::start(router(state, None), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    let url = server.url();
+    println!("{events} events; {rate} requests/s for {seconds} s per workload, open loop");
+    println!("store.select of one filtered 51-row page alone: {select_ms:.2} ms");
+    println!(
+        "| workload | requests | errors | achieved req/s | p50 ms | p95 ms | p99 ms | max ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let lookup = |i: u64| {
+        let id = random(i) % JOBS + 1;
+        format!(
+            r#"{{"query":"{{ job(id: \"{id}\") {{ id state creator maxPrice price minHardware {{ gpuMemoryGb }} }} }}"}}"#
+        )
+    };
+    let page = |i: u64| {
+        let r = random(i);
+        let state = if r.is_multiple_of(2) {
+            "open"
+        } else {
+            "matched"
+        };
+        let memory = [16, 24, 48, 80][usize::try_from(r % 4).unwrap_or(0)];
+        // A random starting point. A keyset cursor is the hex of the JSON
+        // pair (ordering column's value, key); ordered by id, both are the
+        // stored (zero-padded) id.
+        let after = format!("{:078}", (r >> 8) % JOBS);
+        let cursor: String = serde_json::to_vec(&(&after, &after))
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            r#"{{"query":"{{ jobs(first: 50, after: \"{cursor}\", where: {{ state: \"{state}\", gpuMemoryGbAtLeast: {memory} }}) {{ edges {{ node {{ id maxPrice creator }} }} pageInfo {{ hasNextPage endCursor }} }} }}"}}"#
+        )
+    };
+    for (name, summary) in [
+        ("job by id", run(&url, rate, seconds, lookup).await),
+        ("filtered 50-row page", run(&url, rate, seconds, page).await),
+    ] {
+        println!(
+            "| {name} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            summary.sent,
+            summary.errors,
+            summary.achieved,
+            summary.p50,
+            summary.p95,
+            summary.p99,
+            summary.max
+        );
+    }
+    server.stop();
+}
