@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use alloy::primitives::keccak256;
 
-use crate::store::{rows::TABLES, Row, Store};
+use crate::store::{rows::TABLES, EventRecord, Row, Store};
 
 /// Where the test PostgreSQL server is (`POND_TEST_POSTGRES`, else the
 /// local server with trust auth on loopback).
@@ -91,4 +91,17 @@ pub async fn checksum(store: &Store) -> String {
         }
     }
     format!("{:#x}", keccak256(text.as_bytes()))
+}
+
+/// Asserts that `store` holds exactly the index `fresh` holds: every
+/// projection row and every raw event. Returns the events.
+pub async fn assert_same_index(store: &Store, fresh: &Store) -> Vec<EventRecord> {
+    assert_eq!(snapshot(store).await, snapshot(fresh).await, "projections");
+    let events = store.events_after((0, 0), 1_000_000).await.expect("events");
+    assert_eq!(
+        events,
+        fresh.events_after((0, 0), 1_000_000).await.expect("events"),
+        "raw events"
+    );
+    events
 }

@@ -221,18 +221,7 @@ async fn reorgs_of_depth_one_to_ten_leave_a_fresh_index_of_the_canonical_chain()
     let (again, _) = start(&fresh, config(&s));
     converge(&s, &fresh).await;
     again.stop().await;
-    assert_eq!(
-        testkit::snapshot(&store).await,
-        testkit::snapshot(&fresh).await
-    );
-    assert_eq!(
-        store.event_count().await.expect("count"),
-        fresh.event_count().await.expect("count")
-    );
-    assert_eq!(
-        store.events_after((0, 0), 1_000_000).await.expect("events"),
-        fresh.events_after((0, 0), 1_000_000).await.expect("events")
-    );
+    testkit::assert_same_index(&store, &fresh).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,15 +254,7 @@ async fn restarts_at_random_points_leave_no_gap_and_no_duplicate() {
     let (again, _) = start(&fresh, config(&s));
     converge(&s, &fresh).await;
     again.stop().await;
-    assert_eq!(
-        testkit::snapshot(&store).await,
-        testkit::snapshot(&fresh).await
-    );
-    let events = store.events_after((0, 0), 1_000_000).await.expect("events");
-    assert_eq!(
-        events,
-        fresh.events_after((0, 0), 1_000_000).await.expect("events")
-    );
+    let events = testkit::assert_same_index(&store, &fresh).await;
     let offers = events.iter().filter(|e| e.name == "OfferPosted").count();
     assert_eq!(offers, 20, "every offer exactly once");
 }
