@@ -370,6 +370,8 @@ impl Indexer {
         // Rows changed deeper than the reorg window never roll back.
         let head = self.progress.head.load(Ordering::Relaxed);
         batch.journal_from(head.saturating_sub(self.config.reorg_window));
+        // Events go in together at commit; the stored ones are known first.
+        batch.cover(fetched.from, fetched.to).await?;
         let mut new_events = Vec::new();
         let mut logs = fetched.logs.into_iter().peekable();
         let mut last = None;

@@ -182,6 +182,69 @@ async fn exactly_once_journal_and_rollback_on_both_backends() {
     }
 }
 
+/// The backfill path: a batch that declares its blocks (`cover`) inserts
+/// new events together at commit, still exactly once, and keeps no block
+/// hashes below the final depth except the checkpoint's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn covered_batches_store_each_event_once_on_both_backends() {
+    for (backend, url) in testkit::both().await {
+        let store = Store::open(&url).await.expect("open");
+        let covered = |events: Vec<(u64, u64, &'static str, PondEvent)>| {
+            let store = store.clone();
+            async move {
+                let mut batch = store.begin(412_346).await.expect("begin");
+                batch.journal_from(3);
+                batch.cover(1, 3).await.expect("cover");
+                let mut new = 0;
+                for number in 1..=3 {
+                    batch.block(&block(number)).await.expect("block");
+                    for (at, log_index, name, event) in &events {
+                        if *at == number
+                            && batch
+                                .event(&record(number, *log_index, name))
+                                .await
+                                .expect("event")
+                        {
+                            new += 1;
+                            apply(&mut batch, &meta(number, *log_index), event)
+                                .await
+                                .expect("apply");
+                        }
+                    }
+                }
+                batch.commit(&block(3)).await.expect("commit");
+                new
+            }
+        };
+        let events = || {
+            vec![
+                (1, 0, "Deposited", deposited(100)),
+                (2, 0, "Locked", locked(40)),
+                // The same log twice in one answer: counted once.
+                (2, 0, "Locked", locked(40)),
+                (3, 4, "Locked", locked(1)),
+            ]
+        };
+        assert_eq!(covered(events()).await, 3, "{backend}");
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(59), U256::from(41))),
+            "{backend}"
+        );
+        // Replayed after a crash: nothing new, nothing changes.
+        assert_eq!(covered(events()).await, 0, "{backend}");
+        assert_eq!(store.event_count().await.expect("count"), 3);
+        assert_eq!(
+            balances(&store).await,
+            Some((U256::from(59), U256::from(41)))
+        );
+        // Blocks 1 and 2 are final: no hashes kept; 3 is the checkpoint.
+        assert_eq!(store.block(1).await.expect("block"), None, "{backend}");
+        assert_eq!(store.block(2).await.expect("block"), None);
+        assert!(store.block(3).await.expect("block").is_some());
+    }
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused() {
     assert!(Store::open("mysql://x").await.is_err());
