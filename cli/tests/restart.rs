@@ -8,7 +8,6 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::providers::Provider;
 use common::{free_port, post, Pond};
 use pond_deploy::testkit::{tokens, Stack};
 use pond_indexer::{
@@ -21,19 +20,9 @@ use tokio::sync::watch;
 /// Waits until `store`'s checkpoint is the chain's head; panics with
 /// `log()` when that takes over two minutes.
 async fn caught_up(stack: &Stack, store: &Store, log: impl Fn() -> String) {
-    for _ in 0..1_200 {
-        let head = stack.provider.get_block_number().await.expect("head");
-        if store
-            .checkpoint()
-            .await
-            .expect("checkpoint")
-            .is_some_and(|cp| cp.number == head)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the index did not catch up; log:\n{}", log());
+    testkit::caught_up(&stack.provider, store, Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|e| panic!("{e}; log:\n{}", log()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -105,3 +105,39 @@ pub async fn assert_same_index(store: &Store, fresh: &Store) -> Vec<EventRecord>
     );
     events
 }
+
+/// Waits until `store`'s checkpoint is the head block (number and hash) of
+/// the chain behind `provider`, checking every 50 ms; after `within`, an
+/// error saying what was last seen.
+///
+/// # Errors
+/// The index did not reach the head in time.
+pub async fn caught_up<P: alloy::providers::Provider>(
+    provider: &P,
+    store: &Store,
+    within: std::time::Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let head = provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .expect("head block")
+            .expect("a head block");
+        let checkpoint = store.checkpoint().await.expect("checkpoint");
+        let head_hash = format!("{:#x}", head.header.hash);
+        if checkpoint
+            .as_ref()
+            .is_some_and(|cp| cp.number == head.header.number && cp.hash == head_hash)
+        {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "the index did not reach head {} ({head_hash}) within {within:?}; its checkpoint: {checkpoint:?}",
+                head.header.number
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

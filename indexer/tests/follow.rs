@@ -2,12 +2,9 @@
 //! reflected in rows, reorgs of depth 1 to 10 rolled back to exactly a
 //! fresh index of the canonical chain, and restarts at random points.
 
-use pond_indexer::testkit;
-
 use std::time::Duration;
 
 use alloy::{
-    eips::BlockNumberOrTag,
     primitives::{Address, B256, U256},
     providers::Provider,
 };
@@ -19,6 +16,7 @@ use pond_indexer::{
         rows::{BALANCES, DEALS, DEAL_HISTORY, JOBS, PROVIDERS},
         Store, Val,
     },
+    testkit,
 };
 use tokio::sync::watch;
 
@@ -56,21 +54,9 @@ impl Running {
 
 /// Waits until the store's checkpoint is the chain's head block.
 async fn converge(stack: &Stack, store: &Store) {
-    for _ in 0..600 {
-        let head = stack
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Latest)
-            .await
-            .expect("head")
-            .expect("block");
-        if let Some(cp) = store.checkpoint().await.expect("checkpoint") {
-            if cp.number == head.header.number && cp.hash == format!("{:#x}", head.header.hash) {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the indexer did not catch up");
+    testkit::caught_up(&stack.provider, store, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn text(row: &pond_indexer::store::Row, column: &str) -> String {

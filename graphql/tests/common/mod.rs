@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use alloy::{providers::Provider, transports::http::reqwest};
+use alloy::transports::http::reqwest;
 use pond_deploy::testkit::Stack;
 use pond_graphql::{router, ApiState, Server};
 use pond_indexer::{
@@ -101,19 +101,8 @@ impl Api {
 
     /// Waits until the index has the head block.
     pub(crate) async fn caught_up(&self) {
-        for _ in 0..400 {
-            let head = self.stack.provider.get_block_number().await.expect("head");
-            if self
-                .store
-                .checkpoint()
-                .await
-                .expect("cp")
-                .is_some_and(|cp| cp.number == head)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("index did not catch up");
+        testkit::caught_up(&self.stack.provider, &self.store, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
