@@ -105,7 +105,7 @@ impl Listing {
     /// One page in keyset order on (`column`, key), after `after`.
     async fn page(
         mut self,
-        store: &Store,
+        ctx: &Context<'_>,
         table: &'static Table,
         column: &'static str,
         direction: Direction,
@@ -152,14 +152,87 @@ impl Listing {
         } else {
             format!("{column} {dir}, {key} {dir}")
         };
-        let mut found = store
-            .select(table, &self.conditions, &self.binds, &order, first + 1)
-            .await
-            .map_err(store_error)?;
+        let store = &state(ctx)?.store;
+        let mut found = match node_columns(ctx, store, table, column) {
+            Some(columns) => {
+                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                store
+                    .select_columns(
+                        table,
+                        &columns,
+                        &self.conditions,
+                        &self.binds,
+                        &order,
+                        first + 1,
+                    )
+                    .await
+            }
+            None => {
+                store
+                    .select(table, &self.conditions, &self.binds, &order, first + 1)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
         let more = found.len() as u64 > first;
         found.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         Ok((found, more))
     }
+}
+
+/// The columns a connection's nodes need (the key, the order column and
+/// each field asked of a node), when every field asked is a plain column
+/// (its name in camelCase); `None`, meaning every column, when one is not
+/// (a nested object, say). Reading fewer columns is most of a page's cost.
+fn node_columns(
+    ctx: &Context<'_>,
+    store: &Store,
+    table: &Table,
+    order_column: &str,
+) -> Option<Vec<String>> {
+    let known = store.columns(table);
+    let mut columns: Vec<String> = table.key.iter().map(|c| (*c).to_owned()).collect();
+    let mut add = |column: String| {
+        if !columns.contains(&column) {
+            columns.push(column);
+        }
+    };
+    add(order_column.to_owned());
+    for part in ctx.field().selection_set() {
+        let nodes: Vec<_> = match part.name() {
+            "edges" => part
+                .selection_set()
+                .filter(|f| f.name() == "node")
+                .collect(),
+            "nodes" => vec![part],
+            _ => continue,
+        };
+        for field in nodes.iter().flat_map(|node| node.selection_set()) {
+            if field.name() == "__typename" {
+                continue;
+            }
+            let column = snake_case(field.name());
+            if !known.contains(&column) {
+                return None;
+            }
+            add(column);
+        }
+    }
+    Some(columns)
+}
+
+/// `maxPrice` → `max_price`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn encode_cursor(row: &Row, column: &str, key: &str) -> String {
@@ -392,7 +465,7 @@ impl QueryRoot {
         };
         let (found, more) = listing
             .page(
-                &state(ctx)?.store,
+                ctx,
                 &rows::JOBS,
                 column,
                 direction.unwrap_or_default(),
@@ -439,7 +512,7 @@ impl QueryRoot {
         }
         let (found, more) = listing
             .page(
-                &state(ctx)?.store,
+                ctx,
                 &rows::DEALS,
                 "id",
                 direction.unwrap_or_default(),
@@ -470,7 +543,7 @@ impl QueryRoot {
     ) -> Result<Connection<String, Provider>> {
         let (found, more) = Listing::new()
             .page(
-                &state(ctx)?.store,
+                ctx,
                 &rows::PROVIDERS,
                 "address",
                 Direction::Asc,
@@ -501,7 +574,7 @@ impl QueryRoot {
     ) -> Result<Connection<String, Validator>> {
         let (found, more) = Listing::new()
             .page(
-                &state(ctx)?.store,
+                ctx,
                 &rows::VALIDATORS,
                 "address",
                 Direction::Asc,
@@ -538,14 +611,7 @@ impl QueryRoot {
             listing.push("cancelled = ?", Val::Int(0));
         }
         let (found, more) = listing
-            .page(
-                &state(ctx)?.store,
-                &rows::OFFERS,
-                "id",
-                Direction::Asc,
-                first,
-                after,
-            )
+            .page(ctx, &rows::OFFERS, "id", Direction::Asc, first, after)
             .await?;
         Ok(connection(found, more, "id", "id", Offer::from))
     }

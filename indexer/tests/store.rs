@@ -9,7 +9,7 @@ use pond_indexer::{
     amount,
     events::PondEvent,
     project::{apply, Meta},
-    store::{rows::BALANCES, BlockRecord, EventRecord, Store, Val},
+    store::{rows::BALANCES, BlockRecord, EventRecord, Store, StoreError, Val},
 };
 
 const ACCOUNT: Address = Address::repeat_byte(0xa1);
@@ -242,6 +242,47 @@ async fn covered_batches_store_each_event_once_on_both_backends() {
         assert_eq!(store.block(1).await.expect("block"), None, "{backend}");
         assert_eq!(store.block(2).await.expect("block"), None);
         assert!(store.block(3).await.expect("block").is_some());
+    }
+}
+
+/// Both backends report each table's columns, and a select can read just
+/// some of them; a column the table lacks is an error, not a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selects_read_only_the_columns_asked_on_both_backends() {
+    for (backend, url) in testkit::both().await {
+        let store = Store::open(&url).await.expect("open");
+        assert_eq!(
+            store.columns(&BALANCES),
+            ["account", "available", "locked", "updated_at"],
+            "{backend}"
+        );
+        write(&store, 1, vec![(0, "Deposited", deposited(100))]).await;
+        let rows = store
+            .select_columns(&BALANCES, &["locked", "account"], &[], &[], "account", 10)
+            .await
+            .expect("select");
+        assert_eq!(rows.len(), 1, "{backend}");
+        assert_eq!(
+            rows[0].keys().map(String::as_str).collect::<Vec<_>>(),
+            ["account", "locked"],
+            "{backend}"
+        );
+        assert_eq!(rows[0]["account"], Val::Text(format!("{ACCOUNT:#x}")));
+        let unknown = store
+            .select_columns(
+                &BALANCES,
+                &["account; DROP TABLE balances"],
+                &[],
+                &[],
+                "account",
+                10,
+            )
+            .await;
+        assert!(
+            matches!(unknown, Err(StoreError::UnknownColumn(_))),
+            "{backend}: {unknown:?}"
+        );
+        assert!(balances(&store).await.is_some(), "{backend}");
     }
 }
 

@@ -11,11 +11,14 @@
 
 pub mod rows;
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions, AnyRow},
-    AnyConnection, AnyPool, Row as _,
+    AnyConnection, AnyPool, Executor as _, Row as _,
 };
 
 pub use rows::{Row, Table, Val, TABLES};
@@ -47,6 +50,9 @@ pub enum StoreError {
     /// A stored value has the wrong shape.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A query named a column its table does not have.
+    #[error("no such column: {0}")]
+    UnknownColumn(String),
     /// The database belongs to another chain.
     #[error("database indexes chain {stored}, not {requested}")]
     WrongChain {
@@ -129,6 +135,8 @@ pub struct Store {
     postgres_url: Option<String>,
     writer: AnyPool,
     reader: AnyPool,
+    /// Each projection table's columns, as the migrated database has them.
+    columns: Arc<HashMap<&'static str, Vec<String>>>,
 }
 
 fn int(v: u64) -> i64 {
@@ -206,6 +214,7 @@ impl Store {
                     postgres_url: None,
                     writer,
                     reader,
+                    columns: Arc::default(),
                 }
             }
             Backend::Postgres => {
@@ -220,10 +229,34 @@ impl Store {
                     postgres_url: Some(url.to_owned()),
                     writer: pool.clone(),
                     reader: pool,
+                    columns: Arc::default(),
                 }
             }
         };
-        Ok(store)
+        let mut columns = HashMap::new();
+        let mut conn = store.writer.acquire().await?;
+        for table in TABLES {
+            let described = conn
+                .describe(&format!("SELECT * FROM {}", table.name))
+                .await?;
+            let names = described
+                .columns()
+                .iter()
+                .map(|c| sqlx::Column::name(c).to_owned())
+                .collect();
+            columns.insert(table.name, names);
+        }
+        drop(conn);
+        Ok(Self {
+            columns: Arc::new(columns),
+            ..store
+        })
+    }
+
+    /// `table`'s columns, in the database's order.
+    #[must_use]
+    pub fn columns(&self, table: &Table) -> &[String] {
+        self.columns.get(table.name).map_or(&[], Vec::as_slice)
     }
 
     /// The backend.
@@ -435,7 +468,33 @@ impl Store {
         order: &str,
         limit: u64,
     ) -> Result<Vec<Row>, StoreError> {
-        self.select_from(table, conditions, binds, order, limit, 0)
+        self.select_from(table, None, conditions, binds, order, limit, 0)
+            .await
+    }
+
+    /// [`Store::select`] reading only `columns` (each one of
+    /// [`Store::columns`]): rows then hold just those.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownColumn`] for a column the table lacks;
+    /// database failure.
+    pub async fn select_columns(
+        &self,
+        table: &Table,
+        columns: &[&str],
+        conditions: &[String],
+        binds: &[Val],
+        order: &str,
+        limit: u64,
+    ) -> Result<Vec<Row>, StoreError> {
+        let known = self.columns(table);
+        if let Some(unknown) = columns.iter().find(|c| !known.iter().any(|k| k == *c)) {
+            return Err(StoreError::UnknownColumn(format!(
+                "{}.{unknown}",
+                table.name
+            )));
+        }
+        self.select_from(table, Some(columns), conditions, binds, order, limit, 0)
             .await
     }
 
@@ -453,14 +512,16 @@ impl Store {
         n: u64,
     ) -> Result<Option<Row>, StoreError> {
         Ok(self
-            .select_from(table, conditions, binds, order, 1, n)
+            .select_from(table, None, conditions, binds, order, 1, n)
             .await?
             .pop())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn select_from(
         &self,
         table: &Table,
+        columns: Option<&[&str]>,
         conditions: &[String],
         binds: &[Val],
         order: &str,
@@ -472,8 +533,9 @@ impl Store {
         } else {
             format!(" WHERE {}", conditions.join(" AND "))
         };
+        let columns = columns.map_or_else(|| "*".to_owned(), |c| c.join(", "));
         let sql = format!(
-            "SELECT * FROM {}{filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            "SELECT {columns} FROM {}{filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
             table.name,
             limit.min(10_000)
         );
@@ -670,34 +732,8 @@ async fn write(
             query.execute(&mut *conn).await?;
         }
         Some(row) => {
-            let columns: Vec<&String> = row.keys().collect();
-            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-            let updates: Vec<String> = columns
-                .iter()
-                .filter(|c| !table.key.contains(&c.as_str()))
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect();
-            let conflict = if updates.is_empty() {
-                "DO NOTHING".to_owned()
-            } else {
-                format!("DO UPDATE SET {}", updates.join(", "))
-            };
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {conflict}",
-                table.name,
-                columns
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                placeholders.join(", "),
-                table.key.join(", "),
-            );
-            let mut query = sqlx::query(&sql);
-            for (column, value) in row {
-                query = bind_val(query, table, column, value);
-            }
-            query.execute(&mut *conn).await?;
+            let columns: Vec<String> = row.keys().cloned().collect();
+            upsert_rows(conn, table, &columns, std::slice::from_ref(row)).await?;
         }
     }
     Ok(())
@@ -708,19 +744,22 @@ async fn write(
 /// count: 30 000 made a SQLite backfill 32 times slower than 999 does.
 const MAX_PARAMS: usize = 999;
 
-/// Inserts raw events in multi-row statements.
+/// Inserts raw events in multi-row statements, skipping any already stored;
+/// returns how many were new.
 async fn insert_events(
     conn: &mut AnyConnection,
     chain_id: u64,
     events: &[EventRecord],
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     const COLUMNS: usize = 11;
+    let mut inserted = 0;
     for chunk in events.chunks(MAX_PARAMS / COLUMNS) {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| placeholders(r * COLUMNS, COLUMNS))
             .collect();
         let sql = format!(
-            "INSERT INTO events (chain_id, block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp) VALUES {}",
+            "INSERT INTO events (chain_id, block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp) VALUES {} \
+             ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
             values.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -738,9 +777,9 @@ async fn insert_events(
                 .bind(e.data.clone())
                 .bind(int(e.timestamp));
         }
-        query.execute(&mut *conn).await?;
+        inserted += query.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// `($from+1, …, $from+n)`.
@@ -955,35 +994,19 @@ impl Batch {
     /// # Errors
     /// Database failure.
     pub async fn event(&mut self, event: &EventRecord) -> Result<bool, StoreError> {
-        if let Some(stored) = &mut self.stored {
-            if !stored.insert((event.block_number, event.log_index)) {
-                return Ok(false);
+        let inserted = match &mut self.stored {
+            Some(stored) => {
+                let new = stored.insert((event.block_number, event.log_index));
+                if new {
+                    self.pending.push(event.clone());
+                }
+                new
             }
-            self.events += 1;
-            if self.publish {
-                self.new_events.push(event.clone());
+            None => {
+                insert_events(&mut self.conn, self.chain_id, std::slice::from_ref(event)).await?
+                    == 1
             }
-            self.pending.push(event.clone());
-            return Ok(true);
-        }
-        let done = sqlx::query(
-            "INSERT INTO events (chain_id, block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
-        )
-        .bind(int(self.chain_id))
-        .bind(int(event.block_number))
-        .bind(int(event.log_index))
-        .bind(event.block_hash.clone())
-        .bind(event.tx_hash.clone())
-        .bind(event.address.clone())
-        .bind(event.contract.clone())
-        .bind(event.name.clone())
-        .bind(event.topics.clone())
-        .bind(event.data.clone())
-        .bind(int(event.timestamp))
-        .execute(&mut self.conn)
-        .await?;
-        let inserted = done.rows_affected() == 1;
+        };
         if inserted {
             self.events += 1;
             if self.publish {
@@ -1015,7 +1038,7 @@ impl Batch {
     /// Sets (or with `None` deletes) a projection row.
     ///
     /// # Errors
-    /// Database failure (loading the previous image).
+    /// Database failure (loading the previous image for the journal).
     pub async fn put(
         &mut self,
         table: &'static Table,
@@ -1023,12 +1046,16 @@ impl Batch {
         row: Option<Row>,
     ) -> Result<(), StoreError> {
         let key_text = key_json(key);
-        let previous = self.get(table, key).await?;
+        // Only a journal entry needs the previous image; in final blocks a
+        // new row costs no read.
         if self.block >= self.journal_from
-            && self
+            && !self
                 .touched
-                .insert((table.name, key_text.clone(), self.block))
+                .contains(&(table.name, key_text.clone(), self.block))
         {
+            let previous = self.get(table, key).await?;
+            self.touched
+                .insert((table.name, key_text.clone(), self.block));
             self.journal
                 .push((self.block, table.name, key_text.clone(), previous));
         }
