@@ -118,6 +118,53 @@ pub struct Indexer {
     range: u64,
 }
 
+/// How a backfill pipeline ended.
+enum Pipeline {
+    /// Written up to `next - 1` (the end, or a stop).
+    Done { next: u64 },
+    /// The provider refused the range starting at `next` as too large.
+    TooLarge { next: u64, hint: Option<u64> },
+}
+
+/// The backfill's live line: blocks done, events/s, ETA, every 2 s.
+struct Report {
+    from: u64,
+    to: u64,
+    events_before: u64,
+    started: Instant,
+    last: Instant,
+}
+
+impl Report {
+    fn new(from: u64, to: u64, events_before: u64) -> Self {
+        Self {
+            from,
+            to,
+            events_before,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn tick(&mut self, next: u64, events: u64) {
+        if self.last.elapsed() < Duration::from_secs(2) {
+            return;
+        }
+        self.last = Instant::now();
+        let done = next.saturating_sub(self.from);
+        let total = self.to + 1 - self.from;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let events = events.saturating_sub(self.events_before);
+        let eta = total.saturating_sub(done) as f64 * secs / (done.max(1) as f64);
+        tracing::info!(
+            "backfill {done}/{total} blocks ({:.0}%), {:.0} events/s, ETA {eta:.0} s",
+            done as f64 * 100.0 / total as f64,
+            events as f64 / secs
+        );
+    }
+}
+
 struct Fetched {
     from: u64,
     to: u64,
@@ -232,79 +279,117 @@ impl Indexer {
         Some(stream.boxed())
     }
 
-    /// Indexes `[from, to]` in adaptive ranges, several fetched at once.
+    /// Indexes `[from, to]` in adaptive ranges. Up to `concurrency` ranges
+    /// are fetched while earlier ones are written, always in order; a range
+    /// the provider refuses as too large ends the pipeline, which restarts
+    /// from the first unwritten block with a smaller range.
     async fn catch_up(
         &mut self,
         from: u64,
         to: u64,
         stop: &watch::Receiver<bool>,
     ) -> Result<(), IndexerError> {
-        let head = to;
+        let mut report = Report::new(from, to, self.progress.events.load(Ordering::Relaxed));
         let mut next = from;
-        let started = Instant::now();
-        let events_before = self.progress.events.load(Ordering::Relaxed);
-        let mut reported = Instant::now();
-        while next <= to {
-            if reported.elapsed() >= Duration::from_secs(2) {
-                reported = Instant::now();
-                let done = next.saturating_sub(from);
-                let total = to + 1 - from;
-                let secs = started.elapsed().as_secs_f64().max(1e-3);
-                let events = self.progress.events.load(Ordering::Relaxed) - events_before;
-                let eta = (total - done) as f64 * secs / (done.max(1) as f64);
-                tracing::info!(
-                    "backfill {done}/{total} blocks ({:.0}%), {:.0} events/s, ETA {eta:.0} s",
-                    done as f64 * 100.0 / total as f64,
-                    events as f64 / secs
-                );
-            }
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let mut ranges = Vec::new();
-            let mut start = next;
-            for _ in 0..self.config.concurrency.max(1) {
-                if start > to {
-                    break;
-                }
-                let end = (start + self.range - 1).min(to);
-                ranges.push((start, end));
-                start = end + 1;
-            }
-            let fetch_started = Instant::now();
-            let results: Vec<Result<Fetched, IndexerError>> = stream::iter(ranges)
-                .map(|(a, b)| self.fetch(a, b, head))
-                .buffered(self.config.concurrency.max(1))
-                .collect()
-                .await;
-            let mut shrink = false;
-            let mut total_logs = 0usize;
-            for result in results {
-                match result {
-                    Ok(fetched) => {
-                        total_logs += fetched.logs.len();
-                        self.write(fetched).await?;
-                        next = self
-                            .store
-                            .checkpoint()
-                            .await?
-                            .map_or(next, |cp| cp.number + 1);
-                    }
-                    Err(IndexerError::Rpc(RpcError::RangeTooLarge { hint, .. })) => {
-                        let wanted =
-                            hint.map_or(self.range / 2, |end| end.saturating_sub(next) + 1);
-                        self.range = wanted.clamp(1, self.range.saturating_sub(1).max(1));
-                        shrink = true;
-                        break;
-                    }
-                    Err(other) => return Err(other),
+        while next <= to && !*stop.borrow() {
+            let range = AtomicU64::new(self.range);
+            match self.pipeline(next, to, &range, stop, &mut report).await? {
+                Pipeline::Done { next: after } => next = after,
+                Pipeline::TooLarge { next: after, hint } => {
+                    next = after;
+                    let current = range.load(Ordering::Relaxed);
+                    let wanted = hint.map_or(current / 2, |end| end.saturating_sub(next) + 1);
+                    range.store(
+                        wanted.clamp(1, current.saturating_sub(1).max(1)),
+                        Ordering::Relaxed,
+                    );
                 }
             }
-            if !shrink && fetch_started.elapsed() < Duration::from_secs(2) && total_logs < 20_000 {
-                self.range = (self.range * 2).min(self.config.max_range);
-            }
+            self.range = range.load(Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Fetches ranges from `from` on (their size read from `range` as each
+    /// starts) and writes them in order until `to`, a stop, or a range
+    /// refused as too large.
+    async fn pipeline(
+        &self,
+        from: u64,
+        to: u64,
+        range: &AtomicU64,
+        stop: &watch::Receiver<bool>,
+        report: &mut Report,
+    ) -> Result<Pipeline, IndexerError> {
+        let concurrency = self.config.concurrency.max(1);
+        let head = to;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+        let produce = async move {
+            let mut in_flight = futures::stream::FuturesOrdered::new();
+            let mut start = from;
+            loop {
+                while in_flight.len() < concurrency && start <= to {
+                    let end = (start + range.load(Ordering::Relaxed).max(1) - 1).min(to);
+                    in_flight.push_back(self.timed_fetch(start, end, head));
+                    start = end + 1;
+                }
+                // The writer may leave early (error, stop): stop fetching.
+                let fetched = tokio::select! {
+                    fetched = in_flight.next() => fetched,
+                    () = sender.closed() => None,
+                };
+                let Some(fetched) = fetched else { break };
+                let failed = fetched.is_err();
+                if sender.send(fetched).await.is_err() || failed {
+                    break;
+                }
+            }
+        };
+        let consume = async move {
+            let mut next = from;
+            while let Some(fetched) = receiver.recv().await {
+                let (fetched, took) = match fetched {
+                    Ok(fetched) => fetched,
+                    Err(IndexerError::Rpc(RpcError::RangeTooLarge { hint, .. })) => {
+                        return Ok(Pipeline::TooLarge { next, hint });
+                    }
+                    Err(other) => return Err(other),
+                };
+                // Quick, small answers: ask for more blocks at once.
+                let quick =
+                    took < Duration::from_secs(2) && fetched.logs.len() < 20_000 / concurrency;
+                let span = fetched.to + 1 - fetched.from;
+                self.write(fetched).await?;
+                next = self
+                    .store
+                    .checkpoint()
+                    .await?
+                    .map_or(next, |cp| cp.number + 1);
+                if quick {
+                    let grown = (span * 2).min(self.config.max_range);
+                    range.fetch_max(grown, Ordering::Relaxed);
+                }
+                report.tick(next, self.progress.events.load(Ordering::Relaxed));
+                if *stop.borrow() {
+                    break;
+                }
+            }
+            Ok(Pipeline::Done { next })
+        };
+        let (outcome, ()) = tokio::join!(consume, produce);
+        outcome
+    }
+
+    /// [`Self::fetch`], and how long it took.
+    async fn timed_fetch(
+        &self,
+        from: u64,
+        to: u64,
+        head: u64,
+    ) -> Result<(Fetched, Duration), IndexerError> {
+        let started = Instant::now();
+        let fetched = self.fetch(from, to, head).await?;
+        Ok((fetched, started.elapsed()))
     }
 
     async fn fetch(&self, from: u64, to: u64, head: u64) -> Result<Fetched, IndexerError> {

@@ -732,16 +732,15 @@ async fn write(
             query.execute(&mut *conn).await?;
         }
         Some(row) => {
-            let columns: Vec<String> = row.keys().cloned().collect();
-            upsert_rows(conn, table, &columns, std::slice::from_ref(row)).await?;
+            let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+            upsert_rows(conn, table, &columns, &[row]).await?;
         }
     }
     Ok(())
 }
 
-/// Bind parameters per multi-row statement. SQLite looks each `$N` up by
-/// name with a linear scan, so binding costs grow with the square of the
-/// count: 30 000 made a SQLite backfill 32 times slower than 999 does.
+/// Numbered bind parameters per multi-row statement (PostgreSQL). Numbered
+/// parameters on SQLite bind in quadratic time; see [`Placeholders`].
 const MAX_PARAMS: usize = 999;
 
 /// Inserts raw events in multi-row statements, skipping any already stored;
@@ -752,10 +751,11 @@ async fn insert_events(
     events: &[EventRecord],
 ) -> Result<u64, StoreError> {
     const COLUMNS: usize = 11;
+    let style = Placeholders::of(conn);
     let mut inserted = 0;
-    for chunk in events.chunks(MAX_PARAMS / COLUMNS) {
+    for chunk in events.chunks(style.max_params() / COLUMNS) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| placeholders(r * COLUMNS, COLUMNS))
+            .map(|r| style.row(r * COLUMNS, COLUMNS))
             .collect();
         let sql = format!(
             "INSERT INTO events (chain_id, block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp) VALUES {} \
@@ -782,22 +782,56 @@ async fn insert_events(
     Ok(inserted)
 }
 
-/// `($from+1, …, $from+n)`.
-fn placeholders(from: usize, n: usize) -> String {
-    let list: Vec<String> = (from + 1..=from + n).map(|i| format!("${i}")).collect();
-    format!("({})", list.join(", "))
+/// How a multi-row statement names its parameters.
+#[derive(Clone, Copy)]
+enum Placeholders {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …` in order (SQLite). SQLite finds a numbered parameter's
+    /// name with a linear scan, so binding `$N`s costs the square of their
+    /// count; anonymous ones bind in order.
+    Anonymous,
+}
+
+impl Placeholders {
+    fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "SQLite" {
+            Self::Anonymous
+        } else {
+            Self::Numbered
+        }
+    }
+
+    /// Parameters per statement (SQLite allows 32 766). 30 000 numbered
+    /// ones made a SQLite backfill 32 times slower than 999 did; anonymous
+    /// ones bind in linear time.
+    fn max_params(self) -> usize {
+        match self {
+            Self::Anonymous => 32_000,
+            Self::Numbered => MAX_PARAMS,
+        }
+    }
+
+    /// One row's `(…)`: parameters `from+1 ..= from+n`.
+    fn row(self, from: usize, n: usize) -> String {
+        let list: Vec<String> = match self {
+            Self::Numbered => (from + 1..=from + n).map(|i| format!("${i}")).collect(),
+            Self::Anonymous => vec!["?".to_owned(); n],
+        };
+        format!("({})", list.join(", "))
+    }
 }
 
 /// Upserts `rows` (all with exactly `columns`) in multi-row statements.
 async fn upsert_rows(
     conn: &mut AnyConnection,
     table: &Table,
-    columns: &[String],
-    rows: &[Row],
+    columns: &[&str],
+    rows: &[&Row],
 ) -> Result<(), StoreError> {
     let updates: Vec<String> = columns
         .iter()
-        .filter(|c| !table.key.contains(&c.as_str()))
+        .filter(|c| !table.key.contains(c))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     let conflict = if updates.is_empty() {
@@ -806,9 +840,10 @@ async fn upsert_rows(
         format!("DO UPDATE SET {}", updates.join(", "))
     };
     let width = columns.len().max(1);
-    for chunk in rows.chunks((MAX_PARAMS / width).max(1)) {
+    let style = Placeholders::of(conn);
+    for chunk in rows.chunks((style.max_params() / width).max(1)) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| placeholders(r * width, width))
+            .map(|r| style.row(r * width, width))
             .collect();
         let sql = format!(
             "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {conflict}",
@@ -819,7 +854,7 @@ async fn upsert_rows(
         );
         let mut query = sqlx::query(&sql);
         for row in chunk {
-            for (column, value) in row {
+            for (column, value) in *row {
                 query = bind_val(query, table, column, value);
             }
         }
@@ -1125,29 +1160,23 @@ impl Batch {
             &std::mem::take(&mut self.pending),
         )
         .await?;
-        let mut changed = Vec::new();
-        let dirty: Vec<_> = self
-            .cache
-            .iter()
+        let changed: Vec<Changed> = std::mem::take(&mut self.cache)
+            .into_iter()
             .filter(|(_, (_, _, dirty))| *dirty)
-            .map(|((table, _), (key, row, _))| (*table, key.clone(), row.clone()))
+            .map(|((table, _), (key, row, _))| Changed { table, key, row })
             .collect();
         // Upserts of rows with the same columns go together.
-        let mut upserts: HashMap<(&'static str, Vec<String>), Vec<Row>> = HashMap::new();
-        for (name, key, row) in dirty {
-            let table = rows::table(name).ok_or_else(|| StoreError::Corrupt(name.to_owned()))?;
-            match &row {
+        let mut upserts: HashMap<(&'static str, Vec<&str>), Vec<&Row>> = HashMap::new();
+        for change in &changed {
+            let table = rows::table(change.table)
+                .ok_or_else(|| StoreError::Corrupt(change.table.to_owned()))?;
+            match &change.row {
                 Some(row) => upserts
-                    .entry((table.name, row.keys().cloned().collect()))
+                    .entry((table.name, row.keys().map(String::as_str).collect()))
                     .or_default()
-                    .push(row.clone()),
-                None => write(&mut self.conn, table, &key, None).await?,
+                    .push(row),
+                None => write(&mut self.conn, table, &change.key, None).await?,
             }
-            changed.push(Changed {
-                table: table.name,
-                key,
-                row,
-            });
         }
         for ((name, columns), group) in upserts {
             let table = rows::table(name).ok_or_else(|| StoreError::Corrupt(name.to_owned()))?;
