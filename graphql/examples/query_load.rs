@@ -1,6 +1,6 @@
 //! GraphQL under a constant arrival rate (results in docs/benchmarks.md).
 //!
-//! `cargo run --release -p pond-graphql --example query_load [-- RATE SECONDS]`
+//! `cargo run --release -p pond-graphql --example query_load [-- RATE SECONDS [whole]]`
 //!
 //! A database of 1 000 000 Pond events is built once through the real
 //! projections (500 000 jobs posted; every other one matched with its deal
@@ -10,7 +10,9 @@
 //! have answered, and its latency counts from that slot, so a slow server
 //! cannot hide queueing by slowing the load (no coordinated omission).
 //! Two workloads run one after the other: single-job lookups by random id,
-//! and filtered 50-row pages at random cursors.
+//! and filtered 50-row pages at random cursors. With `whole`, the pages
+//! also ask for `minHardware`, a nested field, so the server reads whole
+//! rows instead of only the columns asked for.
 
 use std::{
     path::PathBuf,
@@ -292,6 +294,11 @@ async fn main() {
         .collect();
     let rate = args.first().copied().unwrap_or(500);
     let seconds = args.get(1).copied().unwrap_or(20);
+    let node_fields = if std::env::args().any(|a| a == "whole") {
+        "id maxPrice creator minHardware { gpuCount }"
+    } else {
+        "id maxPrice creator"
+    };
     let path = db_path();
     let url = format!("sqlite://{}", path.display());
     std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
@@ -366,7 +373,7 @@ async fn main() {
             .map(|b| format!("{b:02x}"))
             .collect();
         format!(
-            r#"{{"query":"{{ jobs(first: 50, after: \"{cursor}\", where: {{ state: \"{state}\", gpuMemoryGbAtLeast: {memory} }}) {{ edges {{ node {{ id maxPrice creator }} }} pageInfo {{ hasNextPage endCursor }} }} }}"}}"#
+            r#"{{"query":"{{ jobs(first: 50, after: \"{cursor}\", where: {{ state: \"{state}\", gpuMemoryGbAtLeast: {memory} }}) {{ edges {{ node {{ {node_fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"}}"#
         )
     };
     for (name, summary) in [
