@@ -910,15 +910,11 @@ impl SubscriptionRoot {
         let account = account.map(|v| address_arg("account", &v)).transpose()?;
         let stream = updates(ctx)?;
         Ok(stream.flat_map(move |update| {
-            let mut rows: Vec<Row> = match &update {
+            // In the order the batch changed them.
+            let rows: Vec<Row> = match &update {
                 Err(_) => Vec::new(),
                 Ok(update) => changed_rows(update, rows::DEALS.name),
             };
-            rows.sort_by(|a, b| {
-                a.get("id")
-                    .map(|v| format!("{v:?}"))
-                    .cmp(&b.get("id").map(|v| format!("{v:?}")))
-            });
             let items: Vec<Result<Deal>> = match update {
                 Err(e) => vec![Err(e)],
                 Ok(_) => rows

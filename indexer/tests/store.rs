@@ -245,6 +245,46 @@ async fn covered_batches_store_each_event_once_on_both_backends() {
     }
 }
 
+/// A commit reports the rows it changed in the order of their first
+/// change, whatever the batch's internal map order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_rows_come_in_the_order_they_first_changed() {
+    let store = Store::open(&testkit::sqlite_url()).await.expect("open");
+    let accounts: Vec<Address> = (1..=12u8).map(Address::repeat_byte).collect();
+    let mut batch = store.begin(412_346).await.expect("begin");
+    batch.block(&block(1)).await.expect("block");
+    // Twelve accounts, newest first, then the first one again.
+    let order: Vec<Address> = accounts
+        .iter()
+        .rev()
+        .chain(&accounts[11..])
+        .copied()
+        .collect();
+    for (i, account) in order.iter().enumerate() {
+        let event = PondEvent::Vault(IVault::IVaultEvents::Deposited(IVault::Deposited {
+            account: *account,
+            payer: *account,
+            amount: U256::from(1),
+        }));
+        let log_index = u64::try_from(i).expect("index");
+        assert!(batch
+            .event(&record(1, log_index, "Deposited"))
+            .await
+            .expect("event"));
+        apply(&mut batch, &meta(1, log_index), &event)
+            .await
+            .expect("apply");
+    }
+    let (_, changed) = batch.commit(&block(1)).await.expect("commit");
+    let seen: Vec<Val> = changed.iter().map(|c| c.key[0].clone()).collect();
+    let expected: Vec<Val> = accounts
+        .iter()
+        .rev()
+        .map(|a| Val::Text(format!("{a:#x}")))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
 /// Both backends report each table's columns, and a select can read just
 /// some of them; a column the table lacks is an error, not a crash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

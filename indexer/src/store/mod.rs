@@ -339,6 +339,7 @@ impl Store {
             ready: false,
             chain_id,
             cache: HashMap::new(),
+            changes: 0,
             touched: HashSet::new(),
             journal: Vec::new(),
             journal_from: 0,
@@ -943,8 +944,10 @@ async fn rollback(
 /// A row's identity in a batch: table and key (as JSON).
 type RowId = (&'static str, String);
 
-/// A row as the batch sees it: key values, current image, changed.
-type Cached = (Vec<Val>, Option<Row>, bool);
+/// A row as the batch sees it: key values, current image (`None`:
+/// deleted), and, once the batch changed it, the number of its first
+/// change (so subscribers see changes in the order they happened).
+type Cached = (Vec<Val>, Option<Row>, Option<usize>);
 
 /// One batch: raw events, projection changes and the checkpoint, written
 /// in one transaction.
@@ -958,6 +961,8 @@ pub struct Batch {
     ready: bool,
     chain_id: u64,
     cache: HashMap<RowId, Cached>,
+    /// Rows changed so far (numbers their first changes).
+    changes: usize,
     touched: HashSet<(&'static str, String, u64)>,
     journal: Vec<(u64, &'static str, String, Option<Row>)>,
     /// Changes in blocks below this are final: not journaled, and their
@@ -1066,7 +1071,7 @@ impl Batch {
         }
         let row = load(&mut self.conn, table, key).await?;
         self.cache
-            .insert((table.name, key_text), (key.to_vec(), row.clone(), false));
+            .insert((table.name, key_text), (key.to_vec(), row.clone(), None));
         Ok(row)
     }
 
@@ -1094,8 +1099,15 @@ impl Batch {
             self.journal
                 .push((self.block, table.name, key_text.clone(), previous));
         }
-        self.cache
-            .insert((table.name, key_text), (key.to_vec(), row, true));
+        let next = self.changes;
+        let entry = self
+            .cache
+            .entry((table.name, key_text))
+            .or_insert_with(|| (Vec::new(), None, None));
+        if entry.2.is_none() {
+            self.changes += 1;
+        }
+        *entry = (key.to_vec(), row, Some(entry.2.unwrap_or(next)));
         Ok(())
     }
 
@@ -1160,10 +1172,14 @@ impl Batch {
             &std::mem::take(&mut self.pending),
         )
         .await?;
-        let changed: Vec<Changed> = std::mem::take(&mut self.cache)
+        let mut dirty: Vec<_> = std::mem::take(&mut self.cache)
             .into_iter()
-            .filter(|(_, (_, _, dirty))| *dirty)
-            .map(|((table, _), (key, row, _))| Changed { table, key, row })
+            .filter_map(|((table, _), (key, row, order))| Some((order?, table, key, row)))
+            .collect();
+        dirty.sort_unstable_by_key(|(order, ..)| *order);
+        let changed: Vec<Changed> = dirty
+            .into_iter()
+            .map(|(_, table, key, row)| Changed { table, key, row })
             .collect();
         // Upserts of rows with the same columns go together.
         let mut upserts: HashMap<(&'static str, Vec<&str>), Vec<&Row>> = HashMap::new();
