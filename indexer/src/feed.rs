@@ -40,7 +40,8 @@ pub enum Update {
         to: u64,
         /// New events in order.
         events: Vec<EventRecord>,
-        /// Changed rows.
+        /// Every row change, in order: a row changed by several events
+        /// appears once per change, its last image being the stored one.
         changed: Vec<Changed>,
     },
     /// A reorg removed everything above `fork`.

@@ -340,6 +340,7 @@ impl Store {
             chain_id,
             cache: HashMap::new(),
             changes: 0,
+            superseded: Vec::new(),
             touched: HashSet::new(),
             journal: Vec::new(),
             journal_from: 0,
@@ -945,7 +946,7 @@ async fn rollback(
 type RowId = (&'static str, String);
 
 /// A row as the batch sees it: key values, current image (`None`:
-/// deleted), and, once the batch changed it, the number of its first
+/// deleted), and, once the batch changed it, the number of its latest
 /// change (so subscribers see changes in the order they happened).
 type Cached = (Vec<Val>, Option<Row>, Option<usize>);
 
@@ -961,8 +962,12 @@ pub struct Batch {
     ready: bool,
     chain_id: u64,
     cache: HashMap<RowId, Cached>,
-    /// Rows changed so far (numbers their first changes).
+    /// Row changes so far (numbers each change).
     changes: usize,
+    /// Images a later change in this batch replaced, with their change
+    /// numbers: not written, but reported, so that a subscriber sees every
+    /// change even when several blocks share a batch.
+    superseded: Vec<(usize, &'static str, Vec<Val>, Option<Row>)>,
     touched: HashSet<(&'static str, String, u64)>,
     journal: Vec<(u64, &'static str, String, Option<Row>)>,
     /// Changes in blocks below this are final: not journaled, and their
@@ -1099,20 +1104,28 @@ impl Batch {
             self.journal
                 .push((self.block, table.name, key_text.clone(), previous));
         }
-        let next = self.changes;
-        let entry = self
-            .cache
-            .entry((table.name, key_text))
-            .or_insert_with(|| (Vec::new(), None, None));
-        if entry.2.is_none() {
-            self.changes += 1;
+        let change = self.changes;
+        self.changes += 1;
+        let image = (key.to_vec(), row, Some(change));
+        match self.cache.entry((table.name, key_text)) {
+            std::collections::hash_map::Entry::Occupied(mut cached) => {
+                let (key, row, earlier) = std::mem::replace(cached.get_mut(), image);
+                // Changed before in this batch: subscribers see that image too.
+                if let Some(earlier) = earlier {
+                    self.superseded.push((earlier, table.name, key, row));
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(image);
+            }
         }
-        *entry = (key.to_vec(), row, Some(entry.2.unwrap_or(next)));
         Ok(())
     }
 
     /// Writes the changed rows, the journal and the checkpoint, and
-    /// commits. Returns the number of new events and the changed rows.
+    /// commits. Returns the number of new events and every row change, in
+    /// order (a row changed twice appears twice; its last image is the one
+    /// written).
     ///
     /// # Errors
     /// Database failure (nothing is written then).
@@ -1172,32 +1185,35 @@ impl Batch {
             &std::mem::take(&mut self.pending),
         )
         .await?;
-        let mut dirty: Vec<_> = std::mem::take(&mut self.cache)
+        let latest: Vec<_> = std::mem::take(&mut self.cache)
             .into_iter()
-            .filter_map(|((table, _), (key, row, order))| Some((order?, table, key, row)))
+            .filter_map(|((table, _), (key, row, change))| Some((change?, table, key, row)))
             .collect();
-        dirty.sort_unstable_by_key(|(order, ..)| *order);
-        let changed: Vec<Changed> = dirty
-            .into_iter()
-            .map(|(_, table, key, row)| Changed { table, key, row })
-            .collect();
-        // Upserts of rows with the same columns go together.
+        // Only the latest image of each row is written; rows with the same
+        // columns go together.
         let mut upserts: HashMap<(&'static str, Vec<&str>), Vec<&Row>> = HashMap::new();
-        for change in &changed {
-            let table = rows::table(change.table)
-                .ok_or_else(|| StoreError::Corrupt(change.table.to_owned()))?;
-            match &change.row {
+        for (_, name, key, row) in &latest {
+            let table = rows::table(name).ok_or_else(|| StoreError::Corrupt((*name).to_owned()))?;
+            match row {
                 Some(row) => upserts
                     .entry((table.name, row.keys().map(String::as_str).collect()))
                     .or_default()
                     .push(row),
-                None => write(&mut self.conn, table, &change.key, None).await?,
+                None => write(&mut self.conn, table, key, None).await?,
             }
         }
         for ((name, columns), group) in upserts {
             let table = rows::table(name).ok_or_else(|| StoreError::Corrupt(name.to_owned()))?;
             upsert_rows(&mut self.conn, table, &columns, &group).await?;
         }
+        // Every change, in the order it happened.
+        let mut all = latest;
+        all.append(&mut self.superseded);
+        all.sort_unstable_by_key(|(change, ..)| *change);
+        let changed: Vec<Changed> = all
+            .into_iter()
+            .map(|(_, table, key, row)| Changed { table, key, row })
+            .collect();
         if checkpoint.number < self.journal_from {
             insert_block(&mut self.conn, checkpoint).await?;
         }
