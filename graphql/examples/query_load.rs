@@ -85,6 +85,9 @@ async fn build(store: &Store) {
     let mut deal = 0u64;
     for first in (1..=blocks).step_by(usize::try_from(BLOCKS_PER_BATCH).unwrap_or(1)) {
         let mut batch = store.begin(412_346).await.expect("batch");
+        // As the indexer does: only the last 64 blocks can be reorged away,
+        // so only they are journaled.
+        batch.journal_from(blocks.saturating_sub(64));
         let mut last = None;
         for number in first..(first + BLOCKS_PER_BATCH).min(blocks + 1) {
             let block = BlockRecord {
