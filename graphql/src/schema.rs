@@ -155,7 +155,6 @@ impl Listing {
         let store = &state(ctx)?.store;
         let mut found = match node_columns(ctx, store, table, column) {
             Some(columns) => {
-                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
                 store
                     .select_columns(
                         table,
@@ -184,20 +183,17 @@ impl Listing {
 /// each field asked of a node), when every field asked is a plain column
 /// (its name in camelCase); `None`, meaning every column, when one is not
 /// (a nested object, say). Reading fewer columns is most of a page's cost.
-fn node_columns(
+fn node_columns<'a>(
     ctx: &Context<'_>,
-    store: &Store,
-    table: &Table,
-    order_column: &str,
-) -> Option<Vec<String>> {
+    store: &'a Store,
+    table: &'static Table,
+    order_column: &'static str,
+) -> Option<Vec<&'a str>> {
     let known = store.columns(table);
-    let mut columns: Vec<String> = table.key.iter().map(|c| (*c).to_owned()).collect();
-    let mut add = |column: String| {
-        if !columns.contains(&column) {
-            columns.push(column);
-        }
-    };
-    add(order_column.to_owned());
+    let mut columns: Vec<&str> = table.key.to_vec();
+    if !columns.contains(&order_column) {
+        columns.push(order_column);
+    }
     for part in ctx.field().selection_set() {
         let nodes: Vec<_> = match part.name() {
             "edges" => part
@@ -211,11 +207,11 @@ fn node_columns(
             if field.name() == "__typename" {
                 continue;
             }
-            let column = snake_case(field.name());
-            if !known.contains(&column) {
-                return None;
+            let wanted = snake_case(field.name());
+            let column = known.iter().find(|k| **k == wanted)?;
+            if !columns.contains(&column.as_str()) {
+                columns.push(column);
             }
-            add(column);
         }
     }
     Some(columns)

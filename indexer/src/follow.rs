@@ -359,12 +359,9 @@ impl Indexer {
                 let quick =
                     took < Duration::from_secs(2) && fetched.logs.len() < 20_000 / concurrency;
                 let span = fetched.to + 1 - fetched.from;
-                self.write(fetched).await?;
-                next = self
-                    .store
-                    .checkpoint()
-                    .await?
-                    .map_or(next, |cp| cp.number + 1);
+                if let Some(written) = self.write(fetched).await? {
+                    next = written + 1;
+                }
                 if quick {
                     let grown = (span * 2).min(self.config.max_range);
                     range.fetch_max(grown, Ordering::Relaxed);
@@ -449,7 +446,9 @@ impl Indexer {
         })
     }
 
-    async fn write(&self, fetched: Fetched) -> Result<(), IndexerError> {
+    /// Writes one fetched range in a batch; returns the block it
+    /// checkpointed (`None` when the range held no block).
+    async fn write(&self, fetched: Fetched) -> Result<Option<u64>, IndexerError> {
         let chain_id = self.config.deployment.chain_id;
         let mut batch = self.store.begin(chain_id).await?;
         // Rows changed deeper than the reorg window never roll back.
@@ -490,7 +489,7 @@ impl Indexer {
         }
         let Some(last) = last else {
             batch.abort().await;
-            return Ok(());
+            return Ok(None);
         };
         debug_assert_eq!(last.number, fetched.to);
         batch.progress(
@@ -517,7 +516,7 @@ impl Indexer {
         if keep_from > 0 && fetched.from.saturating_sub(1) / 64 != last.number / 64 {
             self.store.prune_below(keep_from).await?;
         }
-        Ok(())
+        Ok(Some(last.number))
     }
 
     /// If the stored checkpoint is no longer on the chain, finds the fork

@@ -1094,13 +1094,11 @@ impl Batch {
         // Only a journal entry needs the previous image; in final blocks a
         // new row costs no read.
         if self.block >= self.journal_from
-            && !self
+            && self
                 .touched
-                .contains(&(table.name, key_text.clone(), self.block))
+                .insert((table.name, key_text.clone(), self.block))
         {
             let previous = self.get(table, key).await?;
-            self.touched
-                .insert((table.name, key_text.clone(), self.block));
             self.journal
                 .push((self.block, table.name, key_text.clone(), previous));
         }
