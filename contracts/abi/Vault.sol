@@ -30,6 +30,7 @@ interface IVault {
     error NothingReceived();
     error TooManyProtocolContracts();
     error BalanceOverflow();
+    error PermitFailed(address);
     error OwnableUnauthorizedAccount(address);
     function owner() external view returns (address);
     function pendingOwner() external view returns (address);

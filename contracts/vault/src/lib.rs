@@ -71,6 +71,10 @@ mod errors {
         /// A balance would exceed `uint256`.
         #[derive(Debug)]
         error BalanceOverflow();
+        /// The token refused the permit, and the caller is not `owner`:
+        /// only a working permit lets someone else move `owner`'s tokens.
+        #[derive(Debug)]
+        error PermitFailed(address owner);
     }
 }
 pub use errors::*;
@@ -102,6 +106,8 @@ pub enum VaultError {
     TooManyProtocolContracts(TooManyProtocolContracts),
     /// See [`BalanceOverflow`].
     BalanceOverflow(BalanceOverflow),
+    /// See [`PermitFailed`].
+    PermitFailed(PermitFailed),
     /// The caller is not the owner.
     Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
@@ -203,11 +209,16 @@ impl Vault {
 
     /// Deposits `amount` from `owner` using an EIP-2612 permit signed by
     /// `owner` for the vault; anyone (e.g. a relayer) may submit it. The
-    /// funds are credited to `owner`. A permit that was already used (for
-    /// instance by a front-runner) is tolerated when the allowance exists.
+    /// funds are credited to `owner`. Someone other than `owner` moves
+    /// `owner`'s tokens only through a permit the token accepts in this
+    /// call: an existing allowance is never used on a stranger's behalf (a
+    /// junk signature must not sweep an approved wallet). `owner` itself
+    /// may fall back on its allowance (e.g. its permit was front-run).
     ///
     /// # Errors
-    /// Zero address or amount, a failed token transfer, or a balance overflow.
+    /// [`PermitFailed`] when the token refuses the permit and the caller is
+    /// not `owner`; zero address or amount, a failed token transfer, or a
+    /// balance overflow.
     #[allow(clippy::too_many_arguments)]
     pub fn deposit_with_permit(
         &mut self,
@@ -220,8 +231,12 @@ impl Vault {
     ) -> VaultResult<()> {
         let token = IPaymentToken::new(self.token.get());
         let vault = self.vm().contract_address();
-        // The outcome does not matter: transferFrom below fails without an allowance.
-        let _ = token.permit(&mut *self, owner, vault, amount, deadline, v, r, s);
+        let permitted = token
+            .permit(&mut *self, owner, vault, amount, deadline, v, r, s)
+            .is_ok();
+        if !permitted && self.vm().msg_sender() != owner {
+            return own(PermitFailed { owner });
+        }
         self.pull_and_credit(owner, owner, amount)
     }
 

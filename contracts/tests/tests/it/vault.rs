@@ -223,7 +223,8 @@ fn deposit_with_permit_credits_the_signer_and_survives_a_used_permit() {
         .motsu_unwrap();
     assert_eq!(p.balances(alice.address()), (tokens(50), U256::ZERO));
     assert_eq!(p.balances(BOB), (U256::ZERO, U256::ZERO));
-    // Replaying the same permit fails: its nonce was used, and no allowance is left.
+    // Replaying the same permit fails: its nonce was used, so the token
+    // refuses it, and a stranger may not fall back on an allowance.
     let err = own_error(p.vault.sender(BOB).deposit_with_permit(
         alice.address(),
         tokens(50),
@@ -232,7 +233,48 @@ fn deposit_with_permit_credits_the_signer_and_survives_a_used_permit() {
         r,
         s,
     ));
-    assert!(matches!(err, VaultError::TokenTransferFailed(_)));
+    assert!(matches!(err, VaultError::PermitFailed(_)));
+    p.assert_vault_invariant();
+}
+
+#[test]
+fn a_junk_permit_cannot_sweep_an_approved_wallet_into_the_vault() {
+    let p = Protocol::deploy();
+    let victim = Account::from_seed("victim");
+    // The victim approved the vault for its whole wallet (e.g. for later deposits).
+    p.token
+        .sender(p.owner)
+        .mint(victim.address(), tokens(500))
+        .motsu_unwrap();
+    p.token
+        .sender(victim.address())
+        .approve(p.vault.address(), tokens(500))
+        .motsu_unwrap();
+    // A stranger submits a "permit" with a junk signature.
+    let deadline = U256::from(p.now() + 600);
+    let junk = B256::repeat_byte(0x42);
+    let err = own_error(p.vault.sender(BOB).deposit_with_permit(
+        victim.address(),
+        tokens(500),
+        deadline,
+        27,
+        junk,
+        junk,
+    ));
+    assert!(matches!(err, VaultError::PermitFailed(_)));
+    // Nothing moved: the wallet and the allowance are untouched.
+    assert_eq!(
+        p.token.sender(BOB).balance_of(victim.address()),
+        tokens(500)
+    );
+    assert_eq!(p.balances(victim.address()), (U256::ZERO, U256::ZERO));
+    // The owner itself may still deposit through its allowance (a permit
+    // of its own that a front-runner already used).
+    p.vault
+        .sender(victim.address())
+        .deposit_with_permit(victim.address(), tokens(100), deadline, 27, junk, junk)
+        .motsu_unwrap();
+    assert_eq!(p.balances(victim.address()), (tokens(100), U256::ZERO));
     p.assert_vault_invariant();
 }
 
