@@ -48,6 +48,5 @@ interface IDeals {
     event DealChallenged(uint256 indexed dealId, address indexed creator, uint256 caseId);
     event DealTimedOut(uint256 indexed dealId, address indexed provider, address indexed creator, uint8 stage, uint256 compensation);
     event DealRejected(uint256 indexed dealId, address indexed provider, address indexed creator, uint256 compensation, uint256 collateralToValidators);
-    event DealRefunded(uint256 indexed dealId, address indexed provider, address indexed creator);
     event DealsParametersUpdated(uint64 protocolFeeBps, uint64 revealWindow, uint64 judgeWindow);
 }

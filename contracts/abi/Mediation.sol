@@ -7,7 +7,7 @@ interface IMediation {
     function openCase(uint256 deal_id, address provider, address creator, bytes32 provider_result, uint256 results_collateral) external returns (uint256);
     function drawValidators(uint256 case_id) external;
     function commitVote(uint256 case_id, bytes32 commitment) external;
-    function revealVote(uint256 case_id, bytes32 result_hash, bytes32 salt) external;
+    function revealVote(uint256 case_id, bytes32 result_hash, bytes32 output_digest, bytes32 salt) external;
     function resolveCase(uint256 case_id) external;
     function caseInfo(uint256 case_id) external view returns (uint256, address, address, uint8, uint8, uint256, uint256, uint64, uint64, bytes32);
     function caseValidators(uint256 case_id) external view returns (address[] memory);
@@ -45,7 +45,7 @@ interface IMediation {
     event RandomnessRequested(uint256 indexed caseId, uint8 round, uint256 beaconRound);
     event ValidatorsDrawn(uint256 indexed caseId, uint8 round, address[] validators, uint64 commitDeadline, uint64 revealDeadline);
     event VoteCommitted(uint256 indexed caseId, address indexed validator, bytes32 commitment);
-    event VoteRevealed(uint256 indexed caseId, address indexed validator, bytes32 resultHash, bool agreesWithProvider);
+    event VoteRevealed(uint256 indexed caseId, address indexed validator, bytes32 resultHash, bytes32 outputDigest, bool agreesWithProvider);
     event VoteSettled(uint256 indexed caseId, address indexed validator, uint8 outcome, uint256 earned, uint256 slashed);
     event RoundFailed(uint256 indexed caseId, uint8 round, uint8 agree, uint8 disagree);
     event CaseResolved(uint256 indexed caseId, uint256 indexed dealId, uint8 outcome, uint8 round, uint8 agree, uint8 disagree);

@@ -36,11 +36,11 @@ struct PermitData {
 
 interface IOfferBook {
     function initialize(address registry, address market, address deals) external;
-    function postOffer(Hardware calldata hardware, uint256 price, uint64 max_duration, uint32 max_concurrent, uint64 expiry) external returns (uint256);
+    function postOffer(Hardware calldata hardware, uint256 price, uint64 min_duration, uint64 max_duration, uint32 max_concurrent, uint64 expiry) external returns (uint256);
     function cancelOffer(uint256 offer_id) external;
     function reserve(uint256 offer_id, uint32 min_gpu_count, uint32 min_gpu_memory_gb, uint32 min_cpu_cores, uint32 min_ram_gb, uint32 min_disk_gb, uint256 max_price, uint64 max_duration) external returns (address, uint256);
     function release(uint256 offer_id) external;
-    function offer(uint256 offer_id) external view returns (address, bool, uint256, uint64, uint32, uint32, uint64, Hardware memory);
+    function offer(uint256 offer_id) external view returns (address, bool, uint256, uint64, uint64, uint32, uint32, uint64, Hardware memory);
     function offerCount() external view returns (uint256);
     error AlreadyInitialized();
     error ZeroAddress();
@@ -61,7 +61,7 @@ interface IOfferBook {
     error NoActiveDeal();
     error ArithmeticOverflow();
     event OfferBookInitialized(address indexed registry, address market, address deals);
-    event OfferPosted(uint256 indexed offerId, address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, uint256 price, uint64 maxDuration, uint32 maxConcurrent, uint64 expiry);
+    event OfferPosted(uint256 indexed offerId, address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, uint256 price, uint64 minDuration, uint64 maxDuration, uint32 maxConcurrent, uint64 expiry);
     event OfferCancelled(uint256 indexed offerId, address indexed provider);
     event OfferUsageChanged(uint256 indexed offerId, uint32 activeDeals);
 }

@@ -44,8 +44,10 @@ interface IRegistry {
     function stake(uint256 amount) external;
     function requestUnbond(uint256 amount) external;
     function withdrawUnbonded() external;
-    function drawValidators(bytes32 seed, uint256 count, address exclude_a, address exclude_b) external view returns (address[] memory);
-    function assignValidator(address validator) external;
+    function requestDraw() external;
+    function drawValidators(bytes32 seed, uint256 count, address exclude_a, address exclude_b) external returns (address[] memory);
+    function pendingDraws() external view returns (uint32);
+    function syncValidator(address validator) external;
     function releaseValidator(address validator, uint8 outcome, uint256 earned) external;
     function slashValidator(address validator, uint256 bps) external returns (uint256);
     function validatorState(address validator) external view returns (uint32, uint32, uint256, uint256, uint64);
@@ -70,6 +72,7 @@ interface IRegistry {
     error DrawTooLarge(uint256, uint32);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error UnknownOutcome(uint8);
+    error DrawPending(uint32);
     error ArithmeticOverflow();
     error OwnableUnauthorizedAccount(address);
     function owner() external view returns (address);

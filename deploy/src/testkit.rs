@@ -224,7 +224,8 @@ impl Stack {
         .await;
     }
 
-    /// Posts a one-GPU offer at `price` for a day; returns its id.
+    /// Posts a one-GPU offer at `price` for a day, for jobs of 5 minutes to
+    /// 2 hours; returns its id.
     pub async fn post_offer(&self, provider: Address, price: U256) -> U256 {
         let expiry = self.now().await + 24 * 3600;
         let receipt = ok(self
@@ -238,6 +239,7 @@ impl Stack {
                     diskGb: 500,
                 },
                 price,
+                300,
                 7_200,
                 2,
                 expiry,
@@ -363,7 +365,7 @@ impl Stack {
         );
         let salt = |v: &Address| B256::left_padding_from(v.as_slice());
         for (v, vote) in drawn.validators.iter().zip(votes) {
-            let hash = commitment(case, *v, *vote, salt(v));
+            let hash = vote_commitment(case, *v, *vote, outputs_digest(*vote), salt(v));
             ok(self
                 .mediation()
                 .commitVote(case, hash)
@@ -375,7 +377,7 @@ impl Stack {
         for (v, vote) in drawn.validators.iter().zip(votes) {
             ok(self
                 .mediation()
-                .revealVote(case, *vote, salt(v))
+                .revealVote(case, *vote, outputs_digest(*vote), salt(v))
                 .from(*v)
                 .send()
                 .await)
@@ -389,6 +391,26 @@ impl Stack {
 /// compute it.
 pub fn commitment(id: U256, account: Address, result: B256, salt: B256) -> B256 {
     keccak256((id, account, result, salt).abi_encode())
+}
+
+/// `keccak256(abi.encode(caseId, validator, result, outputDigest, salt))`,
+/// a validator's vote commitment as mediation computes it.
+pub fn vote_commitment(
+    case: U256,
+    validator: Address,
+    result: B256,
+    output_digest: B256,
+    salt: B256,
+) -> B256 {
+    keccak256((case, validator, result, output_digest, salt).abi_encode())
+}
+
+/// The output digest the testkit's validators reveal for `result`: voters
+/// that stand for the same outputs reveal the same digest. (Real
+/// validators digest the output files with the round's seed; see
+/// `docs/protocol.md`.)
+pub fn outputs_digest(result: B256) -> B256 {
+    keccak256([b"outputs:".as_slice(), result.as_slice()].concat())
 }
 
 /// The receipt of a sent transaction, which must succeed.

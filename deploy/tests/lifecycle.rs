@@ -38,9 +38,10 @@ async fn direct_deal(s: &Stack) -> U256 {
     assert_eq!(matched.mode, 0, "direct");
     assert_eq!(matched.provider, provider(s));
     assert_eq!(matched.price, tokens(80));
-    // Posting refunded the 20 over the price; collateral 160 + 40 locked.
+    // Posting refunded the 20 over the price; collateral locked: 2× the
+    // price (160) plus ½× the job's maximum price (50).
     assert_eq!(s.balances(creator(s)).await, (tokens(920), tokens(80)));
-    assert_eq!(s.balances(provider(s)).await, (tokens(300), tokens(200)));
+    assert_eq!(s.balances(provider(s)).await, (tokens(290), tokens(210)));
     matched.dealId
 }
 
@@ -185,7 +186,7 @@ async fn take_and_auction_matching() {
     // The outbid provider's collateral is released at once.
     assert_eq!(
         s.balances(p).await.1,
-        tokens(140 + 35),
+        tokens(140 + 50),
         "only the take deal's collateral"
     );
     let data = revert_data(s.market().closeAuction(posted.jobId).from(c).call().await);
@@ -515,4 +516,122 @@ async fn a_stylus_program_refuses_reentry() {
             .expect("availableOf"),
         U256::from(1)
     );
+}
+
+/// The committee findings of the adversarial review, on devnode with the
+/// real WebAssembly: stake cannot move between a committee's request and
+/// its draw, and a validator that copies the provider's public hash
+/// without holding the outputs is outvoted and slashed, not paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committee_attacks_fail_on_devnode() {
+    use pond_deploy::bindings::registry::IRegistry;
+    use pond_deploy::testkit::{outputs_digest, vote_commitment};
+    let s = Stack::start().await;
+    let validators = &s.accounts[4..9];
+    s.stake_validators(validators, tokens(200)).await;
+    let attacker = validators[0];
+    s.fund(attacker, tokens(500)).await;
+    let deal = direct_deal(&s).await;
+    s.deliver(provider(&s), deal, RESULT).await;
+    let receipt = ok(s
+        .deals()
+        .challengeResult(deal)
+        .from(creator(&s))
+        .send()
+        .await)
+    .await;
+    let case = event::<IDeals::DealChallenged>(&receipt).caseId;
+    // The round is requested; its randomness is public one block later.
+    s.mine().await;
+    assert_eq!(s.registry().pendingDraws().call().await.expect("view"), 1);
+    for amount in [1u64, 7, 50, 133, 400] {
+        let data = revert_data(
+            s.registry()
+                .stake(tokens(amount))
+                .from(attacker)
+                .call()
+                .await,
+        );
+        assert!(
+            matches!(
+                IRegistry::IRegistryErrors::abi_decode(&data),
+                Ok(IRegistry::IRegistryErrors::DrawPending(_))
+            ),
+            "a top-up while the draw is pending is refused"
+        );
+    }
+    let data = revert_data(
+        s.registry()
+            .requestUnbond(tokens(100))
+            .from(validators[1])
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        IRegistry::IRegistryErrors::abi_decode(&data),
+        Ok(IRegistry::IRegistryErrors::DrawPending(_))
+    ));
+    let receipt = ok(s
+        .mediation()
+        .drawValidators(case)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let drawn = event::<IMediation::ValidatorsDrawn>(&receipt).validators;
+    assert_eq!(s.registry().pendingDraws().call().await.expect("view"), 0);
+    // Drawn: stake moves again.
+    ok(s.registry().stake(tokens(50)).from(attacker).send().await).await;
+
+    // Two validators hold the outputs; the third copies the hash.
+    let salt = |v: &Address| B256::left_padding_from(v.as_slice());
+    let junk = B256::repeat_byte(0x1a);
+    let digests = [outputs_digest(RESULT), outputs_digest(RESULT), junk];
+    for (v, digest) in drawn.iter().zip(digests) {
+        let hash = vote_commitment(case, *v, RESULT, digest, salt(v));
+        ok(s.mediation().commitVote(case, hash).from(*v).send().await).await;
+    }
+    for (v, digest) in drawn.iter().zip(digests) {
+        ok(s.mediation()
+            .revealVote(case, RESULT, digest, salt(v))
+            .from(*v)
+            .send()
+            .await)
+        .await;
+    }
+    let receipt = ok(s
+        .mediation()
+        .resolveCase(case)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let resolved: IMediation::CaseResolved = event(&receipt);
+    assert_eq!((resolved.outcome, resolved.agree), (0, 3), "provider right");
+    assert_eq!(s.deal_state(deal).await, 5, "completed");
+    // The attacker's own top-up left it 450 available besides.
+    let spare = |v: &Address| {
+        if *v == attacker {
+            tokens(450)
+        } else {
+            U256::ZERO
+        }
+    };
+    for v in &drawn[..2] {
+        assert_eq!(
+            s.balances(*v).await.0,
+            tokens(5) + spare(v),
+            "fee split by the two"
+        );
+    }
+    let copier = drawn[2];
+    let (available, locked) = s.balances(copier).await;
+    let expected_stake = if copier == attacker { 250 } else { 200 };
+    assert_eq!(
+        locked,
+        tokens(expected_stake) - tokens(expected_stake) / U256::from(10),
+        "the copier loses 10 % of its stake"
+    );
+    assert_eq!(available, spare(&copier), "and earns nothing");
+    s.assert_vault_invariant().await;
 }

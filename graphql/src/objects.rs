@@ -325,7 +325,7 @@ impl Deal {
     async fn timeout_collateral(&self) -> String {
         num(&self.0, "timeout_collateral")
     }
-    /// active, committed, revealed, challenged, completed, timed_out, rejected or refunded.
+    /// active, committed, revealed, challenged, completed, timed_out or rejected.
     async fn state(&self) -> String {
         text(&self.0, "state")
     }
@@ -357,7 +357,7 @@ impl Deal {
     async fn case_id(&self) -> Option<String> {
         opt_num(&self.0, "case_id")
     }
-    /// accepted, finalized or mediation.
+    /// accepted, finalized, mediation or undecided (mediation found no majority).
     async fn completion(&self) -> Option<String> {
         opt_text(&self.0, "completion")
     }
@@ -538,6 +538,8 @@ pub struct Offer {
     pub hardware: Hardware,
     /// Price.
     pub price: String,
+    /// Shortest job it takes (seconds).
+    pub min_duration: i64,
     /// Longest job (seconds).
     pub max_duration: i64,
     /// Deals at once.
@@ -557,6 +559,7 @@ impl From<Row> for Offer {
             provider: text(&row, "provider"),
             hardware: hardware(&row, ""),
             price: num(&row, "price"),
+            min_duration: int(&row, "min_duration"),
             max_duration: int(&row, "max_duration"),
             max_concurrent: int(&row, "max_concurrent"),
             expiry: int(&row, "expiry"),
@@ -621,6 +624,7 @@ impl Case {
                 validator: text(&row, "validator"),
                 commitment: text(&row, "commitment"),
                 result_hash: opt_text(&row, "result_hash"),
+                output_digest: opt_text(&row, "output_digest"),
                 agrees_with_provider: opt_int(&row, "agrees_with_provider").map(|v| v != 0),
                 outcome: opt_text(&row, "outcome"),
                 earned: opt_num(&row, "earned"),
@@ -639,6 +643,8 @@ pub struct Vote {
     pub commitment: String,
     /// The revealed result hash, once revealed.
     pub result_hash: Option<String>,
+    /// The revealed digest of the outputs the vote stands for, once revealed.
+    pub output_digest: Option<String>,
     /// Whether the revealed result matches the provider's.
     pub agrees_with_provider: Option<bool>,
     /// with_majority, against_majority, no_show or undecided, once settled.

@@ -333,7 +333,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     let row = row! {
                         "id" => id(o.offerId), "provider" => addr(o.provider), "gpu_count" => o.gpuCount,
                         "gpu_memory_gb" => o.gpuMemoryGb, "cpu_cores" => o.cpuCores, "ram_gb" => o.ramGb,
-                        "disk_gb" => o.diskGb, "price" => amt(o.price), "max_duration" => o.maxDuration,
+                        "disk_gb" => o.diskGb, "price" => amt(o.price), "min_duration" => o.minDuration, "max_duration" => o.maxDuration,
                         "max_concurrent" => o.maxConcurrent, "expiry" => o.expiry, "active_deals" => 0i64,
                         "cancelled" => 0i64, "posted_at" => meta.timestamp,
                     };
@@ -481,7 +481,8 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     let how = match c.how {
                         0 => "accepted",
                         1 => "finalized",
-                        _ => "mediation",
+                        2 => "mediation",
+                        _ => "undecided",
                     };
                     let update =
                         row! { "completion" => how, "paid" => amt(c.paid), "fee" => amt(c.fee) };
@@ -494,9 +495,6 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 E::DealRejected(r) => {
                     let update = row! { "compensation" => amt(r.compensation) };
                     deal_state(batch, meta, r.dealId, "rejected", update).await?;
-                }
-                E::DealRefunded(r) => {
-                    deal_state(batch, meta, r.dealId, "refunded", Row::new()).await?;
                 }
                 _ => {}
             }
@@ -535,7 +533,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 E::VoteCommitted(v) => {
                     let row = row! {
                         "case_id" => id(v.caseId), "validator" => addr(v.validator), "commitment" => hash(v.commitment),
-                        "result_hash" => Val::Null, "agrees_with_provider" => Val::Null, "outcome" => Val::Null,
+                        "result_hash" => Val::Null, "output_digest" => Val::Null, "agrees_with_provider" => Val::Null, "outcome" => Val::Null,
                         "earned" => Val::Null, "slashed" => Val::Null, "updated_at" => meta.timestamp,
                     };
                     batch
@@ -544,7 +542,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 }
                 E::VoteRevealed(v) => {
                     update(batch, &VOTES, &[id(v.caseId), addr(v.validator)], |row| {
-                        row.extend(row! { "result_hash" => hash(v.resultHash), "agrees_with_provider" => v.agreesWithProvider, "updated_at" => meta.timestamp });
+                        row.extend(row! { "result_hash" => hash(v.resultHash), "output_digest" => hash(v.outputDigest), "agrees_with_provider" => v.agreesWithProvider, "updated_at" => meta.timestamp });
                     })
                     .await?;
                 }

@@ -13,6 +13,21 @@ pub fn result_commitment(id: U256, account: Address, result_hash: B256, salt: B2
     keccak256((id, account, result_hash, salt).abi_encode())
 }
 
+/// A validator's vote commitment:
+/// `keccak256(abi.encode(caseId, validator, resultHash, outputDigest, salt))`.
+/// The output digest binds the vote to the outputs themselves (see
+/// `docs/protocol.md`), so a vote cannot be copied from the public result hash.
+#[must_use]
+pub fn vote_commitment(
+    case_id: U256,
+    validator: Address,
+    result_hash: B256,
+    output_digest: B256,
+    salt: B256,
+) -> B256 {
+    keccak256((case_id, validator, result_hash, output_digest, salt).abi_encode())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

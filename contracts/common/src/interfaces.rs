@@ -33,8 +33,8 @@ mod calls {
         interface IRegistry {
             function providerHardware(address provider) external view returns (bool, uint32, uint32, uint32, uint32, uint32);
             function recordProviderOutcome(address provider, uint8 outcome, uint256 amount) external;
-            function drawValidators(bytes32 seed, uint256 count, address excludeA, address excludeB) external view returns (address[] memory);
-            function assignValidator(address validator) external;
+            function requestDraw() external;
+            function drawValidators(bytes32 seed, uint256 count, address excludeA, address excludeB) external returns (address[] memory);
             function releaseValidator(address validator, uint8 outcome, uint256 earned) external;
             function slashValidator(address validator, uint256 bps) external returns (uint256);
         }
@@ -107,7 +107,8 @@ pub mod outcome {
     pub const MEDIATION_PROVIDER_RIGHT: u8 = 0;
     /// Mediation: the majority disagrees with the provider's result.
     pub const MEDIATION_PROVIDER_WRONG: u8 = 1;
-    /// Mediation: no majority after the redraw; everyone is refunded.
+    /// Mediation: no majority after the redraw (or too few validators): the
+    /// provider was not shown wrong and is paid as if accepted.
     pub const MEDIATION_NO_DECISION: u8 = 2;
 }
 

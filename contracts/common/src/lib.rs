@@ -16,6 +16,12 @@ pub mod math;
 pub mod ownership;
 pub mod types;
 
+/// Shortest job a deal may run: 5 minutes. A deal's execution deadline is
+/// its start plus the job's maximum duration, so this floor (and each
+/// offer's own minimum, at least this) leaves a provider time to notice a
+/// match and commit before a timeout can take its collateral.
+pub const MIN_JOB_DURATION: u64 = 5 * 60;
+
 /// Pond's contracts are `no_std`; on WebAssembly a panic traps, which the
 /// Stylus host turns into a failed call that rolls back every change.
 #[cfg(target_arch = "wasm32")]

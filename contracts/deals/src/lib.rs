@@ -72,8 +72,6 @@ pub mod deal_state {
     pub const TIMED_OUT: u8 = 6;
     /// Mediation found the result wrong. Terminal.
     pub const REJECTED: u8 = 7;
-    /// Mediation reached no decision; everyone refunded. Terminal.
-    pub const REFUNDED: u8 = 8;
 }
 
 /// How a deal completed (the `how` of [`DealCompleted`]).
@@ -84,6 +82,9 @@ pub mod completion {
     pub const FINALIZED: u8 = 1;
     /// Mediation upheld the provider's result.
     pub const MEDIATION: u8 = 2;
+    /// Mediation reached no decision: the result was not shown wrong, so
+    /// it is paid as if accepted.
+    pub const UNDECIDED: u8 = 3;
 }
 
 /// Highest protocol fee: 10 %.
@@ -181,6 +182,11 @@ pub struct Deal {
     commitment: StorageB256,
     result_hash: StorageB256,
     case_id: StorageU256,
+    // The fee and windows in force when the deal opened: a later change by
+    // the owner never reaches a running deal.
+    protocol_fee_bps: StorageU64,
+    reveal_window: StorageU64,
+    judge_window: StorageU64,
 }
 
 /// The deal book's storage.
@@ -296,6 +302,9 @@ impl Deals {
         deal.price.set(price);
         deal.results_collateral.set(results_collateral);
         deal.timeout_collateral.set(timeout_collateral);
+        deal.protocol_fee_bps.set(self.protocol_fee_bps.get());
+        deal.reveal_window.set(self.reveal_window.get());
+        deal.judge_window.set(self.judge_window.get());
         log(
             self.vm(),
             DealOpened {
@@ -321,7 +330,8 @@ impl Deals {
     pub fn commit_result(&mut self, deal_id: U256, commitment: B256) -> DealsResult<()> {
         let provider = self.expect_provider(deal_id, deal_state::ACTIVE)?;
         let now = clock::now(self.vm());
-        let deadline: u64 = self.deals.get(deal_id).execution_deadline.get().to();
+        let deal = self.deals.get(deal_id);
+        let deadline: u64 = deal.execution_deadline.get().to();
         if now > deadline {
             return own(DeadlinePassed { deadline });
         }
@@ -329,7 +339,7 @@ impl Deals {
             return own(ZeroCommitment {});
         }
         let reveal_deadline = now
-            .checked_add(self.reveal_window.get().to())
+            .checked_add(deal.reveal_window.get().to())
             .ok_or_else(overflow)?;
         let mut deal = self.deals.setter(deal_id);
         deal.state.set(U8::from(deal_state::COMMITTED));
@@ -370,7 +380,7 @@ impl Deals {
             return own(CommitmentMismatch {});
         }
         let judge_deadline = now
-            .checked_add(self.judge_window.get().to())
+            .checked_add(deal.judge_window.get().to())
             .ok_or_else(overflow)?;
         let mut deal = self.deals.setter(deal_id);
         deal.state.set(U8::from(deal_state::REVEALED));
@@ -550,27 +560,8 @@ impl Deals {
                 );
                 Ok(())
             }
-            outcome::MEDIATION_NO_DECISION => {
-                self.deals
-                    .setter(deal_id)
-                    .state
-                    .set(U8::from(deal_state::REFUNDED));
-                self.unlock(creator, price)?;
-                let collateral = results_collateral
-                    .checked_add(timeout_collateral)
-                    .ok_or_else(overflow)?;
-                self.unlock(provider, collateral)?;
-                self.release_offer(offer_id)?;
-                log(
-                    self.vm(),
-                    DealRefunded {
-                        dealId: deal_id,
-                        provider,
-                        creator,
-                    },
-                );
-                Ok(())
-            }
+            // Not shown wrong: the result is paid, as a finalized one would be.
+            outcome::MEDIATION_NO_DECISION => self.complete(deal_id, completion::UNDECIDED),
             other => own(UnknownOutcome { outcome: other }),
         }
     }
@@ -621,8 +612,9 @@ impl Deals {
         )
     }
 
-    /// Sets the protocol fee and the windows within their bounds; deals
-    /// already past a step keep the deadlines they were given. Owner only.
+    /// Sets the protocol fee and the windows within their bounds for deals
+    /// opened from now on; running deals keep the fee and windows they
+    /// opened with. Owner only.
     ///
     /// # Errors
     /// Not the owner, or a value out of bounds.
@@ -704,7 +696,7 @@ impl Deals {
             .checked_add(deal.timeout_collateral.get())
             .ok_or_else(overflow)?;
         let offer_id = deal.offer_id.get();
-        let fee = bps_of(price, self.protocol_fee_bps.get().to()).ok_or_else(overflow)?;
+        let fee = bps_of(price, deal.protocol_fee_bps.get().to()).ok_or_else(overflow)?;
         // fee ≤ 10 % of the price.
         let paid = price - fee;
         self.deals

@@ -33,6 +33,7 @@ use pond_common::{
     interfaces::{bubble, IDeals, IOfferBook, IRegistry, IVault, Revert},
     math::bps_of,
     types::{Hardware, JobSpec, StoredHardware},
+    MIN_JOB_DURATION,
 };
 use stylus_sdk::{
     prelude::*,
@@ -80,8 +81,9 @@ pub const MAX_PERIOD: u64 = 30 * 24 * 60 * 60;
 pub const MAX_BIDDING_WINDOW: u64 = 7 * 24 * 60 * 60;
 /// Results collateral bounds, in basis points of the price (1× to 10×).
 pub const RESULTS_COLLATERAL_BPS_BOUNDS: (u64, u64) = (10_000, 100_000);
-/// Timeout collateral bounds, in basis points of the price (0 to 5×).
-pub const TIMEOUT_COLLATERAL_BPS_BOUNDS: (u64, u64) = (0, 50_000);
+/// Timeout collateral bounds, in basis points of the job's maximum price
+/// (0.1× to 5×): never zero, so abandoning a job always compensates its creator.
+pub const TIMEOUT_COLLATERAL_BPS_BOUNDS: (u64, u64) = (1_000, 50_000);
 /// Results collateral at initialization: 2× the price.
 pub const DEFAULT_RESULTS_COLLATERAL_BPS: u64 = 20_000;
 /// Timeout collateral at initialization: half the price.
@@ -372,9 +374,10 @@ impl Market {
             });
         }
         let min_hardware = job.min_hardware.read();
+        let max_price = job.max_price.get();
         let previous = job.best_bidder.get();
         let ceiling = if previous.is_zero() {
-            job.max_price.get()
+            max_price
         } else {
             // Strictly lower than the best bid.
             job.best_price.get().saturating_sub(U256::from(1))
@@ -393,7 +396,7 @@ impl Market {
         if !self.registered_hardware(provider)?.covers(&min_hardware) {
             return own(IncompatibleOffer {});
         }
-        let (results_collateral, timeout_collateral) = self.collateral_for(price)?;
+        let (results_collateral, timeout_collateral) = self.collateral_for(price, max_price)?;
         let mut job = self.jobs.setter(job_id);
         job.best_bidder.set(provider);
         job.best_price.set(price);
@@ -604,9 +607,15 @@ impl Market {
         Ok(creator)
     }
 
-    fn collateral_for(&self, price: U256) -> MarketResult<(U256, U256)> {
+    /// A provider's (results, timeout) collateral for a deal at `price` on
+    /// a job whose maximum price is `max_price`. The timeout collateral
+    /// follows the job's maximum price, which the creator chose, not the
+    /// agreed price, which the provider chose: under-pricing cannot shrink
+    /// it, so taking a job and abandoning it always pays its creator.
+    fn collateral_for(&self, price: U256, max_price: U256) -> MarketResult<(U256, U256)> {
         let results = bps_of(price, self.results_collateral_bps.get().to()).ok_or_else(overflow)?;
-        let timeout = bps_of(price, self.timeout_collateral_bps.get().to()).ok_or_else(overflow)?;
+        let timeout =
+            bps_of(max_price, self.timeout_collateral_bps.get().to()).ok_or_else(overflow)?;
         Ok((results, timeout))
     }
 
@@ -620,6 +629,11 @@ impl Market {
         let now = clock::now(self.vm());
         if spec.maxPrice.is_zero() {
             return own(ZeroPrice {});
+        }
+        if spec.maxDuration < MIN_JOB_DURATION {
+            return own(InvalidDuration {
+                value: spec.maxDuration,
+            });
         }
         check_period(spec.maxDuration, MAX_PERIOD)?;
         if spec.matchDeadline <= now || spec.matchDeadline - now > MAX_PERIOD {
@@ -719,7 +733,7 @@ impl Market {
                 max_duration,
             )
             .map_err(bubble)?;
-        let (results_collateral, timeout_collateral) = self.collateral_for(price)?;
+        let (results_collateral, timeout_collateral) = self.collateral_for(price, max_price)?;
         let collateral = results_collateral
             .checked_add(timeout_collateral)
             .ok_or_else(overflow)?;

@@ -8,11 +8,12 @@ interface IMediationEvents {
     event RandomnessRequested(uint256 indexed caseId, uint8 round, uint256 beaconRound);
     event ValidatorsDrawn(uint256 indexed caseId, uint8 round, address[] validators, uint64 commitDeadline, uint64 revealDeadline);
     event VoteCommitted(uint256 indexed caseId, address indexed validator, bytes32 commitment);
-    event VoteRevealed(uint256 indexed caseId, address indexed validator, bytes32 resultHash, bool agreesWithProvider);
+    /// outputDigest: the voter's digest of the outputs it stands for, bound to the round's seed.
+    event VoteRevealed(uint256 indexed caseId, address indexed validator, bytes32 resultHash, bytes32 outputDigest, bool agreesWithProvider);
     /// outcome: 0 with majority, 1 against majority, 2 no-show, 3 undecided.
     event VoteSettled(uint256 indexed caseId, address indexed validator, uint8 outcome, uint256 earned, uint256 slashed);
     /// The first round found no majority; a second draw follows.
     event RoundFailed(uint256 indexed caseId, uint8 round, uint8 agree, uint8 disagree);
-    /// outcome: 0 provider right, 1 provider wrong, 2 no decision (everyone refunded).
+    /// outcome: 0 provider right, 1 provider wrong, 2 no decision (the provider, not shown wrong, is paid).
     event CaseResolved(uint256 indexed caseId, uint256 indexed dealId, uint8 outcome, uint8 round, uint8 agree, uint8 disagree);
 }

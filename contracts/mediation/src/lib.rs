@@ -12,9 +12,17 @@
 //! - majority disagrees → part of the provider's results collateral pays
 //!   the majority validators, the rest compensates the creator, who also
 //!   gets the price and the fee back;
-//! - no majority → one redraw; if that fails too, everyone is refunded;
+//! - no majority → one redraw; if that fails too, the provider (not shown
+//!   wrong) is paid and the fee returns to the creator;
 //! - validators in the minority, and those who never revealed, lose a set
 //!   share of their stake.
+//!
+//! A vote is a result hash plus a digest of the outputs it stands for,
+//! bound to the round's seed; a majority must agree on the same pair, so
+//! copying the provider's public hash or revealing scattered garbage
+//! decides nothing. Stake is frozen from the request of a committee's
+//! randomness until its draw, and each case keeps the parameters it
+//! opened with.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![no_std]
 // The SDK's generated `user_entrypoint` has no doc comment; docs are checked natively.
@@ -33,7 +41,7 @@ use openzeppelin_stylus::access::{
 };
 use pond_common::{
     clock,
-    commitment::result_commitment,
+    commitment::vote_commitment,
     errors as shared,
     interfaces::{bubble, outcome, IDeals, IRandomnessBeacon, IRegistry, IVault, Revert},
     math::{bps_of, div_small},
@@ -167,6 +175,9 @@ pub struct Vote {
     revealed: StorageBool,
     commitment: StorageB256,
     result: StorageB256,
+    /// Digest of the outputs the validator voted for, bound to the round's
+    /// seed: it cannot be produced without those outputs.
+    output_digest: StorageB256,
 }
 
 /// One mediation case.
@@ -187,6 +198,13 @@ pub struct Case {
     fee: StorageU256,
     beacon_round: StorageU256,
     votes: StorageMap<u8, Vote>,
+    // The parameters in force when the case opened: a later change by the
+    // owner never reaches a running case.
+    committee_size: StorageU8,
+    commit_window: StorageU64,
+    reveal_window: StorageU64,
+    validator_reward_bps: StorageU64,
+    slash_bps: StorageU64,
 }
 
 /// Mediation's storage.
@@ -281,6 +299,7 @@ impl Mediation {
         shared::only_caller(self.vm().msg_sender(), self.deals.get())
             .map_err(|e| Revert::Own(e.into()))?;
         let fee = self.mediation_fee.get();
+        let needed = self.validators_per_case.get();
         let case_id = self
             .case_count
             .get()
@@ -295,6 +314,12 @@ impl Mediation {
         case.results_collateral.set(results_collateral);
         case.fee.set(fee);
         case.state.set(U8::from(case_state::AWAITING_DRAW));
+        case.committee_size.set(needed);
+        case.commit_window.set(self.commit_window.get());
+        case.reveal_window.set(self.reveal_window.get());
+        case.validator_reward_bps
+            .set(self.validator_reward_bps.get());
+        case.slash_bps.set(self.slash_bps.get());
         IVault::new(self.vault.get())
             .lock(&mut *self, creator, fee)
             .map_err(bubble)?;
@@ -309,13 +334,14 @@ impl Mediation {
                 fee,
             },
         );
-        self.request_randomness(case_id, 0)?;
+        self.request_committee(case_id, 0)?;
         Ok(case_id)
     }
 
-    /// Draws the case's validators from the beacon round's randomness.
-    /// Anyone may call it once the round is ready. If the round's
-    /// randomness is no longer available a new round is requested instead;
+    /// Draws the case's validators from the beacon round's randomness and
+    /// the stake frozen since the round was requested. Anyone may call it
+    /// once the round is ready. If the round's randomness is no longer
+    /// available a new round is requested instead (stake stays frozen);
     /// if too few validators are eligible the case ends with no decision.
     ///
     /// # Errors
@@ -332,23 +358,25 @@ impl Mediation {
             .randomness(&*self, beacon_round)
             .map_err(bubble)?;
         if randomness.is_zero() {
+            // The same committee draw, still pending: stake stays frozen.
             return self.request_randomness(case_id, round);
         }
         let seed = keccak256((randomness, case_id, U256::from(round)).abi_encode());
-        let count = self.validators_per_case.get().to::<u8>();
+        let count = case.committee_size.get().to::<u8>();
+        let (commit_window, reveal_window): (u64, u64) =
+            (case.commit_window.get().to(), case.reveal_window.get().to());
+        // Marks the drawn validators serving and ends the stake freeze.
         let drawn = IRegistry::new(self.registry.get())
-            .draw_validators(&*self, seed, U256::from(count), provider, creator)
+            .draw_validators(&mut *self, seed, U256::from(count), provider, creator)
             .map_err(bubble)?;
         if drawn.len() < usize::from(count) {
             // Too few eligible validators for any majority: a redraw cannot help.
             return self.finish_without_decision(case_id, round, 0, 0);
         }
         let now = clock::now(self.vm());
-        let commit_deadline = now
-            .checked_add(self.commit_window.get().to())
-            .ok_or_else(overflow)?;
+        let commit_deadline = now.checked_add(commit_window).ok_or_else(overflow)?;
         let reveal_deadline = commit_deadline
-            .checked_add(self.reveal_window.get().to())
+            .checked_add(reveal_window)
             .ok_or_else(overflow)?;
         let mut case = self.cases.setter(case_id);
         case.state.set(U8::from(case_state::VOTING));
@@ -364,12 +392,7 @@ impl Mediation {
             vote.revealed.set(false);
             vote.commitment.set(B256::ZERO);
             vote.result.set(B256::ZERO);
-        }
-        let registry = IRegistry::new(self.registry.get());
-        for validator in &drawn {
-            registry
-                .assign_validator(&mut *self, *validator)
-                .map_err(bubble)?;
+            vote.output_digest.set(B256::ZERO);
         }
         log(
             self.vm(),
@@ -384,8 +407,8 @@ impl Mediation {
         Ok(())
     }
 
-    /// A drawn validator commits to its result hash:
-    /// `keccak256(abi.encode(caseId, validator, resultHash, salt))`.
+    /// A drawn validator commits to its vote: `keccak256(abi.encode(caseId,
+    /// validator, resultHash, outputDigest, salt))`.
     ///
     /// # Errors
     /// Unknown case, not voting, not drawn, commit window closed, a zero
@@ -422,9 +445,10 @@ impl Mediation {
         Ok(())
     }
 
-    /// A drawn validator reveals its result hash and salt, after the commit
-    /// window (or once every validator has committed) and before the
-    /// reveal deadline.
+    /// A drawn validator reveals its vote — the result hash it stands for,
+    /// the digest of those outputs bound to the round (see
+    /// `docs/protocol.md`) and the salt — after the commit window (or once
+    /// every validator has committed) and before the reveal deadline.
     ///
     /// # Errors
     /// Unknown case, not voting, not drawn, not committed, already
@@ -433,6 +457,7 @@ impl Mediation {
         &mut self,
         case_id: U256,
         result_hash: B256,
+        output_digest: B256,
         salt: B256,
     ) -> MediationResult<()> {
         let (validator, index) = self.caller_vote(case_id)?;
@@ -458,7 +483,9 @@ impl Mediation {
         if vote.revealed.get() {
             return own(AlreadyRevealed {});
         }
-        if result_commitment(case_id, validator, result_hash, salt) != vote.commitment.get() {
+        if vote_commitment(case_id, validator, result_hash, output_digest, salt)
+            != vote.commitment.get()
+        {
             return own(CommitmentMismatch {});
         }
         let agrees = result_hash == case.provider_result.get();
@@ -468,12 +495,14 @@ impl Mediation {
         let mut vote = case.votes.setter(index);
         vote.revealed.set(true);
         vote.result.set(result_hash);
+        vote.output_digest.set(output_digest);
         log(
             self.vm(),
             VoteRevealed {
                 caseId: case_id,
                 validator,
                 resultHash: result_hash,
+                outputDigest: output_digest,
                 agreesWithProvider: agrees,
             },
         );
@@ -500,32 +529,50 @@ impl Mediation {
         let deal_id = case.deal_id.get();
         let round: u8 = case.round.get().to();
         let provider_result = case.provider_result.get();
-        // Tally: each validator revealed agreeing, revealed disagreeing, or not revealed.
-        let mut ballots: Vec<(Address, Option<bool>)> = Vec::with_capacity(usize::from(count));
-        let (mut agree, mut disagree) = (0u8, 0u8);
+        // Each revealed vote is a (result, output digest) pair; a verdict
+        // needs a strict majority of the drawn validators on one pair.
+        let mut votes: Vec<(Address, Option<(B256, B256)>)> =
+            Vec::with_capacity(usize::from(count));
         for index in 0..count {
             let vote = case.votes.get(index);
-            let ballot = vote
+            let pair = vote
                 .revealed
                 .get()
-                .then(|| vote.result.get() == provider_result);
-            match ballot {
-                Some(true) => agree += 1,
-                Some(false) => disagree += 1,
-                None => {}
-            }
-            ballots.push((vote.validator.get(), ballot));
+                .then(|| (vote.result.get(), vote.output_digest.get()));
+            votes.push((vote.validator.get(), pair));
         }
-        let threshold = count / 2 + 1;
-        let decision = if agree >= threshold {
-            Some((outcome::MEDIATION_PROVIDER_RIGHT, true, agree))
-        } else if disagree >= threshold {
-            Some((outcome::MEDIATION_PROVIDER_WRONG, false, disagree))
-        } else {
-            None
+        let (mut agree, mut disagree, mut majority) = (0u8, 0u8, 0u8);
+        let mut leader = None;
+        for (_, pair) in &votes {
+            let Some((result, _)) = pair else { continue };
+            if *result == provider_result {
+                agree += 1;
+            } else {
+                disagree += 1;
+            }
+            let same = votes.iter().filter(|(_, other)| other == pair).count() as u8;
+            if same > majority {
+                (majority, leader) = (same, *pair);
+            }
+        }
+        let ballots: Vec<(Address, Option<bool>)> = votes
+            .iter()
+            .map(|(validator, pair)| (*validator, pair.map(|_| *pair == leader)))
+            .collect();
+        let decision = match leader {
+            Some((result, _)) if majority > count / 2 => {
+                let right = result == provider_result;
+                let verdict = if right {
+                    outcome::MEDIATION_PROVIDER_RIGHT
+                } else {
+                    outcome::MEDIATION_PROVIDER_WRONG
+                };
+                Some((verdict, right, majority))
+            }
+            _ => None,
         };
         let Some((verdict, majority_agrees, majority)) = decision else {
-            self.settle_votes(case_id, &ballots, None, U256::ZERO)?;
+            self.settle_votes(case_id, &ballots, false, None, U256::ZERO)?;
             if round + 1 < MAX_ROUNDS {
                 log(
                     self.vm(),
@@ -536,7 +583,7 @@ impl Mediation {
                         disagree,
                     },
                 );
-                return self.request_randomness(case_id, round + 1);
+                return self.request_committee(case_id, round + 1);
             }
             return self.finish_without_decision(case_id, round, agree, disagree);
         };
@@ -549,7 +596,7 @@ impl Mediation {
         } else {
             let pool = bps_of(
                 case.results_collateral.get(),
-                self.validator_reward_bps.get().to(),
+                case.validator_reward_bps.get().to(),
             )
             .ok_or_else(overflow)?;
             (pool, provider)
@@ -559,7 +606,7 @@ impl Mediation {
             .setter(case_id)
             .state
             .set(U8::from(case_state::RESOLVED));
-        self.settle_votes(case_id, &ballots, Some((majority_agrees, payer)), share)?;
+        self.settle_votes(case_id, &ballots, true, Some(payer), share)?;
         // share · majority ≤ pool.
         let paid = share * U256::from(majority);
         let vault = IVault::new(self.vault.get());
@@ -693,6 +740,15 @@ impl Mediation {
             .ok_or(Revert::Own(NotCaseValidator {}.into()))
     }
 
+    /// Requests randomness for a new committee and freezes stake until it
+    /// is drawn.
+    fn request_committee(&mut self, case_id: U256, round: u8) -> MediationResult<()> {
+        IRegistry::new(self.registry.get())
+            .request_draw(&mut *self)
+            .map_err(bubble)?;
+        self.request_randomness(case_id, round)
+    }
+
     fn request_randomness(&mut self, case_id: U256, round: u8) -> MediationResult<()> {
         let beacon_round = IRandomnessBeacon::new(self.beacon.get())
             .request_randomness(&mut *self)
@@ -712,30 +768,30 @@ impl Mediation {
         Ok(())
     }
 
-    /// Pays, slashes and releases each validator of the round. `decision`
-    /// is the majority side and who pays the majority's `share`; `None`
-    /// when the round found no majority.
+    /// Pays, slashes and releases each validator of the round. A ballot is
+    /// `None` for a validator that did not reveal, otherwise whether it
+    /// voted the leading pair; `decided` says whether that pair won a
+    /// majority, and `payer` pays each majority validator `share`.
     fn settle_votes(
         &mut self,
         case_id: U256,
         ballots: &[(Address, Option<bool>)],
-        decision: Option<(bool, Address)>,
+        decided: bool,
+        payer: Option<Address>,
         share: U256,
     ) -> MediationResult<()> {
-        let slash_bps = U256::from(self.slash_bps.get().to::<u64>());
+        let slash_bps = U256::from(self.cases.get(case_id).slash_bps.get().to::<u64>());
         let registry = IRegistry::new(self.registry.get());
         let vault = IVault::new(self.vault.get());
         for (validator, ballot) in ballots {
             let validator = *validator;
-            let (result, earned, faulty) = match (ballot, decision) {
+            let (result, earned, faulty) = match (ballot, decided) {
                 (None, _) => (outcome::VALIDATOR_NO_SHOW, U256::ZERO, true),
-                (Some(_), None) => (outcome::VALIDATOR_UNDECIDED, U256::ZERO, false),
-                (Some(vote), Some((majority, _))) if *vote == majority => {
-                    (outcome::VALIDATOR_WITH_MAJORITY, share, false)
-                }
-                (Some(_), Some(_)) => (outcome::VALIDATOR_AGAINST_MAJORITY, U256::ZERO, true),
+                (Some(_), false) => (outcome::VALIDATOR_UNDECIDED, U256::ZERO, false),
+                (Some(true), true) => (outcome::VALIDATOR_WITH_MAJORITY, share, false),
+                (Some(false), true) => (outcome::VALIDATOR_AGAINST_MAJORITY, U256::ZERO, true),
             };
-            if let (false, Some((_, payer))) = (earned.is_zero(), decision) {
+            if let (false, Some(payer)) = (earned.is_zero(), payer) {
                 vault
                     .transfer_locked(&mut *self, payer, validator, earned)
                     .map_err(bubble)?;
@@ -765,7 +821,7 @@ impl Mediation {
     }
 
     /// Ends a case with no decision: the fee returns to the creator and the
-    /// deal refunds everyone.
+    /// deal pays the provider, whose result was not shown wrong.
     fn finish_without_decision(
         &mut self,
         case_id: U256,

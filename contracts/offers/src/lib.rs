@@ -21,6 +21,7 @@ use pond_common::{
     clock, errors as shared,
     interfaces::{bubble, IMarket, IRegistry, Revert},
     types::{Hardware, StoredHardware},
+    MIN_JOB_DURATION,
 };
 use stylus_sdk::{
     prelude::*,
@@ -119,6 +120,7 @@ pub struct Offer {
     open: StorageBool,
     max_concurrent: StorageU32,
     active_deals: StorageU32,
+    min_duration: StorageU64,
     max_duration: StorageU64,
     expiry: StorageU64,
     hardware: StoredHardware,
@@ -175,16 +177,20 @@ impl OfferBook {
     }
 
     /// Posts a standing offer for the caller, a registered provider whose
-    /// registered hardware covers what the offer commits. Returns its id.
-    /// The market's pause switch also stops new offers.
+    /// registered hardware covers what the offer commits. It takes jobs
+    /// whose maximum duration lies between `min_duration` (at least
+    /// [`MIN_JOB_DURATION`]) and `max_duration`. Returns its id. The
+    /// market's pause switch also stops new offers.
     ///
     /// # Errors
     /// Market paused, not registered, hardware beyond the registration, zero price or
-    /// capacity, a duration out of bounds, or an expiry not in the next 30 days.
+    /// capacity, durations out of bounds, or an expiry not in the next 30 days.
+    #[allow(clippy::too_many_arguments)]
     pub fn post_offer(
         &mut self,
         hardware: Hardware,
         price: U256,
+        min_duration: u64,
         max_duration: u64,
         max_concurrent: u32,
         expiry: u64,
@@ -217,9 +223,14 @@ impl OfferBook {
         if price.is_zero() {
             return own(ZeroPrice {});
         }
-        if max_duration == 0 || max_duration > MAX_PERIOD {
+        if max_duration > MAX_PERIOD {
             return own(InvalidDuration {
                 value: max_duration,
+            });
+        }
+        if min_duration < MIN_JOB_DURATION || min_duration > max_duration {
+            return own(InvalidDuration {
+                value: min_duration,
             });
         }
         if max_concurrent == 0 {
@@ -238,6 +249,7 @@ impl OfferBook {
         offer.provider.set(provider);
         offer.open.set(true);
         offer.max_concurrent.set(U32::from(max_concurrent));
+        offer.min_duration.set(U64::from(min_duration));
         offer.max_duration.set(U64::from(max_duration));
         offer.expiry.set(U64::from(expiry));
         offer.hardware.write(&hardware);
@@ -253,6 +265,7 @@ impl OfferBook {
                 ramGb: hardware.ramGb,
                 diskGb: hardware.diskGb,
                 price,
+                minDuration: min_duration,
                 maxDuration: max_duration,
                 maxConcurrent: max_concurrent,
                 expiry,
@@ -331,8 +344,10 @@ impl OfferBook {
         };
         let price = offer.price.get();
         let max_offer_duration: u64 = offer.max_duration.get().to();
+        let min_offer_duration: u64 = offer.min_duration.get().to();
         if price > max_price
             || max_offer_duration < max_duration
+            || min_offer_duration > max_duration
             || !offer.hardware.read().covers(&minimum)
         {
             return own(IncompatibleOffer {});
@@ -362,15 +377,19 @@ impl OfferBook {
         Ok(())
     }
 
-    /// An offer: provider, open, price, max duration, max concurrent deals,
-    /// active deals, expiry, hardware.
+    /// An offer: provider, open, price, min duration, max duration, max
+    /// concurrent deals, active deals, expiry, hardware.
     #[allow(clippy::type_complexity)]
-    pub fn offer(&self, offer_id: U256) -> (Address, bool, U256, u64, u32, u32, u64, Hardware) {
+    pub fn offer(
+        &self,
+        offer_id: U256,
+    ) -> (Address, bool, U256, u64, u64, u32, u32, u64, Hardware) {
         let o = self.offers.get(offer_id);
         (
             o.provider.get(),
             o.open.get(),
             o.price.get(),
+            o.min_duration.get().to(),
             o.max_duration.get().to(),
             o.max_concurrent.get().to(),
             o.active_deals.get().to(),

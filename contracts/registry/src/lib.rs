@@ -93,6 +93,10 @@ mod errors {
         error DrawTooLarge(uint256 requested, uint32 maximum);
         #[derive(Debug)]
         error UnknownOutcome(uint8 outcome);
+        /// A committee draw is pending: stake cannot change until it is
+        /// drawn (anyone can draw once its randomness is ready).
+        #[derive(Debug)]
+        error DrawPending(uint32 pendingDraws);
     }
 }
 pub use errors::*;
@@ -121,6 +125,7 @@ pub enum RegistryError {
     DrawTooLarge(DrawTooLarge),
     ParameterOutOfBounds(ParameterOutOfBounds),
     UnknownOutcome(UnknownOutcome),
+    DrawPending(DrawPending),
     ArithmeticOverflow(ArithmeticOverflow),
     Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
@@ -183,6 +188,11 @@ pub struct Registry {
     slot_owner: StorageMap<u32, StorageAddress>,
     slots_used: StorageU32,
     free_slots: StorageVec<StorageU32>,
+    /// Committee draws requested and not yet drawn. While any is pending
+    /// the sum tree is frozen: stakes and unbonds are refused and slashes
+    /// reach the tree later ([`Registry::sync_validator`]), so a committee
+    /// depends only on stake fixed before its randomness was requested.
+    pending_draws: StorageU32,
     ownership: Ownable2Step,
 }
 
@@ -386,6 +396,7 @@ impl Registry {
         if amount.is_zero() {
             return own(ZeroAmount {});
         }
+        self.not_drawing()?;
         let validator = self.vm().msg_sender();
         let stake = self
             .validators
@@ -427,6 +438,7 @@ impl Registry {
         if amount.is_zero() {
             return own(ZeroAmount {});
         }
+        self.not_drawing()?;
         let validator = self.vm().msg_sender();
         let now = clock::now(self.vm());
         let delay: u64 = self.unbonding_delay.get().to();
@@ -512,87 +524,73 @@ impl Registry {
         Ok(())
     }
 
-    /// Draws up to `count` distinct validators, stake-weighted, from `seed`,
-    /// never returning `exclude_a` or `exclude_b`. Returns fewer when fewer
-    /// eligible validators hold stake. O(count · log MAX_VALIDATORS).
+    /// Counts one more committee draw as pending: until it is drawn the
+    /// sum tree is frozen. Mediation only, when it requests randomness for
+    /// a new committee.
     ///
     /// # Errors
-    /// `count` above [`MAX_DRAW`].
+    /// Unauthorized caller or a counter overflow.
+    pub fn request_draw(&mut self) -> RegistryResult<()> {
+        self.only(self.mediation.get())?;
+        let pending = self
+            .pending_draws
+            .get()
+            .to::<u32>()
+            .checked_add(1)
+            .ok_or_else(overflow)?;
+        self.pending_draws.set(U32::from(pending));
+        Ok(())
+    }
+
+    /// Draws a pending committee: up to `count` distinct validators,
+    /// stake-weighted, from `seed`, never `exclude_a` or `exclude_b`. When
+    /// all `count` are found each is marked serving; fewer are returned
+    /// (and none marked) when fewer eligible validators hold stake. Ends
+    /// one pending draw. Mediation only. O(count · log MAX_VALIDATORS).
+    ///
+    /// # Errors
+    /// Unauthorized caller, or `count` above [`MAX_DRAW`].
     pub fn draw_validators(
-        &self,
+        &mut self,
         seed: B256,
         count: U256,
         exclude_a: Address,
         exclude_b: Address,
     ) -> RegistryResult<Vec<Address>> {
+        self.only(self.mediation.get())?;
         if count > U256::from(MAX_DRAW) {
             return own(DrawTooLarge {
                 requested: count,
                 maximum: MAX_DRAW,
             });
         }
-        let count: u32 = count.to();
-        // Weight taken out of the tree for this draw only (excluded and
-        // already drawn validators), per node: nothing is written.
-        let mut removed: Vec<(u32, u128)> = Vec::new();
-        for excluded in [exclude_a, exclude_b] {
-            let slot: u32 = self.validators.get(excluded).slot.get().to();
-            if slot != 0 {
-                self.remove_leaf(&mut removed, slot);
+        let drawn = self.draw(seed, count.to(), exclude_a, exclude_b);
+        let pending: u32 = self.pending_draws.get().to();
+        self.pending_draws.set(U32::from(pending.saturating_sub(1)));
+        if drawn.len() == count.to::<usize>() {
+            for validator in &drawn {
+                self.assign(*validator)?;
             }
-        }
-        let mut drawn = Vec::new();
-        for round in 0..count {
-            let total = self.node_weight(&removed, 1);
-            if total == 0 {
-                break;
-            }
-            // 128 random bits modulo the total weight: the bias is at most
-            // total / 2^128, negligible for any real token supply.
-            let hash = keccak256([seed.as_slice(), &round.to_be_bytes()].concat());
-            let mut random = [0u8; 16];
-            random.copy_from_slice(&hash[16..]);
-            let mut target = u128::from_be_bytes(random) % total;
-            let mut node = 1u32;
-            while node < MAX_VALIDATORS {
-                let left = node * 2;
-                let left_weight = self.node_weight(&removed, left);
-                if target < left_weight {
-                    node = left;
-                } else {
-                    target -= left_weight;
-                    node = left + 1;
-                }
-            }
-            let slot = node - MAX_VALIDATORS + 1;
-            drawn.push(self.slot_owner.get(slot));
-            self.remove_leaf(&mut removed, slot);
         }
         Ok(drawn)
     }
 
-    /// Marks `validator` as serving on one more case. Mediation only.
+    /// Committee draws requested and not yet drawn (stake is frozen while
+    /// this is non-zero).
+    pub fn pending_draws(&self) -> u32 {
+        self.pending_draws.get().to()
+    }
+
+    /// Brings `validator`'s draw weight up to date with its stake after a
+    /// slash that happened while a draw was pending. Anyone may call it.
     ///
     /// # Errors
-    /// Unauthorized caller or a counter overflow.
-    pub fn assign_validator(&mut self, validator: Address) -> RegistryResult<()> {
-        self.only(self.mediation.get())?;
-        let mut record = self.validators.setter(validator);
-        let cases: u32 = record
-            .active_cases
-            .get()
-            .to::<u32>()
-            .checked_add(1)
-            .ok_or_else(overflow)?;
-        record.active_cases.set(U32::from(cases));
-        log(
-            self.vm(),
-            ValidatorAssigned {
-                validator,
-                activeCases: cases,
-            },
-        );
-        Ok(())
+    /// A draw is still pending.
+    pub fn sync_validator(&mut self, validator: Address) -> RegistryResult<()> {
+        self.not_drawing()?;
+        let record = self.validators.get(validator);
+        let (slot, stake) = (record.slot.get().to(), record.stake.get());
+        self.set_weight(slot, stake)
     }
 
     /// Ends `validator`'s service on a case and records how it voted and
@@ -668,7 +666,11 @@ impl Registry {
         let mut record = self.validators.setter(validator);
         record.stake.set(remaining);
         record.total_slashed.set(slashed);
-        self.set_weight(slot, remaining)?;
+        // While a draw is pending the tree keeps the weight the committee
+        // is drawn from; `sync_validator` applies the slash afterwards.
+        if self.pending_draws.get() == U32::ZERO {
+            self.set_weight(slot, remaining)?;
+        }
         let vault = IVault::new(self.vault.get());
         let treasury = vault.treasury(&*self).map_err(bubble)?;
         vault
@@ -760,6 +762,77 @@ impl Registry {
         shared::only_caller(self.vm().msg_sender(), allowed).map_err(|e| Revert::Own(e.into()))
     }
 
+    fn not_drawing(&self) -> RegistryResult<()> {
+        let pending: u32 = self.pending_draws.get().to();
+        if pending != 0 {
+            return own(DrawPending {
+                pendingDraws: pending,
+            });
+        }
+        Ok(())
+    }
+
+    /// Marks `validator` as serving on one more case.
+    fn assign(&mut self, validator: Address) -> RegistryResult<()> {
+        let mut record = self.validators.setter(validator);
+        let cases: u32 = record
+            .active_cases
+            .get()
+            .to::<u32>()
+            .checked_add(1)
+            .ok_or_else(overflow)?;
+        record.active_cases.set(U32::from(cases));
+        log(
+            self.vm(),
+            ValidatorAssigned {
+                validator,
+                activeCases: cases,
+            },
+        );
+        Ok(())
+    }
+
+    /// Draws up to `count` distinct validators (see [`Registry::draw_validators`]).
+    fn draw(&self, seed: B256, count: u32, exclude_a: Address, exclude_b: Address) -> Vec<Address> {
+        // Weight taken out of the tree for this draw only (excluded and
+        // already drawn validators), per node: nothing is written.
+        let mut removed: Vec<(u32, u128)> = Vec::new();
+        for excluded in [exclude_a, exclude_b] {
+            let slot: u32 = self.validators.get(excluded).slot.get().to();
+            if slot != 0 {
+                self.remove_leaf(&mut removed, slot);
+            }
+        }
+        let mut drawn = Vec::new();
+        for round in 0..count {
+            let total = self.node_weight(&removed, 1);
+            if total == 0 {
+                break;
+            }
+            // 128 random bits modulo the total weight: the bias is at most
+            // total / 2^128, negligible for any real token supply.
+            let hash = keccak256([seed.as_slice(), &round.to_be_bytes()].concat());
+            let mut random = [0u8; 16];
+            random.copy_from_slice(&hash[16..]);
+            let mut target = u128::from_be_bytes(random) % total;
+            let mut node = 1u32;
+            while node < MAX_VALIDATORS {
+                let left = node * 2;
+                let left_weight = self.node_weight(&removed, left);
+                if target < left_weight {
+                    node = left;
+                } else {
+                    target -= left_weight;
+                    node = left + 1;
+                }
+            }
+            let slot = node - MAX_VALIDATORS + 1;
+            drawn.push(self.slot_owner.get(slot));
+            self.remove_leaf(&mut removed, slot);
+        }
+        drawn
+    }
+
     fn store_provider(&mut self, provider: Address, hardware: &Hardware) -> RegistryResult<()> {
         if hardware.is_empty() {
             return own(EmptyHardware {});
@@ -803,6 +876,7 @@ impl Registry {
         let stake = u128::try_from(stake).map_err(|_| overflow())?;
         let mut node = MAX_VALIDATORS + slot - 1;
         let old: u128 = self.tree.get(node).to();
+
         for _ in 0..=TREE_DEPTH {
             // Every ancestor's weight includes `old`, so the subtraction cannot underflow.
             let current: u128 = self.tree.get(node).to();

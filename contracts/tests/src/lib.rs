@@ -14,9 +14,10 @@ use motsu::prelude::*;
 use openzeppelin_stylus::token::erc20::IErc20;
 pub use pond_common::clock::advance;
 use pond_common::{
-    commitment::result_commitment,
+    commitment::{result_commitment, vote_commitment},
     interfaces::Revert,
     types::{Hardware, JobSpec},
+    MIN_JOB_DURATION,
 };
 use pond_deals::Deals;
 use pond_market::Market;
@@ -284,7 +285,8 @@ impl Protocol {
         self.registry.sender(validator).stake(amount).motsu_unwrap();
     }
 
-    /// Posts an offer for `provider` valid for a day; returns its id.
+    /// Posts an offer for `provider` valid for a day, taking jobs from the
+    /// protocol's shortest duration up to `max_duration`; returns its id.
     pub fn post_offer(
         &self,
         provider: Address,
@@ -296,7 +298,14 @@ impl Protocol {
         let expiry = self.now() + 24 * 3600;
         self.offers
             .sender(provider)
-            .post_offer(hardware, price, max_duration, max_concurrent, expiry)
+            .post_offer(
+                hardware,
+                price,
+                MIN_JOB_DURATION,
+                max_duration,
+                max_concurrent,
+                expiry,
+            )
             .motsu_unwrap()
     }
 
@@ -342,11 +351,17 @@ impl Protocol {
             .motsu_unwrap();
     }
 
-    /// Commits and reveals `result` for `validator` in `case_id` (reveals
-    /// open once everyone committed, so call [`Protocol::vote_commit`] for
-    /// all validators first when some must stay silent).
+    /// Commits `validator`'s vote for `result` in `case_id`, with the
+    /// digest of outputs it really holds ([`outputs_digest`]). Reveals open
+    /// once everyone committed, so commit for all validators first when
+    /// some must stay silent.
     pub fn vote_commit(&self, case_id: U256, validator: Address, result: B256) {
-        let commitment = result_commitment(case_id, validator, result, salt_of(validator));
+        self.vote_commit_with(case_id, validator, result, outputs_digest(result));
+    }
+
+    /// Commits a vote for `result` with any `digest` (a lazy or lying voter).
+    pub fn vote_commit_with(&self, case_id: U256, validator: Address, result: B256, digest: B256) {
+        let commitment = vote_commitment(case_id, validator, result, digest, salt_of(validator));
         self.mediation
             .sender(validator)
             .commit_vote(case_id, commitment)
@@ -355,9 +370,14 @@ impl Protocol {
 
     /// Reveals a vote committed with [`Protocol::vote_commit`].
     pub fn vote_reveal(&self, case_id: U256, validator: Address, result: B256) {
+        self.vote_reveal_with(case_id, validator, result, outputs_digest(result));
+    }
+
+    /// Reveals a vote committed with [`Protocol::vote_commit_with`].
+    pub fn vote_reveal_with(&self, case_id: U256, validator: Address, result: B256, digest: B256) {
         self.mediation
             .sender(validator)
-            .reveal_vote(case_id, result, salt_of(validator))
+            .reveal_vote(case_id, result, digest, salt_of(validator))
             .motsu_unwrap();
     }
 
@@ -410,6 +430,16 @@ pub fn bubbled_selector<T: core::fmt::Debug, E: core::fmt::Debug>(
         Revert::Bubbled(data) if data.len() >= 4 => [data[0], data[1], data[2], data[3]],
         other => panic!("expected a bubbled custom error, got {other:?}"),
     }
+}
+
+/// The output digest of a validator that holds the outputs whose result
+/// hash is `result`. Off chain it is computed over the output files and the
+/// round's seed (see `docs/protocol.md`); here the result stands in for
+/// the outputs: voters holding the same outputs reveal the same digest,
+/// and one that never fetched them cannot.
+#[must_use]
+pub fn outputs_digest(result: B256) -> B256 {
+    alloy_primitives::keccak256([b"outputs:".as_slice(), result.as_slice()].concat())
 }
 
 /// A validator's vote salt in the fixture.

@@ -198,6 +198,7 @@ table!(
         "cpu_cores",
         "ram_gb",
         "disk_gb",
+        "min_duration",
         "max_duration",
         "max_concurrent",
         "expiry",

@@ -12,12 +12,12 @@ const PROVIDER: Address = Address::repeat_byte(0xa1);
 const STRANGER: Address = Address::repeat_byte(0x99);
 
 /// Creator funded with 1 000, provider with 500; a direct match of a job
-/// (max 100) with an offer at 80: provider locks 160 + 40 collateral.
+/// (max 80) with an offer at 80: provider locks 160 + 40 collateral.
 fn matched() -> (Protocol, U256) {
     let p = Protocol::deploy();
     p.fund(CREATOR, tokens(1_000));
     p.fund(PROVIDER, tokens(500));
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(100));
+    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
     assert_eq!(p.balances(CREATOR), (tokens(920), tokens(80)));
     assert_eq!(p.balances(PROVIDER), (tokens(300), tokens(200)));
     (p, deal)
@@ -127,7 +127,7 @@ fn no_commit_by_execution_deadline_times_out() {
     let record = p.registry.sender(STRANGER).provider_record(PROVIDER);
     assert_eq!((record.1, record.5), (1, tokens(40)));
     // The offer's slot is free again.
-    assert_eq!(p.offers.sender(STRANGER).offer(U256::from(1)).5, 0);
+    assert_eq!(p.offers.sender(STRANGER).offer(U256::from(1)).6, 0);
     p.assert_vault_invariant();
 }
 

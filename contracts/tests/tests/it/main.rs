@@ -3,6 +3,7 @@
 
 extern crate alloc;
 
+mod attacks;
 mod beacon;
 mod deals;
 mod market;

@@ -67,9 +67,10 @@ fn take_matches_an_open_job_with_a_compatible_offer() {
         .take_offer(job, offer)
         .motsu_unwrap();
     assert_eq!(p.job_state(job), (job_state::MATCHED, deal));
-    // Unused 40 back at once; provider locks 120 + 30.
+    // Unused 40 back at once; provider locks 2× the price (120) plus ½×
+    // the job's maximum price (50).
     assert_eq!(p.balances(CREATOR), (tokens(940), tokens(60)));
-    assert_eq!(p.balances(PROVIDER), (tokens(350), tokens(150)));
+    assert_eq!(p.balances(PROVIDER), (tokens(330), tokens(170)));
     p.market.assert_emitted(&JobMatched {
         jobId: job,
         dealId: deal,
@@ -165,7 +166,9 @@ fn reverse_auction_takes_strictly_lower_bids_and_releases_the_outbid() {
         .sender(PROVIDER)
         .bid(job, tokens(90))
         .motsu_unwrap();
-    assert_eq!(p.balances(PROVIDER), (tokens(275), tokens(225)));
+    // Results collateral 2× the bid (180); timeout collateral ½× the job's
+    // maximum price (50), whatever the bid.
+    assert_eq!(p.balances(PROVIDER), (tokens(270), tokens(230)));
     assert!(matches!(
         own_error(p.market.sender(RIVAL).bid(job, tokens(90))),
         MarketError::BidTooHigh(_)
@@ -177,11 +180,11 @@ fn reverse_auction_takes_strictly_lower_bids_and_releases_the_outbid() {
         previousBidder: PROVIDER,
         price: tokens(70),
         resultsCollateral: tokens(140),
-        timeoutCollateral: tokens(35),
+        timeoutCollateral: tokens(50),
     });
     // The outbid provider's collateral is released at once.
     assert_eq!(p.balances(PROVIDER), (tokens(500), U256::ZERO));
-    assert_eq!(p.balances(RIVAL), (tokens(325), tokens(175)));
+    assert_eq!(p.balances(RIVAL), (tokens(310), tokens(190)));
     // The creator cannot pull a job out of an auction with bids.
     assert!(matches!(
         own_error(p.market.sender(CREATOR).cancel_job(job)),
@@ -204,7 +207,7 @@ fn reverse_auction_takes_strictly_lower_bids_and_releases_the_outbid() {
     });
     assert_eq!(p.job_state(job), (job_state::MATCHED, deal));
     assert_eq!(p.balances(CREATOR), (tokens(930), tokens(70)));
-    assert_eq!(p.balances(RIVAL), (tokens(325), tokens(175)));
+    assert_eq!(p.balances(RIVAL), (tokens(310), tokens(190)));
     // The auction deal runs like any other.
     p.deliver(RIVAL, deal, B256::repeat_byte(1));
     p.deals.sender(CREATOR).accept_result(deal).motsu_unwrap();
@@ -212,7 +215,7 @@ fn reverse_auction_takes_strictly_lower_bids_and_releases_the_outbid() {
     assert_eq!(
         p.balances(RIVAL),
         (
-            tokens(325) + tokens(175) + U256::from(68_250_000u64),
+            tokens(310) + tokens(190) + U256::from(68_250_000u64),
             U256::ZERO
         )
     );
@@ -422,7 +425,7 @@ fn pause_stops_new_offers_jobs_and_bids_but_not_exits() {
     let err = p
         .offers
         .sender(PROVIDER)
-        .post_offer(machine(1), tokens(1), 60, 1, p.now() + 60)
+        .post_offer(machine(1), tokens(1), 300, 600, 1, p.now() + 60)
         .motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(OfferBookError::MarketPaused(_))));
     // Exits keep working: take an open job, close an auction, withdraw.
@@ -461,23 +464,30 @@ fn relayed_posting_is_reserved_to_the_relay_and_parameters_to_the_owner() {
         own_error(p.market.sender(STRANGER).set_parameters(20_000, 5_000)),
         MarketError::Unauthorized(_)
     ));
-    for (results, timeout) in [(9_999, 0), (100_001, 0), (20_000, 50_001)] {
+    // The timeout collateral has a floor of 10 %: never zero.
+    for (results, timeout) in [
+        (9_999, 5_000),
+        (100_001, 5_000),
+        (20_000, 50_001),
+        (20_000, 0),
+        (20_000, 999),
+    ] {
         let err = own_error(p.market.sender(p.owner).set_parameters(results, timeout));
         assert!(matches!(err, MarketError::ParameterOutOfBounds(_)));
     }
     p.market
         .sender(p.owner)
-        .set_parameters(10_000, 0)
+        .set_parameters(10_000, 1_000)
         .motsu_unwrap();
-    assert_eq!(p.market.sender(STRANGER).parameters(), (10_000, 0));
-    // With no timeout collateral, a take locks exactly the price.
+    assert_eq!(p.market.sender(STRANGER).parameters(), (10_000, 1_000));
+    // A take locks 1× the price (80) plus 10 % of the job's maximum price (10).
     let offer = p.post_offer(PROVIDER, machine(1), tokens(80), 3_600, 1);
     let job = p.post_job(CREATOR, job_spec(p.now(), machine(1), tokens(100)));
     p.market
         .sender(STRANGER)
         .take_offer(job, offer)
         .motsu_unwrap();
-    assert_eq!(p.balances(PROVIDER), (tokens(420), tokens(80)));
+    assert_eq!(p.balances(PROVIDER), (tokens(410), tokens(90)));
 }
 
 #[test]

@@ -3,9 +3,9 @@
 
 use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
-use pond_common::{commitment::result_commitment, interfaces::Revert};
-use pond_contract_tests::{advance, tokens, Protocol, MEDIATION_FEE};
-use pond_deals::{deal_state, DealRejected};
+use pond_common::{commitment::vote_commitment, interfaces::Revert};
+use pond_contract_tests::{advance, outputs_digest, tokens, Protocol, MEDIATION_FEE};
+use pond_deals::{completion, deal_state, DealCompleted, DealRejected};
 use pond_mediation::{case_state, CaseResolved, MediationError, RoundFailed};
 use pond_registry::RegistryError;
 
@@ -28,7 +28,7 @@ fn challenged(n: u8) -> (Protocol, U256, U256) {
     for v in validators(n) {
         p.stake_validator(v, tokens(200));
     }
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(100));
+    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
     p.deliver(PROVIDER, deal, RESULT);
     let case = p
         .deals
@@ -157,7 +157,7 @@ fn majority_disagreeing_compensates_the_creator_from_the_results_collateral() {
 }
 
 #[test]
-fn no_majority_twice_refunds_everyone_and_slashes_no_shows() {
+fn no_majority_twice_pays_the_provider_returns_the_fee_and_slashes_no_shows() {
     let (p, deal, case) = challenged(5);
     p.draw(case, B256::repeat_byte(1));
     let first = drawn(&p, case);
@@ -196,10 +196,19 @@ fn no_majority_twice_refunds_everyone_and_slashes_no_shows() {
         agree: 1,
         disagree: 0,
     });
-    assert_eq!(p.deal_state(deal), deal_state::REFUNDED);
-    // Creator gets price and fee back; provider its whole collateral; nobody is paid.
-    assert_eq!(p.balances(CREATOR), (tokens(1_000), U256::ZERO));
-    assert_eq!(p.balances(PROVIDER), (tokens(500), U256::ZERO));
+    // Not shown wrong: the provider is paid as if accepted (80 − 2 fee),
+    // the creator gets the mediation fee back, no validator is paid.
+    assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
+    p.deals.assert_emitted(&DealCompleted {
+        dealId: deal,
+        provider: PROVIDER,
+        creator: CREATOR,
+        how: completion::UNDECIDED,
+        paid: tokens(78),
+        fee: tokens(2),
+    });
+    assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
+    assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
     // Every no-show lost 10 % of its stake at the time; the treasury holds exactly that.
     let slashed: U256 = validators(5)
         .iter()
@@ -211,7 +220,7 @@ fn no_majority_twice_refunds_everyone_and_slashes_no_shows() {
         .sum();
     assert_eq!(no_shows, 3);
     assert!(slashed >= tokens(20 + 20 + 18) && slashed <= tokens(60));
-    assert_eq!(p.balances(p.treasury), (slashed, U256::ZERO));
+    assert_eq!(p.balances(p.treasury), (slashed + tokens(2), U256::ZERO));
     for v in second.iter().take(2) {
         assert!(stake_of(&p, *v) < tokens(200));
     }
@@ -219,16 +228,19 @@ fn no_majority_twice_refunds_everyone_and_slashes_no_shows() {
 }
 
 #[test]
-fn too_few_validators_ends_without_decision() {
+fn too_few_validators_end_without_decision_and_the_unrefuted_result_is_paid() {
     let (p, deal, case) = challenged(2);
     p.draw(case, B256::repeat_byte(3));
     assert_eq!(
         p.mediation.sender(STRANGER).case_info(case).3,
         case_state::RESOLVED
     );
-    assert_eq!(p.deal_state(deal), deal_state::REFUNDED);
-    assert_eq!(p.balances(CREATOR), (tokens(1_000), U256::ZERO));
-    assert_eq!(p.balances(PROVIDER), (tokens(500), U256::ZERO));
+    // A creator never keeps a revealed result for free: the provider is paid.
+    assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
+    assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
+    assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
+    // Nobody was drawn, so nobody serves and stake is no longer frozen.
+    assert_eq!(p.registry.sender(STRANGER).pending_draws(), 0);
     p.assert_vault_invariant();
 }
 
@@ -300,7 +312,15 @@ fn voting_rules_are_enforced() {
         .into_iter()
         .find(|v| !members.contains(v))
         .unwrap();
-    let c = |v: Address, r: B256| result_commitment(case, v, r, pond_contract_tests::salt_of(v));
+    let c = |v: Address, r: B256| {
+        vote_commitment(
+            case,
+            v,
+            r,
+            outputs_digest(r),
+            pond_contract_tests::salt_of(v),
+        )
+    };
 
     let err = p
         .mediation
@@ -334,7 +354,12 @@ fn voting_rules_are_enforced() {
     let err = p
         .mediation
         .sender(members[0])
-        .reveal_vote(case, RESULT, pond_contract_tests::salt_of(members[0]))
+        .reveal_vote(
+            case,
+            RESULT,
+            outputs_digest(RESULT),
+            pond_contract_tests::salt_of(members[0]),
+        )
         .motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(MediationError::RevealNotOpen(_))));
     let err = p
@@ -363,13 +388,18 @@ fn voting_rules_are_enforced() {
     let err = p
         .mediation
         .sender(members[1])
-        .reveal_vote(case, RESULT, B256::ZERO)
+        .reveal_vote(case, RESULT, outputs_digest(RESULT), B256::ZERO)
         .motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(MediationError::NotCommitted(_))));
     let err = p
         .mediation
         .sender(members[0])
-        .reveal_vote(case, OTHER, pond_contract_tests::salt_of(members[0]))
+        .reveal_vote(
+            case,
+            OTHER,
+            outputs_digest(OTHER),
+            pond_contract_tests::salt_of(members[0]),
+        )
         .motsu_unwrap_err();
     assert!(matches!(
         err,
@@ -379,7 +409,12 @@ fn voting_rules_are_enforced() {
     let err = p
         .mediation
         .sender(members[0])
-        .reveal_vote(case, RESULT, pond_contract_tests::salt_of(members[0]))
+        .reveal_vote(
+            case,
+            RESULT,
+            outputs_digest(RESULT),
+            pond_contract_tests::salt_of(members[0]),
+        )
         .motsu_unwrap_err();
     assert!(matches!(
         err,
@@ -389,7 +424,12 @@ fn voting_rules_are_enforced() {
     let err = p
         .mediation
         .sender(members[1])
-        .reveal_vote(case, RESULT, pond_contract_tests::salt_of(members[1]))
+        .reveal_vote(
+            case,
+            RESULT,
+            outputs_digest(RESULT),
+            pond_contract_tests::salt_of(members[1]),
+        )
         .motsu_unwrap_err();
     assert!(matches!(
         err,

@@ -1,18 +1,23 @@
 //! Property tests: thousands of random action sequences (random actors,
 //! amounts and timing) against the wired protocol. After every step: the
 //! vault invariant holds, no token is created or lost, and no deal is
-//! settled twice. At the end, permissionless calls alone bring every job,
+//! settled twice; while a committee draw is pending the stake it is drawn
+//! from does not move (validators stake, unbond and are slashed at random
+//! meanwhile). At the end, permissionless calls alone bring every job,
 //! deal and case to a terminal state, leaving only validator stake locked.
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 use motsu::prelude::*;
 use openzeppelin_stylus::token::erc20::IErc20;
-use pond_common::commitment::result_commitment;
-use pond_contract_tests::{advance, job_spec, machine, salt_of, tokens, Protocol};
-use pond_deals::{deal_state, DealCompleted, DealRefunded, DealRejected, DealTimedOut};
+use pond_common::{
+    commitment::{result_commitment, vote_commitment},
+    MIN_JOB_DURATION,
+};
+use pond_contract_tests::{advance, job_spec, machine, outputs_digest, salt_of, tokens, Protocol};
+use pond_deals::{deal_state, DealCompleted, DealRejected, DealTimedOut};
 use pond_market::job_state;
-use pond_mediation::case_state;
+use pond_mediation::{case_state, CaseResolved, ValidatorsDrawn};
 use proptest::prelude::*;
 
 const CREATORS: [Address; 2] = [Address::repeat_byte(0xc1), Address::repeat_byte(0xc2)];
@@ -101,6 +106,14 @@ enum Action {
         who: usize,
         amount: u64,
     },
+    Stake {
+        validator: usize,
+        amount: u64,
+    },
+    Unbond {
+        validator: usize,
+        amount: u64,
+    },
     Advance {
         seconds: u64,
     },
@@ -127,6 +140,8 @@ fn action() -> impl Strategy<Value = Action> {
         5 => (any::<usize>(), 0..3usize).prop_map(|(case, member)| Action::RevealVote { case, member }),
         3 => any::<usize>().prop_map(|case| Action::Resolve { case }),
         1 => (0..9usize, 1..50u64).prop_map(|(who, amount)| Action::Withdraw { who, amount }),
+        2 => (0..4usize, 1..120u64).prop_map(|(validator, amount)| Action::Stake { validator, amount }),
+        1 => (0..4usize, 1..120u64).prop_map(|(validator, amount)| Action::Unbond { validator, amount }),
         3 => prop_oneof![4 => 1..600u64, 2 => 3_000..4_000u64, 1 => 86_000..90_000u64].prop_map(|seconds| Action::Advance { seconds }),
     ]
 }
@@ -146,6 +161,9 @@ struct World {
     supply: U256,
     /// Per deal: (provider, the result it committed to).
     deals: Vec<(Address, B256)>,
+    /// The draw weight when the current stake freeze began, and how many
+    /// draws or resolutions had happened then (either may end a freeze).
+    frozen_weight: Option<(U256, usize)>,
 }
 
 fn pick(n: U256, i: usize) -> Option<U256> {
@@ -165,12 +183,15 @@ impl World {
         }
         for v in VALIDATORS {
             p.stake_validator(v, tokens(150));
+            // Available for random top-ups.
+            p.fund(v, tokens(200));
         }
         let supply = p.token.sender(CALLER).total_supply();
         World {
             p,
             supply,
             deals: Vec::new(),
+            frozen_weight: None,
         }
     }
 
@@ -211,7 +232,7 @@ impl World {
                 let _ = p
                     .offers
                     .sender(PROVIDERS[provider])
-                    .post_offer(hw, tokens(price), 7_200, capacity, expiry)
+                    .post_offer(hw, tokens(price), MIN_JOB_DURATION, 7_200, capacity, expiry)
                     .motsu_res();
             }
             Action::PostJob {
@@ -353,7 +374,8 @@ impl World {
                         } else {
                             B256::repeat_byte(0x0d)
                         };
-                        let commitment = result_commitment(id, *v, result, salt_of(*v));
+                        let commitment =
+                            vote_commitment(id, *v, result, outputs_digest(result), salt_of(*v));
                         let _ = p
                             .mediation
                             .sender(*v)
@@ -370,7 +392,7 @@ impl World {
                         for result in [vote_for(p, id), B256::repeat_byte(0x0d)] {
                             if p.mediation
                                 .sender(*v)
-                                .reveal_vote(id, result, salt_of(*v))
+                                .reveal_vote(id, result, outputs_digest(result), salt_of(*v))
                                 .motsu_res()
                                 .is_ok()
                             {
@@ -389,14 +411,52 @@ impl World {
                 let account = everyone()[who];
                 let _ = p.vault.sender(account).withdraw(tokens(amount)).motsu_res();
             }
+            Action::Stake { validator, amount } => {
+                let _ = p
+                    .registry
+                    .sender(VALIDATORS[validator])
+                    .stake(tokens(amount))
+                    .motsu_res();
+            }
+            Action::Unbond { validator, amount } => {
+                let _ = p
+                    .registry
+                    .sender(VALIDATORS[validator])
+                    .request_unbond(tokens(amount))
+                    .motsu_res();
+            }
             Action::Advance { seconds } => advance(seconds),
         }
         self.track_new_deals();
     }
 
-    fn check(&self) {
+    fn check(&mut self) {
         let p = &self.p;
         p.assert_vault_invariant();
+        // A pending committee is drawn from the stake of its request: no
+        // stake, unbond or slash moves the draw weight until it is drawn.
+        let weight = p.registry.sender(CALLER).total_draw_weight();
+        let draws = p
+            .mediation
+            .all_events()
+            .iter()
+            .filter(|log| {
+                log.topics().first().is_some_and(|topic| {
+                    [
+                        ValidatorsDrawn::SIGNATURE_HASH,
+                        CaseResolved::SIGNATURE_HASH,
+                    ]
+                    .contains(topic)
+                })
+            })
+            .count();
+        match self.frozen_weight {
+            _ if p.registry.sender(CALLER).pending_draws() == 0 => self.frozen_weight = None,
+            Some((frozen, since)) if since == draws => {
+                assert_eq!(weight, frozen, "draw weight moved during a pending draw");
+            }
+            _ => self.frozen_weight = Some((weight, draws)),
+        }
         // Conservation: every token is in a wallet or in the vault, and
         // every vault token belongs to a known account.
         let mut accounts = everyone();
@@ -428,7 +488,6 @@ impl World {
                 DealCompleted::SIGNATURE_HASH,
                 DealTimedOut::SIGNATURE_HASH,
                 DealRejected::SIGNATURE_HASH,
-                DealRefunded::SIGNATURE_HASH,
             ]
             .contains(topic);
             if is_terminal {
@@ -444,16 +503,16 @@ impl World {
 
     /// Drives everything to a terminal state with permissionless calls only.
     fn wind_down(&mut self) {
-        let p = &self.p;
         if std::env::var("POND_PROPERTY_STATS").is_ok() {
             eprintln!(
                 "stats jobs={} deals={} cases={}",
-                p.market.sender(CALLER).job_count(),
-                p.deals.sender(CALLER).deal_count(),
-                p.mediation.sender(CALLER).case_count()
+                self.p.market.sender(CALLER).job_count(),
+                self.p.deals.sender(CALLER).deal_count(),
+                self.p.mediation.sender(CALLER).case_count()
             );
         }
         for _ in 0..4 {
+            let p = &self.p;
             advance(31 * 86_400);
             let jobs: usize = p.market.sender(CALLER).job_count().to();
             for j in 1..=jobs {
@@ -502,6 +561,7 @@ impl World {
             }
             self.check();
         }
+        let p = &self.p;
         let jobs: usize = p.market.sender(CALLER).job_count().to();
         for j in 1..=jobs {
             let state = p.market.sender(CALLER).job(U256::from(j)).1;
@@ -522,11 +582,16 @@ impl World {
                 case_state::RESOLVED
             );
         }
-        // Only validator stake stays locked; every validator is free.
+        // Only validator stake (bonded or unbonding) stays locked; every
+        // validator is free, and no draw is pending.
         let stakes: U256 = VALIDATORS
             .iter()
-            .map(|v| p.registry.sender(CALLER).validator_state(*v).2)
+            .map(|v| {
+                let state = p.registry.sender(CALLER).validator_state(*v);
+                state.2 + state.3
+            })
             .sum();
+        assert_eq!(p.registry.sender(CALLER).pending_draws(), 0);
         assert_eq!(p.vault.sender(CALLER).total_locked(), stakes);
         for v in VALIDATORS {
             assert_eq!(p.registry.sender(CALLER).validator_state(v).1, 0);
@@ -536,7 +601,7 @@ impl World {
             for o in 1..=offers {
                 let offer = p.offers.sender(CALLER).offer(U256::from(o));
                 if offer.0 == provider {
-                    assert_eq!(offer.5, 0, "offer {o} still holds a deal slot");
+                    assert_eq!(offer.6, 0, "offer {o} still holds a deal slot");
                 }
             }
         }

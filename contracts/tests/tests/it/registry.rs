@@ -150,7 +150,7 @@ fn draws_are_distinct_exclude_parties_and_follow_stake() {
         let seed = B256::from(U256::from(seed));
         let drawn = p
             .registry
-            .sender(STRANGER)
+            .sender(p.mediation.address())
             .draw_validators(seed, U256::from(1), Address::ZERO, Address::ZERO)
             .motsu_unwrap();
         assert_eq!(drawn.len(), 1);
@@ -169,7 +169,7 @@ fn draws_are_distinct_exclude_parties_and_follow_stake() {
         let seed = B256::from(U256::from(seed));
         let drawn = p
             .registry
-            .sender(STRANGER)
+            .sender(p.mediation.address())
             .draw_validators(seed, U256::from(3), vs[3], vs[0])
             .motsu_unwrap();
         assert_eq!(drawn.len(), 2, "only two eligible validators remain");
@@ -178,11 +178,11 @@ fn draws_are_distinct_exclude_parties_and_follow_stake() {
     }
     let all = p
         .registry
-        .sender(STRANGER)
+        .sender(p.mediation.address())
         .draw_validators(B256::ZERO, U256::from(9), Address::ZERO, Address::ZERO)
         .motsu_unwrap();
     assert_eq!(all.len(), 4);
-    let err = own_error(p.registry.sender(STRANGER).draw_validators(
+    let err = own_error(p.registry.sender(p.mediation.address()).draw_validators(
         B256::ZERO,
         U256::from(MAX_DRAW + 1),
         Address::ZERO,
@@ -212,7 +212,16 @@ fn protocol_hooks_are_reserved() {
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
-        own_error(p.registry.sender(STRANGER).assign_validator(v)),
+        own_error(p.registry.sender(STRANGER).request_draw()),
+        RegistryError::UnauthorizedCaller(_)
+    ));
+    assert!(matches!(
+        own_error(p.registry.sender(STRANGER).draw_validators(
+            B256::ZERO,
+            U256::from(1),
+            Address::ZERO,
+            Address::ZERO
+        )),
         RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
@@ -310,7 +319,7 @@ fn the_validator_set_is_bounded_by_the_sum_tree() {
     // Draws stay well-formed at full capacity.
     let drawn = p
         .registry
-        .sender(STRANGER)
+        .sender(p.mediation.address())
         .draw_validators(
             B256::repeat_byte(9),
             U256::from(MAX_DRAW),
