@@ -85,3 +85,12 @@ pub mod relay {
         "../contracts/abi/JobRelay.sol"
     );
 }
+
+/// `Timelock`.
+pub mod timelock {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[sol(all_derives)]
+        "../contracts/abi/Timelock.sol"
+    );
+}

@@ -1,11 +1,15 @@
 //! `pond-deploy`: Pond's contracts on a chain.
 //!
-//! - [`build_contracts`] builds the nine contracts' WebAssembly (cargo, once
+//! - [`build_contracts`] builds the ten contracts' WebAssembly (cargo, once
 //!   per process);
 //! - [`deploy`] deploys and activates each of them over JSON-RPC with
-//!   devnode's Stylus deployer, then initializes and wires them in one
-//!   pass, so nobody can initialize a contract before the owner does (the
-//!   contracts use `initialize` instead of constructors);
+//!   devnode's Stylus deployer, then initializes and wires them, and hands
+//!   every parameterized contract to the governance timelock. The contracts
+//!   use `initialize` instead of constructors, so between a contract's
+//!   deployment and its `initialize` anyone could initialize it first: the
+//!   deployment then fails when it checks the owners (no funds are at risk,
+//!   the deployment is simply redone). Deploying and initializing in one
+//!   transaction is still open (issue 10, finding 9);
 //! - [`Deployment`] is the `deployments/<network>.json` file the indexer
 //!   and the CLI read;
 //! - [`bindings`] are the alloy bindings of every contract;
@@ -29,7 +33,7 @@ use pond_devnode::deploy::{deploy_program, DeployError};
 use serde::{Deserialize, Serialize};
 
 /// The contracts' cargo packages, in deployment order.
-pub const PACKAGES: [&str; 9] = [
+pub const PACKAGES: [&str; 10] = [
     "pond-token",
     "pond-vault",
     "pond-registry",
@@ -39,6 +43,7 @@ pub const PACKAGES: [&str; 9] = [
     "pond-mediation",
     "pond-beacon",
     "pond-relay",
+    "pond-timelock",
 ];
 
 /// One token unit (the token has 6 decimals).
@@ -97,6 +102,8 @@ pub struct Params {
     pub mediation_fee: U256,
     /// Receives protocol fees and slashed amounts (the owner when `None`).
     pub treasury: Option<Address>,
+    /// How long every parameter change waits in the timelock (seconds).
+    pub governance_delay: u64,
 }
 
 impl Default for Params {
@@ -105,6 +112,7 @@ impl Default for Params {
             min_validator_stake: U256::from(100 * TOKEN_UNIT),
             mediation_fee: U256::from(10 * TOKEN_UNIT),
             treasury: None,
+            governance_delay: 2 * 24 * 60 * 60,
         }
     }
 }
@@ -130,12 +138,16 @@ pub struct Contracts {
     pub beacon: Address,
     /// JobRelay.
     pub relay: Address,
+    /// Timelock (owns the parameterized contracts; absent from deployments
+    /// made before it existed).
+    #[serde(default)]
+    pub timelock: Address,
 }
 
 impl Contracts {
     /// (name, address) of every contract.
     #[must_use]
-    pub fn named(&self) -> [(&'static str, Address); 9] {
+    pub fn named(&self) -> [(&'static str, Address); 10] {
         [
             ("PondToken", self.token),
             ("Vault", self.vault),
@@ -146,6 +158,7 @@ impl Contracts {
             ("Mediation", self.mediation),
             ("BlockHashBeacon", self.beacon),
             ("JobRelay", self.relay),
+            ("Timelock", self.timelock),
         ]
     }
 }
@@ -260,6 +273,7 @@ pub async fn deploy<P: Provider>(
         mediation: at("pond-mediation"),
         beacon: at("pond-beacon"),
         relay: at("pond-relay"),
+        timelock: at("pond-timelock"),
     };
     let treasury = params.treasury.unwrap_or(owner);
     wire(provider, owner, &contracts, params, treasury).await?;
@@ -402,58 +416,87 @@ async fn wire<P: Provider>(
     for (contract, to, input) in steps {
         call(provider, owner, contract, to, input).await?;
     }
-    Ok(())
+    hand_to_timelock(provider, owner, c, params.governance_delay).await
 }
 
+/// Hands every parameterized contract to the timelock, with `owner` as its
+/// admin: from here on a parameter change waits out the governance delay.
+async fn hand_to_timelock<P: Provider>(
+    provider: &P,
+    owner: Address,
+    c: &Contracts,
+    delay: u64,
+) -> Result<(), PondDeployError> {
+    use bindings::*;
+    let owned = governed(c);
+    for (contract, address) in owned {
+        let input = vault::IVault::transferOwnershipCall {
+            newOwner: c.timelock,
+        }
+        .abi_encode();
+        call(provider, owner, contract, address, input).await?;
+    }
+    let input = timelock::ITimelock::initializeCall {
+        admin: owner,
+        delay,
+        owned: owned.iter().map(|(_, address)| *address).collect(),
+    }
+    .abi_encode();
+    call(provider, owner, "Timelock", c.timelock, input).await
+}
+
+/// The contracts the timelock owns.
+fn governed(c: &Contracts) -> [(&'static str, Address); 5] {
+    [
+        ("Vault", c.vault),
+        ("Registry", c.registry),
+        ("Market", c.market),
+        ("Deals", c.deals),
+        ("Mediation", c.mediation),
+    ]
+}
+
+/// Checks that the deployment ended as planned: the token owned by the
+/// deployer, every parameterized contract by the timelock, the timelock
+/// administered by the deployer. Anyone who initialized a contract first
+/// shows up here.
 async fn check_owners<P: Provider>(
     provider: &P,
     expected: Address,
     c: &Contracts,
 ) -> Result<(), PondDeployError> {
     use bindings::*;
-    let owners = [
-        (
-            "PondToken",
-            token::IPondToken::new(c.token, provider)
-                .owner()
-                .call()
-                .await,
-        ),
-        (
-            "Vault",
-            vault::IVault::new(c.vault, provider).owner().call().await,
-        ),
-        (
-            "Registry",
-            registry::IRegistry::new(c.registry, provider)
-                .owner()
-                .call()
-                .await,
-        ),
-        (
-            "Market",
-            market::IMarket::new(c.market, provider)
-                .owner()
-                .call()
-                .await,
-        ),
-        (
-            "Deals",
-            deals::IDeals::new(c.deals, provider).owner().call().await,
-        ),
-        (
-            "Mediation",
-            mediation::IMediation::new(c.mediation, provider)
-                .owner()
-                .call()
-                .await,
-        ),
-    ];
-    for (contract, owner) in owners {
-        let actual = owner.map_err(|e| PondDeployError::Initialize {
+    let read = |contract: &'static str| {
+        move |e: alloy::contract::Error| PondDeployError::Initialize {
             contract,
             reason: e.to_string(),
-        })?;
+        }
+    };
+    let mut owners = vec![(
+        "PondToken",
+        token::IPondToken::new(c.token, provider)
+            .owner()
+            .call()
+            .await
+            .map_err(read("PondToken"))?,
+        expected,
+    )];
+    for (contract, address) in governed(c) {
+        // Every governed contract has OpenZeppelin's `owner()`.
+        let owner = vault::IVault::new(address, provider)
+            .owner()
+            .call()
+            .await
+            .map_err(read(contract))?;
+        owners.push((contract, owner, c.timelock));
+    }
+    let admin = timelock::ITimelock::new(c.timelock, provider)
+        .admin()
+        .call()
+        .await
+        .map_err(read("Timelock"))?;
+    owners.push(("Timelock", admin, expected));
+    for (contract, actual, expected) in owners {
         if actual != expected {
             return Err(PondDeployError::WrongOwner {
                 contract,

@@ -120,6 +120,16 @@ impl Stack {
         )
     }
 
+    /// The governance timelock.
+    pub fn timelock(
+        &self,
+    ) -> crate::bindings::timelock::ITimelock::ITimelockInstance<&DynProvider> {
+        crate::bindings::timelock::ITimelock::new(
+            self.deployment.contracts.timelock,
+            &self.provider,
+        )
+    }
+
     /// Moves the clock forward (the next block carries the new time).
     pub async fn advance(&self, seconds: u64) {
         let _: i64 = self

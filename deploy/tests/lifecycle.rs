@@ -635,3 +635,69 @@ async fn committee_attacks_fail_on_devnode() {
     assert_eq!(available, spare(&copier), "and earns nothing");
     s.assert_vault_invariant().await;
 }
+
+/// On devnode the deployment hands every parameterized contract to the
+/// timelock: the operator's direct change is refused, a scheduled one
+/// waits out the delay, then anyone runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_change_only_through_the_timelock() {
+    let s = Stack::start().await;
+    let owner = s.owner();
+    let timelock = s.deployment.contracts.timelock;
+    for (name, address) in [
+        ("Vault", s.deployment.contracts.vault),
+        ("Registry", s.deployment.contracts.registry),
+        ("Market", s.deployment.contracts.market),
+        ("Deals", s.deployment.contracts.deals),
+        ("Mediation", s.deployment.contracts.mediation),
+    ] {
+        let actual = IVault::new(address, &s.provider)
+            .owner()
+            .call()
+            .await
+            .expect("owner");
+        assert_eq!(actual, timelock, "{name} is owned by the timelock");
+    }
+    assert_eq!(s.timelock().admin().call().await.expect("admin"), owner);
+    let data = revert_data(
+        s.mediation()
+            .setParameters(tokens(10), 3, 60, 60, 0, 5_000)
+            .from(owner)
+            .call()
+            .await,
+    );
+    assert!(
+        !data.is_empty(),
+        "the operator cannot change parameters directly"
+    );
+    let call: Bytes = s
+        .mediation()
+        .setParameters(tokens(10), 3, 600, 600, 2_000, 1_000)
+        .calldata()
+        .clone();
+    let target = s.deployment.contracts.mediation;
+    ok(s.timelock()
+        .schedule(target, call.clone(), B256::ZERO)
+        .from(owner)
+        .send()
+        .await)
+    .await;
+    let delay = s.timelock().delay().call().await.expect("delay");
+    let early = revert_data(
+        s.timelock()
+            .execute(target, call.clone(), B256::ZERO)
+            .from(s.accounts[9])
+            .call()
+            .await,
+    );
+    assert!(!early.is_empty(), "not before the delay");
+    s.advance(delay + 1).await;
+    ok(s.timelock()
+        .execute(target, call, B256::ZERO)
+        .from(s.accounts[9])
+        .send()
+        .await)
+    .await;
+    let parameters = s.mediation().parameters().call().await.expect("parameters");
+    assert_eq!((parameters._2, parameters._3), (600, 600));
+}

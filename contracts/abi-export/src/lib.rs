@@ -127,6 +127,12 @@ pub fn exports() -> Vec<Export> {
             standards: &[Nonces],
             events: include_str!("../../relay/src/events.sol"),
         },
+        Export {
+            file: "Timelock.sol",
+            sdk_interface: sdk(PhantomData::<pond_timelock::Timelock>),
+            standards: &[],
+            events: include_str!("../../timelock/src/events.sol"),
+        },
     ]
 }
 

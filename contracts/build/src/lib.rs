@@ -69,6 +69,10 @@ pub const CONTRACTS: &[Contract] = &[
         name: "JobRelay",
         package: "pond-relay",
     },
+    Contract {
+        name: "Timelock",
+        package: "pond-timelock",
+    },
 ];
 
 /// Rust target of Stylus programs.

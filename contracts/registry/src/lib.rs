@@ -428,11 +428,14 @@ impl Registry {
     }
 
     /// Starts unbonding `amount` of the caller's stake: it stops counting
-    /// for draws now and can be withdrawn after the unbonding delay. A new
-    /// request adds to what is unbonding and restarts the delay.
+    /// for draws now and can be withdrawn after the unbonding delay, once
+    /// the validator serves on no case (until then it can still be
+    /// slashed). A new request adds to what is unbonding and restarts the
+    /// delay. Allowed while serving, so a validator can always stop being
+    /// drawn before a parameter change takes effect.
     ///
     /// # Errors
-    /// Zero amount, serving on a case, more than the stake, or a remaining
+    /// Zero amount, a draw pending, more than the stake, or a remaining
     /// stake that is neither zero nor at least the minimum.
     pub fn request_unbond(&mut self, amount: U256) -> RegistryResult<()> {
         if amount.is_zero() {
@@ -444,13 +447,6 @@ impl Registry {
         let delay: u64 = self.unbonding_delay.get().to();
         let minimum = self.min_validator_stake.get();
         let record = self.validators.get(validator);
-        let active_cases: u32 = record.active_cases.get().to();
-        if active_cases > 0 {
-            return own(ValidatorBusy {
-                validator,
-                activeCases: active_cases,
-            });
-        }
         let stake = record.stake.get();
         let Some(remaining) = stake.checked_sub(amount) else {
             return own(InsufficientStake {
@@ -492,7 +488,8 @@ impl Registry {
     /// once the delay has passed. A validator left with no stake frees its slot.
     ///
     /// # Errors
-    /// Nothing unbonding, or the delay has not passed.
+    /// Nothing unbonding, the delay has not passed, or the validator still
+    /// serves on a case.
     pub fn withdraw_unbonded(&mut self) -> RegistryResult<()> {
         let validator = self.vm().msg_sender();
         let now = clock::now(self.vm());
@@ -506,6 +503,14 @@ impl Registry {
             return own(UnbondingNotReady {
                 readyAt: ready_at,
                 now,
+            });
+        }
+        // Unbonding stake answers for the cases the validator still serves.
+        let active_cases: u32 = record.active_cases.get().to();
+        if active_cases > 0 {
+            return own(ValidatorBusy {
+                validator,
+                activeCases: active_cases,
             });
         }
         let release_slot = record.stake.get().is_zero();
@@ -651,13 +656,19 @@ impl Registry {
         }
         let record = self.validators.get(validator);
         let stake = record.stake.get();
+        let unbonding = record.unbonding.get();
         let slot: u32 = record.slot.get().to();
-        let amount = bps_of(stake, bps.to()).ok_or_else(overflow)?;
+        // Stake that is unbonding is still at risk: a validator may start
+        // unbonding while it serves, but not shield that stake from a slash.
+        let at_risk = stake.checked_add(unbonding).ok_or_else(overflow)?;
+        let amount = bps_of(at_risk, bps.to()).ok_or_else(overflow)?;
         if amount.is_zero() {
             return Ok(U256::ZERO);
         }
-        // amount ≤ stake because bps ≤ 10 000.
-        let remaining = stake - amount;
+        // amount ≤ stake + unbonding because bps ≤ 10 000: taken from the
+        // bonded stake first, the rest from what is unbonding.
+        let from_stake = amount.min(stake);
+        let remaining = stake - from_stake;
         let slashed = record
             .total_slashed
             .get()
@@ -665,6 +676,7 @@ impl Registry {
             .ok_or_else(overflow)?;
         let mut record = self.validators.setter(validator);
         record.stake.set(remaining);
+        record.unbonding.set(unbonding - (amount - from_stake));
         record.total_slashed.set(slashed);
         // While a draw is pending the tree keeps the weight the committee
         // is drawn from; `sync_validator` applies the slash afterwards.

@@ -25,6 +25,7 @@ use pond_mediation::Mediation;
 use pond_offers::OfferBook;
 use pond_registry::Registry;
 use pond_relay::JobRelay;
+use pond_timelock::Timelock;
 use pond_token::PondToken;
 use pond_vault::Vault;
 use stylus_sdk::{
@@ -124,6 +125,8 @@ pub struct Protocol {
     pub beacon: Contract<TestBeacon>,
     /// Gasless posting.
     pub relay: Contract<JobRelay>,
+    /// Governance delay (owns nothing until [`Protocol::hand_to_timelock`]).
+    pub timelock: Contract<Timelock>,
     /// Owner of every contract.
     pub owner: Address,
     /// Fee collector.
@@ -151,6 +154,7 @@ impl Protocol {
             mediation: Contract::new(),
             beacon: Contract::new(),
             relay: Contract::new(),
+            timelock: Contract::new(),
             owner: Address::repeat_byte(0x0e),
             treasury: Address::repeat_byte(0x7e),
             _precompiles: precompiles,
@@ -234,6 +238,48 @@ impl Protocol {
         self.relay
             .sender(deployer)
             .initialize(self.market.address(), self.vault.address())
+            .motsu_unwrap();
+    }
+
+    /// Hands every owned contract (vault, registry, market, deals,
+    /// mediation) to the timelock, with the fixture's owner as its admin,
+    /// as a production deployment does.
+    ///
+    /// # Panics
+    /// If the hand-over fails (a fixture bug).
+    pub fn hand_to_timelock(&self, delay: u64) {
+        use openzeppelin_stylus::access::ownable_two_step::IOwnable2Step;
+        let timelock = self.timelock.address();
+        self.vault
+            .sender(self.owner)
+            .transfer_ownership(timelock)
+            .motsu_unwrap();
+        self.registry
+            .sender(self.owner)
+            .transfer_ownership(timelock)
+            .motsu_unwrap();
+        self.market
+            .sender(self.owner)
+            .transfer_ownership(timelock)
+            .motsu_unwrap();
+        self.deals
+            .sender(self.owner)
+            .transfer_ownership(timelock)
+            .motsu_unwrap();
+        self.mediation
+            .sender(self.owner)
+            .transfer_ownership(timelock)
+            .motsu_unwrap();
+        let owned = vec![
+            self.vault.address(),
+            self.registry.address(),
+            self.market.address(),
+            self.deals.address(),
+            self.mediation.address(),
+        ];
+        self.timelock
+            .sender(self.owner)
+            .initialize(self.owner, delay, owned)
             .motsu_unwrap();
     }
 

@@ -518,3 +518,38 @@ fn a_validator_slashed_below_the_minimum_keeps_serving_and_may_top_up_or_leave()
     assert_eq!(p.registry.sender(STRANGER).total_draw_weight(), tokens(200));
     p.assert_vault_invariant();
 }
+
+#[test]
+fn a_serving_validator_can_stop_being_drawn_but_not_escape_its_slash() {
+    let (p, _deal, case, members) = three_drawn();
+    let v = members[2];
+    // It starts unbonding everything while it serves: no longer drawn.
+    p.registry
+        .sender(v)
+        .request_unbond(tokens(200))
+        .motsu_unwrap();
+    assert_eq!(p.registry.sender(STRANGER).total_draw_weight(), tokens(400));
+    // The others vote; v never does.
+    p.vote_commit(case, members[0], RESULT);
+    p.vote_commit(case, members[1], RESULT);
+    advance(24 * 3600 + 1);
+    p.vote_reveal(case, members[0], RESULT);
+    p.vote_reveal(case, members[1], RESULT);
+    // The unbonding delay passes, but the stake still answers for the case.
+    advance(7 * 24 * 3600 + 1);
+    let err = p.registry.sender(v).withdraw_unbonded().motsu_unwrap_err();
+    assert!(matches!(err, Revert::Own(RegistryError::ValidatorBusy(_))));
+    p.mediation
+        .sender(STRANGER)
+        .resolve_case(case)
+        .motsu_unwrap();
+    // The no-show's slash reached its unbonding stake.
+    assert_eq!(
+        p.registry.sender(STRANGER).validator_state(v).3,
+        tokens(180)
+    );
+    // Released, it withdraws what is left.
+    p.registry.sender(v).withdraw_unbonded().motsu_unwrap();
+    assert_eq!(p.balances(v), (tokens(180), U256::ZERO));
+    p.assert_vault_invariant();
+}

@@ -12,5 +12,6 @@ mod offers;
 mod properties;
 mod registry;
 mod relay;
+mod timelock;
 mod token;
 mod vault;

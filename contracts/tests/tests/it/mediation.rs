@@ -7,7 +7,6 @@ use pond_common::{commitment::vote_commitment, interfaces::Revert};
 use pond_contract_tests::{advance, outputs_digest, tokens, Protocol, MEDIATION_FEE};
 use pond_deals::{completion, deal_state, DealCompleted, DealRejected};
 use pond_mediation::{case_state, CaseResolved, MediationError, RoundFailed};
-use pond_registry::RegistryError;
 
 const CREATOR: Address = Address::repeat_byte(0xc1);
 const PROVIDER: Address = Address::repeat_byte(0xa1);
@@ -368,13 +367,6 @@ fn voting_rules_are_enforced() {
         .resolve_case(case)
         .motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(MediationError::VotingNotOver(_))));
-    // A serving validator cannot unbond.
-    let err = p
-        .registry
-        .sender(members[0])
-        .request_unbond(tokens(10))
-        .motsu_unwrap_err();
-    assert!(matches!(err, Revert::Own(RegistryError::ValidatorBusy(_))));
     advance(24 * 3600 + 1);
     let err = p
         .mediation
