@@ -42,6 +42,7 @@ interface IRegistry {
     function providerRecord(address provider) external view returns (uint64, uint64, uint64, uint64, uint256, uint256);
     function recordProviderOutcome(address provider, uint8 outcome, uint256 amount) external;
     function stake(uint256 amount) external;
+    function stakeReplacing(uint256 amount, address smaller) external;
     function requestUnbond(uint256 amount) external;
     function withdrawUnbonded() external;
     function requestDraw() external;
@@ -69,7 +70,6 @@ interface IRegistry {
     error NothingUnbonding(address);
     error UnbondingNotReady(uint64, uint64);
     error ValidatorNotServing(address);
-    error DrawTooLarge(uint256, uint32);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error UnknownOutcome(uint8);
     error DrawPending(uint32);

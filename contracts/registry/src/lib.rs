@@ -90,8 +90,6 @@ mod errors {
         #[derive(Debug)]
         error ValidatorNotServing(address validator);
         #[derive(Debug)]
-        error DrawTooLarge(uint256 requested, uint32 maximum);
-        #[derive(Debug)]
         error UnknownOutcome(uint8 outcome);
         /// A committee draw is pending: stake cannot change until it is
         /// drawn (anyone can draw once its randomness is ready).
@@ -122,7 +120,6 @@ pub enum RegistryError {
     NothingUnbonding(NothingUnbonding),
     UnbondingNotReady(UnbondingNotReady),
     ValidatorNotServing(ValidatorNotServing),
-    DrawTooLarge(DrawTooLarge),
     ParameterOutOfBounds(ParameterOutOfBounds),
     UnknownOutcome(UnknownOutcome),
     DrawPending(DrawPending),
@@ -427,6 +424,60 @@ impl Registry {
         Ok(())
     }
 
+    /// Joins a full validator set by taking the place of `smaller`, a
+    /// validator whose stake is below `amount`: `smaller`'s whole stake
+    /// starts unbonding (withdrawable after the delay, slashable meanwhile,
+    /// as if it had asked) and the caller stakes `amount` in its slot. So
+    /// filling every slot at the minimum cannot lock serious validators out.
+    ///
+    /// # Errors
+    /// A draw pending, the caller already holding a slot or the set not
+    /// full ([`Registry::stake`] applies), `amount` below the minimum or
+    /// not above `smaller`'s stake, or the vault's error.
+    pub fn stake_replacing(&mut self, amount: U256, smaller: Address) -> RegistryResult<()> {
+        self.not_drawing()?;
+        let validator = self.vm().msg_sender();
+        let slot: u32 = self.validators.get(smaller).slot.get().to();
+        let full = self.free_slots.is_empty() && self.slots_used.get() >= U32::from(MAX_VALIDATORS);
+        if !full || slot == 0 || self.validators.get(validator).slot.get() != U32::ZERO {
+            return self.stake(amount);
+        }
+        // `stake` below checks the minimum.
+        let record = self.validators.get(smaller);
+        let displaced = record.stake.get();
+        if amount <= displaced {
+            return own(InsufficientStake {
+                requested: amount,
+                stake: displaced,
+            });
+        }
+        let unbonding = record
+            .unbonding
+            .get()
+            .checked_add(displaced)
+            .ok_or_else(overflow)?;
+        let ready_at = clock::now(self.vm())
+            .checked_add(self.unbonding_delay.get().to())
+            .ok_or_else(overflow)?;
+        let mut record = self.validators.setter(smaller);
+        record.stake.set(U256::ZERO);
+        record.slot.set(U32::ZERO);
+        record.unbonding.set(unbonding);
+        record.unbonding_ready_at.set(U64::from(ready_at));
+        log(
+            self.vm(),
+            UnbondRequested {
+                validator: smaller,
+                amount: displaced,
+                stake: U256::ZERO,
+                readyAt: ready_at,
+            },
+        );
+        self.validators.setter(validator).slot.set(U32::from(slot));
+        self.slot_owner.setter(slot).set(validator);
+        self.stake(amount)
+    }
+
     /// Starts unbonding `amount` of the caller's stake: it stops counting
     /// for draws now and can be withdrawn after the unbonding delay, once
     /// the validator serves on no case (until then it can still be
@@ -554,7 +605,7 @@ impl Registry {
     /// one pending draw. Mediation only. O(count · log MAX_VALIDATORS).
     ///
     /// # Errors
-    /// Unauthorized caller, or `count` above [`MAX_DRAW`].
+    /// Unauthorized caller. At most [`MAX_DRAW`] are drawn, whatever `count`.
     pub fn draw_validators(
         &mut self,
         seed: B256,
@@ -563,12 +614,9 @@ impl Registry {
         exclude_b: Address,
     ) -> RegistryResult<Vec<Address>> {
         self.only(self.mediation.get())?;
-        if count > U256::from(MAX_DRAW) {
-            return own(DrawTooLarge {
-                requested: count,
-                maximum: MAX_DRAW,
-            });
-        }
+        // Mediation asks for at most 9 (its committee bound); never more
+        // than MAX_DRAW are drawn whatever is asked.
+        let count = count.min(U256::from(MAX_DRAW));
         let drawn = self.draw(seed, count.to(), exclude_a, exclude_b);
         let pending: u32 = self.pending_draws.get().to();
         self.pending_draws.set(U32::from(pending.saturating_sub(1)));

@@ -182,13 +182,6 @@ fn draws_are_distinct_exclude_parties_and_follow_stake() {
         .draw_validators(B256::ZERO, U256::from(9), Address::ZERO, Address::ZERO)
         .motsu_unwrap();
     assert_eq!(all.len(), 4);
-    let err = own_error(p.registry.sender(p.mediation.address()).draw_validators(
-        B256::ZERO,
-        U256::from(MAX_DRAW + 1),
-        Address::ZERO,
-        Address::ZERO,
-    ));
-    assert!(matches!(err, RegistryError::DrawTooLarge(_)));
 }
 
 #[test]
@@ -316,13 +309,14 @@ fn the_validator_set_is_bounded_by_the_sum_tree() {
         own_error(p.registry.sender(late).stake(U256::from(MIN_STAKE))),
         RegistryError::ValidatorSetFull(_)
     ));
-    // Draws stay well-formed at full capacity.
+    // Draws stay well-formed at full capacity, and never exceed MAX_DRAW
+    // whatever is asked.
     let drawn = p
         .registry
         .sender(p.mediation.address())
         .draw_validators(
             B256::repeat_byte(9),
-            U256::from(MAX_DRAW),
+            U256::from(MAX_DRAW + 5),
             Address::ZERO,
             Address::ZERO,
         )
@@ -331,4 +325,76 @@ fn the_validator_set_is_bounded_by_the_sum_tree() {
     let unique: std::collections::HashSet<_> = drawn.iter().collect();
     assert_eq!(unique.len(), drawn.len());
     assert!(!drawn.contains(&Address::ZERO));
+
+    // A full set stays open to larger stakes: a newcomer takes the place of
+    // a smaller validator, whose stake starts unbonding.
+    let smallest = Address::from_word(B256::from(U256::from(0x1_0000 + 17)));
+    let serious = Address::repeat_byte(0x78);
+    p.fund(serious, U256::from(MIN_STAKE) * U256::from(2));
+    // Not more than the one it would replace: refused.
+    assert!(matches!(
+        own_error(
+            p.registry
+                .sender(late)
+                .stake_replacing(U256::from(MIN_STAKE), smallest)
+        ),
+        RegistryError::InsufficientStake(_)
+    ));
+    let slot = p.registry.sender(STRANGER).validator_state(smallest).0;
+    p.registry
+        .sender(serious)
+        .stake_replacing(U256::from(MIN_STAKE) * U256::from(2), smallest)
+        .motsu_unwrap();
+    let taken = p.registry.sender(STRANGER).validator_state(serious);
+    assert_eq!(
+        (taken.0, taken.2),
+        (slot, U256::from(MIN_STAKE) * U256::from(2))
+    );
+    let left = p.registry.sender(STRANGER).validator_state(smallest);
+    assert_eq!(
+        (left.0, left.2, left.3),
+        (0, U256::ZERO, U256::from(MIN_STAKE))
+    );
+    assert_eq!(
+        p.registry.sender(STRANGER).total_draw_weight(),
+        U256::from(MIN_STAKE) * U256::from(capacity + 1)
+    );
+    // The displaced validator withdraws after the unbonding delay.
+    advance(pond_registry::DEFAULT_UNBONDING_DELAY);
+    p.registry
+        .sender(smallest)
+        .withdraw_unbonded()
+        .motsu_unwrap();
+    assert_eq!(p.balances(smallest), (U256::from(MIN_STAKE), U256::ZERO));
+    // The set is still full (the slot changed hands): an equal stake still
+    // cannot get in.
+    assert!(matches!(
+        own_error(p.registry.sender(late).stake(U256::from(MIN_STAKE))),
+        RegistryError::ValidatorSetFull(_)
+    ));
+    p.assert_vault_invariant();
+}
+
+#[test]
+fn replacing_is_a_plain_stake_while_the_set_has_room() {
+    let p = Protocol::deploy();
+    let first = Address::repeat_byte(0x41);
+    let second = Address::repeat_byte(0x42);
+    p.stake_validator(first, U256::from(MIN_STAKE));
+    p.fund(second, U256::from(MIN_STAKE) * U256::from(2));
+    p.registry
+        .sender(second)
+        .stake_replacing(U256::from(MIN_STAKE) * U256::from(2), first)
+        .motsu_unwrap();
+    // Nobody was displaced: both hold their stake and a slot of their own.
+    let (a, b) = (
+        p.registry.sender(STRANGER).validator_state(first),
+        p.registry.sender(STRANGER).validator_state(second),
+    );
+    assert_eq!(
+        (a.2, b.2),
+        (U256::from(MIN_STAKE), U256::from(MIN_STAKE) * U256::from(2))
+    );
+    assert_ne!(a.0, b.0);
+    p.assert_vault_invariant();
 }
