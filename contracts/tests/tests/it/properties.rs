@@ -4,7 +4,10 @@
 //! settled twice; while a committee draw is pending the stake it is drawn
 //! from does not move (validators stake, unbond and are slashed at random
 //! meanwhile). At the end, permissionless calls alone bring every job,
-//! deal and case to a terminal state, leaving only validator stake locked.
+//! deal and case to a terminal state, leaving only validator stake locked,
+//! and every party holds exactly what the protocol's outcomes give it: no
+//! creator, provider or validator ends with more (or less) than its
+//! settled deals, cases and votes account for.
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
@@ -15,9 +18,9 @@ use pond_common::{
     MIN_JOB_DURATION,
 };
 use pond_contract_tests::{advance, job_spec, machine, outputs_digest, salt_of, tokens, Protocol};
-use pond_deals::{deal_state, DealCompleted, DealRejected, DealTimedOut};
+use pond_deals::{deal_state, DealCompleted, DealOpened, DealRejected, DealTimedOut};
 use pond_market::job_state;
-use pond_mediation::{case_state, CaseResolved, ValidatorsDrawn};
+use pond_mediation::{case_state, CaseOpened, CaseResolved, ValidatorsDrawn, VoteSettled};
 use proptest::prelude::*;
 
 const CREATORS: [Address; 2] = [Address::repeat_byte(0xc1), Address::repeat_byte(0xc2)];
@@ -164,6 +167,8 @@ struct World {
     /// The draw weight when the current stake freeze began, and how many
     /// draws or resolutions had happened then (either may end a freeze).
     frozen_weight: Option<(U256, usize)>,
+    /// What each party held (wallet and vault) after funding.
+    initial: std::collections::HashMap<Address, U256>,
 }
 
 fn pick(n: U256, i: usize) -> Option<U256> {
@@ -187,11 +192,16 @@ impl World {
             p.fund(v, tokens(200));
         }
         let supply = p.token.sender(CALLER).total_supply();
+        let initial = everyone()
+            .into_iter()
+            .map(|a| (a, holdings(&p, a)))
+            .collect();
         World {
             p,
             supply,
             deals: Vec::new(),
             frozen_weight: None,
+            initial,
         }
     }
 
@@ -596,6 +606,16 @@ impl World {
         for v in VALIDATORS {
             assert_eq!(p.registry.sender(CALLER).validator_state(v).1, 0);
         }
+        // Every party holds exactly what its recorded outcomes give it.
+        let changes = expected_changes(p);
+        for account in everyone() {
+            let (gain, loss) = changes.get(&account).copied().unwrap_or_default();
+            assert_eq!(
+                holdings(p, account) + loss,
+                self.initial[&account] + gain,
+                "{account} holds other than its outcomes give it"
+            );
+        }
         for provider in PROVIDERS {
             let offers: usize = p.offers.sender(CALLER).offer_count().to();
             for o in 1..=offers {
@@ -606,6 +626,70 @@ impl World {
             }
         }
     }
+}
+
+/// What `account` holds: its wallet plus its vault balances.
+fn holdings(p: &Protocol, account: Address) -> U256 {
+    let (available, locked) = p.balances(account);
+    p.token.sender(CALLER).balance_of(account) + available + locked
+}
+
+/// Every event `E` among `logs`.
+fn decoded<E: SolEvent>(logs: &[alloy_primitives::LogData]) -> Vec<E> {
+    logs.iter()
+        .filter(|log| log.topics().first() == Some(&E::SIGNATURE_HASH))
+        .map(|log| E::decode_log_data(log, true).expect("a well-formed event"))
+        .collect()
+}
+
+/// Each party's net gain from the protocol's recorded outcomes: creators
+/// pay the price of completed deals and the fee of cases they lost, and
+/// receive timeout and rejection compensation; providers receive what
+/// completed deals paid and lose compensation and what validators took;
+/// validators receive their earnings and lose their slashes. Signed, as
+/// (gain, loss).
+fn expected_changes(p: &Protocol) -> std::collections::HashMap<Address, (U256, U256)> {
+    let mut changes: std::collections::HashMap<Address, (U256, U256)> =
+        std::collections::HashMap::new();
+    let mut gain = |who: Address, amount: U256| changes.entry(who).or_default().0 += amount;
+    let deals = p.deals.all_events();
+    let price: std::collections::HashMap<U256, U256> = decoded::<DealOpened>(&deals)
+        .into_iter()
+        .map(|d| (d.dealId, d.price))
+        .collect();
+    let mut losses: Vec<(Address, U256)> = Vec::new();
+    for c in decoded::<DealCompleted>(&deals) {
+        gain(c.provider, c.paid);
+        losses.push((c.creator, price[&c.dealId]));
+    }
+    for t in decoded::<DealTimedOut>(&deals) {
+        gain(t.creator, t.compensation);
+        losses.push((t.provider, t.compensation));
+    }
+    for r in decoded::<DealRejected>(&deals) {
+        gain(r.creator, r.compensation);
+        losses.push((r.provider, r.compensation + r.collateralToValidators));
+    }
+    let cases = p.mediation.all_events();
+    let opened: std::collections::HashMap<U256, CaseOpened> = decoded::<CaseOpened>(&cases)
+        .into_iter()
+        .map(|c| (c.caseId, c))
+        .collect();
+    for r in decoded::<CaseResolved>(&cases) {
+        // The fee is spent only when the provider was right.
+        if r.outcome == pond_common::interfaces::outcome::MEDIATION_PROVIDER_RIGHT {
+            let case = &opened[&r.caseId];
+            losses.push((case.creator, case.fee));
+        }
+    }
+    for v in decoded::<VoteSettled>(&cases) {
+        gain(v.validator, v.earned);
+        losses.push((v.validator, v.slashed));
+    }
+    for (who, amount) in losses {
+        changes.entry(who).or_default().1 += amount;
+    }
+    changes
 }
 
 /// The result a validator must vote to agree with the case's provider.
