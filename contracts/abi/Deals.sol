@@ -3,7 +3,8 @@
 pragma solidity ^0.8.23;
 
 interface IDeals {
-    function initialize(address vault, address registry, address market, address offers, address mediation, address owner) external;
+    function governor() external view returns (address);
+    function initialize(address vault, address registry, address market, address offers, address mediation, address governor) external;
     function openDeal(uint256 job_id, uint256 offer_id, address creator, address provider, uint256 price, uint256 results_collateral, uint256 timeout_collateral, uint64 max_duration) external returns (uint256);
     function commitResult(uint256 deal_id, bytes32 commitment) external;
     function revealResult(uint256 deal_id, bytes32 result_hash, string calldata result_uri, bytes32 salt) external;
@@ -32,14 +33,6 @@ interface IDeals {
     error CollateralExceeded(uint256, uint256);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error ArithmeticOverflow();
-    error OwnableUnauthorizedAccount(address);
-    function owner() external view returns (address);
-    function pendingOwner() external view returns (address);
-    function transferOwnership(address newOwner) external;
-    function acceptOwnership() external;
-    function renounceOwnership() external;
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event DealsInitialized(address indexed vault, address registry, address market, address offers, address mediation, uint64 protocolFeeBps, uint64 revealWindow, uint64 judgeWindow);
     event DealOpened(uint256 indexed dealId, uint256 indexed jobId, address indexed provider, address creator, uint256 offerId, uint256 price, uint256 resultsCollateral, uint256 timeoutCollateral, uint64 executionDeadline);
     event ResultCommitted(uint256 indexed dealId, address indexed provider, bytes32 commitment, uint64 revealDeadline);

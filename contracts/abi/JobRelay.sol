@@ -40,6 +40,7 @@ interface IJobRelay {
     function DOMAIN_SEPARATOR() external view returns (bytes32);
     error AlreadyInitialized();
     error ZeroAddress();
+    error UnauthorizedCaller(address);
     error SignatureExpired(uint256);
     error InvalidSignature();
     error InvalidNonce(uint256);

@@ -35,7 +35,8 @@ struct PermitData {
 }
 
 interface IMarket {
-    function initialize(address vault, address registry, address offers, address deals, address relay, address owner) external;
+    function governor() external view returns (address);
+    function initialize(address vault, address registry, address offers, address deals, address relay, address governor) external;
     function postJob(JobSpec calldata spec) external returns (uint256);
     function postRelayedJob(address creator, address relayer, JobSpec calldata spec) external returns (uint256);
     function cancelJob(uint256 job_id) external;
@@ -69,19 +70,11 @@ interface IMarket {
     error UnauthorizedCaller(address);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error ArithmeticOverflow();
-    error OwnableUnauthorizedAccount(address);
     error EnforcedPause();
     error ExpectedPause();
     function paused() external view returns (bool);
     event Paused(address account);
     event Unpaused(address account);
-    function owner() external view returns (address);
-    function pendingOwner() external view returns (address);
-    function transferOwnership(address newOwner) external;
-    function acceptOwnership() external;
-    function renounceOwnership() external;
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MarketInitialized(address indexed vault, address registry, address offers, address deals, address relay, uint64 resultsCollateralBps, uint64 timeoutCollateralBps);
     event JobPosted(uint256 indexed jobId, address indexed creator, address indexed relayer, bytes32 moduleHash, string moduleUri, bytes32 inputHash, string inputUri, uint32 minGpuCount, uint32 minGpuMemoryGb, uint32 minCpuCores, uint32 minRamGb, uint32 minDiskGb, uint64 maxDuration, uint256 maxPrice, uint64 matchDeadline, uint64 biddingEnd);
     event JobCancelled(uint256 indexed jobId, address indexed creator, uint256 refunded);

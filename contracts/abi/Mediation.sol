@@ -3,7 +3,8 @@
 pragma solidity ^0.8.23;
 
 interface IMediation {
-    function initialize(address vault, address registry, address deals, address beacon, uint256 mediation_fee, address owner) external;
+    function governor() external view returns (address);
+    function initialize(address vault, address registry, address deals, address beacon, uint256 mediation_fee, address governor) external;
     function openCase(uint256 deal_id, address provider, address creator, bytes32 provider_result, uint256 results_collateral) external returns (uint256);
     function drawValidators(uint256 case_id) external;
     function commitVote(uint256 case_id, bytes32 commitment) external;
@@ -31,14 +32,6 @@ interface IMediation {
     error VotingNotOver(uint64);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error ArithmeticOverflow();
-    error OwnableUnauthorizedAccount(address);
-    function owner() external view returns (address);
-    function pendingOwner() external view returns (address);
-    function transferOwnership(address newOwner) external;
-    function acceptOwnership() external;
-    function renounceOwnership() external;
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event MediationInitialized(address indexed vault, address registry, address deals, address beacon);
     event MediationParametersUpdated(uint256 mediationFee, uint8 validatorsPerCase, uint64 commitWindow, uint64 revealWindow, uint64 validatorRewardBps, uint64 slashBps);
     event CaseOpened(uint256 indexed caseId, uint256 indexed dealId, address indexed creator, address provider, bytes32 providerResult, uint256 fee);

@@ -10,6 +10,7 @@ interface IPondToken {
     function decimals() external view returns (uint8);
     error AlreadyInitialized();
     error ZeroAddress();
+    error UnauthorizedCaller(address);
     error OwnableUnauthorizedAccount(address);
     error OwnableInvalidOwner(address);
     function totalSupply() external view returns (uint256);

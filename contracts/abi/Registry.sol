@@ -35,7 +35,8 @@ struct PermitData {
 }
 
 interface IRegistry {
-    function initialize(address vault, address deals, address mediation, uint256 min_validator_stake, address owner) external;
+    function governor() external view returns (address);
+    function initialize(address vault, address deals, address mediation, uint256 min_validator_stake, address governor) external;
     function registerProvider(Hardware calldata hardware, string calldata metadata_uri) external;
     function updateProvider(Hardware calldata hardware, string calldata metadata_uri) external;
     function providerHardware(address provider) external view returns (bool, uint32, uint32, uint32, uint32, uint32);
@@ -74,14 +75,6 @@ interface IRegistry {
     error UnknownOutcome(uint8);
     error DrawPending(uint32);
     error ArithmeticOverflow();
-    error OwnableUnauthorizedAccount(address);
-    function owner() external view returns (address);
-    function pendingOwner() external view returns (address);
-    function transferOwnership(address newOwner) external;
-    function acceptOwnership() external;
-    function renounceOwnership() external;
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event RegistryInitialized(address indexed vault, address deals, address mediation, uint256 minValidatorStake, uint64 unbondingDelay);
     event ProviderRegistered(address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, string metadataUri);
     event ProviderUpdated(address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, string metadataUri);

@@ -3,7 +3,7 @@
 pragma solidity ^0.8.23;
 
 interface ITimelock {
-    function initialize(address admin, uint64 delay, address[] memory owned) external;
+    function initialize(address admin, uint64 delay) external;
     function schedule(address target, bytes calldata data, bytes32 salt) external returns (bytes32);
     function cancel(bytes32 id) external;
     function execute(address target, bytes calldata data, bytes32 salt) external;
@@ -22,8 +22,7 @@ interface ITimelock {
     error NotScheduled(bytes32);
     error AlreadyScheduled(bytes32);
     error NotReady(uint64, uint64);
-    error TooManyContracts();
-    event TimelockInitialized(address indexed admin, uint64 delay, address[] owned);
+    event TimelockInitialized(address indexed admin, uint64 delay);
     event CallScheduled(bytes32 indexed id, address indexed target, bytes data, bytes32 salt, uint64 readyAt);
     event CallCancelled(bytes32 indexed id);
     event CallExecuted(bytes32 indexed id, address indexed target);

@@ -3,7 +3,8 @@
 pragma solidity ^0.8.23;
 
 interface IVault {
-    function initialize(address token, address treasury, address[] memory protocol_contracts, address owner) external;
+    function governor() external view returns (address);
+    function initialize(address token, address treasury, address[] memory protocol_contracts, address governor) external;
     function deposit(uint256 amount) external;
     function depositFor(address account, uint256 amount) external;
     function depositWithPermit(address owner, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
@@ -31,14 +32,6 @@ interface IVault {
     error TooManyProtocolContracts();
     error BalanceOverflow();
     error PermitFailed(address);
-    error OwnableUnauthorizedAccount(address);
-    function owner() external view returns (address);
-    function pendingOwner() external view returns (address);
-    function transferOwnership(address newOwner) external;
-    function acceptOwnership() external;
-    function renounceOwnership() external;
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event VaultInitialized(address indexed token, address indexed treasury, address[] protocolContracts);
     event Deposited(address indexed account, address indexed payer, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);

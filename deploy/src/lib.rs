@@ -3,13 +3,13 @@
 //! - [`build_contracts`] builds the ten contracts' WebAssembly (cargo, once
 //!   per process);
 //! - [`deploy`] deploys and activates each of them over JSON-RPC with
-//!   devnode's Stylus deployer, then initializes and wires them, and hands
-//!   every parameterized contract to the governance timelock. The contracts
-//!   use `initialize` instead of constructors, so between a contract's
-//!   deployment and its `initialize` anyone could initialize it first: the
-//!   deployment then fails when it checks the owners (no funds are at risk,
-//!   the deployment is simply redone). Deploying and initializing in one
-//!   transaction is still open (issue 10, finding 9);
+//!   devnode's Stylus deployer, then initializes and wires them, with the
+//!   governance timelock as the governor of every parameterized contract.
+//!   The contracts use `initialize` instead of constructors; the deployment
+//!   init code records the deploying account in the new contract's storage
+//!   (see [`deployer_slot`]) and `initialize` accepts only that account, so
+//!   nobody can initialize a contract between its deployment and the
+//!   deployer's `initialize`;
 //! - [`Deployment`] is the `deployments/<network>.json` file the indexer
 //!   and the CLI read;
 //! - [`bindings`] are the alloy bindings of every contract;
@@ -29,7 +29,7 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::SolCall,
 };
-use pond_devnode::deploy::{deploy_program, DeployError};
+use pond_devnode::deploy::{deploy_program_with, init_code_recording_deployer, DeployError};
 use serde::{Deserialize, Serialize};
 
 /// The contracts' cargo packages, in deployment order.
@@ -45,6 +45,14 @@ pub const PACKAGES: [&str; 10] = [
     "pond-relay",
     "pond-timelock",
 ];
+
+/// Where Pond's deployment init code records the deploying account:
+/// `keccak256("pond.deployer")`, the slot the contracts' `initialize` reads
+/// (`pond_common::deployer::DEPLOYER_SLOT`).
+#[must_use]
+pub fn deployer_slot() -> [u8; 32] {
+    alloy::primitives::keccak256(b"pond.deployer").0
+}
 
 /// One token unit (the token has 6 decimals).
 pub const TOKEN_UNIT: u64 = 1_000_000;
@@ -256,9 +264,11 @@ pub async fn deploy<P: Provider>(
         let wasm = modules
             .get(package)
             .ok_or_else(|| PondDeployError::Build(format!("no module for {package}")))?;
-        let program = deploy_program(provider, owner, wasm)
-            .await
-            .map_err(|source| PondDeployError::Program { package, source })?;
+        let program = deploy_program_with(provider, owner, wasm, |code| {
+            init_code_recording_deployer(code, deployer_slot())
+        })
+        .await
+        .map_err(|source| PondDeployError::Program { package, source })?;
         first_block = first_block.min(program.block);
         addresses.insert(package, program.address);
     }
@@ -325,7 +335,17 @@ async fn wire<P: Provider>(
     treasury: Address,
 ) -> Result<(), PondDeployError> {
     use bindings::*;
+    let governor = c.timelock;
     let steps: Vec<(&'static str, Address, Vec<u8>)> = vec![
+        (
+            "Timelock",
+            c.timelock,
+            timelock::ITimelock::initializeCall {
+                admin: owner,
+                delay: params.governance_delay,
+            }
+            .abi_encode(),
+        ),
         (
             "PondToken",
             c.token,
@@ -338,7 +358,7 @@ async fn wire<P: Provider>(
                 token: c.token,
                 treasury,
                 protocol_contracts: vec![c.registry, c.market, c.deals, c.mediation],
-                owner,
+                governor,
             }
             .abi_encode(),
         ),
@@ -350,7 +370,7 @@ async fn wire<P: Provider>(
                 deals: c.deals,
                 mediation: c.mediation,
                 min_validator_stake: params.min_validator_stake,
-                owner,
+                governor,
             }
             .abi_encode(),
         ),
@@ -373,7 +393,7 @@ async fn wire<P: Provider>(
                 offers: c.offers,
                 deals: c.deals,
                 relay: c.relay,
-                owner,
+                governor,
             }
             .abi_encode(),
         ),
@@ -386,7 +406,7 @@ async fn wire<P: Provider>(
                 market: c.market,
                 offers: c.offers,
                 mediation: c.mediation,
-                owner,
+                governor,
             }
             .abi_encode(),
         ),
@@ -399,7 +419,7 @@ async fn wire<P: Provider>(
                 deals: c.deals,
                 beacon: c.beacon,
                 mediation_fee: params.mediation_fee,
-                owner,
+                governor,
             }
             .abi_encode(),
         ),
@@ -416,36 +436,10 @@ async fn wire<P: Provider>(
     for (contract, to, input) in steps {
         call(provider, owner, contract, to, input).await?;
     }
-    hand_to_timelock(provider, owner, c, params.governance_delay).await
+    Ok(())
 }
 
-/// Hands every parameterized contract to the timelock, with `owner` as its
-/// admin: from here on a parameter change waits out the governance delay.
-async fn hand_to_timelock<P: Provider>(
-    provider: &P,
-    owner: Address,
-    c: &Contracts,
-    delay: u64,
-) -> Result<(), PondDeployError> {
-    use bindings::*;
-    let owned = governed(c);
-    for (contract, address) in owned {
-        let input = vault::IVault::transferOwnershipCall {
-            newOwner: c.timelock,
-        }
-        .abi_encode();
-        call(provider, owner, contract, address, input).await?;
-    }
-    let input = timelock::ITimelock::initializeCall {
-        admin: owner,
-        delay,
-        owned: owned.iter().map(|(_, address)| *address).collect(),
-    }
-    .abi_encode();
-    call(provider, owner, "Timelock", c.timelock, input).await
-}
-
-/// The contracts the timelock owns.
+/// The contracts the timelock governs.
 fn governed(c: &Contracts) -> [(&'static str, Address); 5] {
     [
         ("Vault", c.vault),
@@ -457,9 +451,8 @@ fn governed(c: &Contracts) -> [(&'static str, Address); 5] {
 }
 
 /// Checks that the deployment ended as planned: the token owned by the
-/// deployer, every parameterized contract by the timelock, the timelock
-/// administered by the deployer. Anyone who initialized a contract first
-/// shows up here.
+/// deployer, every parameterized contract governed by the timelock, the
+/// timelock administered by the deployer.
 async fn check_owners<P: Provider>(
     provider: &P,
     expected: Address,
@@ -482,13 +475,13 @@ async fn check_owners<P: Provider>(
         expected,
     )];
     for (contract, address) in governed(c) {
-        // Every governed contract has OpenZeppelin's `owner()`.
-        let owner = vault::IVault::new(address, provider)
-            .owner()
+        // Every governed contract has the same `governor()` view.
+        let governor = vault::IVault::new(address, provider)
+            .governor()
             .call()
             .await
             .map_err(read(contract))?;
-        owners.push((contract, owner, c.timelock));
+        owners.push((contract, governor, c.timelock));
     }
     let admin = timelock::ITimelock::new(c.timelock, provider)
         .admin()

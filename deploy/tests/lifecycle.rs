@@ -436,7 +436,7 @@ fn reentering_token(vault: Address) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stylus_program_refuses_reentry() {
+async fn a_stylus_program_refuses_reentry_and_only_its_deployer_initializes_it() {
     let s = Stack::start().await;
     let owner = s.owner();
     // A second Vault (same code: already activated) whose "token" is EVM
@@ -446,7 +446,10 @@ async fn a_stylus_program_refuses_reentry() {
         .get_code_at(s.deployment.contracts.vault)
         .await
         .expect("code");
-    let init = pond_devnode::deploy::init_code(&vault_code);
+    let init = pond_devnode::deploy::init_code_recording_deployer(
+        &vault_code,
+        pond_deploy::deployer_slot(),
+    );
     let receipt = s
         .provider
         .send_transaction(
@@ -481,6 +484,19 @@ async fn a_stylus_program_refuses_reentry() {
         .expect("receipt");
     let token = receipt.contract_address.expect("token address");
     let second = IVault::new(vault, &s.provider);
+    // Only the deployer may initialize (the front-running of finding 9).
+    let stranger = s.accounts[5];
+    let data = revert_data(
+        second
+            .initialize(token, stranger, vec![], stranger)
+            .from(stranger)
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        IVault::IVaultErrors::abi_decode(&data),
+        Ok(IVault::IVaultErrors::UnauthorizedCaller(_))
+    ));
     ok(second
         .initialize(token, owner, vec![], owner)
         .from(owner)
@@ -636,8 +652,8 @@ async fn committee_attacks_fail_on_devnode() {
     s.assert_vault_invariant().await;
 }
 
-/// On devnode the deployment hands every parameterized contract to the
-/// timelock: the operator's direct change is refused, a scheduled one
+/// On devnode every parameterized contract is governed by the timelock:
+/// the operator's direct change is refused, a scheduled one
 /// waits out the delay, then anyone runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parameters_change_only_through_the_timelock() {
@@ -652,11 +668,11 @@ async fn parameters_change_only_through_the_timelock() {
         ("Mediation", s.deployment.contracts.mediation),
     ] {
         let actual = IVault::new(address, &s.provider)
-            .owner()
+            .governor()
             .call()
             .await
-            .expect("owner");
-        assert_eq!(actual, timelock, "{name} is owned by the timelock");
+            .expect("governor");
+        assert_eq!(actual, timelock, "{name} is governed by the timelock");
     }
     assert_eq!(s.timelock().admin().call().await.expect("admin"), owner);
     let data = revert_data(

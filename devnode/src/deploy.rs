@@ -16,7 +16,7 @@ use alloy::{
     sol_types::{SolCall, SolInterface},
 };
 
-pub use pond_stylus_code::{deployable_code, init_code};
+pub use pond_stylus_code::{deployable_code, init_code, init_code_recording_deployer};
 
 use crate::arbwasm::{IArbWasm, ARB_WASM};
 
@@ -132,6 +132,20 @@ pub async fn deploy_program<P: Provider>(
     from: Address,
     wasm: &[u8],
 ) -> Result<DeployedProgram, DeployError> {
+    deploy_program_with(provider, from, wasm, init_code).await
+}
+
+/// Like [`deploy_program`], with the deployment's EVM init code made by
+/// `make_init` from the Stylus code (e.g. [`init_code_recording_deployer`]).
+///
+/// # Errors
+/// The module cannot be prepared, is too large, or a transaction fails.
+pub async fn deploy_program_with<P: Provider>(
+    provider: &P,
+    from: Address,
+    wasm: &[u8],
+    make_init: impl Fn(&[u8]) -> Vec<u8>,
+) -> Result<DeployedProgram, DeployError> {
     let code = pond_stylus_code::deployable_code(wasm)?;
     if code.len() > pond_stylus_code::MAX_CODE_SIZE {
         return Err(DeployError::TooLarge {
@@ -139,7 +153,7 @@ pub async fn deploy_program<P: Provider>(
             limit: pond_stylus_code::MAX_CODE_SIZE,
         });
     }
-    let init = pond_stylus_code::init_code(&code);
+    let init = make_init(&code);
     let tx = TransactionRequest::default()
         .with_from(from)
         .with_deploy_code(Bytes::from(init));

@@ -91,6 +91,23 @@ impl World {
             .program = Some(hash);
     }
 
+    /// Places a Pond contract at `address` as if `OWNER` had deployed it
+    /// with Pond's init code, which records the deployer (the only account
+    /// the contracts let initialize them).
+    fn deploy_pond(&self, address: Address, wasm: &[u8]) {
+        self.deploy(address, wasm);
+        self.state
+            .borrow_mut()
+            .accounts
+            .entry(address)
+            .or_default()
+            .storage
+            .insert(
+                keccak256(b"pond.deployer"),
+                B256::left_padding_from(OWNER.as_slice()),
+            );
+    }
+
     /// One frame: runs `code_of`'s program in `contract`'s storage.
     fn frame(
         &self,
@@ -307,8 +324,8 @@ fn ok(outcome: &CallOutcome) -> &[u8] {
 
 fn token_and_vault() -> World {
     let world = World::new();
-    world.deploy(TOKEN, &contract_wasm("pond-token"));
-    world.deploy(VAULT, &contract_wasm("pond-vault"));
+    world.deploy_pond(TOKEN, &contract_wasm("pond-token"));
+    world.deploy_pond(VAULT, &contract_wasm("pond-vault"));
     ok(&world.call(
         OWNER,
         TOKEN,
@@ -318,7 +335,7 @@ fn token_and_vault() -> World {
         token: TOKEN,
         treasury: OWNER,
         protocol_contracts: vec![MARKET],
-        owner: OWNER,
+        governor: OWNER,
     };
     ok(&world.call(OWNER, VAULT, &init.abi_encode()));
     ok(&world.call(

@@ -20,8 +20,6 @@ use stylus_sdk::abi::GenerateAbi;
 /// Standard interface snippets a contract may implement.
 #[derive(Clone, Copy, Debug)]
 pub enum Standard {
-    /// OpenZeppelin `Ownable2Step`.
-    Ownable2Step,
     /// OpenZeppelin `Ownable`.
     Ownable,
     /// OpenZeppelin `Pausable`.
@@ -37,7 +35,6 @@ pub enum Standard {
 impl Standard {
     fn snippet(self) -> &'static str {
         match self {
-            Standard::Ownable2Step => include_str!("standard/ownable2step.sol"),
             Standard::Ownable => include_str!("standard/ownable.sol"),
             Standard::Pausable => include_str!("standard/pausable.sol"),
             Standard::Nonces => include_str!("standard/nonces.sol"),
@@ -82,13 +79,13 @@ pub fn exports() -> Vec<Export> {
         Export {
             file: "Vault.sol",
             sdk_interface: sdk(PhantomData::<pond_vault::Vault>),
-            standards: &[Ownable2Step],
+            standards: &[],
             events: include_str!("../../vault/src/events.sol"),
         },
         Export {
             file: "Registry.sol",
             sdk_interface: sdk(PhantomData::<pond_registry::Registry>),
-            standards: &[Ownable2Step],
+            standards: &[],
             events: include_str!("../../registry/src/events.sol"),
         },
         Export {
@@ -100,19 +97,19 @@ pub fn exports() -> Vec<Export> {
         Export {
             file: "Market.sol",
             sdk_interface: sdk(PhantomData::<pond_market::Market>),
-            standards: &[Pausable, Ownable2Step],
+            standards: &[Pausable],
             events: include_str!("../../market/src/events.sol"),
         },
         Export {
             file: "Deals.sol",
             sdk_interface: sdk(PhantomData::<pond_deals::Deals>),
-            standards: &[Ownable2Step],
+            standards: &[],
             events: include_str!("../../deals/src/events.sol"),
         },
         Export {
             file: "Mediation.sol",
             sdk_interface: sdk(PhantomData::<pond_mediation::Mediation>),
-            standards: &[Ownable2Step],
+            standards: &[],
             events: include_str!("../../mediation/src/events.sol"),
         },
         Export {

@@ -3,7 +3,6 @@
 //! appear in its exported interface.
 
 use alloy_primitives::{Address, U256};
-use openzeppelin_stylus::access::ownable::{Ownable, OwnableUnauthorizedAccount};
 
 mod sol {
     #![allow(missing_docs)]
@@ -17,7 +16,7 @@ mod sol {
         /// Only another Pond contract may call this function.
         #[derive(Debug)]
         error UnauthorizedCaller(address caller);
-        /// An owner-set parameter outside its hard-coded bounds.
+        /// A governed parameter outside its hard-coded bounds.
         #[derive(Debug)]
         error ParameterOutOfBounds(uint256 value, uint256 minimum, uint256 maximum);
         /// A value would overflow its type.
@@ -38,17 +37,6 @@ pub fn check_bounds(value: u64, minimum: u64, maximum: u64) -> Result<(), Parame
             minimum: U256::from(minimum),
             maximum: U256::from(maximum),
         });
-    }
-    Ok(())
-}
-
-/// Checks that `caller` owns the contract.
-///
-/// # Errors
-/// OpenZeppelin's `OwnableUnauthorizedAccount` otherwise.
-pub fn only_owner(ownable: &Ownable, caller: Address) -> Result<(), OwnableUnauthorizedAccount> {
-    if ownable.owner() != caller {
-        return Err(OwnableUnauthorizedAccount { account: caller });
     }
     Ok(())
 }

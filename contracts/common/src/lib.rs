@@ -10,10 +10,10 @@ extern crate std;
 
 pub mod clock;
 pub mod commitment;
+pub mod deployer;
 pub mod errors;
 pub mod interfaces;
 pub mod math;
-pub mod ownership;
 pub mod types;
 
 /// Shortest job a deal may run: 5 minutes. A deal's execution deadline is

@@ -27,10 +27,6 @@ extern crate std;
 use alloc::{string::String, vec, vec::Vec};
 
 use alloy_primitives::{Address, B256, U256, U64, U8};
-use openzeppelin_stylus::access::{
-    ownable,
-    ownable_two_step::{IOwnable2Step, Ownable2Step},
-};
 use pond_common::{
     clock,
     commitment::result_commitment,
@@ -151,7 +147,6 @@ pub enum DealsError {
     CollateralExceeded(CollateralExceeded),
     ParameterOutOfBounds(ParameterOutOfBounds),
     ArithmeticOverflow(ArithmeticOverflow),
-    Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
 
 /// The deal book's result type: its own errors or another Pond contract's revert data.
@@ -183,7 +178,7 @@ pub struct Deal {
     result_hash: StorageB256,
     case_id: StorageU256,
     // The fee and windows in force when the deal opened: a later change by
-    // the owner never reaches a running deal.
+    // the governor never reaches a running deal.
     protocol_fee_bps: StorageU64,
     reveal_window: StorageU64,
     judge_window: StorageU64,
@@ -204,7 +199,8 @@ pub struct Deals {
     judge_window: StorageU64,
     deal_count: StorageU256,
     deals: StorageMap<U256, Deal>,
-    ownership: Ownable2Step,
+    /// The governance timelock: the only account that sets parameters.
+    governor: StorageAddress,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -212,10 +208,14 @@ pub struct Deals {
 unsafe impl TopLevelStorage for Deals {}
 
 #[public]
-#[implements(IOwnable2Step<Error = ownable::Error>)]
 impl Deals {
+    /// The governance timelock, the only account that sets parameters.
+    pub fn governor(&self) -> Address {
+        self.governor.get()
+    }
+
     /// Wires the deal book to the vault, registry, market, offer book and
-    /// mediation and sets the owner. Runs once.
+    /// mediation and sets the governor (the timelock). Runs once.
     ///
     /// # Errors
     /// Second call, or a zero address.
@@ -226,12 +226,13 @@ impl Deals {
         market: Address,
         offers: Address,
         mediation: Address,
-        owner: Address,
+        governor: Address,
     ) -> DealsResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
-        if [vault, registry, market, offers, mediation, owner]
+        if [vault, registry, market, offers, mediation, governor]
             .iter()
             .any(|a| a.is_zero())
         {
@@ -247,7 +248,7 @@ impl Deals {
             .set(U64::from(DEFAULT_PROTOCOL_FEE_BPS));
         self.reveal_window.set(U64::from(DEFAULT_REVEAL_WINDOW));
         self.judge_window.set(U64::from(DEFAULT_JUDGE_WINDOW));
-        self.ownership.ownable._transfer_ownership(owner);
+        self.governor.set(governor);
         log(
             self.vm(),
             DealsInitialized {
@@ -614,17 +615,17 @@ impl Deals {
 
     /// Sets the protocol fee and the windows within their bounds for deals
     /// opened from now on; running deals keep the fee and windows they
-    /// opened with. Owner only.
+    /// opened with. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or a value out of bounds.
+    /// Not the governor, or a value out of bounds.
     pub fn set_parameters(
         &mut self,
         protocol_fee_bps: u64,
         reveal_window: u64,
         judge_window: u64,
     ) -> DealsResult<()> {
-        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+        shared::only_caller(self.vm().msg_sender(), self.governor.get())
             .map_err(|e| Revert::Own(e.into()))?;
         check_bounds(protocol_fee_bps, 0, MAX_PROTOCOL_FEE_BPS)?;
         check_bounds(reveal_window, MIN_WINDOW, MAX_WINDOW)?;
@@ -768,5 +769,3 @@ impl Deals {
 fn check_bounds(value: u64, minimum: u64, maximum: u64) -> DealsResult<()> {
     shared::check_bounds(value, minimum, maximum).map_err(|e| Revert::Own(e.into()))
 }
-
-pond_common::forward_ownable_two_step!(Deals, ownership);

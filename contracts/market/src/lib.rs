@@ -21,13 +21,7 @@ extern crate std;
 use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{Address, U256, U64, U8};
-use openzeppelin_stylus::{
-    access::{
-        ownable,
-        ownable_two_step::{IOwnable2Step, Ownable2Step},
-    },
-    utils::pausable::{self, IPausable, Pausable},
-};
+use openzeppelin_stylus::utils::pausable::{self, IPausable, Pausable};
 use pond_common::{
     clock, errors as shared,
     interfaces::{bubble, IDeals, IOfferBook, IRegistry, IVault, Revert},
@@ -157,7 +151,6 @@ pub enum MarketError {
     UnauthorizedCaller(UnauthorizedCaller),
     ParameterOutOfBounds(ParameterOutOfBounds),
     ArithmeticOverflow(ArithmeticOverflow),
-    Unauthorized(ownable::OwnableUnauthorizedAccount),
     EnforcedPause(pausable::EnforcedPause),
     ExpectedPause(pausable::ExpectedPause),
 }
@@ -205,7 +198,8 @@ pub struct Market {
     job_count: StorageU256,
     jobs: StorageMap<U256, Job>,
     pausable: Pausable,
-    ownership: Ownable2Step,
+    /// The governance timelock: the only account that sets parameters.
+    governor: StorageAddress,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -213,10 +207,15 @@ pub struct Market {
 unsafe impl TopLevelStorage for Market {}
 
 #[public]
-#[implements(IPausable, IOwnable2Step<Error = ownable::Error>)]
+#[implements(IPausable)]
 impl Market {
+    /// The governance timelock, the only account that sets parameters.
+    pub fn governor(&self) -> Address {
+        self.governor.get()
+    }
+
     /// Wires the market to the vault, registry, offer book, deal book and
-    /// job relay and sets the owner. Runs once.
+    /// job relay and sets the governor (the timelock). Runs once.
     ///
     /// # Errors
     /// Second call, or a zero address.
@@ -227,12 +226,13 @@ impl Market {
         offers: Address,
         deals: Address,
         relay: Address,
-        owner: Address,
+        governor: Address,
     ) -> MarketResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
-        if [vault, registry, offers, deals, relay, owner]
+        if [vault, registry, offers, deals, relay, governor]
             .iter()
             .any(|a| a.is_zero())
         {
@@ -248,7 +248,7 @@ impl Market {
             .set(U64::from(DEFAULT_RESULTS_COLLATERAL_BPS));
         self.timeout_collateral_bps
             .set(U64::from(DEFAULT_TIMEOUT_COLLATERAL_BPS));
-        self.ownership.ownable._transfer_ownership(owner);
+        self.governor.set(governor);
         log(
             self.vm(),
             MarketInitialized {
@@ -524,16 +524,16 @@ impl Market {
         )
     }
 
-    /// Sets the collateral multiples within their bounds. Owner only.
+    /// Sets the collateral multiples within their bounds. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or a value out of bounds.
+    /// Not the governor, or a value out of bounds.
     pub fn set_parameters(
         &mut self,
         results_collateral_bps: u64,
         timeout_collateral_bps: u64,
     ) -> MarketResult<()> {
-        self.only_owner()?;
+        self.only_governor()?;
         check_bounds(results_collateral_bps, RESULTS_COLLATERAL_BPS_BOUNDS)?;
         check_bounds(timeout_collateral_bps, TIMEOUT_COLLATERAL_BPS_BOUNDS)?;
         self.results_collateral_bps
@@ -551,28 +551,28 @@ impl Market {
     }
 
     /// Stops new offers, jobs and bids. Everything else (cancelling,
-    /// expiring, taking open jobs, closing auctions, deals) goes on. Owner only.
+    /// expiring, taking open jobs, closing auctions, deals) goes on. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or already paused.
+    /// Not the governor, or already paused.
     pub fn pause(&mut self) -> MarketResult<()> {
-        self.only_owner()?;
+        self.only_governor()?;
         self.pausable.pause().map_err(pause_error)
     }
 
-    /// Lifts a pause. Owner only.
+    /// Lifts a pause. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or not paused.
+    /// Not the governor, or not paused.
     pub fn unpause(&mut self) -> MarketResult<()> {
-        self.only_owner()?;
+        self.only_governor()?;
         self.pausable.unpause().map_err(pause_error)
     }
 }
 
 impl Market {
-    fn only_owner(&self) -> MarketResult<()> {
-        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+    fn only_governor(&self) -> MarketResult<()> {
+        shared::only_caller(self.vm().msg_sender(), self.governor.get())
             .map_err(|e| Revert::Own(e.into()))
     }
 
@@ -863,5 +863,3 @@ impl IPausable for Market {
         self.pausable.paused()
     }
 }
-
-pond_common::forward_ownable_two_step!(Market, ownership);

@@ -35,10 +35,6 @@ use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{keccak256, Address, B256, U256, U64, U8};
 use alloy_sol_types::SolValue;
-use openzeppelin_stylus::access::{
-    ownable,
-    ownable_two_step::{IOwnable2Step, Ownable2Step},
-};
 use pond_common::{
     clock,
     commitment::vote_commitment,
@@ -153,7 +149,6 @@ pub enum MediationError {
     VotingNotOver(VotingNotOver),
     ParameterOutOfBounds(ParameterOutOfBounds),
     ArithmeticOverflow(ArithmeticOverflow),
-    Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
 
 /// Mediation's result type: its own errors or another Pond contract's revert data.
@@ -199,7 +194,7 @@ pub struct Case {
     beacon_round: StorageU256,
     votes: StorageMap<u8, Vote>,
     // The parameters in force when the case opened: a later change by the
-    // owner never reaches a running case.
+    // governor never reaches a running case.
     committee_size: StorageU8,
     commit_window: StorageU64,
     reveal_window: StorageU64,
@@ -224,7 +219,8 @@ pub struct Mediation {
     slash_bps: StorageU64,
     case_count: StorageU256,
     cases: StorageMap<U256, Case>,
-    ownership: Ownable2Step,
+    /// The governance timelock: the only account that sets parameters.
+    governor: StorageAddress,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -232,10 +228,14 @@ pub struct Mediation {
 unsafe impl TopLevelStorage for Mediation {}
 
 #[public]
-#[implements(IOwnable2Step<Error = ownable::Error>)]
 impl Mediation {
+    /// The governance timelock, the only account that sets parameters.
+    pub fn governor(&self) -> Address {
+        self.governor.get()
+    }
+
     /// Wires mediation to the vault, registry, deal book and randomness
-    /// beacon, sets the mediation fee and the owner. Runs once.
+    /// beacon, sets the mediation fee and the governor (the timelock). Runs once.
     ///
     /// # Errors
     /// Second call, a zero address, or a fee out of bounds.
@@ -246,12 +246,13 @@ impl Mediation {
         deals: Address,
         beacon: Address,
         mediation_fee: U256,
-        owner: Address,
+        governor: Address,
     ) -> MediationResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
-        if [vault, registry, deals, beacon, owner]
+        if [vault, registry, deals, beacon, governor]
             .iter()
             .any(|a| a.is_zero())
         {
@@ -262,7 +263,7 @@ impl Mediation {
         self.registry.set(registry);
         self.deals.set(deals);
         self.beacon.set(beacon);
-        self.ownership.ownable._transfer_ownership(owner);
+        self.governor.set(governor);
         log(
             self.vm(),
             MediationInitialized {
@@ -689,10 +690,10 @@ impl Mediation {
     }
 
     /// Sets the parameters within their bounds; open cases keep their fee,
-    /// validators and deadlines. Owner only.
+    /// validators and deadlines. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or a value out of bounds (fee zero or above 2^128,
+    /// Not the governor, or a value out of bounds (fee zero or above 2^128,
     /// an even or out-of-range validator count, windows, shares).
     pub fn set_parameters(
         &mut self,
@@ -703,7 +704,7 @@ impl Mediation {
         validator_reward_bps: u64,
         slash_bps: u64,
     ) -> MediationResult<()> {
-        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+        shared::only_caller(self.vm().msg_sender(), self.governor.get())
             .map_err(|e| Revert::Own(e.into()))?;
         self.store_parameters(
             mediation_fee,
@@ -916,5 +917,3 @@ impl Mediation {
 fn check_bounds(value: u64, minimum: u64, maximum: u64) -> MediationResult<()> {
     shared::check_bounds(value, minimum, maximum).map_err(|e| Revert::Own(e.into()))
 }
-
-pond_common::forward_ownable_two_step!(Mediation, ownership);

@@ -155,6 +155,7 @@ impl OfferBook {
         market: Address,
         deals: Address,
     ) -> OfferBookResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }

@@ -18,10 +18,6 @@ extern crate std;
 use alloc::{string::String, vec, vec::Vec};
 
 use alloy_primitives::{keccak256, Address, B256, U128, U256, U32, U64};
-use openzeppelin_stylus::access::{
-    ownable,
-    ownable_two_step::{IOwnable2Step, Ownable2Step},
-};
 use pond_common::{
     clock, errors as shared,
     interfaces::{bubble, outcome, IVault, Revert},
@@ -49,9 +45,9 @@ pub use events::IRegistryEvents::*;
 pub const MAX_VALIDATORS: u32 = 1024;
 /// Most validators one draw may return.
 pub const MAX_DRAW: u32 = 9;
-/// Shortest unbonding delay the owner may set.
+/// Shortest unbonding delay the governor may set.
 pub const MIN_UNBONDING_DELAY: u64 = 60 * 60;
-/// Longest unbonding delay the owner may set.
+/// Longest unbonding delay the governor may set.
 pub const MAX_UNBONDING_DELAY: u64 = 30 * 24 * 60 * 60;
 /// Unbonding delay at initialization.
 pub const DEFAULT_UNBONDING_DELAY: u64 = 7 * 24 * 60 * 60;
@@ -124,7 +120,6 @@ pub enum RegistryError {
     UnknownOutcome(UnknownOutcome),
     DrawPending(DrawPending),
     ArithmeticOverflow(ArithmeticOverflow),
-    Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
 
 /// The registry's result type: its own errors or the vault's revert data.
@@ -190,7 +185,8 @@ pub struct Registry {
     /// reach the tree later ([`Registry::sync_validator`]), so a committee
     /// depends only on stake fixed before its randomness was requested.
     pending_draws: StorageU32,
-    ownership: Ownable2Step,
+    /// The governance timelock: the only account that sets parameters.
+    governor: StorageAddress,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -198,10 +194,14 @@ pub struct Registry {
 unsafe impl TopLevelStorage for Registry {}
 
 #[public]
-#[implements(IOwnable2Step<Error = ownable::Error>)]
 impl Registry {
+    /// The governance timelock, the only account that sets parameters.
+    pub fn governor(&self) -> Address {
+        self.governor.get()
+    }
+
     /// Wires the registry to the vault, deals and mediation, sets the
-    /// minimum validator stake and the owner. Runs once.
+    /// minimum validator stake and the governor (the timelock). Runs once.
     ///
     /// # Errors
     /// Second call, a zero address or a zero minimum stake.
@@ -211,12 +211,16 @@ impl Registry {
         deals: Address,
         mediation: Address,
         min_validator_stake: U256,
-        owner: Address,
+        governor: Address,
     ) -> RegistryResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
-        if [vault, deals, mediation, owner].iter().any(|a| a.is_zero()) {
+        if [vault, deals, mediation, governor]
+            .iter()
+            .any(|a| a.is_zero())
+        {
             return own(ZeroAddress {});
         }
         if min_validator_stake.is_zero() {
@@ -228,7 +232,7 @@ impl Registry {
         self.mediation.set(mediation);
         self.min_validator_stake.set(min_validator_stake);
         self.unbonding_delay.set(U64::from(DEFAULT_UNBONDING_DELAY));
-        self.ownership.ownable._transfer_ownership(owner);
+        self.governor.set(governor);
         log(
             self.vm(),
             RegistryInitialized {
@@ -788,16 +792,16 @@ impl Registry {
 
     /// Sets the minimum validator stake (non-zero) and the unbonding delay
     /// (within bounds). Existing stakes below a raised minimum keep their
-    /// weight until they change. Owner only.
+    /// weight until they change. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or a value out of bounds.
+    /// Not the governor, or a value out of bounds.
     pub fn set_parameters(
         &mut self,
         min_validator_stake: U256,
         unbonding_delay: u64,
     ) -> RegistryResult<()> {
-        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+        shared::only_caller(self.vm().msg_sender(), self.governor.get())
             .map_err(|e| Revert::Own(e.into()))?;
         if min_validator_stake.is_zero() {
             return own(ZeroAmount {});
@@ -977,5 +981,3 @@ fn increment(counter: &mut StorageU64) -> RegistryResult<()> {
     counter.set(next);
     Ok(())
 }
-
-pond_common::forward_ownable_two_step!(Registry, ownership);

@@ -68,7 +68,7 @@ mod errors {
     }
 }
 pub use errors::*;
-pub use pond_common::errors::{AlreadyInitialized, ZeroAddress};
+pub use pond_common::errors::{AlreadyInitialized, UnauthorizedCaller, ZeroAddress};
 
 /// Everything the relay can revert with.
 #[derive(SolidityError, Debug)]
@@ -76,6 +76,7 @@ pub use pond_common::errors::{AlreadyInitialized, ZeroAddress};
 pub enum RelayError {
     AlreadyInitialized(AlreadyInitialized),
     ZeroAddress(ZeroAddress),
+    UnauthorizedCaller(UnauthorizedCaller),
     SignatureExpired(SignatureExpired),
     InvalidSignature(InvalidSignature),
     InvalidNonce(InvalidNonce),
@@ -118,6 +119,7 @@ impl JobRelay {
     /// # Errors
     /// Second call, or a zero address.
     pub fn initialize(&mut self, market: Address, vault: Address) -> RelayResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }

@@ -135,16 +135,41 @@ pub struct Protocol {
 }
 
 impl Protocol {
-    /// Deploys and wires every contract; resets the test clock.
+    /// Deploys and wires every contract with the fixture's owner as their
+    /// governor (so unit tests set parameters directly); resets the test
+    /// clock.
     ///
     /// # Panics
     /// If wiring fails (a fixture bug).
     #[must_use]
     pub fn deploy() -> Self {
+        let protocol = Self::contracts();
+        protocol.wire(protocol.owner);
+        protocol
+    }
+
+    /// Deploys and wires every contract governed by the timelock, whose
+    /// admin is the fixture's owner, as a production deployment does.
+    ///
+    /// # Panics
+    /// If wiring fails (a fixture bug).
+    #[must_use]
+    pub fn deploy_governed(delay: u64) -> Self {
+        let protocol = Self::contracts();
+        protocol
+            .timelock
+            .sender(protocol.owner)
+            .initialize(protocol.owner, delay)
+            .motsu_unwrap();
+        protocol.wire(protocol.timelock.address());
+        protocol
+    }
+
+    fn contracts() -> Self {
         pond_common::clock::reset();
         // motsu's precompiles (ecrecover) live as long as the fixture.
         let precompiles: Box<dyn std::any::Any> = Box::new(deploy_precompiles());
-        let protocol = Protocol {
+        Protocol {
             token: Contract::new(),
             vault: Contract::new(),
             registry: Contract::new(),
@@ -158,12 +183,10 @@ impl Protocol {
             owner: Address::repeat_byte(0x0e),
             treasury: Address::repeat_byte(0x7e),
             _precompiles: precompiles,
-        };
-        protocol.wire();
-        protocol
+        }
     }
 
-    fn wire(&self) {
+    fn wire(&self, governor: Address) {
         let deployer = self.owner;
         self.token
             .sender(deployer)
@@ -181,7 +204,7 @@ impl Protocol {
                 self.token.address(),
                 self.treasury,
                 protocol_contracts,
-                self.owner,
+                governor,
             )
             .motsu_unwrap();
         self.registry
@@ -191,7 +214,7 @@ impl Protocol {
                 self.deals.address(),
                 self.mediation.address(),
                 U256::from(MIN_STAKE),
-                self.owner,
+                governor,
             )
             .motsu_unwrap();
         self.offers
@@ -210,7 +233,7 @@ impl Protocol {
                 self.offers.address(),
                 self.deals.address(),
                 self.relay.address(),
-                self.owner,
+                governor,
             )
             .motsu_unwrap();
         self.deals
@@ -221,7 +244,7 @@ impl Protocol {
                 self.market.address(),
                 self.offers.address(),
                 self.mediation.address(),
-                self.owner,
+                governor,
             )
             .motsu_unwrap();
         self.mediation
@@ -232,54 +255,12 @@ impl Protocol {
                 self.deals.address(),
                 self.beacon.address(),
                 U256::from(MEDIATION_FEE),
-                self.owner,
+                governor,
             )
             .motsu_unwrap();
         self.relay
             .sender(deployer)
             .initialize(self.market.address(), self.vault.address())
-            .motsu_unwrap();
-    }
-
-    /// Hands every owned contract (vault, registry, market, deals,
-    /// mediation) to the timelock, with the fixture's owner as its admin,
-    /// as a production deployment does.
-    ///
-    /// # Panics
-    /// If the hand-over fails (a fixture bug).
-    pub fn hand_to_timelock(&self, delay: u64) {
-        use openzeppelin_stylus::access::ownable_two_step::IOwnable2Step;
-        let timelock = self.timelock.address();
-        self.vault
-            .sender(self.owner)
-            .transfer_ownership(timelock)
-            .motsu_unwrap();
-        self.registry
-            .sender(self.owner)
-            .transfer_ownership(timelock)
-            .motsu_unwrap();
-        self.market
-            .sender(self.owner)
-            .transfer_ownership(timelock)
-            .motsu_unwrap();
-        self.deals
-            .sender(self.owner)
-            .transfer_ownership(timelock)
-            .motsu_unwrap();
-        self.mediation
-            .sender(self.owner)
-            .transfer_ownership(timelock)
-            .motsu_unwrap();
-        let owned = vec![
-            self.vault.address(),
-            self.registry.address(),
-            self.market.address(),
-            self.deals.address(),
-            self.mediation.address(),
-        ];
-        self.timelock
-            .sender(self.owner)
-            .initialize(self.owner, delay, owned)
             .motsu_unwrap();
     }
 

@@ -1,7 +1,8 @@
 //! `Timelock`: Pond's governance delay.
 //!
-//! The timelock owns every contract that has parameters (vault, registry,
-//! market, deals, mediation). Its admin schedules a call — any owner-only
+//! The timelock is the governor of every contract that has parameters
+//! (vault, registry, market, deals, mediation): they accept parameter
+//! changes from it alone. Its admin schedules a call — any governor-only
 //! function with its arguments — and anyone executes it once the delay has
 //! passed; the admin may cancel it until then. So every parameter change
 //! is public for at least [`MIN_DELAY`] before it takes effect: long enough
@@ -49,10 +50,6 @@ pub use events::ITimelockEvents::*;
 pub const MIN_DELAY: u64 = 2 * 24 * 60 * 60;
 /// Longest delay: 30 days.
 pub const MAX_DELAY: u64 = 30 * 24 * 60 * 60;
-/// Most contracts the timelock takes over at initialization.
-pub const MAX_OWNED: usize = 8;
-/// `acceptOwnership()` (OpenZeppelin's two-step ownership).
-pub const ACCEPT_OWNERSHIP: [u8; 4] = [0x79, 0xba, 0x50, 0x97];
 /// `pause()`.
 pub const PAUSE: [u8; 4] = [0x84, 0x56, 0xcb, 0x59];
 
@@ -68,9 +65,6 @@ mod errors {
         /// The call's delay has not passed yet.
         #[derive(Debug)]
         error NotReady(uint64 readyAt, uint64 now);
-        /// `initialize` was given more contracts than allowed.
-        #[derive(Debug)]
-        error TooManyContracts();
     }
 }
 pub use errors::*;
@@ -89,7 +83,6 @@ pub enum TimelockError {
     NotScheduled(NotScheduled),
     AlreadyScheduled(AlreadyScheduled),
     NotReady(NotReady),
-    TooManyContracts(TooManyContracts),
 }
 
 /// The timelock's result type: its own errors or a called contract's revert data.
@@ -117,42 +110,23 @@ unsafe impl TopLevelStorage for Timelock {}
 
 #[public]
 impl Timelock {
-    /// Sets the admin and the delay and takes ownership of `owned`, each of
-    /// which must already name the timelock as its pending owner. Runs once.
+    /// Sets the admin and the delay. Runs once, by the deployer.
     ///
     /// # Errors
-    /// Second call, a zero address, a delay out of bounds, too many
-    /// contracts, or a contract's refusal to hand over ownership.
-    pub fn initialize(
-        &mut self,
-        admin: Address,
-        delay: u64,
-        owned: Vec<Address>,
-    ) -> TimelockResult<()> {
+    /// Not the deployer, a second call, a zero admin or a delay out of bounds.
+    pub fn initialize(&mut self, admin: Address, delay: u64) -> TimelockResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
-        if owned.len() > MAX_OWNED {
-            return own(TooManyContracts {});
-        }
-        if admin.is_zero() || owned.iter().any(|a| a.is_zero()) {
+        if admin.is_zero() {
             return own(ZeroAddress {});
         }
         check_delay(delay)?;
         self.initialized.set(true);
         self.admin.set(admin);
         self.delay.set(U64::from(delay));
-        for target in &owned {
-            self.call(*target, &ACCEPT_OWNERSHIP)?;
-        }
-        log(
-            self.vm(),
-            TimelockInitialized {
-                admin,
-                delay,
-                owned,
-            },
-        );
+        log(self.vm(), TimelockInitialized { admin, delay });
         Ok(())
     }
 

@@ -54,6 +54,8 @@ pub enum Error {
     AlreadyInitialized(AlreadyInitialized),
     /// See [`ZeroAddress`].
     ZeroAddress(ZeroAddress),
+    /// Only the deployer initializes.
+    UnauthorizedCaller(pond_common::errors::UnauthorizedCaller),
     /// Caller is not the owner.
     Unauthorized(ownable::OwnableUnauthorizedAccount),
     /// Owner cannot be the zero address.
@@ -101,6 +103,7 @@ impl PondToken {
     /// # Errors
     /// [`AlreadyInitialized`] on a second call, [`ZeroAddress`] for a zero owner.
     pub fn initialize(&mut self, owner: Address) -> Result<(), Error> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(Error::UnauthorizedCaller)?;
         if self.initialized.get() {
             return Err(AlreadyInitialized {}.into());
         }

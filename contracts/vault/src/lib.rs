@@ -22,13 +22,7 @@ extern crate std;
 use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{Address, B256, U256};
-use openzeppelin_stylus::{
-    access::{
-        ownable,
-        ownable_two_step::{IOwnable2Step, Ownable2Step},
-    },
-    token::erc20::utils::safe_erc20::{ISafeErc20, SafeErc20},
-};
+use openzeppelin_stylus::token::erc20::utils::safe_erc20::{ISafeErc20, SafeErc20};
 use pond_common::{
     errors as shared,
     interfaces::{bubble, IPaymentToken, Revert},
@@ -108,8 +102,6 @@ pub enum VaultError {
     BalanceOverflow(BalanceOverflow),
     /// See [`PermitFailed`].
     PermitFailed(PermitFailed),
-    /// The caller is not the owner.
-    Unauthorized(ownable::OwnableUnauthorizedAccount),
 }
 
 /// The vault's result type: its own errors or a token's revert data.
@@ -132,7 +124,8 @@ pub struct Vault {
     locked: StorageMap<Address, StorageU256>,
     total_available: StorageU256,
     total_locked: StorageU256,
-    ownership: Ownable2Step,
+    /// The governance timelock: the only account that sets parameters.
+    governor: StorageAddress,
     safe_erc20: SafeErc20,
 }
 
@@ -141,10 +134,14 @@ pub struct Vault {
 unsafe impl TopLevelStorage for Vault {}
 
 #[public]
-#[implements(IOwnable2Step<Error = ownable::Error>)]
 impl Vault {
+    /// The governance timelock, the only account that sets parameters.
+    pub fn governor(&self) -> Address {
+        self.governor.get()
+    }
+
     /// Wires the vault to its token, treasury and the protocol's own
-    /// contracts (at most [`MAX_PROTOCOL_CONTRACTS`]), and sets the owner.
+    /// contracts (at most [`MAX_PROTOCOL_CONTRACTS`]), and sets the governor (the timelock).
     /// Runs once, right after deployment.
     ///
     /// # Errors
@@ -155,15 +152,16 @@ impl Vault {
         token: Address,
         treasury: Address,
         protocol_contracts: Vec<Address>,
-        owner: Address,
+        governor: Address,
     ) -> VaultResult<()> {
+        pond_common::deployer::only_deployer(self.vm()).map_err(|e| Revert::Own(e.into()))?;
         if self.initialized.get() {
             return own(AlreadyInitialized {});
         }
         if protocol_contracts.len() > MAX_PROTOCOL_CONTRACTS {
             return own(TooManyProtocolContracts {});
         }
-        if [token, treasury, owner]
+        if [token, treasury, governor]
             .iter()
             .chain(&protocol_contracts)
             .any(|address| address.is_zero())
@@ -176,7 +174,7 @@ impl Vault {
         for contract in &protocol_contracts {
             self.protocol.setter(*contract).set(true);
         }
-        self.ownership.ownable._transfer_ownership(owner);
+        self.governor.set(governor);
         log(
             self.vm(),
             VaultInitialized {
@@ -304,12 +302,12 @@ impl Vault {
         Ok(())
     }
 
-    /// Changes the account that collects protocol fees. Owner only.
+    /// Changes the account that collects protocol fees. Governor only.
     ///
     /// # Errors
-    /// Not the owner, or a zero address.
+    /// Not the governor, or a zero address.
     pub fn set_treasury(&mut self, treasury: Address) -> VaultResult<()> {
-        shared::only_owner(&self.ownership.ownable, self.vm().msg_sender())
+        shared::only_caller(self.vm().msg_sender(), self.governor.get())
             .map_err(|e| Revert::Own(e.into()))?;
         if treasury.is_zero() {
             return own(ZeroAddress {});
@@ -477,5 +475,3 @@ fn checked_add(a: U256, b: U256) -> VaultResult<U256> {
     a.checked_add(b)
         .ok_or(Revert::Own(BalanceOverflow {}.into()))
 }
-
-pond_common::forward_ownable_two_step!(Vault, ownership);

@@ -154,14 +154,37 @@ pub fn module_from_code(code: &[u8], max_module_size: usize) -> Result<Vec<u8>, 
 /// code itself at offset 43.
 #[must_use]
 pub fn init_code(code: &[u8]) -> Vec<u8> {
-    const PRELUDE_LEN: u8 = 42;
-    let mut init = Vec::with_capacity(usize::from(PRELUDE_LEN) + 1 + code.len());
+    with_prelude(&[], code)
+}
+
+/// Like [`init_code`], but first stores the deploying account (`CALLER`)
+/// in the new contract's storage at `slot`: `CALLER, PUSH32 slot, SSTORE`.
+/// Pond's contracts let only that account initialize them, so deployment
+/// and the right to initialize are one atomic step.
+#[must_use]
+pub fn init_code_recording_deployer(code: &[u8], slot: [u8; 32]) -> Vec<u8> {
+    let mut prelude = Vec::with_capacity(35);
+    prelude.push(0x33); // CALLER
+    prelude.push(0x7f); // PUSH32 slot
+    prelude.extend_from_slice(&slot);
+    prelude.push(0x55); // SSTORE
+    with_prelude(&prelude, code)
+}
+
+/// `prelude`, then the copy-and-return init code, a version byte and `code`.
+fn with_prelude(prelude: &[u8], code: &[u8]) -> Vec<u8> {
+    // The copy-and-return part is 42 bytes; the version byte follows it.
+    let offset = prelude.len() + 43;
+    let mut init = Vec::with_capacity(offset + code.len());
+    init.extend_from_slice(prelude);
     init.push(0x7f); // PUSH32
     let mut len = [0u8; 32];
     len[24..].copy_from_slice(&(code.len() as u64).to_be_bytes());
     init.extend_from_slice(&len);
     init.push(0x80); // DUP1
-    init.extend_from_slice(&[0x60, PRELUDE_LEN + 1]); // PUSH1 offset of the code
+                     // The preludes above are 0 and 35 bytes long, so the offset fits a byte.
+    debug_assert!(offset <= usize::from(u8::MAX));
+    init.extend_from_slice(&[0x60, offset as u8]); // PUSH1 offset of the code
     init.extend_from_slice(&[0x60, 0x00]); // PUSH1 0 (memory offset)
     init.push(0x39); // CODECOPY
     init.extend_from_slice(&[0x60, 0x00]); // PUSH1 0
@@ -277,5 +300,21 @@ mod tests {
         );
         assert_eq!(init[42], 0);
         assert_eq!(&init[43..], &code);
+    }
+    #[test]
+    fn recording_init_code_stores_the_caller_then_returns_the_code_at_offset_78() {
+        let code = [0xEF, 0xF0, 0x00, 0x00, 1, 2, 3];
+        let slot = [0x5a; 32];
+        let init = init_code_recording_deployer(&code, slot);
+        assert_eq!(init[0], 0x33, "CALLER");
+        assert_eq!(init[1], 0x7f, "PUSH32");
+        assert_eq!(&init[2..34], &slot);
+        assert_eq!(init[34], 0x55, "SSTORE");
+        assert_eq!(init.len(), 78 + code.len());
+        assert_eq!(
+            &init[68..77],
+            &[0x80, 0x60, 78, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3]
+        );
+        assert_eq!(&init[78..], &code);
     }
 }

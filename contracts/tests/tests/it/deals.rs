@@ -277,7 +277,10 @@ fn parameters_are_owner_only_and_bounded() {
         .sender(STRANGER)
         .set_parameters(100, 600, 600)
         .motsu_unwrap_err();
-    assert!(matches!(err, Revert::Own(DealsError::Unauthorized(_))));
+    assert!(matches!(
+        err,
+        Revert::Own(DealsError::UnauthorizedCaller(_))
+    ));
     for (fee, reveal, judge) in [(1_001, 600, 600), (100, 59, 600), (100, 600, 8 * 24 * 3600)] {
         let err = p
             .deals

@@ -405,7 +405,7 @@ fn pause_stops_new_offers_jobs_and_bids_but_not_exits() {
         .motsu_unwrap();
     assert!(matches!(
         own_error(p.market.sender(STRANGER).pause()),
-        MarketError::Unauthorized(_)
+        MarketError::UnauthorizedCaller(_)
     ));
     p.market.sender(p.owner).pause().motsu_unwrap();
     assert!(matches!(
@@ -462,7 +462,7 @@ fn relayed_posting_is_reserved_to_the_relay_and_parameters_to_the_owner() {
     assert!(matches!(err, MarketError::UnauthorizedCaller(_)));
     assert!(matches!(
         own_error(p.market.sender(STRANGER).set_parameters(20_000, 5_000)),
-        MarketError::Unauthorized(_)
+        MarketError::UnauthorizedCaller(_)
     ));
     // The timeout collateral has a floor of 10 %: never zero.
     for (results, timeout) in [

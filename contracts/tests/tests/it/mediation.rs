@@ -472,7 +472,10 @@ fn parameters_are_owner_only_and_bounded() {
         .sender(STRANGER)
         .set_parameters(tokens(1), 3, 600, 600, 0, 0)
         .motsu_unwrap_err();
-    assert!(matches!(err, Revert::Own(MediationError::Unauthorized(_))));
+    assert!(matches!(
+        err,
+        Revert::Own(MediationError::UnauthorizedCaller(_))
+    ));
     let bad = [
         (U256::ZERO, 3, 600, 600, 0, 0),
         (tokens(1), 2, 600, 600, 0, 0),

@@ -264,7 +264,7 @@ fn parameters_are_owner_only_and_bounded() {
     let p = Protocol::deploy();
     assert!(matches!(
         own_error(p.registry.sender(STRANGER).set_parameters(tokens(1), 3_600)),
-        RegistryError::Unauthorized(_)
+        RegistryError::UnauthorizedCaller(_)
     ));
     assert!(matches!(
         own_error(p.registry.sender(p.owner).set_parameters(U256::ZERO, 3_600)),

@@ -5,7 +5,6 @@
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolCall;
 use motsu::prelude::*;
-use openzeppelin_stylus::access::ownable_two_step::IOwnable2Step;
 use openzeppelin_stylus::utils::pausable::IPausable;
 use pond_common::interfaces::Revert;
 use pond_contract_tests::{advance, own_error, tokens, Protocol};
@@ -38,29 +37,28 @@ fn hostile_parameters() -> Bytes {
 }
 
 #[test]
-fn the_timelock_owns_every_parameterized_contract_after_hand_over() {
-    let p = Protocol::deploy();
-    p.hand_to_timelock(MIN_DELAY);
+fn the_timelock_governs_every_parameterized_contract() {
+    let p = Protocol::deploy_governed(MIN_DELAY);
     let timelock = p.timelock.address();
-    assert_eq!(p.vault.sender(STRANGER).owner(), timelock);
-    assert_eq!(p.registry.sender(STRANGER).owner(), timelock);
-    assert_eq!(p.market.sender(STRANGER).owner(), timelock);
-    assert_eq!(p.deals.sender(STRANGER).owner(), timelock);
-    assert_eq!(p.mediation.sender(STRANGER).owner(), timelock);
-    // The former owner can no longer change anything directly.
+    assert_eq!(p.vault.sender(STRANGER).governor(), timelock);
+    assert_eq!(p.registry.sender(STRANGER).governor(), timelock);
+    assert_eq!(p.market.sender(STRANGER).governor(), timelock);
+    assert_eq!(p.deals.sender(STRANGER).governor(), timelock);
+    assert_eq!(p.mediation.sender(STRANGER).governor(), timelock);
+    // The timelock's admin cannot change anything directly.
     assert!(matches!(
         own_error(
             p.mediation
                 .sender(p.owner)
                 .set_parameters(tokens(10), 3, 60, 60, 0, 5_000)
         ),
-        MediationError::Unauthorized(_)
+        MediationError::UnauthorizedCaller(_)
     ));
     // A second initialization is refused.
     let err = p
         .timelock
         .sender(STRANGER)
-        .initialize(STRANGER, MIN_DELAY, vec![])
+        .initialize(STRANGER, MIN_DELAY)
         .motsu_unwrap_err();
     assert!(matches!(
         err,
@@ -70,8 +68,7 @@ fn the_timelock_owns_every_parameterized_contract_after_hand_over() {
 
 #[test]
 fn a_parameter_change_waits_out_the_delay_in_public_and_runs_once() {
-    let p = Protocol::deploy();
-    p.hand_to_timelock(MIN_DELAY);
+    let p = Protocol::deploy_governed(MIN_DELAY);
     let target = p.mediation.address();
     let data = hostile_parameters();
     // Only the admin schedules.
@@ -120,8 +117,7 @@ fn a_parameter_change_waits_out_the_delay_in_public_and_runs_once() {
 
 #[test]
 fn a_failing_call_passes_the_targets_error_through_and_stays_scheduled() {
-    let p = Protocol::deploy();
-    p.hand_to_timelock(MIN_DELAY);
+    let p = Protocol::deploy_governed(MIN_DELAY);
     let target = p.mediation.address();
     // An even committee size is out of bounds.
     let data = Bytes::from(
@@ -160,8 +156,7 @@ fn a_failing_call_passes_the_targets_error_through_and_stays_scheduled() {
 
 #[test]
 fn the_admin_cancels_and_pauses_at_once_but_changes_the_delay_only_through_the_delay() {
-    let p = Protocol::deploy();
-    p.hand_to_timelock(MIN_DELAY);
+    let p = Protocol::deploy_governed(MIN_DELAY);
     let target = p.mediation.address();
     let data = hostile_parameters();
     let id = p
@@ -233,8 +228,7 @@ fn the_admin_cancels_and_pauses_at_once_but_changes_the_delay_only_through_the_d
 
 #[test]
 fn the_admin_moves_through_the_delay_and_an_acceptance() {
-    let p = Protocol::deploy();
-    p.hand_to_timelock(MIN_DELAY);
+    let p = Protocol::deploy_governed(MIN_DELAY);
     let own_address = p.timelock.address();
     let data = Bytes::from(
         transferAdminCall {
