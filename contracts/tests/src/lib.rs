@@ -426,6 +426,45 @@ impl Protocol {
         self.job_state(job).1
     }
 
+    /// A new direct deal at `price` (maximum price equal) whose provider
+    /// delivers `result` and whose creator challenges it: (deal, case).
+    /// Both parties must be funded.
+    pub fn challenged_deal(
+        &self,
+        creator: Address,
+        provider: Address,
+        price: U256,
+        result: B256,
+    ) -> (U256, U256) {
+        let deal = self.direct_deal(creator, provider, price, price);
+        self.deliver(provider, deal, result);
+        let case = self
+            .deals
+            .sender(creator)
+            .challenge_result(deal)
+            .motsu_unwrap();
+        (deal, case)
+    }
+
+    /// Every `(validator, result)` commits, then every one reveals (reveals
+    /// open once all committed), each with the digest of outputs it holds.
+    pub fn vote_round(&self, case_id: U256, votes: &[(Address, B256)]) {
+        for (validator, result) in votes {
+            self.vote_commit(case_id, *validator, *result);
+        }
+        for (validator, result) in votes {
+            self.vote_reveal(case_id, *validator, *result);
+        }
+    }
+
+    /// Resolves `case_id`; anyone may.
+    pub fn resolve(&self, case_id: U256) {
+        self.mediation
+            .sender(Address::repeat_byte(0x01))
+            .resolve_case(case_id)
+            .motsu_unwrap();
+    }
+
     /// The protocol clock now.
     #[must_use]
     pub fn now(&self) -> u64 {

@@ -39,14 +39,20 @@ fn challenged_case(before: Option<U256>) -> (Protocol, U256, U256) {
     if let Some(amount) = before {
         p.registry.sender(vs[0]).stake(amount).motsu_unwrap();
     }
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
-    p.deliver(PROVIDER, deal, RESULT);
-    let case = p
-        .deals
-        .sender(CREATOR)
-        .challenge_result(deal)
-        .motsu_unwrap();
+    let (deal, case) = p.challenged_deal(CREATOR, PROVIDER, tokens(80), RESULT);
     (p, deal, case)
+}
+
+/// The first two drawn validators vote for the provider's result; the
+/// third never votes; both windows pass and the case is resolved.
+fn two_vote_and_the_third_stays_silent(p: &Protocol, case: U256, members: &[Address]) {
+    p.vote_commit(case, members[0], RESULT);
+    p.vote_commit(case, members[1], RESULT);
+    advance(24 * 3600 + 1);
+    p.vote_reveal(case, members[0], RESULT);
+    p.vote_reveal(case, members[1], RESULT);
+    advance(24 * 3600 + 1);
+    p.resolve(case);
 }
 
 fn seats_both_attackers(committee: &[Address]) -> bool {
@@ -114,31 +120,12 @@ fn a_slash_while_a_draw_is_pending_reaches_the_tree_only_afterwards() {
     let (p, _deal_a, case_a) = challenged_case(None);
     p.draw(case_a, randomness(3));
     let members = p.mediation.sender(STRANGER).case_validators(case_a);
-    p.fund(Address::repeat_byte(0xc2), tokens(1_000));
-    let provider_b = Address::repeat_byte(0xa2);
+    let (creator_b, provider_b) = (Address::repeat_byte(0xc2), Address::repeat_byte(0xa2));
+    p.fund(creator_b, tokens(1_000));
     p.fund(provider_b, tokens(500));
-    let deal_b = p.direct_deal(
-        Address::repeat_byte(0xc2),
-        provider_b,
-        tokens(80),
-        tokens(80),
-    );
-    p.deliver(provider_b, deal_b, RESULT);
-    p.deals
-        .sender(Address::repeat_byte(0xc2))
-        .challenge_result(deal_b)
-        .motsu_unwrap();
+    p.challenged_deal(creator_b, provider_b, tokens(80), RESULT);
     let weight = p.registry.sender(STRANGER).total_draw_weight();
-    p.vote_commit(case_a, members[0], RESULT);
-    p.vote_commit(case_a, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.vote_reveal(case_a, members[0], RESULT);
-    p.vote_reveal(case_a, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case_a)
-        .motsu_unwrap();
+    two_vote_and_the_third_stays_silent(&p, case_a, &members);
     // The no-show lost 20 of its 200, but the tree still draws B from 1 400.
     assert_eq!(
         p.registry.sender(STRANGER).validator_state(members[2]).2,
@@ -168,13 +155,7 @@ fn with_no_validators_a_challenge_pays_the_provider_not_the_creator() {
     let p = Protocol::deploy();
     p.fund(CREATOR, tokens(1_000));
     p.fund(PROVIDER, tokens(500));
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
-    p.deliver(PROVIDER, deal, RESULT);
-    let case = p
-        .deals
-        .sender(CREATOR)
-        .challenge_result(deal)
-        .motsu_unwrap();
+    let (deal, case) = p.challenged_deal(CREATOR, PROVIDER, tokens(80), RESULT);
     p.draw(case, randomness(5));
     assert_eq!(
         p.mediation.sender(STRANGER).case_info(case).3,
@@ -300,13 +281,7 @@ fn three_drawn() -> (Protocol, U256, U256, Vec<Address>) {
     for v in validators().iter().take(3) {
         p.stake_validator(*v, tokens(200));
     }
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
-    p.deliver(PROVIDER, deal, RESULT);
-    let case = p
-        .deals
-        .sender(CREATOR)
-        .challenge_result(deal)
-        .motsu_unwrap();
+    let (deal, case) = p.challenged_deal(CREATOR, PROVIDER, tokens(80), RESULT);
     p.draw(case, randomness(6));
     let members = p.mediation.sender(STRANGER).case_validators(case);
     (p, deal, case, members)
@@ -323,10 +298,7 @@ fn a_validator_that_copies_the_providers_hash_without_the_outputs_is_slashed_unp
     p.vote_reveal(case, members[0], RESULT);
     p.vote_reveal(case, members[1], RESULT);
     p.vote_reveal_with(case, lazy, RESULT, B256::repeat_byte(0x1a));
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    p.resolve(case);
     assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
     // The fee (10) goes to the two that held the outputs; the copier loses 10 %.
     assert_eq!(p.balances(members[0]).0, tokens(5));
@@ -342,32 +314,19 @@ fn a_validator_that_copies_the_providers_hash_without_the_outputs_is_slashed_unp
 #[test]
 fn two_colluders_revealing_different_garbage_cannot_reject_an_honest_result() {
     let (p, deal, case, members) = three_drawn();
-    let votes = [B256::repeat_byte(0x01), B256::repeat_byte(0x02), RESULT];
-    for (v, vote) in members.iter().zip(votes) {
-        p.vote_commit(case, *v, vote);
-    }
-    for (v, vote) in members.iter().zip(votes) {
-        p.vote_reveal(case, *v, vote);
-    }
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    let garbage = [B256::repeat_byte(0x01), B256::repeat_byte(0x02), RESULT];
+    let votes = |members: &[Address]| -> Vec<(Address, B256)> {
+        members.iter().copied().zip(garbage).collect()
+    };
+    p.vote_round(case, &votes(&members));
+    p.resolve(case);
     // Two "disagreeing" votes, but on no common result: no verdict.
     assert_eq!(p.deal_state(deal), deal_state::CHALLENGED);
     // The redraw ends the same way; the honest result is paid.
     p.draw(case, randomness(7));
     let members = p.mediation.sender(STRANGER).case_validators(case);
-    for (v, vote) in members.iter().zip(votes) {
-        p.vote_commit(case, *v, vote);
-    }
-    for (v, vote) in members.iter().zip(votes) {
-        p.vote_reveal(case, *v, vote);
-    }
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    p.vote_round(case, &votes(&members));
+    p.resolve(case);
     assert_eq!(p.deal_state(deal), deal_state::COMPLETED);
     assert_eq!(p.balances(PROVIDER), (tokens(578), U256::ZERO));
     assert_eq!(p.balances(CREATOR), (tokens(920), U256::ZERO));
@@ -378,16 +337,9 @@ fn two_colluders_revealing_different_garbage_cannot_reject_an_honest_result() {
 fn a_majority_against_the_provider_must_agree_on_one_result() {
     let (p, deal, case, members) = three_drawn();
     let other = B256::repeat_byte(0xdd);
-    for v in &members {
-        p.vote_commit(case, *v, other);
-    }
-    for v in &members {
-        p.vote_reveal(case, *v, other);
-    }
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    let votes: Vec<(Address, B256)> = members.iter().map(|v| (*v, other)).collect();
+    p.vote_round(case, &votes);
+    p.resolve(case);
     assert_eq!(p.deal_state(deal), deal_state::REJECTED);
 }
 
@@ -430,16 +382,7 @@ fn a_running_deal_keeps_its_fee_and_a_running_case_its_windows_and_slash() {
         "commit window of the case's opening"
     );
     let members = p.mediation.sender(STRANGER).case_validators(case);
-    p.vote_commit(case, members[0], RESULT);
-    p.vote_commit(case, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.vote_reveal(case, members[0], RESULT);
-    p.vote_reveal(case, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    two_vote_and_the_third_stays_silent(&p, case, &members);
     // The no-show loses the case's 10 %, not the new 50 %.
     assert_eq!(
         p.registry.sender(STRANGER).validator_state(members[2]).2,
@@ -466,25 +409,10 @@ fn a_validator_slashed_below_the_minimum_keeps_serving_and_may_top_up_or_leave()
         p.stake_validator(*v, U256::from(MIN_STAKE));
         p.fund(*v, tokens(50));
     }
-    let deal = p.direct_deal(CREATOR, PROVIDER, tokens(80), tokens(80));
-    p.deliver(PROVIDER, deal, RESULT);
-    let case = p
-        .deals
-        .sender(CREATOR)
-        .challenge_result(deal)
-        .motsu_unwrap();
+    let (_deal, case) = p.challenged_deal(CREATOR, PROVIDER, tokens(80), RESULT);
     p.draw(case, randomness(9));
     let members = p.mediation.sender(STRANGER).case_validators(case);
-    p.vote_commit(case, members[0], RESULT);
-    p.vote_commit(case, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.vote_reveal(case, members[0], RESULT);
-    p.vote_reveal(case, members[1], RESULT);
-    advance(24 * 3600 + 1);
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    two_vote_and_the_third_stays_silent(&p, case, &members);
     // The no-show lost 10 % of the minimum: 90 left, below the 100 minimum.
     let v = members[2];
     assert_eq!(p.registry.sender(STRANGER).validator_state(v).2, tokens(90));
@@ -539,10 +467,7 @@ fn a_serving_validator_can_stop_being_drawn_but_not_escape_its_slash() {
     advance(7 * 24 * 3600 + 1);
     let err = p.registry.sender(v).withdraw_unbonded().motsu_unwrap_err();
     assert!(matches!(err, Revert::Own(RegistryError::ValidatorBusy(_))));
-    p.mediation
-        .sender(STRANGER)
-        .resolve_case(case)
-        .motsu_unwrap();
+    p.resolve(case);
     // The no-show's slash reached its unbonding stake.
     assert_eq!(
         p.registry.sender(STRANGER).validator_state(v).3,
