@@ -7,7 +7,7 @@
 //!   governance timelock as the governor of every parameterized contract.
 //!   The contracts use `initialize` instead of constructors; the deployment
 //!   init code records the deploying account in the new contract's storage
-//!   (see [`deployer_slot`]) and `initialize` accepts only that account, so
+//!   (`POND_DEPLOYER_SLOT`) and `initialize` accepts only that account, so
 //!   nobody can initialize a contract between its deployment and the
 //!   deployer's `initialize`;
 //! - [`Deployment`] is the `deployments/<network>.json` file the indexer
@@ -29,7 +29,9 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::SolCall,
 };
-use pond_devnode::deploy::{deploy_program_with, init_code_recording_deployer, DeployError};
+use pond_devnode::deploy::{
+    deploy_program_with, init_code_recording_deployer, DeployError, POND_DEPLOYER_SLOT,
+};
 use serde::{Deserialize, Serialize};
 
 /// The contracts' cargo packages, in deployment order.
@@ -45,14 +47,6 @@ pub const PACKAGES: [&str; 10] = [
     "pond-relay",
     "pond-timelock",
 ];
-
-/// Where Pond's deployment init code records the deploying account:
-/// `keccak256("pond.deployer")`, the slot the contracts' `initialize` reads
-/// (`pond_common::deployer::DEPLOYER_SLOT`).
-#[must_use]
-pub fn deployer_slot() -> [u8; 32] {
-    alloy::primitives::keccak256(b"pond.deployer").0
-}
 
 /// One token unit (the token has 6 decimals).
 pub const TOKEN_UNIT: u64 = 1_000_000;
@@ -265,7 +259,7 @@ pub async fn deploy<P: Provider>(
             .get(package)
             .ok_or_else(|| PondDeployError::Build(format!("no module for {package}")))?;
         let program = deploy_program_with(provider, owner, wasm, |code| {
-            init_code_recording_deployer(code, deployer_slot())
+            init_code_recording_deployer(code, POND_DEPLOYER_SLOT)
         })
         .await
         .map_err(|source| PondDeployError::Program { package, source })?;
@@ -499,4 +493,15 @@ async fn check_owners<P: Provider>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_deployer_slot_is_the_keccak_of_pond_deployer() {
+        assert_eq!(
+            pond_devnode::deploy::POND_DEPLOYER_SLOT,
+            alloy::primitives::keccak256(b"pond.deployer").0
+        );
+    }
 }

@@ -448,7 +448,7 @@ async fn a_stylus_program_refuses_reentry_and_only_its_deployer_initializes_it()
         .expect("code");
     let init = pond_devnode::deploy::init_code_recording_deployer(
         &vault_code,
-        pond_deploy::deployer_slot(),
+        pond_devnode::deploy::POND_DEPLOYER_SLOT,
     );
     let receipt = s
         .provider

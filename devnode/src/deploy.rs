@@ -16,7 +16,9 @@ use alloy::{
     sol_types::{SolCall, SolInterface},
 };
 
-pub use pond_stylus_code::{deployable_code, init_code, init_code_recording_deployer};
+pub use pond_stylus_code::{
+    deployable_code, init_code, init_code_recording_deployer, POND_DEPLOYER_SLOT,
+};
 
 use crate::arbwasm::{IArbWasm, ARB_WASM};
 

@@ -103,7 +103,7 @@ impl World {
             .or_default()
             .storage
             .insert(
-                keccak256(b"pond.deployer"),
+                B256::from(pond_devnode::deploy::POND_DEPLOYER_SLOT),
                 B256::left_padding_from(OWNER.as_slice()),
             );
     }

@@ -157,6 +157,14 @@ pub fn init_code(code: &[u8]) -> Vec<u8> {
     with_prelude(&[], code)
 }
 
+/// The storage slot where Pond's contracts find the account that deployed
+/// them: `keccak256("pond.deployer")` (checked in `pond-deploy`'s tests;
+/// the contracts compute the same value as `pond_common::deployer::DEPLOYER_SLOT`).
+pub const POND_DEPLOYER_SLOT: [u8; 32] = [
+    0xa2, 0xb8, 0xe5, 0x4e, 0x20, 0x29, 0xa2, 0x92, 0x7a, 0x66, 0xb6, 0x60, 0x91, 0x98, 0xf6, 0x41,
+    0x89, 0x6c, 0x54, 0xd2, 0xc8, 0xc2, 0x0a, 0x5b, 0xbf, 0xdf, 0x6c, 0xe1, 0x62, 0xdc, 0x13, 0x0f,
+];
+
 /// Like [`init_code`], but first stores the deploying account (`CALLER`)
 /// in the new contract's storage at `slot`: `CALLER, PUSH32 slot, SSTORE`.
 /// Pond's contracts let only that account initialize them, so deployment
