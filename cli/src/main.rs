@@ -1,11 +1,13 @@
 //! `pond`: Pond's main command.
 //!
-//! `pond up` starts devnode in-process, builds (if needed), deploys and
-//! activates the contracts, writes `deployments/devnode.json`, then runs the
+//! `pond up` starts devnode in-process, deploys and activates the contracts
+//! (their WebAssembly is embedded in this binary), writes
+//! `deployments/devnode.json`, then runs the
 //! indexer and the GraphQL server and prints their URLs. With `--rpc URL
 //! --deployment FILE` it indexes an existing chain instead and starts no
 //! devnode. `pond serve` adds a read-only GraphQL server over the
-//! PostgreSQL database another `pond up` indexes.
+//! PostgreSQL database another `pond up` indexes. `pond contracts` lists
+//! the embedded contract code.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -15,7 +17,8 @@ use alloy::{
 };
 use clap::{Parser, Subcommand};
 use eyre::{bail, WrapErr};
-use pond_deploy::{Deployment, Params};
+use pond_bindings::Deployment;
+use pond_deploy::Params;
 use pond_devnode::node::{Node, NodeConfig};
 use pond_graphql::{router, ApiState, Server};
 use pond_indexer::{
@@ -23,6 +26,8 @@ use pond_indexer::{
     store::Store,
 };
 use tokio::sync::watch;
+
+mod contracts;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +47,13 @@ enum Command {
     /// Serve GraphQL from a PostgreSQL database another `pond up` indexes
     /// (read-only; subscriptions arrive through LISTEN/NOTIFY).
     Serve(Serve),
+    /// List the contract code embedded in this binary: size and code hash
+    /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
+    Contracts {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Parser, Debug)]
@@ -94,6 +106,7 @@ async fn main() -> eyre::Result<()> {
     match cli.command {
         Command::Up(up) => run_up(up).await,
         Command::Serve(serve) => run_serve(serve).await,
+        Command::Contracts { json } => contracts::print(json),
     }
 }
 
@@ -129,7 +142,7 @@ async fn run_serve(serve: Serve) -> eyre::Result<()> {
         .wrap_err_with(|| format!("serving GraphQL on {}", serve.listen))?;
     println!("GraphQL     {}", server.url());
     println!("subscribe   {}", server.ws_url());
-    tokio::signal::ctrl_c().await?;
+    pond_devnode::signal::stop_requested().await?;
     let _ = stop.send(true);
     let _ = listening.await;
     server.stop();
@@ -157,12 +170,11 @@ async fn run_up(up: Up) -> eyre::Result<()> {
                 pond_devnode::node::DEFAULT_CHAIN_ID
             );
             let deployment_file = repo.join("deployments/devnode.json");
-            let deployment = match reuse(&node, &deployment_file, up.state.is_some()).await {
+            let deployment = match reuse(&node, &deployment_file, up.state.as_deref()).await? {
                 Some(deployment) => deployment,
                 None => {
-                    println!("building the contracts (cargo, first run takes a few minutes) …");
-                    let modules =
-                        tokio::task::spawn_blocking(pond_deploy::build_contracts).await??;
+                    println!("deploying   the contracts (embedded code, see `pond contracts`) …");
+                    let modules = pond_deploy::embedded_modules();
                     let owner = node.accounts()[0].clone();
                     let provider = ProviderBuilder::new()
                         .wallet(EthereumWallet::from(owner.signer.clone()))
@@ -228,11 +240,13 @@ async fn run_up(up: Up) -> eyre::Result<()> {
     println!("subscribe   {}", server.ws_url());
     println!("database    {database_url}");
     println!(
-        "ready when  http://{}/ready answers 200; Ctrl-C stops",
+        "ready when  http://{}/ready answers 200; Ctrl-C (or SIGTERM) stops",
         server.addr
     );
     tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
+        signal = pond_devnode::signal::stop_requested() => {
+            println!("stopping    ({})", signal?);
+        }
         result = indexing => {
             result??;
             bail!("the indexer stopped");
@@ -246,16 +260,50 @@ async fn run_up(up: Up) -> eyre::Result<()> {
     Ok(())
 }
 
-/// The deployment in `file` if devnode's restored chain still has it.
-async fn reuse(node: &Node, file: &std::path::Path, persistent: bool) -> Option<Deployment> {
-    if !persistent {
-        return None;
+/// The deployment in `file` if devnode's restored chain (from `state`)
+/// still has it. A chain whose Pond code differs from the embedded code is
+/// refused: this binary's indexer and clients speak the embedded
+/// contracts' interfaces.
+async fn reuse(
+    node: &Node,
+    file: &std::path::Path,
+    state: Option<&std::path::Path>,
+) -> eyre::Result<Option<Deployment>> {
+    let Some(state) = state else {
+        return Ok(None);
+    };
+    let Ok(deployment) = Deployment::load(file) else {
+        return Ok(None);
+    };
+    let provider = ProviderBuilder::new().connect_http(node.http_url().parse()?);
+    let mut differing = Vec::new();
+    for (name, address) in deployment.contracts.named() {
+        let on_chain = provider
+            .get_code_at(address)
+            .await
+            .wrap_err("reading the restored chain")?;
+        if name == "PondToken" && on_chain.is_empty() {
+            // Not this chain's deployment (a new state file): deploy afresh.
+            return Ok(None);
+        }
+        let embedded = contracts::embedded(name)?;
+        if on_chain.as_ref() != embedded.code.as_slice() {
+            differing.push(format!(
+                "{name} at {address} has code hash {}, this pond embeds {}",
+                alloy::primitives::keccak256(&on_chain),
+                embedded.code_hash
+            ));
+        }
     }
-    let deployment = Deployment::load(file).ok()?;
-    let provider = ProviderBuilder::new().connect_http(node.http_url().parse().ok()?);
-    let code = provider
-        .get_code_at(deployment.contracts.market)
-        .await
-        .ok()?;
-    (!code.is_empty()).then_some(deployment)
+    if !differing.is_empty() {
+        bail!(
+            "the chain in {} runs different Pond contracts than this pond binary:\n  {}\n\
+             start a new chain (another --state file, or delete {}), or run the pond \
+             binary that deployed it",
+            state.display(),
+            differing.join("\n  "),
+            state.display()
+        );
+    }
+    Ok(Some(deployment))
 }

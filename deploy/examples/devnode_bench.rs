@@ -22,7 +22,8 @@ use alloy::{
     signers::{local::PrivateKeySigner, SignerSync},
     sol_types::SolCall,
 };
-use pond_deploy::{bindings::market, Params};
+use pond_bindings::market;
+use pond_deploy::Params;
 
 /// Senders: devnode's dev accounts 1..=8 (foundry's default keys 0..=7,
 /// funded on anvil too).
@@ -215,11 +216,8 @@ async fn main() {
         anvil_start.map_or("–".into(), |t| format!("{t:.1} ms"))
     );
 
-    // Deploy and activate all of Pond (contracts built beforehand).
-    let modules = tokio::task::spawn_blocking(pond_deploy::build_contracts)
-        .await
-        .expect("task")
-        .expect("contracts build");
+    // Deploy and activate all of Pond (the embedded contract code).
+    let modules = pond_deploy::embedded_modules();
     let mut deploy_times = Vec::new();
     let mut last = None;
     for _ in 0..3 {
@@ -275,9 +273,8 @@ async fn main() {
 
     // postJob (Stylus: Market → Vault, events) on devnode.
     let jobs_per_lane = 100usize;
-    let token =
-        pond_deploy::bindings::token::IPondToken::new(deployment.contracts.token, &provider);
-    let vault = pond_deploy::bindings::vault::IVault::new(deployment.contracts.vault, &provider);
+    let token = pond_bindings::token::IPondToken::new(deployment.contracts.token, &provider);
+    let vault = pond_bindings::vault::IVault::new(deployment.contracts.vault, &provider);
     let amount = U256::from(1_000_000_000_000u64);
     for key in lane_keys() {
         let account = key.parse::<PrivateKeySigner>().expect("key").address();

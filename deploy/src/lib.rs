@@ -1,7 +1,7 @@
 //! `pond-deploy`: Pond's contracts on a chain.
 //!
-//! - [`build_contracts`] builds the ten contracts' WebAssembly (cargo, once
-//!   per process);
+//! - [`embedded_modules`] is the ten contracts' WebAssembly, embedded
+//!   (`pond-contract-code`: no cargo at run time);
 //! - [`deploy`] deploys and activates each of them over JSON-RPC with
 //!   devnode's Stylus deployer, then initializes and wires them, with the
 //!   governance timelock as the governor of every parameterized contract.
@@ -10,17 +10,15 @@
 //!   (`POND_DEPLOYER_SLOT`) and `initialize` accepts only that account, so
 //!   nobody can initialize a contract between its deployment and the
 //!   deployer's `initialize`;
-//! - [`Deployment`] is the `deployments/<network>.json` file the indexer
-//!   and the CLI read;
-//! - [`bindings`] are the alloy bindings of every contract;
+//! - the deployment file ([`Deployment`]) and the contracts' bindings are
+//!   `pond-bindings`', which every client shares;
 //! - `testkit` (feature) is the shared end-to-end fixture: devnode with
 //!   Pond deployed and the common protocol steps.
 
-pub mod bindings;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use alloy::{
     network::TransactionBuilder,
@@ -29,35 +27,19 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::SolCall,
 };
+use pond_bindings::{Contracts, Deployment, TOKEN_UNIT};
+use pond_contract_code::CONTRACTS;
 use pond_devnode::deploy::{
     deploy_program_with, init_code_recording_deployer, DeployError, POND_DEPLOYER_SLOT,
 };
-use serde::{Deserialize, Serialize};
-
-/// The contracts' cargo packages, in deployment order.
-pub const PACKAGES: [&str; 10] = [
-    "pond-token",
-    "pond-vault",
-    "pond-registry",
-    "pond-offers",
-    "pond-market",
-    "pond-deals",
-    "pond-mediation",
-    "pond-beacon",
-    "pond-relay",
-    "pond-timelock",
-];
-
-/// One token unit (the token has 6 decimals).
-pub const TOKEN_UNIT: u64 = 1_000_000;
 
 /// Why a deployment failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PondDeployError {
-    /// Building the contracts failed.
-    #[error("cannot build the contracts: {0}")]
-    Build(String),
+    /// No module was given for a contract.
+    #[error("no WebAssembly for {0}")]
+    MissingModule(&'static str),
     /// A program could not be deployed or activated.
     #[error("{package}: {source}")]
     Program {
@@ -85,14 +67,6 @@ pub enum PondDeployError {
         /// The expected owner.
         expected: Address,
     },
-    /// A deployment file cannot be read or written.
-    #[error("deployment file {path}: {reason}")]
-    File {
-        /// The file.
-        path: String,
-        /// Why.
-        reason: String,
-    },
 }
 
 /// Protocol parameters set at initialization.
@@ -119,122 +93,18 @@ impl Default for Params {
     }
 }
 
-/// The addresses of Pond's contracts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contracts {
-    /// PondToken.
-    pub token: Address,
-    /// Vault.
-    pub vault: Address,
-    /// Registry.
-    pub registry: Address,
-    /// OfferBook.
-    pub offers: Address,
-    /// Market.
-    pub market: Address,
-    /// Deals.
-    pub deals: Address,
-    /// Mediation.
-    pub mediation: Address,
-    /// BlockHashBeacon.
-    pub beacon: Address,
-    /// JobRelay.
-    pub relay: Address,
-    /// Timelock (owns the parameterized contracts; absent from deployments
-    /// made before it existed).
-    #[serde(default)]
-    pub timelock: Address,
-}
-
-impl Contracts {
-    /// (name, address) of every contract.
-    #[must_use]
-    pub fn named(&self) -> [(&'static str, Address); 10] {
-        [
-            ("PondToken", self.token),
-            ("Vault", self.vault),
-            ("Registry", self.registry),
-            ("OfferBook", self.offers),
-            ("Market", self.market),
-            ("Deals", self.deals),
-            ("Mediation", self.mediation),
-            ("BlockHashBeacon", self.beacon),
-            ("JobRelay", self.relay),
-            ("Timelock", self.timelock),
-        ]
-    }
-}
-
-/// A `deployments/<network>.json` file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// Network name (the file's stem).
-    pub network: String,
-    /// Chain id.
-    pub chain_id: u64,
-    /// First block that holds a Pond contract (indexers start here).
-    pub deployment_block: u64,
-    /// The payment token (also in `contracts`; kept apart for clients).
-    pub token: Address,
-    /// Owner of every ownable contract.
-    pub owner: Address,
-    /// Treasury.
-    pub treasury: Address,
-    /// Every contract.
-    pub contracts: Contracts,
-}
-
-impl Deployment {
-    /// Reads a deployment file.
-    ///
-    /// # Errors
-    /// The file is missing or malformed.
-    pub fn load(path: &Path) -> Result<Self, PondDeployError> {
-        let error = |reason: String| PondDeployError::File {
-            path: path.display().to_string(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| error(e.to_string()))
-    }
-
-    /// Writes the deployment file (pretty JSON), creating its directory.
-    ///
-    /// # Errors
-    /// The file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), PondDeployError> {
-        let error = |reason: String| PondDeployError::File {
-            path: path.display().to_string(),
-            reason,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
-        }
-        let mut text = serde_json::to_string_pretty(self).map_err(|e| error(e.to_string()))?;
-        text.push('\n');
-        std::fs::write(path, text).map_err(|e| error(e.to_string()))
-    }
-}
-
-/// Builds every contract; returns package → WebAssembly.
-///
-/// # Errors
-/// The cargo build fails.
-pub fn build_contracts() -> Result<BTreeMap<&'static str, Vec<u8>>, PondDeployError> {
-    let mut modules = BTreeMap::new();
-    for package in PACKAGES {
-        let contract = pond_contract_build::contract(package)
-            .ok_or_else(|| PondDeployError::Build(format!("unknown contract {package}")))?;
-        let wasm = pond_contract_build::built_wasm(contract)
-            .map_err(|e| PondDeployError::Build(e.to_string()))?;
-        modules.insert(package, wasm);
-    }
-    Ok(modules)
+/// The embedded contract code (`pond-contract-code`), package → module.
+#[must_use]
+pub fn embedded_modules() -> BTreeMap<&'static str, Vec<u8>> {
+    CONTRACTS
+        .iter()
+        .map(|contract| (contract.package, contract.wasm.to_vec()))
+        .collect()
 }
 
 /// Deploys, activates and wires Pond from `owner` (who must be the
-/// provider's signer). `modules` comes from [`build_contracts`].
+/// provider's signer). `modules` maps each contract's package to its
+/// WebAssembly, usually [`embedded_modules`].
 ///
 /// # Errors
 /// Any deployment, activation or initialization step fails.
@@ -254,10 +124,10 @@ pub async fn deploy<P: Provider>(
         })?;
     let mut addresses = BTreeMap::new();
     let mut first_block = u64::MAX;
-    for package in PACKAGES {
+    for package in CONTRACTS.iter().map(|c| c.package) {
         let wasm = modules
             .get(package)
-            .ok_or_else(|| PondDeployError::Build(format!("no module for {package}")))?;
+            .ok_or(PondDeployError::MissingModule(package))?;
         let program = deploy_program_with(provider, owner, wasm, |code| {
             init_code_recording_deployer(code, POND_DEPLOYER_SLOT)
         })
@@ -328,7 +198,7 @@ async fn wire<P: Provider>(
     params: &Params,
     treasury: Address,
 ) -> Result<(), PondDeployError> {
-    use bindings::*;
+    use pond_bindings::*;
     let governor = c.timelock;
     let steps: Vec<(&'static str, Address, Vec<u8>)> = vec![
         (
@@ -452,7 +322,7 @@ async fn check_owners<P: Provider>(
     expected: Address,
     c: &Contracts,
 ) -> Result<(), PondDeployError> {
-    use bindings::*;
+    use pond_bindings::*;
     let read = |contract: &'static str| {
         move |e: alloy::contract::Error| PondDeployError::Initialize {
             contract,

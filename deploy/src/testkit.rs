@@ -7,19 +7,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::{
-    bindings::{
-        deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
-        registry::IRegistry, token::IPondToken, vault::IVault,
-    },
-    Deployment, Params, TOKEN_UNIT,
-};
+use crate::Params;
 use alloy::{
     network::EthereumWallet,
     primitives::{keccak256, Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     sol_types::{SolEvent, SolValue},
+};
+use pond_bindings::{
+    deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
+    registry::IRegistry, token::IPondToken, vault::IVault, Deployment, TOKEN_UNIT,
 };
 use pond_devnode::node::Node;
 
@@ -28,11 +26,11 @@ pub fn tokens(n: u64) -> U256 {
     U256::from(n) * U256::from(TOKEN_UNIT)
 }
 
-/// The built contracts, once per test binary.
+/// The embedded contracts, once per test binary.
 fn modules() -> &'static BTreeMap<&'static str, Vec<u8>> {
     static MODULES: std::sync::OnceLock<BTreeMap<&'static str, Vec<u8>>> =
         std::sync::OnceLock::new();
-    MODULES.get_or_init(|| crate::build_contracts().expect("contracts build"))
+    MODULES.get_or_init(crate::embedded_modules)
 }
 
 /// An HTTP provider to `node` that signs for every dev account.
@@ -113,21 +111,16 @@ impl Stack {
     }
     pub fn mediation(
         &self,
-    ) -> crate::bindings::mediation::IMediation::IMediationInstance<&DynProvider> {
-        crate::bindings::mediation::IMediation::new(
+    ) -> pond_bindings::mediation::IMediation::IMediationInstance<&DynProvider> {
+        pond_bindings::mediation::IMediation::new(
             self.deployment.contracts.mediation,
             &self.provider,
         )
     }
 
     /// The governance timelock.
-    pub fn timelock(
-        &self,
-    ) -> crate::bindings::timelock::ITimelock::ITimelockInstance<&DynProvider> {
-        crate::bindings::timelock::ITimelock::new(
-            self.deployment.contracts.timelock,
-            &self.provider,
-        )
+    pub fn timelock(&self) -> pond_bindings::timelock::ITimelock::ITimelockInstance<&DynProvider> {
+        pond_bindings::timelock::ITimelock::new(self.deployment.contracts.timelock, &self.provider)
     }
 
     /// Moves the clock forward (the next block carries the new time).
@@ -348,7 +341,7 @@ impl Stack {
         deal: U256,
         votes: &[B256],
     ) -> (U256, Vec<Address>) {
-        use crate::bindings::{deals::IDeals, mediation::IMediation};
+        use pond_bindings::{deals::IDeals, mediation::IMediation};
         let receipt = ok(self
             .deals()
             .challengeResult(deal)

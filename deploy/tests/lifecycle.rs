@@ -11,7 +11,7 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::{SolCall, SolInterface},
 };
-use pond_deploy::bindings::{deals::IDeals, market::IMarket, mediation::IMediation, vault::IVault};
+use pond_bindings::{deals::IDeals, market::IMarket, mediation::IMediation, vault::IVault};
 use pond_deploy::testkit::{commitment, event, ok, revert_data, tokens, Stack};
 use pond_devnode::arbwasm::{IArbWasm, ARB_WASM};
 
@@ -540,7 +540,7 @@ async fn a_stylus_program_refuses_reentry_and_only_its_deployer_initializes_it()
 /// without holding the outputs is outvoted and slashed, not paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committee_attacks_fail_on_devnode() {
-    use pond_deploy::bindings::registry::IRegistry;
+    use pond_bindings::registry::IRegistry;
     use pond_deploy::testkit::{outputs_digest, vote_commitment};
     let s = Stack::start().await;
     let validators = &s.accounts[4..9];

@@ -23,5 +23,6 @@ pub mod evm;
 pub mod hostio;
 pub mod node;
 pub mod rpc;
+pub mod signal;
 pub mod state;
 pub mod stylus;

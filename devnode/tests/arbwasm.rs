@@ -37,8 +37,10 @@ const TWIN: Address = Address::repeat_byte(0x71);
 const NOW: u64 = 1_700_000_000;
 
 fn token_module() -> Vec<u8> {
-    let token = pond_contract_build::contract("pond-token").expect("a Pond contract");
-    pond_contract_build::built_wasm(token).expect("token wasm")
+    pond_contract_code::by_package("pond-token")
+        .expect("a Pond contract")
+        .wasm
+        .to_vec()
 }
 
 fn setup() -> (Codes, Programs, U256) {

@@ -313,8 +313,10 @@ const VAULT: Address = Address::repeat_byte(0x7a);
 const MARKET: Address = Address::repeat_byte(0x3a);
 
 fn contract_wasm(package: &str) -> Vec<u8> {
-    let contract = pond_contract_build::contract(package).expect("a Pond contract");
-    pond_contract_build::built_wasm(contract).expect("contract wasm")
+    pond_contract_code::by_package(package)
+        .expect("a Pond contract")
+        .wasm
+        .to_vec()
 }
 
 fn ok(outcome: &CallOutcome) -> &[u8] {

@@ -25,7 +25,7 @@ use alloy::{
     sol_types::SolEvent,
     transports::http::reqwest,
 };
-use pond_deploy::bindings::{deals::IDeals, market::IMarket};
+use pond_bindings::{deals::IDeals, market::IMarket};
 use pond_graphql::{router, ApiState, Server};
 use pond_indexer::{
     events::PondEvent,

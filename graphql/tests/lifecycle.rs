@@ -7,10 +7,8 @@ mod common;
 
 use alloy::primitives::{Address, B256, U256};
 use common::{api, Api};
-use pond_deploy::{
-    bindings::{deals::IDeals, market::IMarket, mediation::IMediation},
-    testkit::{commitment, event, ok, tokens, Stack},
-};
+use pond_bindings::{deals::IDeals, market::IMarket, mediation::IMediation};
+use pond_deploy::testkit::{commitment, event, ok, tokens, Stack};
 use serde_json::Value;
 
 const RESULT: B256 = B256::repeat_byte(0xee);

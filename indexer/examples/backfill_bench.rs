@@ -22,7 +22,8 @@ use alloy::{
     signers::{local::PrivateKeySigner, SignerSync},
     sol_types::SolCall,
 };
-use pond_deploy::{bindings::market, Deployment, Params};
+use pond_bindings::{market, Deployment};
+use pond_deploy::Params;
 use pond_devnode::node::{Node, NodeConfig};
 use pond_indexer::{
     follow::{Indexer, IndexerConfig},
@@ -55,17 +56,13 @@ async fn build_chain() -> Deployment {
     let provider = ProviderBuilder::new()
         .wallet(wallet)
         .connect_http(node.http_url().parse().expect("url"));
-    let modules = tokio::task::spawn_blocking(pond_deploy::build_contracts)
-        .await
-        .expect("task")
-        .expect("build");
+    let modules = pond_deploy::embedded_modules();
     let owner = accounts[0].address;
     let deployment = pond_deploy::deploy(&provider, owner, &modules, &Params::default(), "bench")
         .await
         .expect("deploy");
-    let token =
-        pond_deploy::bindings::token::IPondToken::new(deployment.contracts.token, &provider);
-    let vault = pond_deploy::bindings::vault::IVault::new(deployment.contracts.vault, &provider);
+    let token = pond_bindings::token::IPondToken::new(deployment.contracts.token, &provider);
+    let vault = pond_bindings::vault::IVault::new(deployment.contracts.vault, &provider);
     let amount = U256::from(10u64).pow(U256::from(15));
     let lanes: Vec<PrivateKeySigner> = accounts[1..=LANES]
         .iter()

@@ -5,10 +5,7 @@ use alloy::{
     primitives::{Address, Log as PrimitiveLog, B256},
     sol_types::SolEventInterface,
 };
-use pond_deploy::{
-    bindings::{deals, market, mediation, offers, registry, relay, token, vault},
-    Contracts,
-};
+use pond_bindings::{deals, market, mediation, offers, registry, relay, token, vault, Contracts};
 
 /// A decoded Pond event.
 #[derive(Clone, Debug)]

@@ -17,7 +17,7 @@ use alloy::{
     rpc::types::Log,
 };
 use futures::{stream, StreamExt};
-use pond_deploy::Deployment;
+use pond_bindings::Deployment;
 use tokio::sync::{broadcast, watch};
 
 use crate::{

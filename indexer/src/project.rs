@@ -2,7 +2,7 @@
 //! (no `eth_call`).
 
 use alloy::primitives::{Address, B256, U256};
-use pond_deploy::bindings::{deals, market, mediation, offers, registry, vault};
+use pond_bindings::{deals, market, mediation, offers, registry, vault};
 
 use crate::{
     amount,

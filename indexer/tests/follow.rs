@@ -85,7 +85,7 @@ async fn lifecycle(s: &Stack) -> (U256, U256) {
     let receipt = s
         .post_job(creator, s.job_spec(tokens(100), offer, 0).await)
         .await;
-    let matched: pond_deploy::bindings::market::IMarket::JobMatched = event(&receipt);
+    let matched: pond_bindings::market::IMarket::JobMatched = event(&receipt);
     s.deliver(provider, matched.dealId, RESULT).await;
     ok(s.deals()
         .acceptResult(matched.dealId)

@@ -4,7 +4,7 @@
 use pond_indexer::testkit;
 
 use alloy::primitives::{Address, B256, U256};
-use pond_deploy::bindings::vault::IVault;
+use pond_bindings::vault::IVault;
 use pond_indexer::{
     amount,
     events::PondEvent,

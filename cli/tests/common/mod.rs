@@ -44,14 +44,32 @@ pub(crate) struct Pond {
     pub(crate) child: Child,
     log_path: PathBuf,
     lines: mpsc::Receiver<String>,
+    /// Every line received so far.
+    seen: std::cell::RefCell<Vec<String>>,
 }
 
 impl Pond {
     /// Starts `pond args…` in `dir`, its stderr logged to `dir/<log>`.
     pub(crate) fn start(dir: &Path, log: &str, args: &[&str]) -> Self {
+        Self::start_binary(Command::new(env!("CARGO_BIN_EXE_pond")), dir, log, args)
+    }
+
+    /// Starts `binary args…` (a copy of `pond`) in `dir` as a user's shell
+    /// would on a machine without Rust: an empty environment but
+    /// `PATH=/usr/bin:/bin` and `HOME=dir`.
+    pub(crate) fn start_installed(binary: &Path, dir: &Path, log: &str, args: &[&str]) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir);
+        Self::start_binary(command, dir, log, args)
+    }
+
+    fn start_binary(mut command: Command, dir: &Path, log: &str, args: &[&str]) -> Self {
         let log_path = dir.join(log);
         let file = std::fs::File::create(&log_path).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pond"))
+        let mut child = command
             .args(args)
             .current_dir(dir)
             .stdout(Stdio::piped())
@@ -71,6 +89,7 @@ impl Pond {
             child,
             log_path,
             lines,
+            seen: std::cell::RefCell::default(),
         }
     }
 
@@ -85,6 +104,7 @@ impl Pond {
         while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
+                    self.seen.borrow_mut().push(line.clone());
                     if let Some(rest) = line.strip_prefix(label) {
                         return rest.trim().to_owned();
                     }
@@ -100,6 +120,39 @@ impl Pond {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("pond exited with {status}; its log:\n{}", self.log());
         }
+    }
+
+    /// Sends SIGTERM (as `kill`, `docker stop` and systemd do) and waits
+    /// up to a minute for the process to exit; its exit status.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM failed");
+        self.wait_exit(Duration::from_secs(60))
+    }
+
+    /// Waits up to `within` for the process to exit by itself; its exit
+    /// status (panics with the log when it is still running).
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = self.log();
+        let _ = self.child.kill();
+        panic!("pond did not exit within {within:?}; its log:\n{log}");
+    }
+
+    /// Every line printed so far.
+    pub(crate) fn printed_lines(&self) -> Vec<String> {
+        let mut seen = self.seen.borrow_mut();
+        seen.extend(self.lines.try_iter());
+        seen.clone()
     }
 
     /// SIGKILL, then reap.

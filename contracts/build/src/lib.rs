@@ -14,66 +14,7 @@ use std::{
     process::Command,
 };
 
-/// One deployable contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Contract {
-    /// Contract name (as in `contracts/abi/<name>.sol`).
-    pub name: &'static str,
-    /// Cargo package.
-    pub package: &'static str,
-}
-
-impl Contract {
-    /// File name of the built WebAssembly.
-    #[must_use]
-    pub fn wasm_file(&self) -> String {
-        format!("{}.wasm", self.package.replace('-', "_"))
-    }
-}
-
-/// Every contract, in deployment order.
-pub const CONTRACTS: &[Contract] = &[
-    Contract {
-        name: "PondToken",
-        package: "pond-token",
-    },
-    Contract {
-        name: "Vault",
-        package: "pond-vault",
-    },
-    Contract {
-        name: "Registry",
-        package: "pond-registry",
-    },
-    Contract {
-        name: "OfferBook",
-        package: "pond-offers",
-    },
-    Contract {
-        name: "Market",
-        package: "pond-market",
-    },
-    Contract {
-        name: "Deals",
-        package: "pond-deals",
-    },
-    Contract {
-        name: "Mediation",
-        package: "pond-mediation",
-    },
-    Contract {
-        name: "BlockHashBeacon",
-        package: "pond-beacon",
-    },
-    Contract {
-        name: "JobRelay",
-        package: "pond-relay",
-    },
-    Contract {
-        name: "Timelock",
-        package: "pond-timelock",
-    },
-];
+pub use pond_contract_code::{Contract, CONTRACTS};
 
 /// Rust target of Stylus programs.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -92,15 +33,23 @@ pub enum BuildError {
     /// `cargo` could not be started.
     #[error("cannot run cargo: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The toolchain lacks what the contract build needs and rustup could
+    /// not add it.
+    #[error("the contract build needs {missing}; rustup could not add it ({reason}). Run `{command}` and try again")]
+    Toolchain {
+        /// The missing component or target.
+        missing: &'static str,
+        /// The command that adds it.
+        command: String,
+        /// Why rustup failed.
+        reason: String,
+    },
     /// `cargo build` failed.
     #[error("cargo build of the contracts failed ({0})")]
     Cargo(std::process::ExitStatus),
-    /// An earlier build in this process failed.
-    #[error("the contract build failed earlier: {0}")]
-    Earlier(String),
-    /// A built module could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
+    /// A module could not be read or written.
+    #[error("cannot read or write {path}: {source}")]
+    Io {
         /// The module's path.
         path: PathBuf,
         /// The I/O error.
@@ -131,27 +80,58 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), Into::into)
 }
 
-/// The built WebAssembly of `contract`, building every contract first
-/// (once per process; cargo skips the work when nothing changed).
-///
-/// # Errors
-/// The build fails or the module cannot be read.
-pub fn built_wasm(contract: &Contract) -> Result<Vec<u8>, BuildError> {
-    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let target = target_dir();
-    BUILT
-        .get_or_init(|| build_all(&contracts_workspace(), &target).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(BuildError::Earlier)?;
-    let path = output_dir(&target).join(contract.wasm_file());
-    std::fs::read(&path).map_err(|source| BuildError::Read { path, source })
+/// Where the checked-in modules live (`contracts/code/wasm/`), which
+/// `pond-contract-code` embeds.
+#[must_use]
+pub fn artifacts_dir() -> PathBuf {
+    contracts_workspace().join("code/wasm")
 }
 
-/// The contract built from `package`.
-#[must_use]
-pub fn contract(package: &str) -> Option<&'static Contract> {
-    CONTRACTS.iter().find(|c| c.package == package)
+/// The module cargo built for `contract` in `target_dir`.
+///
+/// # Errors
+/// It cannot be read (not built yet).
+pub fn built_module(target_dir: &Path, contract: &Contract) -> Result<Vec<u8>, BuildError> {
+    let path = output_dir(target_dir).join(contract.wasm_file());
+    std::fs::read(&path).map_err(|source| BuildError::Io { path, source })
 }
+
+/// The contracts whose checked-in module in `artifacts` differs from (or
+/// lacks) what was built in `target_dir`.
+///
+/// # Errors
+/// A built module cannot be read.
+pub fn stale_artifacts(
+    target_dir: &Path,
+    artifacts: &Path,
+) -> Result<Vec<&'static Contract>, BuildError> {
+    let mut stale = Vec::new();
+    for contract in CONTRACTS {
+        let built = built_module(target_dir, contract)?;
+        let checked_in = std::fs::read(artifacts.join(contract.wasm_file())).ok();
+        if checked_in.as_deref() != Some(built.as_slice()) {
+            stale.push(contract);
+        }
+    }
+    Ok(stale)
+}
+
+/// Copies every module built in `target_dir` to `artifacts`.
+///
+/// # Errors
+/// A module cannot be read or written.
+pub fn write_artifacts(target_dir: &Path, artifacts: &Path) -> Result<(), BuildError> {
+    for contract in CONTRACTS {
+        let built = built_module(target_dir, contract)?;
+        let path = artifacts.join(contract.wasm_file());
+        std::fs::write(&path, built).map_err(|source| BuildError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// The command that refreshes the checked-in modules.
+pub const REFRESH_COMMAND: &str =
+    "cargo run -p pond-contract-build --bin pond-contract-sizes -- --write";
 
 /// Where contract builds land under `target_dir`.
 #[must_use]
@@ -165,6 +145,7 @@ pub fn output_dir(target_dir: &Path) -> PathBuf {
 /// # Errors
 /// Cargo cannot be run or the build fails.
 pub fn build_all(workspace: &Path, target_dir: &Path) -> Result<(), BuildError> {
+    ensure_toolchain(workspace)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -194,6 +175,63 @@ pub fn build_all(workspace: &Path, target_dir: &Path) -> Result<(), BuildError> 
     Ok(())
 }
 
+/// Adds the `rust-src` component and the wasm target to the toolchain
+/// that builds in `workspace` when they are missing, saying so: rustup
+/// installs a toolchain file's components only with the toolchain itself,
+/// so a machine whose stable toolchain predates the checkout lacks them.
+///
+/// # Errors
+/// A missing piece that rustup cannot add.
+pub fn ensure_toolchain(workspace: &Path) -> Result<(), BuildError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(workspace)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let Some(sysroot) = sysroot else {
+        // No rustc to ask: cargo will say what is wrong.
+        return Ok(());
+    };
+    let rustlib = sysroot.join("lib/rustlib");
+    let needs = [
+        (
+            "the rust-src component (to rebuild std for WebAssembly)",
+            rustlib.join("src/rust/library/Cargo.lock"),
+            vec!["component", "add", "rust-src"],
+        ),
+        (
+            "the wasm32-unknown-unknown target",
+            rustlib.join(WASM_TARGET).join("lib"),
+            vec!["target", "add", WASM_TARGET],
+        ),
+    ];
+    for (missing, present_at, args) in needs {
+        if present_at.exists() {
+            continue;
+        }
+        let command = format!("rustup {}", args.join(" "));
+        eprintln!("pond-contract-build: installing {missing}: `{command}` …");
+        let status = Command::new("rustup")
+            .args(&args)
+            .current_dir(workspace)
+            .status();
+        let reason = match status {
+            Ok(status) if status.success() => continue,
+            Ok(status) => format!("rustup exited with {status}"),
+            Err(error) => format!("cannot run rustup: {error}"),
+        };
+        return Err(BuildError::Toolchain {
+            missing,
+            command,
+            reason,
+        });
+    }
+    Ok(())
+}
+
 /// A contract's measured sizes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Size {
@@ -218,12 +256,10 @@ impl Size {
 /// # Errors
 /// A module is missing, unreadable or not valid WebAssembly.
 pub fn measure_all(target_dir: &Path) -> Result<Vec<Size>, BuildError> {
-    let dir = output_dir(target_dir);
     CONTRACTS
         .iter()
         .map(|contract| {
-            let path = dir.join(contract.wasm_file());
-            let wasm = std::fs::read(&path).map_err(|source| BuildError::Read { path, source })?;
+            let wasm = built_module(target_dir, contract)?;
             let code = pond_stylus_code::deployable_code(&wasm).map_err(BuildError::Code)?;
             Ok(Size {
                 contract: *contract,
@@ -253,6 +289,5 @@ mod tests {
             compressed: MAX_COMPRESSED_CODE + 1
         }
         .fits());
-        assert_eq!(contract.wasm_file(), "pond_token.wasm");
     }
 }

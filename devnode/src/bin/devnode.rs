@@ -59,8 +59,8 @@ async fn main() -> eyre::Result<()> {
     println!();
     println!("HTTP      {}", node.http_url());
     println!("WebSocket {}", node.ws_url());
-    tokio::signal::ctrl_c().await?;
-    println!("stopping");
+    let signal = pond_devnode::signal::stop_requested().await?;
+    println!("stopping ({signal})");
     node.stop().await?;
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! Builds every contract and prints its raw and compressed size; fails if
-//! any exceeds Nitro's 24 KiB compressed code limit.
+//! any exceeds Nitro's 24 KiB compressed code limit, or if the checked-in
+//! code that `pond` embeds (`contracts/code/wasm/`) differs from the build.
 //!
-//! `--no-build` measures what is already built; `--markdown` prints the
-//! table for the README.
+//! `--write` refreshes the checked-in code from the build; `--no-build`
+//! measures what is already built; `--markdown` prints the table for the
+//! README.
 
 use std::process::ExitCode;
 
 use pond_contract_build::{
-    build_all, contracts_workspace, measure_all, target_dir, MAX_COMPRESSED_CODE,
+    artifacts_dir, build_all, contracts_workspace, measure_all, stale_artifacts, target_dir,
+    write_artifacts, MAX_COMPRESSED_CODE, REFRESH_COMMAND,
 };
 
 fn main() -> ExitCode {
@@ -22,6 +25,18 @@ fn main() -> ExitCode {
     }
     let sizes = match measure_all(&target_dir) {
         Ok(sizes) => sizes,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stale = if args.iter().any(|a| a == "--write") {
+        write_artifacts(&target_dir, &artifacts_dir()).map(|()| Vec::new())
+    } else {
+        stale_artifacts(&target_dir, &artifacts_dir())
+    };
+    let stale: Vec<&str> = match stale {
+        Ok(stale) => stale.iter().map(|c| c.name).collect(),
         Err(error) => {
             eprintln!("{error}");
             return ExitCode::FAILURE;
@@ -58,13 +73,21 @@ fn main() -> ExitCode {
         .filter(|s| !s.fits())
         .map(|s| s.contract.name)
         .collect();
-    if too_large.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if !too_large.is_empty() {
         eprintln!(
             "over the {MAX_COMPRESSED_CODE}-byte compressed limit: {}",
             too_large.join(", ")
         );
+    }
+    if !stale.is_empty() {
+        eprintln!(
+            "the checked-in code of {} is stale: run `{REFRESH_COMMAND}` and commit contracts/code/wasm/",
+            stale.join(", ")
+        );
+    }
+    if too_large.is_empty() && stale.is_empty() {
+        ExitCode::SUCCESS
+    } else {
         ExitCode::FAILURE
     }
 }

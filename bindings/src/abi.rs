@@ -1,7 +1,9 @@
 //! alloy bindings for Pond's contracts, generated from the Solidity
 //! interfaces the ABI export writes to `contracts/abi/` (never hand-copied
 //! signatures: a stale export fails the ABI freshness test). One module per
-//! contract, because the shared structs appear in several interfaces.
+//! contract, because the shared structs appear in several interfaces. Each
+//! also carries its JSON ABI (`abi::contract()`), which the revert
+//! catalogue reads.
 
 #![allow(missing_docs, clippy::too_many_arguments)]
 
@@ -10,6 +12,7 @@ pub mod token {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/PondToken.sol"
     );
 }
@@ -19,6 +22,7 @@ pub mod vault {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Vault.sol"
     );
 }
@@ -28,6 +32,7 @@ pub mod registry {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Registry.sol"
     );
 }
@@ -37,6 +42,7 @@ pub mod offers {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/OfferBook.sol"
     );
 }
@@ -46,6 +52,7 @@ pub mod market {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Market.sol"
     );
 }
@@ -55,6 +62,7 @@ pub mod deals {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Deals.sol"
     );
 }
@@ -64,6 +72,7 @@ pub mod mediation {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Mediation.sol"
     );
 }
@@ -73,6 +82,7 @@ pub mod beacon {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/BlockHashBeacon.sol"
     );
 }
@@ -82,6 +92,7 @@ pub mod relay {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/JobRelay.sol"
     );
 }
@@ -91,6 +102,7 @@ pub mod timelock {
     alloy::sol!(
         #[sol(rpc)]
         #[sol(all_derives)]
+        #[sol(abi)]
         "../contracts/abi/Timelock.sol"
     );
 }

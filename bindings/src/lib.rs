@@ -1,0 +1,23 @@
+//! `pond-bindings`: what every Pond client shares.
+//!
+//! - one module per contract ([`token`], [`vault`], …): the alloy bindings
+//!   generated from the interfaces in `contracts/abi/`;
+//! - [`Deployment`]: the `deployments/<network>.json` file (chain, first
+//!   block, every contract's address);
+//! - [`PondRevert`]: any Pond revert decoded into the named custom error of
+//!   the contract that declares it, with its arguments, also when it was
+//!   bubbled up through a nested call.
+//!
+//! It depends on alloy and serde only, so the indexer, the GraphQL API and
+//! the clients link no chain simulator and no contract build.
+
+pub mod abi;
+mod deployment;
+mod revert;
+
+pub use abi::*;
+pub use deployment::{Contracts, Deployment, DeploymentFileError};
+pub use revert::{PondRevert, RevertArg};
+
+/// One token unit (the token has 6 decimals).
+pub const TOKEN_UNIT: u64 = 1_000_000;
