@@ -36,8 +36,19 @@ step "other contract tests (common)"
 step "exported ABIs are fresh"
 (cd contracts && cargo test -p pond-abi-export)
 
-step "WebAssembly build and size check"
+step "WebAssembly build, size check, and the checked-in code is fresh"
 cargo run -q -p pond-contract-build --bin pond-contract-sizes
+
+# Clients read the chain through pond-bindings only: none of them may link
+# the chain simulator, revm, wasmi, the deployment or the contract build.
+step "dependency boundaries of the indexer, the API and the bindings"
+for crate in pond-bindings pond-indexer pond-graphql; do
+    forbidden=$(cargo tree -q -p "$crate" -e normal --prefix none |
+        grep -E '^(pond-devnode|revm|wasmi|pond-contract-build|pond-deploy) ' | sort -u || true)
+    if [ -n "$forbidden" ]; then
+        echo "$crate must not depend on:"; echo "$forbidden"; exit 1
+    fi
+done
 
 step "PostgreSQL for the indexer's tests (started if not running)"
 if ! psql -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1; then
