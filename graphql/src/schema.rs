@@ -52,6 +52,30 @@ fn store_error(e: pond_indexer::store::StoreError) -> async_graphql::Error {
     bad("internal error reading the index")
 }
 
+/// Longest free-text filter value: every stored state, event and
+/// contract name is far shorter.
+const MAX_TEXT_ARG: usize = 64;
+
+/// Whether `value` may be compared with stored text: no control
+/// characters (U+0000 is not even storable on PostgreSQL, and stored text
+/// never holds it).
+fn plain_text(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
+/// A free-text filter argument (a state, an event or contract name); a
+/// clear input error, the same on both backends, for control characters
+/// or an over-long value.
+fn text_arg(name: &str, value: String) -> Result<Val> {
+    if value.len() <= MAX_TEXT_ARG && plain_text(&value) {
+        Ok(Val::Text(value))
+    } else {
+        Err(bad(format!(
+            "{name}: expected at most {MAX_TEXT_ARG} bytes without control characters, got {value:?}"
+        )))
+    }
+}
+
 /// A uint256 argument (decimal) in stored form.
 fn uint_arg(name: &str, value: &str) -> Result<Val> {
     let parsed = amount::decode(value)
@@ -256,7 +280,12 @@ fn decode_cursor(cursor: &str) -> Result<(Val, String)> {
         })
         .collect();
     let bytes = bytes.ok_or_else(invalid)?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+    let (value, id): (Val, String) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let value_is_plain = value.text().is_none_or(plain_text);
+    if !value_is_plain || !plain_text(&id) {
+        return Err(invalid());
+    }
+    Ok((value, id))
 }
 
 fn connection<T: async_graphql::OutputType>(
@@ -436,7 +465,7 @@ impl QueryRoot {
         let filter = filter.unwrap_or_default();
         let mut listing = Listing::new();
         if let Some(v) = filter.state {
-            listing.push("state = ?", Val::Text(v));
+            listing.push("state = ?", text_arg("state", v)?);
         }
         if let Some(v) = filter.creator {
             listing.push("creator = ?", address_arg("creator", &v)?);
@@ -495,7 +524,7 @@ impl QueryRoot {
         let filter = filter.unwrap_or_default();
         let mut listing = Listing::new();
         if let Some(v) = filter.state {
-            listing.push("state = ?", Val::Text(v));
+            listing.push("state = ?", text_arg("state", v)?);
         }
         if let Some(v) = filter.provider {
             listing.push("provider = ?", address_arg("provider", &v)?);
@@ -656,10 +685,10 @@ impl QueryRoot {
         };
         let mut listing = Listing::new();
         if let Some(v) = filter.name {
-            listing.push("name = ?", Val::Text(v));
+            listing.push("name = ?", text_arg("name", v)?);
         }
         if let Some(v) = filter.contract {
-            listing.push("contract = ?", Val::Text(v));
+            listing.push("contract = ?", text_arg("contract", v)?);
         }
         if let Some(v) = filter.from_block {
             listing.push("block_number >= ?", Val::Int(v));

@@ -67,15 +67,32 @@ impl From<bool> for Val {
     }
 }
 
+/// How text from the chain is stored, the same on SQLite and PostgreSQL:
+/// as it is, except that U+0000 (which a PostgreSQL `TEXT` cannot hold,
+/// and which would otherwise halt indexing for good) becomes U+FFFD, the
+/// replacement character. Bytes that are not UTF-8 already arrive as
+/// U+FFFD from the ABI decoder. The exact bytes stay in the chain's logs.
+#[must_use]
+pub fn stored_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 impl From<String> for Val {
     fn from(v: String) -> Self {
-        Self::Text(v)
+        match stored_text(&v) {
+            std::borrow::Cow::Borrowed(_) => Self::Text(v),
+            std::borrow::Cow::Owned(text) => Self::Text(text),
+        }
     }
 }
 
 impl From<&str> for Val {
     fn from(v: &str) -> Self {
-        Self::Text(v.to_owned())
+        Self::Text(stored_text(v).into_owned())
     }
 }
 
@@ -254,4 +271,27 @@ pub const TABLES: [&Table; 11] = [
 #[must_use]
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().copied().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_stored_as_is_but_nul_becomes_the_replacement_character() {
+        assert_eq!(Val::from("ipfs://x"), Val::Text("ipfs://x".into()));
+        assert_eq!(
+            Val::from("a\0b\0".to_owned()),
+            Val::Text("a\u{FFFD}b\u{FFFD}".into())
+        );
+        // Other control characters are storable on both backends: kept.
+        assert_eq!(
+            Val::from("\u{1}\u{7f}\n"),
+            Val::Text("\u{1}\u{7f}\n".into())
+        );
+        assert!(matches!(
+            stored_text("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
