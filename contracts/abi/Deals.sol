@@ -33,6 +33,7 @@ interface IDeals {
     error CollateralExceeded(uint256, uint256);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error ArithmeticOverflow();
+    error UriTooLong(uint256, uint256);
     event DealsInitialized(address indexed vault, address registry, address market, address offers, address mediation, uint64 protocolFeeBps, uint64 revealWindow, uint64 judgeWindow);
     event DealOpened(uint256 indexed dealId, uint256 indexed jobId, address indexed provider, address creator, uint256 offerId, uint256 price, uint256 resultsCollateral, uint256 timeoutCollateral, uint64 executionDeadline);
     event ResultCommitted(uint256 indexed dealId, address indexed provider, bytes32 commitment, uint64 revealDeadline);

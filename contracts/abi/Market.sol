@@ -70,6 +70,7 @@ interface IMarket {
     error UnauthorizedCaller(address);
     error ParameterOutOfBounds(uint256, uint256, uint256);
     error ArithmeticOverflow();
+    error UriTooLong(uint256, uint256);
     error EnforcedPause();
     error ExpectedPause();
     function paused() external view returns (bool);

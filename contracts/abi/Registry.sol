@@ -75,6 +75,7 @@ interface IRegistry {
     error UnknownOutcome(uint8);
     error DrawPending(uint32);
     error ArithmeticOverflow();
+    error UriTooLong(uint256, uint256);
     event RegistryInitialized(address indexed vault, address deals, address mediation, uint256 minValidatorStake, uint64 unbondingDelay);
     event ProviderRegistered(address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, string metadataUri);
     event ProviderUpdated(address indexed provider, uint32 gpuCount, uint32 gpuMemoryGb, uint32 cpuCores, uint32 ramGb, uint32 diskGb, string metadataUri);

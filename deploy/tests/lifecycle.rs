@@ -11,6 +11,7 @@ use alloy::{
     rpc::types::TransactionRequest,
     sol_types::{SolCall, SolInterface},
 };
+use pond_bindings::PondRevert;
 use pond_bindings::{deals::IDeals, market::IMarket, mediation::IMediation, vault::IVault};
 use pond_deploy::testkit::{commitment, event, ok, revert_data, tokens, Stack};
 use pond_devnode::arbwasm::{IArbWasm, ARB_WASM};
@@ -86,6 +87,29 @@ async fn deploys_and_activates_every_contract() {
     assert_eq!(s.deployment.chain_id, 412_346);
     assert!(s.deployment.deployment_block >= 1);
     assert_eq!(s.token().decimals().call().await.expect("decimals"), 6);
+}
+
+/// The revert catalogue on the real WebAssembly: a contract's own error,
+/// and the vault's error bubbled up through `Market.postJob`, each named
+/// with its arguments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverts_are_named_by_the_catalogue_even_through_nested_calls() {
+    let s = Stack::start().await;
+    let c = creator(&s);
+    s.fund(c, tokens(100)).await;
+    let mut spec = s.job_spec(tokens(10), U256::ZERO, 0).await;
+    spec.moduleUri = "m".repeat(90_000);
+    let data = revert_data(s.market().postJob(spec).from(c).call().await);
+    let revert = PondRevert::decode(&data, Some("Market")).expect("a Pond error");
+    assert_eq!(revert.to_string(), "Market.UriTooLong(90000, 2048)");
+
+    let spec = s.job_spec(tokens(101), U256::ZERO, 0).await;
+    let data = revert_data(s.market().postJob(spec).from(c).call().await);
+    let revert = PondRevert::decode(&data, Some("Market")).expect("a Pond error");
+    assert_eq!(
+        revert.to_string(),
+        format!("Vault.InsufficientAvailable({c}, 101000000, 100000000)")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,9 @@ mod sol {
         /// A value would overflow its type.
         #[derive(Debug)]
         error ArithmeticOverflow();
+        /// A URI longer than `MAX_URI_BYTES`.
+        #[derive(Debug)]
+        error UriTooLong(uint256 length, uint256 maximum);
     }
 }
 pub use sol::*;
@@ -41,6 +44,20 @@ pub fn check_bounds(value: u64, minimum: u64, maximum: u64) -> Result<(), Parame
     Ok(())
 }
 
+/// Checks that `uri` is at most [`crate::MAX_URI_BYTES`] long.
+///
+/// # Errors
+/// [`UriTooLong`] otherwise.
+pub fn check_uri(uri: &str) -> Result<(), UriTooLong> {
+    if uri.len() > crate::MAX_URI_BYTES {
+        return Err(UriTooLong {
+            length: U256::from(uri.len()),
+            maximum: U256::from(crate::MAX_URI_BYTES),
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `caller` is `allowed` (a non-zero contract address).
 ///
 /// # Errors
@@ -55,6 +72,15 @@ pub fn only_caller(caller: Address, allowed: Address) -> Result<(), Unauthorized
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uris_up_to_the_limit_are_accepted() {
+        assert!(check_uri("").is_ok());
+        assert!(check_uri(&"u".repeat(crate::MAX_URI_BYTES)).is_ok());
+        let error = check_uri(&"u".repeat(crate::MAX_URI_BYTES + 1)).unwrap_err();
+        assert_eq!(error.length, U256::from(crate::MAX_URI_BYTES + 1));
+        assert_eq!(error.maximum, U256::from(crate::MAX_URI_BYTES));
+    }
 
     #[test]
     fn bounds_are_inclusive() {

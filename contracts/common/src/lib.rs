@@ -22,6 +22,12 @@ pub mod types;
 /// match and commit before a timeout can take its collateral.
 pub const MIN_JOB_DURATION: u64 = 5 * 60;
 
+/// Longest URI (a job's module or inputs, a result, a provider's
+/// metadata) the contracts accept, in bytes: room for a presigned HTTPS
+/// URL, while a URI can no longer carry the data itself (90 KB ones were
+/// posted) into every indexer and API response.
+pub const MAX_URI_BYTES: usize = 2048;
+
 /// Pond's contracts are `no_std`; on WebAssembly a panic traps, which the
 /// Stylus host turns into a failed call that rolls back every change.
 #[cfg(target_arch = "wasm32")]

@@ -125,7 +125,8 @@ mod errors {
 }
 pub use errors::*;
 pub use pond_common::errors::{
-    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+    check_uri, AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller,
+    UriTooLong, ZeroAddress,
 };
 
 /// Everything the deal book can revert with.
@@ -147,6 +148,7 @@ pub enum DealsError {
     CollateralExceeded(CollateralExceeded),
     ParameterOutOfBounds(ParameterOutOfBounds),
     ArithmeticOverflow(ArithmeticOverflow),
+    UriTooLong(UriTooLong),
 }
 
 /// The deal book's result type: its own errors or another Pond contract's revert data.
@@ -362,7 +364,8 @@ impl Deals {
     ///
     /// # Errors
     /// Unknown deal, not the provider, wrong state, reveal deadline passed,
-    /// or a result and salt that do not match the commitment.
+    /// a result and salt that do not match the commitment, or a URI longer
+    /// than `MAX_URI_BYTES`.
     pub fn reveal_result(
         &mut self,
         deal_id: U256,
@@ -370,6 +373,7 @@ impl Deals {
         result_uri: String,
         salt: B256,
     ) -> DealsResult<()> {
+        check_uri(&result_uri).or_else(own)?;
         let provider = self.expect_provider(deal_id, deal_state::COMMITTED)?;
         let now = clock::now(self.vm());
         let deal = self.deals.get(deal_id);

@@ -124,7 +124,8 @@ mod errors {
 }
 pub use errors::*;
 pub use pond_common::errors::{
-    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+    check_uri, AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller,
+    UriTooLong, ZeroAddress,
 };
 
 /// Everything the market can revert with.
@@ -151,6 +152,7 @@ pub enum MarketError {
     UnauthorizedCaller(UnauthorizedCaller),
     ParameterOutOfBounds(ParameterOutOfBounds),
     ArithmeticOverflow(ArithmeticOverflow),
+    UriTooLong(UriTooLong),
     EnforcedPause(pausable::EnforcedPause),
     ExpectedPause(pausable::ExpectedPause),
 }
@@ -269,8 +271,9 @@ impl Market {
     /// once; with `spec.biddingWindow` set it opens a reverse auction.
     ///
     /// # Errors
-    /// Paused, invalid spec, insufficient vault balance (the vault's
-    /// error), or for a direct match any reason the offer does not fit.
+    /// Paused, invalid spec (a URI longer than `MAX_URI_BYTES` included),
+    /// insufficient vault balance (the vault's error), or for a direct
+    /// match any reason the offer does not fit.
     pub fn post_job(&mut self, spec: JobSpec) -> MarketResult<U256> {
         let creator = self.vm().msg_sender();
         self.post_job_internal(creator, Address::ZERO, spec)
@@ -630,6 +633,8 @@ impl Market {
         if spec.maxPrice.is_zero() {
             return own(ZeroPrice {});
         }
+        check_uri(&spec.moduleUri).or_else(own)?;
+        check_uri(&spec.inputUri).or_else(own)?;
         if spec.maxDuration < MIN_JOB_DURATION {
             return own(InvalidDuration {
                 value: spec.maxDuration,

@@ -95,7 +95,8 @@ mod errors {
 }
 pub use errors::*;
 pub use pond_common::errors::{
-    AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller, ZeroAddress,
+    check_uri, AlreadyInitialized, ArithmeticOverflow, ParameterOutOfBounds, UnauthorizedCaller,
+    UriTooLong, ZeroAddress,
 };
 
 /// Everything the registry can revert with.
@@ -120,6 +121,7 @@ pub enum RegistryError {
     UnknownOutcome(UnknownOutcome),
     DrawPending(DrawPending),
     ArithmeticOverflow(ArithmeticOverflow),
+    UriTooLong(UriTooLong),
 }
 
 /// The registry's result type: its own errors or the vault's revert data.
@@ -249,12 +251,14 @@ impl Registry {
     /// Registers the caller as a provider with its hardware and metadata URI.
     ///
     /// # Errors
-    /// Already registered, or hardware that declares nothing.
+    /// Already registered, hardware that declares nothing, or a URI longer
+    /// than `MAX_URI_BYTES`.
     pub fn register_provider(
         &mut self,
         hardware: Hardware,
         metadata_uri: String,
     ) -> RegistryResult<()> {
+        check_uri(&metadata_uri).or_else(own)?;
         let provider = self.vm().msg_sender();
         if self.providers.get(provider).registered.get() {
             return own(ProviderAlreadyRegistered { provider });
@@ -279,12 +283,14 @@ impl Registry {
     /// keep the hardware they committed.
     ///
     /// # Errors
-    /// Not registered, or hardware that declares nothing.
+    /// Not registered, hardware that declares nothing, or a URI longer
+    /// than `MAX_URI_BYTES`.
     pub fn update_provider(
         &mut self,
         hardware: Hardware,
         metadata_uri: String,
     ) -> RegistryResult<()> {
+        check_uri(&metadata_uri).or_else(own)?;
         let provider = self.vm().msg_sender();
         if !self.providers.get(provider).registered.get() {
             return own(ProviderNotRegistered { provider });

@@ -6,7 +6,7 @@ use alloy_primitives::{Address, B256, U256};
 use motsu::prelude::*;
 use pond_common::{interfaces::Revert, MIN_JOB_DURATION};
 use pond_contract_tests::{
-    advance, bubbled_selector, job_spec, machine, tokens, Protocol, MIN_STAKE,
+    advance, bubbled_selector, job_spec, machine, own_error, tokens, Protocol, MIN_STAKE,
 };
 use pond_deals::{completion, deal_state, DealCompleted};
 use pond_market::MarketError;
@@ -476,5 +476,89 @@ fn a_serving_validator_can_stop_being_drawn_but_not_escape_its_slash() {
     // Released, it withdraws what is left.
     p.registry.sender(v).withdraw_unbonded().motsu_unwrap();
     assert_eq!(p.balances(v), (tokens(180), U256::ZERO));
+    p.assert_vault_invariant();
+}
+
+/// Unbounded URIs: a 90 KB `moduleUri` was posted and then copied into
+/// every indexer and API response. Every URI the contracts take is now
+/// bounded by `MAX_URI_BYTES`; a longer one is refused with `UriTooLong`
+/// and moves nothing, one at the limit is accepted.
+#[test]
+fn uris_longer_than_the_limit_are_refused_and_move_nothing() {
+    use pond_common::{commitment::result_commitment, MAX_URI_BYTES};
+    use pond_deals::DealsError;
+    let p = Protocol::deploy();
+    p.fund(CREATOR, tokens(1_000));
+    p.fund(PROVIDER, tokens(500));
+    let (at_limit, over) = ("u".repeat(MAX_URI_BYTES), "u".repeat(MAX_URI_BYTES + 1));
+    let too_long = |length: usize| (U256::from(length), U256::from(MAX_URI_BYTES));
+
+    // Provider metadata.
+    match own_error(
+        p.registry
+            .sender(PROVIDER)
+            .register_provider(machine(2), over.clone()),
+    ) {
+        RegistryError::UriTooLong(e) => assert_eq!((e.length, e.maximum), too_long(over.len())),
+        other => panic!("{other:?}"),
+    }
+    p.registry
+        .sender(PROVIDER)
+        .register_provider(machine(2), at_limit.clone())
+        .motsu_unwrap();
+    assert!(matches!(
+        own_error(
+            p.registry
+                .sender(PROVIDER)
+                .update_provider(machine(2), over.clone())
+        ),
+        RegistryError::UriTooLong(_)
+    ));
+
+    // Job module and inputs: the attack's 90 KB module URI, and one byte
+    // over the limit for the inputs. Nothing is locked.
+    let offer = p.post_offer(PROVIDER, machine(1), tokens(80), 7_200, 2);
+    let mut spec = job_spec(p.now(), machine(1), tokens(80));
+    spec.offerId = offer;
+    let before = p.balances(CREATOR);
+    let mut huge_module = spec.clone();
+    huge_module.moduleUri = "m".repeat(90_000);
+    match own_error(p.market.sender(CREATOR).post_job(huge_module)) {
+        MarketError::UriTooLong(e) => assert_eq!((e.length, e.maximum), too_long(90_000)),
+        other => panic!("{other:?}"),
+    }
+    let mut long_inputs = spec.clone();
+    long_inputs.inputUri = over.clone();
+    assert!(matches!(
+        own_error(p.market.sender(CREATOR).post_job(long_inputs)),
+        MarketError::UriTooLong(_)
+    ));
+    assert_eq!(p.balances(CREATOR), before);
+    spec.moduleUri = at_limit.clone();
+    spec.inputUri = at_limit.clone();
+    let job = p.post_job(CREATOR, spec);
+    let deal = p.job_state(job).1;
+
+    // Result URI: refused, the deal stays committed; at the limit it is
+    // revealed.
+    let salt = B256::repeat_byte(0x5a);
+    p.deals
+        .sender(PROVIDER)
+        .commit_result(deal, result_commitment(deal, PROVIDER, RESULT, salt))
+        .motsu_unwrap();
+    assert!(matches!(
+        own_error(
+            p.deals
+                .sender(PROVIDER)
+                .reveal_result(deal, RESULT, over, salt)
+        ),
+        DealsError::UriTooLong(_)
+    ));
+    assert_eq!(p.deal_state(deal), deal_state::COMMITTED);
+    p.deals
+        .sender(PROVIDER)
+        .reveal_result(deal, RESULT, at_limit, salt)
+        .motsu_unwrap();
+    assert_eq!(p.deal_state(deal), deal_state::REVEALED);
     p.assert_vault_invariant();
 }
