@@ -210,6 +210,10 @@ pub struct Chain {
     reorgs: u64,
     impersonated: HashSet<Address>,
     signers: HashMap<Address, PrivateKeySigner>,
+    /// The dev accounts in the order devnode prints them (the first is
+    /// the Nitro dev key `pond up` deploys from): `eth_accounts` keeps it,
+    /// as tools take `accounts[0]` for the owner.
+    account_order: Vec<Address>,
     events: tokio::sync::broadcast::Sender<ChainEvent>,
 }
 
@@ -273,6 +277,7 @@ impl Chain {
             automine: true,
             reorgs: 0,
             impersonated: HashSet::new(),
+            account_order: signers.iter().map(PrivateKeySigner::address).collect(),
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
             events,
         }
@@ -392,12 +397,10 @@ impl Chain {
         self.state.nonce(address) + pending
     }
 
-    /// The dev accounts devnode signs for.
+    /// The dev accounts devnode signs for, in the order it prints them.
     #[must_use]
     pub fn accounts(&self) -> Vec<Address> {
-        let mut accounts: Vec<Address> = self.signers.keys().copied().collect();
-        accounts.sort();
-        accounts
+        self.account_order.clone()
     }
 
     /// Whether blocks are mined on every transaction.
@@ -833,7 +836,11 @@ impl Chain {
     }
 
     fn restore_from(&mut self, dump: ChainDump) {
-        let signers = self.signers.values().cloned().collect();
+        let signers = self
+            .account_order
+            .iter()
+            .filter_map(|a| self.signers.get(a).cloned())
+            .collect();
         let automine = self.automine;
         let impersonated = std::mem::take(&mut self.impersonated);
         let events = self.events.clone();

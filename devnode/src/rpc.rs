@@ -232,6 +232,41 @@ fn rpc_receipt(block: &MinedBlock, index: usize) -> Option<TransactionReceipt> {
     })
 }
 
+/// Subscription ids as geth, Nitro and anvil give them: 0x-prefixed hex
+/// strings of 16 bytes. viem accepts only string ids (with jsonrpsee's
+/// default numbers its WebSocket watchers stay silent). Unique per node;
+/// they need not be secret, as a subscription belongs to its connection.
+#[derive(Debug)]
+struct HexIdProvider {
+    seed: B256,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Default for HexIdProvider {
+    fn default() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Self {
+            seed: alloy_primitives::keccak256(now.to_be_bytes()),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut input = [0u8; 40];
+        input[..32].copy_from_slice(self.seed.as_slice());
+        input[32..].copy_from_slice(&n.to_be_bytes());
+        let id = alloy_primitives::keccak256(input);
+        jsonrpsee::types::SubscriptionId::Str(
+            format!("0x{}", alloy_primitives::hex::encode(&id[..16])).into(),
+        )
+    }
+}
+
 /// Starts the server on `listen`.
 ///
 /// # Errors
@@ -241,6 +276,7 @@ pub async fn serve(
     listen: SocketAddr,
 ) -> Result<(ServerHandle, SocketAddr), NodeError> {
     let config = jsonrpsee::server::ServerConfig::builder()
+        .set_id_provider(HexIdProvider::default())
         .max_connections(1_000)
         .max_request_body_size(128 * 1024 * 1024)
         .max_response_body_size(u32::MAX)

@@ -14,7 +14,7 @@ use alloy::{
     rpc::types::{Filter, TransactionRequest},
     signers::{local::PrivateKeySigner, SignerSync},
 };
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use pond_devnode::node::{Node, NodeConfig};
 use serde_json::{json, Value};
 
@@ -601,4 +601,87 @@ async fn the_state_file_carries_the_chain_across_restarts() {
     c.emit(emitter, topic(6)).await;
     c.node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What other tools assume of a dev chain: `eth_accounts` in the printed
+/// order (the Nitro dev key first, for `getSigner(0)` and `[owner] =
+/// accounts`), also after a revert restores the chain; and subscription
+/// ids as 0x-hex strings, which viem requires (numbers keep its watchers
+/// silent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_keep_their_order_and_subscription_ids_are_hex_strings() {
+    use tokio_tungstenite::tungstenite::Message;
+
+    let c = Client::start(NodeConfig::default()).await;
+    let nitro: Address = "0x3f1Eae7D46d88F08fc2F8ed27FCb2AB183EB2d0E"
+        .parse()
+        .expect("address");
+    let listed = c.provider.get_accounts().await.expect("eth_accounts");
+    assert_eq!(listed, c.accounts);
+    assert_eq!(listed[0], nitro);
+    assert!(
+        listed.windows(2).any(|w| w[0] > w[1]),
+        "the printed order is not the sorted one, so this checks the order"
+    );
+    let snapshot = c
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"evm_snapshot","params":[]}"#)
+        .await;
+    let reverted = c
+        .raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"evm_revert","params":[{}]}}"#,
+            snapshot["result"]
+        ))
+        .await;
+    assert_eq!(reverted["result"], true, "{reverted}");
+    assert_eq!(
+        c.provider.get_accounts().await.expect("eth_accounts"),
+        listed
+    );
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(c.node.ws_url())
+        .await
+        .expect("websocket");
+    let mut ids = Vec::new();
+    for (n, kind) in ["newHeads", "logs", "newHeads"].into_iter().enumerate() {
+        let request =
+            json!({"jsonrpc": "2.0", "id": n, "method": "eth_subscribe", "params": [kind]});
+        ws.send(Message::text(request.to_string()))
+            .await
+            .expect("sent");
+        let answer = loop {
+            match ws.next().await.expect("an answer").expect("a frame") {
+                Message::Text(text) => break serde_json::from_str::<Value>(&text).expect("JSON"),
+                _ => continue,
+            }
+        };
+        let id = answer["result"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_owned();
+        assert!(
+            id.len() == 34
+                && id.starts_with("0x")
+                && id[2..].chars().all(|ch| ch.is_ascii_hexdigit()),
+            "{id}"
+        );
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "ids are unique");
+    // The id works for unsubscribing.
+    let request =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "eth_unsubscribe", "params": [ids[0]]});
+    ws.send(Message::text(request.to_string()))
+        .await
+        .expect("sent");
+    let answer = loop {
+        if let Message::Text(text) = ws.next().await.expect("an answer").expect("a frame") {
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            if value["id"] == 9 {
+                break value;
+            }
+        }
+    };
+    assert_eq!(answer["result"], true, "{answer}");
 }
