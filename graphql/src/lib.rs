@@ -8,8 +8,11 @@
 //!
 //! Limits: query depth, complexity, page size (≤ 1 000), request body size
 //! and a request timeout. Bad input gets a GraphQL error; the server stays
-//! up.
+//! up. Operations that read only the schema, in a shape the schema's size
+//! bounds, run under a deeper limit (see [`introspection`]), so GraphiQL's
+//! explorer and code generators can load the schema.
 
+pub mod introspection;
 pub mod objects;
 pub mod schema;
 
@@ -49,6 +52,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Builds the schema over `state`.
 #[must_use]
 pub fn schema(state: ApiState) -> PondSchema {
+    schema_with_depth(state, MAX_DEPTH)
+}
+
+fn schema_with_depth(state: ApiState, depth: usize) -> PondSchema {
     let loader = DataLoader::new(
         objects::RowsLoader {
             store: state.store.clone(),
@@ -58,7 +65,7 @@ pub fn schema(state: ApiState) -> PondSchema {
     Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
         .data(state)
         .data(loader)
-        .limit_depth(MAX_DEPTH)
+        .limit_depth(depth)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
@@ -95,6 +102,9 @@ impl Metrics {
 #[derive(Clone)]
 struct AppState {
     schema: PondSchema,
+    /// The same schema under the deeper limit of bounded schema-only
+    /// operations.
+    introspection: PondSchema,
     api: ApiState,
     metrics: Arc<Metrics>,
     rpc: Option<Arc<pond_indexer::rpc::RpcStats>>,
@@ -111,7 +121,13 @@ async fn graphiql() -> impl IntoResponse {
 
 async fn graphql(State(app): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
     let started = Instant::now();
-    let response = app.schema.execute(request.into_inner()).await;
+    let request = request.into_inner();
+    let schema = if introspection::is_bounded_introspection(&request.query) {
+        &app.introspection
+    } else {
+        &app.schema
+    };
+    let response = schema.execute(request).await;
     app.metrics.observe(started.elapsed());
     response.into()
 }
@@ -181,6 +197,7 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
     let schema = schema(api.clone());
     let app = AppState {
         schema: schema.clone(),
+        introspection: schema_with_depth(api.clone(), introspection::MAX_INTROSPECTION_DEPTH),
         api,
         metrics: Arc::default(),
         rpc,
