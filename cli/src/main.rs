@@ -28,6 +28,7 @@ use pond_indexer::{
 use tokio::sync::watch;
 
 mod contracts;
+mod wallet;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -47,6 +48,8 @@ enum Command {
     /// Serve GraphQL from a PostgreSQL database another `pond up` indexes
     /// (read-only; subscriptions arrive through LISTEN/NOTIFY).
     Serve(Serve),
+    /// Keys: create, import, list, and show addresses.
+    Wallet(wallet::Wallet),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -107,6 +110,7 @@ async fn main() -> eyre::Result<()> {
         Command::Up(up) => run_up(up).await,
         Command::Serve(serve) => run_serve(serve).await,
         Command::Contracts { json } => contracts::print(json),
+        Command::Wallet(wallet) => wallet.run(),
     }
 }
 

@@ -1,0 +1,12 @@
+//! `pond-client`: what a person or an agent needs to take part in Pond.
+//!
+//! - [`units`]: token amounts as people write them (`12.5`) and durations
+//!   (`90m`, `2d`), parsed and printed exactly;
+//! - [`keys`]: signing keys from an environment variable, a file, an
+//!   encrypted JSON keystore or a BIP-39 mnemonic, and the keystore
+//!   directory `pond wallet` manages.
+//!
+//! Keys and passwords are never printed, logged or put in an error.
+
+pub mod keys;
+pub mod units;
