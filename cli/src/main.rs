@@ -27,7 +27,9 @@ use pond_indexer::{
 };
 use tokio::sync::watch;
 
+mod account;
 mod contracts;
+mod vault;
 mod wallet;
 
 #[derive(Parser, Debug)]
@@ -50,6 +52,8 @@ enum Command {
     Serve(Serve),
     /// Keys: create, import, list, and show addresses.
     Wallet(wallet::Wallet),
+    /// Tokens in and out of the vault, and balances.
+    Vault(vault::Vault),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -97,8 +101,20 @@ struct Up {
     confirmations: u64,
 }
 
+/// Runs the command; a failure is one line on stderr (the error and its
+/// causes) and exit code 1.
 #[tokio::main]
-async fn main() -> eyre::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pond: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -111,6 +127,7 @@ async fn main() -> eyre::Result<()> {
         Command::Serve(serve) => run_serve(serve).await,
         Command::Contracts { json } => contracts::print(json),
         Command::Wallet(wallet) => wallet.run(),
+        Command::Vault(vault) => vault.run().await,
     }
 }
 

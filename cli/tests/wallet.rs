@@ -152,7 +152,7 @@ fn keystores_are_made_listed_opened_and_never_leak() {
     let opened = pond(
         &dir,
         &with_password,
-        &["wallet", "address", "--name", "alice"],
+        &["wallet", "address", "--keystore", "alice"],
     );
     assert_eq!(
         String::from_utf8_lossy(&opened.stdout).trim(),
@@ -169,7 +169,7 @@ fn keystores_are_made_listed_opened_and_never_leak() {
         &[
             "wallet",
             "address",
-            "--name",
+            "--keystore",
             "dev",
             "--password-file",
             &file_arg,
@@ -194,7 +194,7 @@ fn keystores_are_made_listed_opened_and_never_leak() {
             pond(
                 &dir,
                 &[("POND_PASSWORD", "wrong")],
-                &["wallet", "address", "--name", "alice"],
+                &["wallet", "address", "--keystore", "alice"],
             ),
             "wrong password",
         ),
@@ -202,7 +202,7 @@ fn keystores_are_made_listed_opened_and_never_leak() {
             pond(
                 &dir,
                 &with_password,
-                &["wallet", "address", "--name", "nobody"],
+                &["wallet", "address", "--keystore", "nobody"],
             ),
             "no keystore named \"nobody\"",
         ),

@@ -1,5 +1,9 @@
 //! `pond-client`: what a person or an agent needs to take part in Pond.
 //!
+//! - [`Client`]: Pond on a chain for one account; every transaction is
+//!   simulated first, so a refusal comes back as the contract's named
+//!   error ([`ClientError::Revert`]) and nothing is sent; transport
+//!   failures are told apart as retryable;
 //! - [`units`]: token amounts as people write them (`12.5`) and durations
 //!   (`90m`, `2d`), parsed and printed exactly;
 //! - [`keys`]: signing keys from an environment variable, a file, an
@@ -8,5 +12,8 @@
 //!
 //! Keys and passwords are never printed, logged or put in an error.
 
+mod client;
 pub mod keys;
 pub mod units;
+
+pub use client::{Balances, Client, ClientError};

@@ -1,0 +1,264 @@
+//! A connection to Pond on a chain, as one account: reads, and
+//! transactions that are simulated first (a revert is named and nothing is
+//! sent), signed, sent and awaited for the configured confirmations.
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, Bytes, TxHash, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use pond_bindings::{token::IPondToken, vault::IVault, Deployment, PondRevert};
+
+/// Why a client call failed, classified: retry transport errors; fix the
+/// input for reverts and bad input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The RPC endpoint did not answer (down, refused, timed out):
+    /// retryable.
+    #[error("cannot reach the chain at {rpc}: {reason}")]
+    Transport {
+        /// The endpoint.
+        rpc: String,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The endpoint serves another chain than the deployment's.
+    #[error("{rpc} is chain {actual}, but the deployment is for chain {expected}")]
+    WrongChain {
+        /// The endpoint.
+        rpc: String,
+        /// The deployment's chain id.
+        expected: u64,
+        /// The endpoint's chain id.
+        actual: u64,
+    },
+    /// A Pond contract refused, with its named error (nothing was sent).
+    #[error("{0}")]
+    Revert(PondRevert),
+    /// A revert that is no Pond error (raw data; nothing was sent).
+    #[error("the call reverted with data {0}")]
+    UnknownRevert(Bytes),
+    /// A transaction was mined but failed.
+    #[error("transaction {0} was mined but reverted")]
+    Reverted(TxHash),
+    /// A transaction needs an account and none was given.
+    #[error("this needs an account: pass --keystore NAME, --private-key-env VAR, --private-key-file FILE or --mnemonic-file FILE")]
+    NoAccount,
+}
+
+impl ClientError {
+    /// Whether trying again later may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transport { .. })
+    }
+}
+
+/// Pond on one chain, for one account (or read-only).
+#[derive(Clone, Debug)]
+pub struct Client {
+    provider: DynProvider,
+    rpc: String,
+    deployment: Deployment,
+    account: Option<Address>,
+    confirmations: u64,
+}
+
+/// An account's token holdings: in its wallet, and in the vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Balances {
+    /// Tokens in the account's wallet (not in the vault).
+    pub wallet: U256,
+    /// Vault balance free to use or withdraw.
+    pub available: U256,
+    /// Vault balance locked in jobs, deals, stakes and cases.
+    pub locked: U256,
+}
+
+impl Client {
+    /// Connects to `rpc` (HTTP) for `deployment`, signing as `signer` when
+    /// given; checks that the endpoint serves the deployment's chain.
+    ///
+    /// # Errors
+    /// The endpoint is unreachable or serves another chain.
+    pub async fn connect(
+        rpc: &str,
+        deployment: Deployment,
+        signer: Option<PrivateKeySigner>,
+    ) -> Result<Self, ClientError> {
+        let url = rpc.parse().map_err(|_| ClientError::Transport {
+            rpc: rpc.to_owned(),
+            reason: "not an http(s) URL".to_owned(),
+        })?;
+        let account = signer.as_ref().map(PrivateKeySigner::address);
+        let provider = match signer {
+            Some(signer) => ProviderBuilder::new()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(url)
+                .erased(),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
+        let client = Self {
+            provider,
+            rpc: rpc.to_owned(),
+            deployment,
+            account,
+            confirmations: 1,
+        };
+        let actual = client
+            .provider
+            .get_chain_id()
+            .await
+            .map_err(|e| client.transport(&e))?;
+        if actual != client.deployment.chain_id {
+            return Err(ClientError::WrongChain {
+                rpc: client.rpc,
+                expected: client.deployment.chain_id,
+                actual,
+            });
+        }
+        Ok(client)
+    }
+
+    /// Waits for `confirmations` blocks on each transaction (default 1).
+    #[must_use]
+    pub fn with_confirmations(mut self, confirmations: u64) -> Self {
+        self.confirmations = confirmations.max(1);
+        self
+    }
+
+    /// The signing account.
+    ///
+    /// # Errors
+    /// None was given.
+    pub fn account(&self) -> Result<Address, ClientError> {
+        self.account.ok_or(ClientError::NoAccount)
+    }
+
+    /// The deployment.
+    #[must_use]
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    fn transport(&self, error: &impl std::fmt::Display) -> ClientError {
+        ClientError::Transport {
+            rpc: self.rpc.clone(),
+            reason: error.to_string(),
+        }
+    }
+
+    /// Classifies a contract call's error: a revert (named when it is a
+    /// Pond error, `called` being the contract called) or a transport
+    /// failure.
+    fn classify(&self, called: &str, error: &alloy::contract::Error) -> ClientError {
+        match error.as_revert_data() {
+            Some(data) => PondRevert::decode(&data, Some(called))
+                .map_or(ClientError::UnknownRevert(data), ClientError::Revert),
+            None => self.transport(error),
+        }
+    }
+
+    /// The token's decimals.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn token_decimals(&self) -> Result<u8, ClientError> {
+        IPondToken::new(self.deployment.token, &self.provider)
+            .decimals()
+            .call()
+            .await
+            .map_err(|e| self.classify("PondToken", &e))
+    }
+
+    /// `account`'s balances.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn balances(&self, account: Address) -> Result<Balances, ClientError> {
+        let token = IPondToken::new(self.deployment.token, &self.provider);
+        let vault = IVault::new(self.deployment.contracts.vault, &self.provider);
+        let wallet = token.balanceOf(account).call().await;
+        let wallet = wallet.map_err(|e| self.classify("PondToken", &e))?;
+        let available = vault.availableOf(account).call().await;
+        let available = available.map_err(|e| self.classify("Vault", &e))?;
+        let locked = vault.lockedOf(account).call().await;
+        let locked = locked.map_err(|e| self.classify("Vault", &e))?;
+        Ok(Balances {
+            wallet,
+            available,
+            locked,
+        })
+    }
+
+    /// Moves `amount` from the account's wallet into its vault balance,
+    /// approving the vault first when its allowance is short. Returns the
+    /// deposit's transaction hash.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn deposit(&self, amount: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let vault_address = self.deployment.contracts.vault;
+        let token = IPondToken::new(self.deployment.token, &self.provider);
+        let allowance = token.allowance(account, vault_address).call().await;
+        let allowance = allowance.map_err(|e| self.classify("PondToken", &e))?;
+        if allowance < amount {
+            let approve = token.approve(vault_address, amount).from(account);
+            approve
+                .call()
+                .await
+                .map_err(|e| self.classify("PondToken", &e))?;
+            let pending = approve.send().await;
+            let pending = pending.map_err(|e| self.classify("PondToken", &e))?;
+            self.confirmed(pending).await?;
+        }
+        let vault = IVault::new(vault_address, &self.provider);
+        // Like every transaction here: simulated first, so a refusal is
+        // named before anything is signed.
+        let deposit = vault.deposit(amount).from(account);
+        deposit
+            .call()
+            .await
+            .map_err(|e| self.classify("Vault", &e))?;
+        let pending = deposit.send().await;
+        let pending = pending.map_err(|e| self.classify("Vault", &e))?;
+        self.confirmed(pending).await
+    }
+
+    /// Withdraws `amount` of the account's available vault balance to its
+    /// wallet.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn withdraw(&self, amount: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let vault = IVault::new(self.deployment.contracts.vault, &self.provider);
+        let withdraw = vault.withdraw(amount).from(account);
+        withdraw
+            .call()
+            .await
+            .map_err(|e| self.classify("Vault", &e))?;
+        let pending = withdraw.send().await;
+        let pending = pending.map_err(|e| self.classify("Vault", &e))?;
+        self.confirmed(pending).await
+    }
+
+    async fn confirmed(
+        &self,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<TxHash, ClientError> {
+        let receipt = pending
+            .with_required_confirmations(self.confirmations)
+            .get_receipt()
+            .await
+            .map_err(|e| self.transport(&e))?;
+        if receipt.status() {
+            Ok(receipt.transaction_hash)
+        } else {
+            Err(ClientError::Reverted(receipt.transaction_hash))
+        }
+    }
+}
