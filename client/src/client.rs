@@ -207,25 +207,11 @@ impl Client {
         let allowance = allowance.map_err(|e| self.classify("PondToken", &e))?;
         if allowance < amount {
             let approve = token.approve(vault_address, amount).from(account);
-            approve
-                .call()
-                .await
-                .map_err(|e| self.classify("PondToken", &e))?;
-            let pending = approve.send().await;
-            let pending = pending.map_err(|e| self.classify("PondToken", &e))?;
-            self.confirmed(pending).await?;
+            self.transact("PondToken", approve).await?;
         }
         let vault = IVault::new(vault_address, &self.provider);
-        // Like every transaction here: simulated first, so a refusal is
-        // named before anything is signed.
-        let deposit = vault.deposit(amount).from(account);
-        deposit
-            .call()
+        self.transact("Vault", vault.deposit(amount).from(account))
             .await
-            .map_err(|e| self.classify("Vault", &e))?;
-        let pending = deposit.send().await;
-        let pending = pending.map_err(|e| self.classify("Vault", &e))?;
-        self.confirmed(pending).await
     }
 
     /// Withdraws `amount` of the account's available vault balance to its
@@ -236,20 +222,22 @@ impl Client {
     pub async fn withdraw(&self, amount: U256) -> Result<TxHash, ClientError> {
         let account = self.account()?;
         let vault = IVault::new(self.deployment.contracts.vault, &self.provider);
-        let withdraw = vault.withdraw(amount).from(account);
-        withdraw
-            .call()
+        self.transact("Vault", vault.withdraw(amount).from(account))
             .await
-            .map_err(|e| self.classify("Vault", &e))?;
-        let pending = withdraw.send().await;
-        let pending = pending.map_err(|e| self.classify("Vault", &e))?;
-        self.confirmed(pending).await
     }
 
-    async fn confirmed(
+    /// Simulates `call` to the contract `called` (a refusal is named and
+    /// nothing is sent), then signs and sends it and awaits its receipt
+    /// for the configured confirmations.
+    async fn transact<D: alloy::contract::CallDecoder>(
         &self,
-        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        called: &str,
+        call: alloy::contract::CallBuilder<&&DynProvider, D>,
     ) -> Result<TxHash, ClientError> {
+        call.call_raw()
+            .await
+            .map_err(|e| self.classify(called, &e))?;
+        let pending = call.send().await.map_err(|e| self.classify(called, &e))?;
         let receipt = pending
             .with_required_confirmations(self.confirmations)
             .get_receipt()
