@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 mod account;
 mod contracts;
+mod provider;
 mod vault;
 mod wallet;
 
@@ -54,6 +55,8 @@ enum Command {
     Wallet(wallet::Wallet),
     /// Tokens in and out of the vault, and balances.
     Vault(vault::Vault),
+    /// A provider's machine on chain: register, update, show.
+    Provider(provider::Provider),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -128,6 +131,7 @@ async fn run() -> eyre::Result<()> {
         Command::Contracts { json } => contracts::print(json),
         Command::Wallet(wallet) => wallet.run(),
         Command::Vault(vault) => vault.run().await,
+        Command::Provider(provider) => provider.run().await,
     }
 }
 

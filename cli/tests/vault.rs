@@ -4,18 +4,13 @@
 //! vault's named error and sends nothing; bad amounts, a missing key and
 //! an RPC endpoint that is down each fail with a one-line reason.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use alloy::providers::Provider;
+use common::{printed_text as text, run_pond};
 use pond_deploy::testkit::{ok, tokens, Stack};
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposits_withdrawals_and_refusals_through_the_binary() {
@@ -32,22 +27,19 @@ async fn deposits_withdrawals_and_refusals_through_the_binary() {
     let deployment = dir.join("deployment.json");
     s.deployment.save(&deployment).expect("deployment file");
     let rpc = s.node.http_url();
+    let deployment = deployment.display().to_string();
+    let key = format!("0x{}", account.private_key);
     let pond = |extra_env: &[(&str, &str)], args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pond"));
-        command
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &dir)
-            .env("POND_RPC", &rpc)
-            .env("POND_DEPLOYMENT", &deployment)
-            .env("KEY", format!("0x{}", account.private_key))
-            .current_dir(&dir)
-            .args(["vault"])
-            .args(args);
-        for (k, v) in extra_env {
-            command.env(k, v);
-        }
-        command.output().expect("pond runs")
+        // Later entries win: the test's own variables override the chain's.
+        let mut env = vec![
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        let mut all = vec!["vault"];
+        all.extend_from_slice(args);
+        run_pond(&dir, None, &env, &all)
     };
     let balance = |out: &Output| -> serde_json::Value {
         assert!(out.status.success(), "{}", text(out));

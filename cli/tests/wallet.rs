@@ -4,51 +4,35 @@
 //! malformed key each fail with a one-line reason, and no key or password
 //! is ever printed.
 
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
+mod common;
+
+use std::{path::Path, process::Output};
+
+use common::{printed_text, run_pond, run_pond_without_terminal};
 
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const DEV_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const SECOND_ADDRESS: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Runs `pond args…` with a clean environment plus `env`.
+/// Runs `pond args…` with the keystores in `dir/keys`.
 fn pond(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    run(Command::new(env!("CARGO_BIN_EXE_pond")), dir, env, args)
+    let keys = dir.join("keys").display().to_string();
+    let mut env = env.to_vec();
+    env.push(("POND_KEYSTORE_DIR", &keys));
+    run_pond(dir, None, &env, args)
 }
 
-/// Runs `pond args…` in a session of its own, so that it has no terminal
-/// to prompt on even when the tests run in one (`setsid -w` waits for it
-/// and passes its exit status on).
+/// [`pond`] without a terminal to prompt on.
 fn pond_without_terminal(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = Command::new("setsid");
-    command.args(["-w", env!("CARGO_BIN_EXE_pond")]);
-    run(command, dir, env, args)
-}
-
-fn run(mut command: Command, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", dir)
-        .env("POND_KEYSTORE_DIR", dir.join("keys"))
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .args(args);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("pond runs")
+    let keys = dir.join("keys").display().to_string();
+    let mut env = env.to_vec();
+    env.push(("POND_KEYSTORE_DIR", &keys));
+    run_pond_without_terminal(dir, &env, args)
 }
 
 fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    printed_text(output)
 }
 
 fn printed(output: &Output, label: &str) -> String {

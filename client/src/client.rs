@@ -8,7 +8,14 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use pond_bindings::{token::IPondToken, vault::IVault, Deployment, PondRevert};
+use pond_bindings::{
+    registry::{self, IRegistry},
+    token::IPondToken,
+    vault::IVault,
+    Deployment, PondRevert,
+};
+
+use crate::hardware::Hardware;
 
 /// Why a client call failed, classified: retry transport errors; fix the
 /// input for reverts and bad input.
@@ -64,6 +71,25 @@ pub struct Client {
     deployment: Deployment,
     account: Option<Address>,
     confirmations: u64,
+}
+
+/// A registered provider as the registry holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// Declared hardware.
+    pub hardware: Hardware,
+    /// Deals completed.
+    pub completed: u64,
+    /// Deals failed (timed out or rejected).
+    pub failed: u64,
+    /// Disputes won.
+    pub disputes_won: u64,
+    /// Disputes lost.
+    pub disputes_lost: u64,
+    /// Total earned (smallest units).
+    pub earned: U256,
+    /// Total slashed (smallest units).
+    pub slashed: U256,
 }
 
 /// An account's token holdings: in its wallet, and in the vault.
@@ -226,6 +252,67 @@ impl Client {
             .await
     }
 
+    /// Registers the account as a provider of `hardware`, with a metadata
+    /// URI (contact, region, terms).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn register_provider(
+        &self,
+        hardware: Hardware,
+        metadata_uri: &str,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let call = registry.registerProvider(sol_hardware(hardware), metadata_uri.to_owned());
+        self.transact("Registry", call.from(account)).await
+    }
+
+    /// Replaces the account's declared hardware and metadata URI.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn update_provider(
+        &self,
+        hardware: Hardware,
+        metadata_uri: &str,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let call = registry.updateProvider(sol_hardware(hardware), metadata_uri.to_owned());
+        self.transact("Registry", call.from(account)).await
+    }
+
+    /// `provider`'s registration, or `None` when it is not registered.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn provider(&self, provider: Address) -> Result<Option<ProviderInfo>, ClientError> {
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let hw = registry.providerHardware(provider).call().await;
+        let hw = hw.map_err(|e| self.classify("Registry", &e))?;
+        if !hw._0 {
+            return Ok(None);
+        }
+        let record = registry.providerRecord(provider).call().await;
+        let r = record.map_err(|e| self.classify("Registry", &e))?;
+        Ok(Some(ProviderInfo {
+            hardware: Hardware {
+                gpu_count: hw._1,
+                gpu_memory_gb: hw._2,
+                cpu_cores: hw._3,
+                ram_gb: hw._4,
+                disk_gb: hw._5,
+            },
+            completed: r._0,
+            failed: r._1,
+            disputes_won: r._2,
+            disputes_lost: r._3,
+            earned: r._4,
+            slashed: r._5,
+        }))
+    }
+
     /// Simulates `call` to the contract `called` (a refusal is named and
     /// nothing is sent), then signs and sends it and awaits its receipt
     /// for the configured confirmations.
@@ -248,5 +335,15 @@ impl Client {
         } else {
             Err(ClientError::Reverted(receipt.transaction_hash))
         }
+    }
+}
+
+fn sol_hardware(h: Hardware) -> registry::Hardware {
+    registry::Hardware {
+        gpuCount: h.gpu_count,
+        gpuMemoryGb: h.gpu_memory_gb,
+        cpuCores: h.cpu_cores,
+        ramGb: h.ram_gb,
+        diskGb: h.disk_gb,
     }
 }

@@ -6,6 +6,7 @@
 //!   failures are told apart as retryable;
 //! - [`units`]: token amounts as people write them (`12.5`) and durations
 //!   (`90m`, `2d`), parsed and printed exactly;
+//! - [`hardware`]: the machine a provider offers, detected;
 //! - [`keys`]: signing keys from an environment variable, a file, an
 //!   encrypted JSON keystore or a BIP-39 mnemonic, and the keystore
 //!   directory `pond wallet` manages.
@@ -13,7 +14,8 @@
 //! Keys and passwords are never printed, logged or put in an error.
 
 mod client;
+pub mod hardware;
 pub mod keys;
 pub mod units;
 
-pub use client::{Balances, Client, ClientError};
+pub use client::{Balances, Client, ClientError, ProviderInfo};

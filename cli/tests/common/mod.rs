@@ -161,3 +161,68 @@ impl Pond {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `pond args…` to completion as a user's shell would on a machine
+/// without Rust: an empty environment but `PATH=/usr/bin:/bin` (after
+/// `path_first`, when given), `HOME=dir`, the working directory `dir`,
+/// stdin closed, plus `env`.
+pub(crate) fn run_pond(
+    dir: &Path,
+    path_first: Option<&Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    run_in(
+        Command::new(env!("CARGO_BIN_EXE_pond")),
+        dir,
+        path_first,
+        env,
+        args,
+    )
+}
+
+/// [`run_pond`] in a session of its own, so that `pond` has no terminal
+/// to prompt on even when the tests run in one (`setsid -w` waits for it
+/// and passes its exit status on).
+pub(crate) fn run_pond_without_terminal(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = Command::new("setsid");
+    command.args(["-w", env!("CARGO_BIN_EXE_pond")]);
+    run_in(command, dir, None, env, args)
+}
+
+fn run_in(
+    mut command: Command,
+    dir: &Path,
+    path_first: Option<&Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let path = path_first.map_or_else(
+        || "/usr/bin:/bin".to_owned(),
+        |first| format!("{}:/usr/bin:/bin", first.display()),
+    );
+    command
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("pond runs")
+}
+
+/// Everything a finished `pond` printed (stdout, then stderr).
+pub(crate) fn printed_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -1,0 +1,100 @@
+//! `pond provider` through the binary against devnode with the real
+//! contracts: registration with detected hardware (two 24 GB GPUs from a
+//! stand-in `nvidia-smi`, the machine's cores and RAM), flags that
+//! override, a second registration refused with the registry's named
+//! error, an update, and `show` for anyone.
+
+mod common;
+
+use common::{printed_text as text, run_pond};
+use pond_deploy::testkit::Stack;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_is_registered_updated_and_shown() {
+    let s = Stack::start().await;
+    let account = s.node.accounts()[6].clone();
+    let dir = std::env::temp_dir().join(format!("pond-provider-{}", std::process::id()));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("dir");
+    // What nvidia-smi prints for two 24 GB GPUs (MiB per GPU).
+    let smi = bin.join("nvidia-smi");
+    std::fs::write(&smi, "#!/bin/sh\nprintf '24576\\n24576\\n'\n").expect("script");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    }
+    let deployment = dir.join("deployment.json");
+    s.deployment.save(&deployment).expect("deployment file");
+    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
+    let key = format!("0x{}", account.private_key);
+    let pond = |args: &[&str]| {
+        let env = [
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key.as_str()),
+        ];
+        let mut all = vec!["provider"];
+        all.extend_from_slice(args);
+        run_pond(&dir, Some(&bin), &env, &all)
+    };
+    let address = account.address.to_string();
+
+    let unknown = pond(&["show", "--account", &address]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("is not a registered provider"),
+        "{}",
+        text(&unknown)
+    );
+
+    let registered = pond(&[
+        "register",
+        "--private-key-env",
+        "KEY",
+        "--metadata-uri",
+        "https://example.org/rig",
+        "--disk-gb",
+        "500",
+        "--json",
+    ]);
+    assert!(registered.status.success(), "{}", text(&registered));
+    let shown = pond(&["show", "--account", &address, "--json"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    let hw = &shown["hardware"];
+    assert_eq!(
+        (&hw["gpuCount"], &hw["gpuMemoryGb"]),
+        (&2.into(), &24.into()),
+        "{shown}"
+    );
+    assert_eq!(hw["diskGb"], 500);
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    assert_eq!(hw["cpuCores"], cores);
+    assert!(hw["ramGb"].as_u64().is_some_and(|gb| gb >= 1), "{shown}");
+    assert_eq!(shown["completed"], 0);
+    assert_eq!(shown["earned"], "0");
+
+    let again = pond(&["register", "--private-key-env", "KEY"]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains(&format!("Registry.ProviderAlreadyRegistered({address})")),
+        "{}",
+        text(&again)
+    );
+
+    let updated = pond(&[
+        "update",
+        "--private-key-env",
+        "KEY",
+        "--gpus",
+        "1",
+        "--gpu-memory-gb",
+        "80",
+    ]);
+    assert!(updated.status.success(), "{}", text(&updated));
+    let shown = pond(&["show", "--private-key-env", "KEY"]);
+    let shown = text(&shown);
+    assert!(shown.contains("1 GPU × 80 GB"), "{shown}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
