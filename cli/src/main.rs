@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 mod account;
 mod contracts;
+mod offer;
 mod provider;
 mod vault;
 mod wallet;
@@ -57,6 +58,8 @@ enum Command {
     Vault(vault::Vault),
     /// A provider's machine on chain: register, update, show.
     Provider(provider::Provider),
+    /// A provider's standing offers: post, cancel, list.
+    Offer(offer::OfferCmd),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -132,6 +135,7 @@ async fn run() -> eyre::Result<()> {
         Command::Wallet(wallet) => wallet.run(),
         Command::Vault(vault) => vault.run().await,
         Command::Provider(provider) => provider.run().await,
+        Command::Offer(offer) => offer.run().await,
     }
 }
 

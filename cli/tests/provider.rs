@@ -2,7 +2,8 @@
 //! contracts: registration with detected hardware (two 24 GB GPUs from a
 //! stand-in `nvidia-smi`, the machine's cores and RAM), flags that
 //! override, a second registration refused with the registry's named
-//! error, an update, and `show` for anyone.
+//! error, an update, and `show` for anyone; then offers posted on that
+//! hardware, listed, refused beyond it, and cancelled.
 
 mod common;
 
@@ -96,5 +97,89 @@ async fn a_machine_is_registered_updated_and_shown() {
     let shown = pond(&["show", "--private-key-env", "KEY"]);
     let shown = text(&shown);
     assert!(shown.contains("1 GPU × 80 GB"), "{shown}");
+
+    // Offers: posted on the registered hardware, listed, refused beyond
+    // it, cancelled.
+    let offer = |args: &[&str]| {
+        let env = [
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key.as_str()),
+        ];
+        let mut all = vec!["offer"];
+        all.extend_from_slice(args);
+        run_pond(&dir, None, &env, &all)
+    };
+    let posted = offer(&[
+        "post",
+        "--private-key-env",
+        "KEY",
+        "--price",
+        "12.5",
+        "--max-duration",
+        "2h",
+        "--json",
+    ]);
+    assert!(posted.status.success(), "{}", text(&posted));
+    let posted: serde_json::Value = serde_json::from_slice(&posted.stdout).expect("JSON");
+    let id = posted["offerId"].as_str().expect("offer id").to_owned();
+    let listed = offer(&["list", "--provider", &address, "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let mine = &listed[0];
+    assert_eq!(mine["id"], id.as_str(), "{listed}");
+    assert_eq!(
+        (&mine["price"], &mine["maxDuration"], &mine["minDuration"]),
+        (&"12.5".into(), &7200.into(), &300.into())
+    );
+    assert_eq!(
+        (
+            &mine["hardware"]["gpuCount"],
+            &mine["hardware"]["gpuMemoryGb"]
+        ),
+        (&1.into(), &80.into())
+    );
+    let too_big = offer(&[
+        "post",
+        "--private-key-env",
+        "KEY",
+        "--price",
+        "1",
+        "--max-duration",
+        "1h",
+        "--gpus",
+        "4",
+    ]);
+    assert!(!too_big.status.success());
+    assert!(
+        text(&too_big).contains("OfferBook.HardwareExceedsRegistration()"),
+        "{}",
+        text(&too_big)
+    );
+    let bad_duration = offer(&[
+        "post",
+        "--private-key-env",
+        "KEY",
+        "--price",
+        "1",
+        "--max-duration",
+        "2 hours",
+    ]);
+    assert!(
+        text(&bad_duration).contains("is not a duration"),
+        "{}",
+        text(&bad_duration)
+    );
+    let cancelled = offer(&["cancel", &id, "--private-key-env", "KEY"]);
+    assert!(cancelled.status.success(), "{}", text(&cancelled));
+    let open = offer(&["list", "--provider", &address, "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&open.stdout).trim(),
+        "[]",
+        "{}",
+        text(&open)
+    );
+    let all = offer(&["list", "--provider", &address, "--all", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).expect("JSON");
+    assert_eq!(all[0]["open"], false, "{all}");
     let _ = std::fs::remove_dir_all(&dir);
 }

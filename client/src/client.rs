@@ -6,9 +6,11 @@ use alloy::{
     network::EthereumWallet,
     primitives::{Address, Bytes, TxHash, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use pond_bindings::{
+    offers::{self, IOfferBook},
     registry::{self, IRegistry},
     token::IPondToken,
     vault::IVault,
@@ -90,6 +92,38 @@ pub struct ProviderInfo {
     pub earned: U256,
     /// Total slashed (smallest units).
     pub slashed: U256,
+}
+
+/// The terms of a standing offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfferTerms {
+    /// The hardware offered (at most what the provider registered).
+    pub hardware: Hardware,
+    /// Price per job (smallest units).
+    pub price: U256,
+    /// Shortest job taken, seconds.
+    pub min_duration: u64,
+    /// Longest job taken, seconds.
+    pub max_duration: u64,
+    /// Deals at once.
+    pub max_concurrent: u32,
+    /// Unix time the offer ends.
+    pub expiry: u64,
+}
+
+/// A standing offer as the offer book holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// Its id.
+    pub id: U256,
+    /// The provider.
+    pub provider: Address,
+    /// Whether it is open (not cancelled).
+    pub open: bool,
+    /// Its terms.
+    pub terms: OfferTerms,
+    /// Deals running on it now.
+    pub active_deals: u32,
 }
 
 /// An account's token holdings: in its wallet, and in the vault.
@@ -313,6 +347,104 @@ impl Client {
         }))
     }
 
+    /// Posts a standing offer; returns its id and the transaction.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn post_offer(&self, terms: OfferTerms) -> Result<(U256, TxHash), ClientError> {
+        let account = self.account()?;
+        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let call = book.postOffer(
+            offers::Hardware {
+                gpuCount: terms.hardware.gpu_count,
+                gpuMemoryGb: terms.hardware.gpu_memory_gb,
+                cpuCores: terms.hardware.cpu_cores,
+                ramGb: terms.hardware.ram_gb,
+                diskGb: terms.hardware.disk_gb,
+            },
+            terms.price,
+            terms.min_duration,
+            terms.max_duration,
+            terms.max_concurrent,
+            terms.expiry,
+        );
+        let receipt = self
+            .transact_receipt("OfferBook", call.from(account))
+            .await?;
+        let id = receipt
+            .decoded_log::<IOfferBook::OfferPosted>()
+            .map(|log| log.data.offerId)
+            .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
+        Ok((id, receipt.transaction_hash))
+    }
+
+    /// Cancels one of the account's offers (running deals continue).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn cancel_offer(&self, id: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        self.transact("OfferBook", book.cancelOffer(id).from(account))
+            .await
+    }
+
+    /// The number of offers ever posted (ids run from 1).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn offer_count(&self) -> Result<U256, ClientError> {
+        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let count = book.offerCount().call().await;
+        count.map_err(|e| self.classify("OfferBook", &e))
+    }
+
+    /// Offer `id`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn offer(&self, id: U256) -> Result<Option<Offer>, ClientError> {
+        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let o = book.offer(id).call().await;
+        let o = o.map_err(|e| self.classify("OfferBook", &e))?;
+        if o._0.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some(Offer {
+            id,
+            provider: o._0,
+            open: o._1,
+            terms: OfferTerms {
+                hardware: Hardware {
+                    gpu_count: o._8.gpuCount,
+                    gpu_memory_gb: o._8.gpuMemoryGb,
+                    cpu_cores: o._8.cpuCores,
+                    ram_gb: o._8.ramGb,
+                    disk_gb: o._8.diskGb,
+                },
+                price: o._2,
+                min_duration: o._3,
+                max_duration: o._4,
+                max_concurrent: o._5,
+                expiry: o._7,
+            },
+            active_deals: o._6,
+        }))
+    }
+
+    /// The latest block's timestamp (the chain's now).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn now(&self) -> Result<u64, ClientError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| self.transport(&e))?;
+        Ok(block.map_or(0, |b| b.header.timestamp))
+    }
+
     /// Simulates `call` to the contract `called` (a refusal is named and
     /// nothing is sent), then signs and sends it and awaits its receipt
     /// for the configured confirmations.
@@ -321,6 +453,17 @@ impl Client {
         called: &str,
         call: alloy::contract::CallBuilder<&&DynProvider, D>,
     ) -> Result<TxHash, ClientError> {
+        self.transact_receipt(called, call)
+            .await
+            .map(|receipt| receipt.transaction_hash)
+    }
+
+    /// [`Self::transact`], returning the successful receipt.
+    async fn transact_receipt<D: alloy::contract::CallDecoder>(
+        &self,
+        called: &str,
+        call: alloy::contract::CallBuilder<&&DynProvider, D>,
+    ) -> Result<TransactionReceipt, ClientError> {
         call.call_raw()
             .await
             .map_err(|e| self.classify(called, &e))?;
@@ -331,7 +474,7 @@ impl Client {
             .await
             .map_err(|e| self.transport(&e))?;
         if receipt.status() {
-            Ok(receipt.transaction_hash)
+            Ok(receipt)
         } else {
             Err(ClientError::Reverted(receipt.transaction_hash))
         }

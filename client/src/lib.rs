@@ -18,4 +18,4 @@ pub mod hardware;
 pub mod keys;
 pub mod units;
 
-pub use client::{Balances, Client, ClientError, ProviderInfo};
+pub use client::{Balances, Client, ClientError, Offer, OfferTerms, ProviderInfo};

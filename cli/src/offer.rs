@@ -1,0 +1,214 @@
+//! `pond offer post | cancel | list`: a provider's standing offers, in
+//! token units and human durations.
+
+use alloy::primitives::{Address, U256};
+use clap::{Args, Subcommand};
+use eyre::eyre;
+use pond_client::{
+    hardware::Hardware,
+    units::{format_amount, format_duration, parse_amount, parse_duration},
+    Offer, OfferTerms,
+};
+
+use crate::account::{ChainArgs, KeyArgs};
+
+/// Most offers `list` reads from the chain (newest first).
+const LIST_LIMIT: u64 = 1_000;
+
+/// `pond offer …`.
+#[derive(Args, Debug)]
+pub(crate) struct OfferCmd {
+    #[command(subcommand)]
+    command: OfferCommand,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum OfferCommand {
+    /// Post a standing offer (hardware: what you registered, unless given).
+    Post {
+        /// Price per job in tokens, e.g. 80 or 12.5.
+        #[arg(long)]
+        price: String,
+        /// Longest job taken, e.g. 2h.
+        #[arg(long)]
+        max_duration: String,
+        /// Shortest job taken (at least the protocol's 5 minutes).
+        #[arg(long, default_value = "5m")]
+        min_duration: String,
+        /// Deals at once.
+        #[arg(long, default_value_t = 1)]
+        max_concurrent: u32,
+        /// How long the offer stands, e.g. 1d.
+        #[arg(long, default_value = "1d")]
+        expires_in: String,
+        /// GPUs offered.
+        #[arg(long)]
+        gpus: Option<u32>,
+        /// Memory per GPU offered, GB.
+        #[arg(long)]
+        gpu_memory_gb: Option<u32>,
+        /// CPU cores offered.
+        #[arg(long)]
+        cpu_cores: Option<u32>,
+        /// RAM offered, GB.
+        #[arg(long)]
+        ram_gb: Option<u32>,
+        /// Disk offered, GB.
+        #[arg(long)]
+        disk_gb: Option<u32>,
+    },
+    /// Cancel one of your offers (running deals continue).
+    Cancel {
+        /// The offer's id.
+        id: U256,
+    },
+    /// Open offers (of one provider with --provider), newest first.
+    List {
+        /// Only this provider's.
+        #[arg(long)]
+        provider: Option<Address>,
+        /// Cancelled and expired ones too.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+fn offer_json(o: &Offer, decimals: u8) -> serde_json::Value {
+    let h = o.terms.hardware;
+    serde_json::json!({
+        "id": o.id.to_string(),
+        "provider": o.provider,
+        "open": o.open,
+        "price": format_amount(o.terms.price, decimals),
+        "minDuration": o.terms.min_duration,
+        "maxDuration": o.terms.max_duration,
+        "maxConcurrent": o.terms.max_concurrent,
+        "activeDeals": o.active_deals,
+        "expiry": o.terms.expiry,
+        "hardware": {
+            "gpuCount": h.gpu_count, "gpuMemoryGb": h.gpu_memory_gb, "cpuCores": h.cpu_cores,
+            "ramGb": h.ram_gb, "diskGb": h.disk_gb,
+        },
+    })
+}
+
+impl OfferCmd {
+    /// Runs the command.
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let client = self.chain.connect(&self.keys).await?;
+        let decimals = client.token_decimals().await?;
+        match &self.command {
+            OfferCommand::Post {
+                price,
+                max_duration,
+                min_duration,
+                max_concurrent,
+                expires_in,
+                gpus,
+                gpu_memory_gb,
+                cpu_cores,
+                ram_gb,
+                disk_gb,
+            } => {
+                let price = parse_amount(price, decimals)?;
+                let max_duration = parse_duration(max_duration)?;
+                let min_duration = parse_duration(min_duration)?;
+                let expires_in = parse_duration(expires_in)?;
+                let account = client.account()?;
+                let registered = client
+                    .provider(account)
+                    .await?
+                    .ok_or_else(|| eyre!("register first: `pond provider register`"))?
+                    .hardware;
+                let hardware = Hardware {
+                    gpu_count: gpus.unwrap_or(registered.gpu_count),
+                    gpu_memory_gb: gpu_memory_gb.unwrap_or(registered.gpu_memory_gb),
+                    cpu_cores: cpu_cores.unwrap_or(registered.cpu_cores),
+                    ram_gb: ram_gb.unwrap_or(registered.ram_gb),
+                    disk_gb: disk_gb.unwrap_or(registered.disk_gb),
+                };
+                let expiry = client.now().await?.saturating_add(expires_in);
+                let (id, tx) = client
+                    .post_offer(OfferTerms {
+                        hardware,
+                        price,
+                        min_duration,
+                        max_duration,
+                        max_concurrent: *max_concurrent,
+                        expiry,
+                    })
+                    .await?;
+                if self.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "offerId": id.to_string(), "transaction": tx })
+                    );
+                } else {
+                    println!("offer {id} posted in transaction {tx}");
+                }
+            }
+            OfferCommand::Cancel { id } => {
+                let tx = client.cancel_offer(*id).await?;
+                if self.json {
+                    println!("{}", serde_json::json!({ "transaction": tx }));
+                } else {
+                    println!("offer {id} cancelled in transaction {tx}");
+                }
+            }
+            OfferCommand::List { provider, all } => {
+                let now = client.now().await?;
+                let count = client.offer_count().await?;
+                let count = u64::try_from(count).unwrap_or(u64::MAX);
+                let mut shown = Vec::new();
+                let oldest = count.saturating_sub(LIST_LIMIT);
+                for id in (oldest + 1..=count).rev() {
+                    let Some(offer) = client.offer(U256::from(id)).await? else {
+                        continue;
+                    };
+                    let live = offer.open && offer.terms.expiry > now;
+                    if (*all || live) && provider.is_none_or(|p| p == offer.provider) {
+                        shown.push(offer);
+                    }
+                }
+                if self.json {
+                    let rows: Vec<_> = shown.iter().map(|o| offer_json(o, decimals)).collect();
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else if shown.is_empty() {
+                    println!("no offers");
+                } else {
+                    println!(
+                        "{:>6}  {:<42}  {:>12}  {:>11}  {:>5}  hardware",
+                        "id", "provider", "price", "durations", "deals"
+                    );
+                    for o in &shown {
+                        let h = o.terms.hardware;
+                        println!(
+                            "{:>6}  {:<42}  {:>12}  {:>11}  {:>2}/{:<2}  {}×{} GB GPU, {} cores, {} GB RAM",
+                            o.id,
+                            o.provider.to_string(),
+                            format_amount(o.terms.price, decimals),
+                            format!("{}–{}", format_duration(o.terms.min_duration), format_duration(o.terms.max_duration)),
+                            o.active_deals,
+                            o.terms.max_concurrent,
+                            h.gpu_count,
+                            h.gpu_memory_gb,
+                            h.cpu_cores,
+                            h.ram_gb
+                        );
+                    }
+                }
+                if oldest > 0 {
+                    eprintln!("(read the newest {LIST_LIMIT} offers; the GraphQL API serves the whole book)");
+                }
+            }
+        }
+        Ok(())
+    }
+}
