@@ -4,6 +4,7 @@
 //!   generated from the interfaces in `contracts/abi/`;
 //! - [`Deployment`]: the `deployments/<network>.json` file (chain, first
 //!   block, every contract's address);
+//! - [`states`]: the names of the contracts' job and deal states;
 //! - [`PondRevert`]: any Pond revert decoded into the named custom error of
 //!   the contract that declares it, with its arguments, also when it was
 //!   bubbled up through a nested call.
@@ -14,6 +15,7 @@
 pub mod abi;
 mod deployment;
 mod revert;
+pub mod states;
 
 pub use abi::*;
 pub use deployment::{Contracts, Deployment, DeploymentFileError};

@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 mod account;
 mod contracts;
+mod job;
 mod offer;
 mod provider;
 mod vault;
@@ -60,6 +61,8 @@ enum Command {
     Provider(provider::Provider),
     /// A provider's standing offers: post, cancel, list.
     Offer(offer::OfferCmd),
+    /// A job creator's jobs: post (direct, take or auction), status, cancel.
+    Job(job::Job),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -136,6 +139,7 @@ async fn run() -> eyre::Result<()> {
         Command::Vault(vault) => vault.run().await,
         Command::Provider(provider) => provider.run().await,
         Command::Offer(offer) => offer.run().await,
+        Command::Job(job) => job.run().await,
     }
 }
 

@@ -10,8 +10,10 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use pond_bindings::{
+    market::{self, IMarket},
     offers::{self, IOfferBook},
     registry::{self, IRegistry},
+    states::{state_name, JOB_STATES},
     token::IPondToken,
     vault::IVault,
     Deployment, PondRevert,
@@ -124,6 +126,67 @@ pub struct Offer {
     pub terms: OfferTerms,
     /// Deals running on it now.
     pub active_deals: u32,
+}
+
+/// A job as its creator posts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRequest {
+    /// Content hash of the module.
+    pub module_hash: alloy::primitives::B256,
+    /// Where the module can be fetched.
+    pub module_uri: String,
+    /// Content hash of the inputs (parameters included).
+    pub input_hash: alloy::primitives::B256,
+    /// Where the inputs can be fetched.
+    pub input_uri: String,
+    /// The least hardware a provider must offer.
+    pub min_hardware: Hardware,
+    /// Longest the job may run, seconds.
+    pub max_duration: u64,
+    /// Most the creator pays (smallest units; locked until matched).
+    pub max_price: U256,
+    /// Unix time after which an unmatched job expires.
+    pub match_deadline: u64,
+    /// Reverse auction for this many seconds (0: none).
+    pub bidding_window: u64,
+    /// Match this offer at once (0: none).
+    pub offer_id: U256,
+}
+
+/// What a posted job became.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostedJob {
+    /// The job's id.
+    pub job_id: U256,
+    /// Its deal, when it was matched at once.
+    pub deal_id: Option<U256>,
+    /// The transaction.
+    pub transaction: TxHash,
+}
+
+/// A job as the market holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobInfo {
+    /// The creator.
+    pub creator: Address,
+    /// State name (`open`, `bidding`, `matched`, `cancelled`, `expired`).
+    pub state: &'static str,
+    /// Most the creator pays.
+    pub max_price: U256,
+    /// Longest run, seconds.
+    pub max_duration: u64,
+    /// Match deadline (unix seconds).
+    pub match_deadline: u64,
+    /// End of bidding (0: no auction).
+    pub bidding_end: u64,
+    /// Its deal (0: none yet).
+    pub deal_id: U256,
+    /// Best bidder so far (auctions).
+    pub best_bidder: Address,
+    /// Best bid so far (auctions).
+    pub best_price: U256,
+    /// The least hardware.
+    pub min_hardware: Hardware,
 }
 
 /// An account's token holdings: in its wallet, and in the vault.
@@ -429,6 +492,91 @@ impl Client {
                 expiry: o._7,
             },
             active_deals: o._6,
+        }))
+    }
+
+    /// Posts a job (its maximum price is locked from the vault balance).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn post_job(&self, job: JobRequest) -> Result<PostedJob, ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let h = job.min_hardware;
+        let spec = market::JobSpec {
+            moduleHash: job.module_hash,
+            moduleUri: job.module_uri,
+            inputHash: job.input_hash,
+            inputUri: job.input_uri,
+            minHardware: market::Hardware {
+                gpuCount: h.gpu_count,
+                gpuMemoryGb: h.gpu_memory_gb,
+                cpuCores: h.cpu_cores,
+                ramGb: h.ram_gb,
+                diskGb: h.disk_gb,
+            },
+            maxDuration: job.max_duration,
+            maxPrice: job.max_price,
+            matchDeadline: job.match_deadline,
+            biddingWindow: job.bidding_window,
+            offerId: job.offer_id,
+        };
+        let receipt = self
+            .transact_receipt("Market", market.postJob(spec).from(account))
+            .await?;
+        let job_id = receipt
+            .decoded_log::<IMarket::JobPosted>()
+            .map(|log| log.data.jobId)
+            .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
+        let deal_id = receipt
+            .decoded_log::<IMarket::JobMatched>()
+            .map(|log| log.data.dealId);
+        Ok(PostedJob {
+            job_id,
+            deal_id,
+            transaction: receipt.transaction_hash,
+        })
+    }
+
+    /// Cancels one of the account's unmatched jobs (its price comes back).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn cancel_job(&self, id: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        self.transact("Market", market.cancelJob(id).from(account))
+            .await
+    }
+
+    /// Job `id`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn job(&self, id: U256) -> Result<Option<JobInfo>, ClientError> {
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let j = market.job(id).call().await;
+        let j = j.map_err(|e| self.classify("Market", &e))?;
+        if j._1 == 0 {
+            return Ok(None);
+        }
+        Ok(Some(JobInfo {
+            creator: j._0,
+            state: state_name(&JOB_STATES, j._1),
+            max_price: j._2,
+            max_duration: j._3,
+            match_deadline: j._4,
+            bidding_end: j._5,
+            deal_id: j._6,
+            best_bidder: j._7,
+            best_price: j._8,
+            min_hardware: Hardware {
+                gpu_count: j._9.gpuCount,
+                gpu_memory_gb: j._9.gpuMemoryGb,
+                cpu_cores: j._9.cpuCores,
+                ram_gb: j._9.ramGb,
+                disk_gb: j._9.diskGb,
+            },
         }))
     }
 

@@ -18,4 +18,6 @@ pub mod hardware;
 pub mod keys;
 pub mod units;
 
-pub use client::{Balances, Client, ClientError, Offer, OfferTerms, ProviderInfo};
+pub use client::{
+    Balances, Client, ClientError, JobInfo, JobRequest, Offer, OfferTerms, PostedJob, ProviderInfo,
+};

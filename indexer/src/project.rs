@@ -61,16 +61,10 @@ macro_rules! row {
     }};
 }
 
-/// Deal states as stored.
-const DEAL_STATES: [&str; 7] = [
-    "none",
-    "active",
-    "committed",
-    "revealed",
-    "challenged",
-    "completed",
-    "timed_out",
-];
+/// Job states as stored (index = on-chain value).
+const JOB: [&str; 6] = pond_bindings::states::JOB_STATES;
+/// Deal states as stored (index = on-chain value).
+const DEAL_STATES: [&str; 7] = pond_bindings::states::DEAL_STATES;
 
 async fn deal_state(
     batch: &mut Batch,
@@ -358,7 +352,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
             use market::IMarket::IMarketEvents as E;
             match e {
                 E::JobPosted(j) => {
-                    let state = if j.biddingEnd > 0 { "bidding" } else { "open" };
+                    let state = if j.biddingEnd > 0 { JOB[2] } else { JOB[1] };
                     let row = row! {
                         "id" => id(j.jobId), "creator" => addr(j.creator), "relayer" => addr(j.relayer),
                         "state" => state, "module_hash" => hash(j.moduleHash), "module_uri" => j.moduleUri.clone(),
@@ -375,13 +369,13 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 }
                 E::JobCancelled(j) => {
                     update(batch, &JOBS, &[id(j.jobId)], |row| {
-                        row.extend(row! { "state" => "cancelled", "refunded" => amt(j.refunded), "updated_at" => meta.timestamp });
+                        row.extend(row! { "state" => JOB[4], "refunded" => amt(j.refunded), "updated_at" => meta.timestamp });
                     })
                     .await?;
                 }
                 E::JobExpired(j) => {
                     update(batch, &JOBS, &[id(j.jobId)], |row| {
-                        row.extend(row! { "state" => "expired", "refunded" => amt(j.refunded), "updated_at" => meta.timestamp });
+                        row.extend(row! { "state" => JOB[5], "refunded" => amt(j.refunded), "updated_at" => meta.timestamp });
                     })
                     .await?;
                 }
@@ -421,7 +415,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     update(batch, &JOBS, &[id(m.jobId)], |row| {
                         class = Some(int_of(row, "min_gpu_memory_gb"));
                         row.extend(row! {
-                            "state" => "matched", "match_mode" => mode, "deal_id" => id(m.dealId),
+                            "state" => JOB[3], "match_mode" => mode, "deal_id" => id(m.dealId),
                             "price" => amt(m.price), "refunded" => amt(m.refunded), "matched_day" => day.clone(),
                             "updated_at" => meta.timestamp,
                         });

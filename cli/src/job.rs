@@ -1,0 +1,190 @@
+//! `pond job post | status | cancel`: a job creator's side. A job names
+//! its module and inputs by content hash and URI; it is matched directly
+//! (`--offer ID`), taken by any provider (the default), or auctioned
+//! (`--auction WINDOW`).
+
+use alloy::primitives::{B256, U256};
+use clap::{Args, Subcommand};
+use pond_client::{
+    hardware::Hardware,
+    units::{format_amount, format_duration, parse_amount, parse_duration},
+    JobRequest,
+};
+
+use crate::account::{ChainArgs, KeyArgs};
+
+/// `pond job …`.
+#[derive(Args, Debug)]
+pub(crate) struct Job {
+    #[command(subcommand)]
+    command: JobCommand,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum JobCommand {
+    /// Post a job; its maximum price is locked from your vault balance.
+    Post(Box<Post>),
+    /// A job's state, price, deadlines and deal.
+    Status {
+        /// The job's id.
+        id: U256,
+    },
+    /// Cancel an unmatched job of yours (its price comes back).
+    Cancel {
+        /// The job's id.
+        id: U256,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Post {
+    /// Content hash of the module (0x + 64 hex).
+    #[arg(long)]
+    module_hash: B256,
+    /// Where the module can be fetched.
+    #[arg(long)]
+    module_uri: String,
+    /// Content hash of the inputs (0x + 64 hex).
+    #[arg(long)]
+    input_hash: B256,
+    /// Where the inputs can be fetched.
+    #[arg(long)]
+    input_uri: String,
+    /// Most you pay, in tokens (e.g. 100 or 12.5).
+    #[arg(long)]
+    max_price: String,
+    /// Longest the job may run, e.g. 1h.
+    #[arg(long)]
+    max_duration: String,
+    /// How long it may wait for a match, e.g. 1d.
+    #[arg(long, default_value = "1d")]
+    match_within: String,
+    /// Match this offer at once (direct mode).
+    #[arg(long, conflicts_with = "auction")]
+    offer: Option<U256>,
+    /// Run a reverse auction for this long, e.g. 10m (auction mode).
+    #[arg(long)]
+    auction: Option<String>,
+    /// GPUs needed.
+    #[arg(long, default_value_t = 0)]
+    gpus: u32,
+    /// Memory per GPU needed, GB.
+    #[arg(long, default_value_t = 0)]
+    gpu_memory_gb: u32,
+    /// CPU cores needed.
+    #[arg(long, default_value_t = 1)]
+    cpu_cores: u32,
+    /// RAM needed, GB.
+    #[arg(long, default_value_t = 0)]
+    ram_gb: u32,
+    /// Disk needed, GB.
+    #[arg(long, default_value_t = 0)]
+    disk_gb: u32,
+}
+
+impl Job {
+    /// Runs the command.
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let client = self.chain.connect(&self.keys).await?;
+        let decimals = client.token_decimals().await?;
+        match &self.command {
+            JobCommand::Post(p) => {
+                let max_price = parse_amount(&p.max_price, decimals)?;
+                let max_duration = parse_duration(&p.max_duration)?;
+                let match_within = parse_duration(&p.match_within)?;
+                let bidding_window = p.auction.as_deref().map(parse_duration).transpose()?;
+                let request = JobRequest {
+                    module_hash: p.module_hash,
+                    module_uri: p.module_uri.clone(),
+                    input_hash: p.input_hash,
+                    input_uri: p.input_uri.clone(),
+                    min_hardware: Hardware {
+                        gpu_count: p.gpus,
+                        gpu_memory_gb: p.gpu_memory_gb,
+                        cpu_cores: p.cpu_cores,
+                        ram_gb: p.ram_gb,
+                        disk_gb: p.disk_gb,
+                    },
+                    max_duration,
+                    max_price,
+                    match_deadline: client.now().await?.saturating_add(match_within),
+                    bidding_window: bidding_window.unwrap_or(0),
+                    offer_id: p.offer.unwrap_or(U256::ZERO),
+                };
+                let posted = client.post_job(request).await?;
+                if self.json {
+                    let value = serde_json::json!({
+                        "jobId": posted.job_id.to_string(),
+                        "dealId": posted.deal_id.map(|d| d.to_string()),
+                        "transaction": posted.transaction,
+                    });
+                    println!("{value}");
+                } else {
+                    println!(
+                        "job {} posted in transaction {}",
+                        posted.job_id, posted.transaction
+                    );
+                    if let Some(deal) = posted.deal_id {
+                        println!("matched: deal {deal}");
+                    }
+                }
+            }
+            JobCommand::Status { id } => {
+                let job = client
+                    .job(*id)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("there is no job {id}"))?;
+                let deal = (!job.deal_id.is_zero()).then(|| job.deal_id.to_string());
+                if self.json {
+                    let value = serde_json::json!({
+                        "id": id.to_string(),
+                        "creator": job.creator,
+                        "state": job.state,
+                        "maxPrice": format_amount(job.max_price, decimals),
+                        "maxDuration": job.max_duration,
+                        "matchDeadline": job.match_deadline,
+                        "biddingEnd": job.bidding_end,
+                        "dealId": deal,
+                        "bestPrice": format_amount(job.best_price, decimals),
+                    });
+                    println!("{value}");
+                } else {
+                    println!("job        {id} ({})", job.state);
+                    println!("creator    {}", job.creator);
+                    println!(
+                        "pays       at most {} for at most {}",
+                        format_amount(job.max_price, decimals),
+                        format_duration(job.max_duration)
+                    );
+                    println!("match by   {} (unix)", job.match_deadline);
+                    if job.bidding_end > 0 {
+                        println!(
+                            "auction    until {} (unix), best bid {}",
+                            job.bidding_end,
+                            format_amount(job.best_price, decimals)
+                        );
+                    }
+                    if let Some(deal) = deal {
+                        println!("deal       {deal}");
+                    }
+                }
+            }
+            JobCommand::Cancel { id } => {
+                let tx = client.cancel_job(*id).await?;
+                if self.json {
+                    println!("{}", serde_json::json!({ "transaction": tx }));
+                } else {
+                    println!("job {id} cancelled in transaction {tx}");
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! `pond job` through the binary against devnode with the real contracts:
+//! a job matched directly with an offer, one posted for any provider to
+//! take and then cancelled, one auctioned; a job beyond the creator's
+//! vault balance refused with the vault's named error; an unknown job.
+
+mod common;
+
+use alloy::primitives::B256;
+use common::{printed_text as text, run_pond};
+use pond_deploy::testkit::{tokens, Stack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_posted_in_every_mode_watched_and_cancelled() {
+    let s = Stack::start().await;
+    let creator = s.node.accounts()[7].clone();
+    let provider = s.accounts[2];
+    s.fund(creator.address, tokens(1_000)).await;
+    s.fund(provider, tokens(500)).await;
+    s.register_provider(provider, 2).await;
+    let offer = s.post_offer(provider, tokens(80)).await.to_string();
+    let dir = std::env::temp_dir().join(format!("pond-job-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let deployment = dir.join("deployment.json");
+    s.deployment.save(&deployment).expect("deployment file");
+    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
+    let key = format!("0x{}", creator.private_key);
+    let (module, input) = (
+        B256::repeat_byte(0x11).to_string(),
+        B256::repeat_byte(0x22).to_string(),
+    );
+    let job = |args: &[&str]| {
+        let env = [
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key.as_str()),
+        ];
+        let mut all = vec!["job"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
+        run_pond(&dir, None, &env, &all)
+    };
+    let post = |extra: &[&str]| {
+        let mut args = vec![
+            "post",
+            "--module-hash",
+            &module,
+            "--module-uri",
+            "oci://pond/echo@sha256:11",
+            "--input-hash",
+            &input,
+            "--input-uri",
+            "ipfs://inputs",
+            "--max-duration",
+            "1h",
+            "--gpus",
+            "1",
+            "--gpu-memory-gb",
+            "24",
+        ];
+        args.extend_from_slice(extra);
+        let out = job(&args);
+        (
+            out.status.success(),
+            text(&out),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(),
+        )
+    };
+    let status = |id: &str| {
+        let out = job(&["status", id]);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+
+    // Direct: matched with the offer at once.
+    let (ok, all, direct) = post(&["--max-price", "100", "--offer", &offer]);
+    assert!(ok, "{all}");
+    let direct = direct.expect("JSON");
+    assert!(direct["dealId"].is_string(), "{direct}");
+    let id = direct["jobId"].as_str().expect("id").to_owned();
+    assert_eq!(status(&id)["state"], "matched");
+
+    // Take: open until a provider takes it; cancelled, its price returns.
+    let (ok, all, open) = post(&["--max-price", "50.5"]);
+    assert!(ok, "{all}");
+    let open = open.expect("JSON");
+    assert!(open["dealId"].is_null(), "{open}");
+    let id = open["jobId"].as_str().expect("id").to_owned();
+    let seen = status(&id);
+    assert_eq!(
+        (&seen["state"], &seen["maxPrice"]),
+        (&"open".into(), &"50.5".into()),
+        "{seen}"
+    );
+    let (available_before, _) = s.balances(creator.address).await;
+    let cancelled = job(&["cancel", &id]);
+    assert!(cancelled.status.success(), "{}", text(&cancelled));
+    assert_eq!(status(&id)["state"], "cancelled");
+    let (available_after, _) = s.balances(creator.address).await;
+    assert_eq!(
+        available_after - available_before,
+        tokens(50) + tokens(1) / alloy::primitives::U256::from(2)
+    );
+
+    // Auction: bidding for ten minutes.
+    let (ok, all, auction) = post(&["--max-price", "30", "--auction", "10m"]);
+    assert!(ok, "{all}");
+    let id = auction.expect("JSON")["jobId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let seen = status(&id);
+    assert_eq!(seen["state"], "bidding", "{seen}");
+    assert!(seen["biddingEnd"].as_u64().is_some_and(|end| end > 0));
+
+    // Refusals and unknowns.
+    let (ok, all, _) = post(&["--max-price", "100000"]);
+    assert!(!ok);
+    assert!(all.contains("Vault.InsufficientAvailable("), "{all}");
+    let unknown = job(&["status", "999"]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("there is no job 999"),
+        "{}",
+        text(&unknown)
+    );
+    let short_hash = job(&[
+        "post",
+        "--module-hash",
+        "0x12",
+        "--module-uri",
+        "m",
+        "--input-hash",
+        &input,
+        "--input-uri",
+        "i",
+        "--max-duration",
+        "1h",
+        "--max-price",
+        "1",
+    ]);
+    assert!(!short_hash.status.success());
+    assert!(
+        text(&short_hash).contains("invalid value '0x12' for '--module-hash"),
+        "{}",
+        text(&short_hash)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
