@@ -4,6 +4,7 @@
 //!   generated from the interfaces in `contracts/abi/`;
 //! - [`Deployment`]: the `deployments/<network>.json` file (chain, first
 //!   block, every contract's address);
+//! - [`commitment`]: the commit-reveal hashes of results and votes;
 //! - [`states`]: the names of the contracts' job and deal states;
 //! - [`PondRevert`]: any Pond revert decoded into the named custom error of
 //!   the contract that declares it, with its arguments, also when it was
@@ -13,6 +14,7 @@
 //! the clients link no chain simulator and no contract build.
 
 pub mod abi;
+pub mod commitment;
 mod deployment;
 mod revert;
 pub mod states;

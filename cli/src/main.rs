@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 mod account;
 mod contracts;
+mod deal;
 mod job;
 mod offer;
 mod provider;
@@ -63,6 +64,8 @@ enum Command {
     Offer(offer::OfferCmd),
     /// A job creator's jobs: post (direct, take or auction), status, cancel.
     Job(job::Job),
+    /// Deals: commit, reveal, accept, challenge, finalize, timeout, status.
+    Deal(deal::Deal),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -140,6 +143,7 @@ async fn run() -> eyre::Result<()> {
         Command::Provider(provider) => provider.run().await,
         Command::Offer(offer) => offer.run().await,
         Command::Job(job) => job.run().await,
+        Command::Deal(deal) => deal.run().await,
     }
 }
 

@@ -146,3 +146,201 @@ async fn jobs_are_posted_in_every_mode_watched_and_cancelled() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A deal through the binary, from both sides: commit (the salt kept on
+/// disk) and reveal by the provider, accept or challenge by the creator,
+/// finalize after the judge window and a timeout after a missed commit
+/// by anyone; each early step refused with the deal book's named error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
+    let s = Stack::start().await;
+    let creator = s.node.accounts()[7].clone();
+    let provider = s.node.accounts()[2].clone();
+    s.fund(creator.address, tokens(1_000)).await;
+    s.fund(provider.address, tokens(1_000)).await;
+    s.register_provider(provider.address, 2).await;
+    let dir = std::env::temp_dir().join(format!("pond-deal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let deployment = dir.join("deployment.json");
+    s.deployment.save(&deployment).expect("deployment file");
+    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
+    let (creator_key, provider_key) = (
+        format!("0x{}", creator.private_key),
+        format!("0x{}", provider.private_key),
+    );
+    let pond = |key: &str, args: &[&str]| {
+        let env = [
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key),
+        ];
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
+        let out = run_pond(&dir, None, &env, &all);
+        (
+            out.status.success(),
+            text(&out),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(),
+        )
+    };
+    let result = B256::repeat_byte(0xee).to_string();
+    // A direct deal on a fresh offer, posted through the binary too (the
+    // stack's own provider would reuse nonces the binary has spent).
+    let new_deal = || async {
+        let (ok, all, offer) = pond(
+            &provider_key,
+            &[
+                "offer",
+                "post",
+                "--price",
+                "80",
+                "--max-duration",
+                "2h",
+                "--gpus",
+                "1",
+            ],
+        );
+        assert!(ok, "{all}");
+        let offer = offer.expect("JSON")["offerId"]
+            .as_str()
+            .expect("offer")
+            .to_owned();
+        let (module, input) = (
+            B256::repeat_byte(1).to_string(),
+            B256::repeat_byte(2).to_string(),
+        );
+        let (ok, all, posted) = pond(
+            &creator_key,
+            &[
+                "job",
+                "post",
+                "--module-hash",
+                &module,
+                "--module-uri",
+                "oci://m",
+                "--input-hash",
+                &input,
+                "--input-uri",
+                "ipfs://i",
+                "--max-duration",
+                "1h",
+                "--max-price",
+                "80",
+                "--gpus",
+                "1",
+                "--offer",
+                &offer,
+            ],
+        );
+        assert!(ok, "{all}");
+        posted.expect("JSON")["dealId"]
+            .as_str()
+            .expect("deal")
+            .to_owned()
+    };
+    let state = |deal: &str| {
+        let (ok, all, value) = pond(&creator_key, &["deal", "status", deal]);
+        assert!(ok, "{all}");
+        value.expect("JSON")["state"]
+            .as_str()
+            .expect("state")
+            .to_owned()
+    };
+    let deliver = |deal: String| {
+        let (provider_key, result) = (provider_key.clone(), result.clone());
+        let pond = &pond;
+        async move {
+            let (ok, all, _) = pond(
+                &provider_key,
+                &["deal", "commit", &deal, "--result-hash", &result],
+            );
+            assert!(ok, "{all}");
+            let (ok, all, _) = pond(
+                &provider_key,
+                &[
+                    "deal",
+                    "reveal",
+                    &deal,
+                    "--result-hash",
+                    &result,
+                    "--result-uri",
+                    "ipfs://outputs",
+                ],
+            );
+            assert!(ok, "{all}");
+        }
+    };
+
+    // Accepted: the provider is paid.
+    let first = new_deal().await;
+    let (ok, all, _) = pond(
+        &provider_key,
+        &["deal", "commit", &first, "--result-hash", &result],
+    );
+    assert!(ok, "{all}");
+    assert_eq!(state(&first), "committed");
+    let salts: Vec<_> = std::fs::read_dir(dir.join(".pond/salts"))
+        .expect("salt dir")
+        .collect();
+    assert_eq!(salts.len(), 1, "the salt is kept on disk");
+    let (ok, all, _) = pond(
+        &provider_key,
+        &[
+            "deal",
+            "reveal",
+            &first,
+            "--result-hash",
+            &result,
+            "--result-uri",
+            "ipfs://outputs",
+        ],
+    );
+    assert!(ok, "{all}");
+    assert_eq!(state(&first), "revealed");
+    let (ok, all, _) = pond(&provider_key, &["deal", "accept", &first]);
+    assert!(!ok && all.contains("Deals.NotDealCreator"), "{all}");
+    let (ok, all, _) = pond(&creator_key, &["deal", "accept", &first]);
+    assert!(ok, "{all}");
+    assert_eq!(state(&first), "completed");
+
+    // Challenged: a mediation case opens.
+    let second = new_deal().await;
+    deliver(second.clone()).await;
+    let (ok, all, challenged) = pond(&creator_key, &["deal", "challenge", &second]);
+    assert!(ok, "{all}");
+    assert!(challenged.expect("JSON")["caseId"].is_string());
+    assert_eq!(state(&second), "challenged");
+
+    // Finalized by anyone after the judge window, not before.
+    let third = new_deal().await;
+    deliver(third.clone()).await;
+    let (ok, all, _) = pond(&creator_key, &["deal", "finalize", &third]);
+    assert!(!ok && all.contains("Deals.DeadlineNotPassed("), "{all}");
+    // Timed out by anyone after a missed commitment, not before.
+    let fourth = new_deal().await;
+    let (ok, all, _) = pond(&creator_key, &["deal", "timeout", &fourth]);
+    assert!(!ok && all.contains("Deals.DeadlineNotPassed("), "{all}");
+    // A reveal without a stored salt says how to go on.
+    let (ok, all, _) = pond(
+        &provider_key,
+        &[
+            "deal",
+            "reveal",
+            &fourth,
+            "--result-hash",
+            &result,
+            "--result-uri",
+            "ipfs://o",
+        ],
+    );
+    assert!(!ok && all.contains("no salt stored for deal"), "{all}");
+    s.advance(2 * 24 * 3600).await;
+    let (ok, all, _) = pond(&creator_key, &["deal", "finalize", &third]);
+    assert!(ok, "{all}");
+    assert_eq!(state(&third), "completed");
+    let (ok, all, _) = pond(&creator_key, &["deal", "timeout", &fourth]);
+    assert!(ok, "{all}");
+    assert_eq!(state(&fourth), "timed_out");
+    let _ = std::fs::remove_dir_all(&dir);
+}

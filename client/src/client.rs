@@ -10,10 +10,11 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use pond_bindings::{
+    deals::IDeals,
     market::{self, IMarket},
     offers::{self, IOfferBook},
     registry::{self, IRegistry},
-    states::{state_name, JOB_STATES},
+    states::{state_name, DEAL_STATES, JOB_STATES},
     token::IPondToken,
     vault::IVault,
     Deployment, PondRevert,
@@ -187,6 +188,40 @@ pub struct JobInfo {
     pub best_price: U256,
     /// The least hardware.
     pub min_hardware: Hardware,
+}
+
+/// A deal as the deal book holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DealInfo {
+    /// Its job.
+    pub job_id: U256,
+    /// The offer it runs on (0: an auction's winning bid).
+    pub offer_id: U256,
+    /// The job's creator.
+    pub creator: Address,
+    /// The provider.
+    pub provider: Address,
+    /// State name (`active`, `committed`, `revealed`, `challenged`,
+    /// `completed`, `timed_out`).
+    pub state: &'static str,
+    /// Its mediation case (0: none).
+    pub case_id: U256,
+    /// The agreed price.
+    pub price: U256,
+    /// The provider's results collateral.
+    pub results_collateral: U256,
+    /// The provider's timeout collateral.
+    pub timeout_collateral: U256,
+    /// Commit by (unix seconds).
+    pub execution_deadline: u64,
+    /// Reveal by (unix seconds; 0 before the commitment).
+    pub reveal_deadline: u64,
+    /// Judge by (unix seconds; 0 before the reveal).
+    pub judge_deadline: u64,
+    /// The provider's commitment.
+    pub commitment: alloy::primitives::B256,
+    /// The revealed result hash.
+    pub result_hash: alloy::primitives::B256,
 }
 
 /// An account's token holdings: in its wallet, and in the vault.
@@ -577,6 +612,121 @@ impl Client {
                 ram_gb: j._9.ramGb,
                 disk_gb: j._9.diskGb,
             },
+        }))
+    }
+
+    /// Commits to a result with `commitment` (see
+    /// `pond_bindings::commitment::result_commitment`; keep its salt).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn commit_result(
+        &self,
+        deal: U256,
+        commitment: alloy::primitives::B256,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        self.transact("Deals", deals.commitResult(deal, commitment).from(account))
+            .await
+    }
+
+    /// Reveals the committed result with its URI and salt.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn reveal_result(
+        &self,
+        deal: U256,
+        result_hash: alloy::primitives::B256,
+        result_uri: &str,
+        salt: alloy::primitives::B256,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let call = deals.revealResult(deal, result_hash, result_uri.to_owned(), salt);
+        self.transact("Deals", call.from(account)).await
+    }
+
+    /// Accepts a revealed result (the creator): the provider is paid.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn accept_result(&self, deal: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        self.transact("Deals", deals.acceptResult(deal).from(account))
+            .await
+    }
+
+    /// Challenges a revealed result (the creator, paying the mediation
+    /// fee); returns the case id and the transaction.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn challenge_result(&self, deal: U256) -> Result<(U256, TxHash), ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let receipt = self
+            .transact_receipt("Deals", deals.challengeResult(deal).from(account))
+            .await?;
+        let case = receipt
+            .decoded_log::<IDeals::DealChallenged>()
+            .map(|log| log.data.caseId)
+            .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
+        Ok((case, receipt.transaction_hash))
+    }
+
+    /// Finalizes a revealed deal after its judge window (anyone).
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn finalize_deal(&self, deal: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        self.transact("Deals", deals.finalizeDeal(deal).from(account))
+            .await
+    }
+
+    /// Claims a missed commit or reveal deadline (anyone).
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn claim_timeout(&self, deal: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        self.transact("Deals", deals.claimTimeout(deal).from(account))
+            .await
+    }
+
+    /// Deal `id`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn deal(&self, id: U256) -> Result<Option<DealInfo>, ClientError> {
+        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let parties = deals.dealParties(id).call().await;
+        let p = parties.map_err(|e| self.classify("Deals", &e))?;
+        if p._4 == 0 {
+            return Ok(None);
+        }
+        let terms = deals.dealTerms(id).call().await;
+        let t = terms.map_err(|e| self.classify("Deals", &e))?;
+        Ok(Some(DealInfo {
+            job_id: p._0,
+            offer_id: p._1,
+            creator: p._2,
+            provider: p._3,
+            state: state_name(&DEAL_STATES, p._4),
+            case_id: p._5,
+            price: t._0,
+            results_collateral: t._1,
+            timeout_collateral: t._2,
+            execution_deadline: t._3,
+            reveal_deadline: t._4,
+            judge_deadline: t._5,
+            commitment: t._6,
+            result_hash: t._7,
         }))
     }
 

@@ -4,6 +4,7 @@
 //!   simulated first, so a refusal comes back as the contract's named
 //!   error ([`ClientError::Revert`]) and nothing is sent; transport
 //!   failures are told apart as retryable;
+//! - [`salts`]: commit-reveal salts stored before each commitment;
 //! - [`units`]: token amounts as people write them (`12.5`) and durations
 //!   (`90m`, `2d`), parsed and printed exactly;
 //! - [`hardware`]: the machine a provider offers, detected;
@@ -16,8 +17,10 @@
 mod client;
 pub mod hardware;
 pub mod keys;
+pub mod salts;
 pub mod units;
 
 pub use client::{
-    Balances, Client, ClientError, JobInfo, JobRequest, Offer, OfferTerms, PostedJob, ProviderInfo,
+    Balances, Client, ClientError, DealInfo, JobInfo, JobRequest, Offer, OfferTerms, PostedJob,
+    ProviderInfo,
 };

@@ -13,7 +13,7 @@ use alloy::{
     primitives::{keccak256, Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
-    sol_types::{SolEvent, SolValue},
+    sol_types::SolEvent,
 };
 use pond_bindings::{
     deals::IDeals, market, market::IMarket, offers, offers::IOfferBook, registry,
@@ -390,23 +390,11 @@ impl Stack {
     }
 }
 
-/// `keccak256(abi.encode(id, account, result, salt))`, as the contracts
-/// compute it.
-pub fn commitment(id: U256, account: Address, result: B256, salt: B256) -> B256 {
-    keccak256((id, account, result, salt).abi_encode())
-}
+/// A provider's result commitment (`pond_bindings::commitment`).
+pub use pond_bindings::commitment::result_commitment as commitment;
 
-/// `keccak256(abi.encode(caseId, validator, result, outputDigest, salt))`,
-/// a validator's vote commitment as mediation computes it.
-pub fn vote_commitment(
-    case: U256,
-    validator: Address,
-    result: B256,
-    output_digest: B256,
-    salt: B256,
-) -> B256 {
-    keccak256((case, validator, result, output_digest, salt).abi_encode())
-}
+/// A validator's vote commitment (`pond_bindings::commitment`).
+pub use pond_bindings::commitment::vote_commitment;
 
 /// The output digest the testkit's validators reveal for `result`: voters
 /// that stand for the same outputs reveal the same digest. (Real

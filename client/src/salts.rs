@@ -1,0 +1,161 @@
+//! Commit-reveal salts, kept on disk before the commitment is sent, so a
+//! provider that crashes between commit and reveal still reveals: one file
+//! per deal (mode 0600, directory 0700), written once and reused.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{Address, B256, U256};
+use rand::RngCore;
+
+/// A salt that cannot be stored or found.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SaltError {
+    /// Reading or writing the salt file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No salt was stored for this deal.
+    #[error("no salt stored for deal {deal} in {}: reveal with --salt", dir.display())]
+    Missing {
+        /// The deal.
+        deal: U256,
+        /// The salt directory.
+        dir: PathBuf,
+    },
+    /// The file does not hold a salt.
+    #[error("{} does not hold a 32-byte hex salt", .0.display())]
+    Malformed(PathBuf),
+}
+
+/// Salts by deal, for one deployment.
+#[derive(Clone, Debug)]
+pub struct SaltStore {
+    dir: PathBuf,
+    scope: String,
+}
+
+impl SaltStore {
+    /// Salts in `dir` for the deal book at `deals` on chain `chain_id`.
+    #[must_use]
+    pub fn new(dir: impl Into<PathBuf>, chain_id: u64, deals: Address) -> Self {
+        Self {
+            dir: dir.into(),
+            scope: format!("{chain_id}-{deals:#x}"),
+        }
+    }
+
+    /// `$HOME/.pond/salts`.
+    #[must_use]
+    pub fn default_dir() -> PathBuf {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        home.join(".pond/salts")
+    }
+
+    fn file(&self, deal: U256) -> PathBuf {
+        self.dir.join(format!("{}-{deal}", self.scope))
+    }
+
+    /// The salt of `deal`: the stored one, or a new random one stored
+    /// (durably) before it is returned.
+    ///
+    /// # Errors
+    /// The file cannot be read or written.
+    pub fn salt_for_commit(&self, deal: U256) -> Result<B256, SaltError> {
+        if let Some(salt) = self.read(deal)? {
+            return Ok(salt);
+        }
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| SaltError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        set_mode(&self.dir, 0o700).map_err(io(&self.dir))?;
+        let mut salt = B256::ZERO;
+        rand::thread_rng().fill_bytes(salt.as_mut_slice());
+        let path = self.file(deal);
+        let temporary = path.with_extension("partial");
+        std::fs::write(&temporary, format!("{salt}\n")).map_err(io(&temporary))?;
+        set_mode(&temporary, 0o600).map_err(io(&temporary))?;
+        std::fs::File::open(&temporary)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&temporary))?;
+        std::fs::rename(&temporary, &path).map_err(io(&path))?;
+        Ok(salt)
+    }
+
+    /// The stored salt of `deal`.
+    ///
+    /// # Errors
+    /// None stored, or the file cannot be read.
+    pub fn salt(&self, deal: U256) -> Result<B256, SaltError> {
+        self.read(deal)?.ok_or_else(|| SaltError::Missing {
+            deal,
+            dir: self.dir.clone(),
+        })
+    }
+
+    fn read(&self, deal: U256) -> Result<Option<B256>, SaltError> {
+        let path = self.file(deal);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| SaltError::Malformed(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SaltError::Io { path, source }),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deal_keeps_one_salt_and_other_deals_and_chains_get_their_own() {
+        let dir = std::env::temp_dir().join(format!("pond-salts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SaltStore::new(&dir, 1, Address::repeat_byte(1));
+        let deal = U256::from(7);
+        assert!(matches!(store.salt(deal), Err(SaltError::Missing { .. })));
+        let first = store.salt_for_commit(deal).expect("stored");
+        assert_eq!(store.salt_for_commit(deal).expect("again"), first);
+        assert_eq!(store.salt(deal).expect("read"), first);
+        assert_ne!(store.salt_for_commit(U256::from(8)).expect("other"), first);
+        let other_chain = SaltStore::new(&dir, 2, Address::repeat_byte(1));
+        assert_ne!(
+            other_chain.salt_for_commit(deal).expect("other chain"),
+            first
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.file(deal))
+                .expect("file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(store.file(deal), "junk").expect("written");
+        assert!(matches!(store.salt(deal), Err(SaltError::Malformed(_))));
+        std::fs::remove_dir_all(&dir).expect("cleaned");
+    }
+}
