@@ -15,6 +15,9 @@ pub const DEAL_STATES: [&str; 7] = [
     "timed_out",
 ];
 
+/// Mediation case states (Mediation `case_state`): index = on-chain value.
+pub const CASE_STATES: [&str; 4] = ["none", "awaiting_randomness", "voting", "resolved"];
+
 /// The name of on-chain state `value` in `states`, or `"unknown"`.
 #[must_use]
 pub fn state_name(states: &[&'static str], value: u8) -> &'static str {

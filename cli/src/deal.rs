@@ -6,7 +6,10 @@
 use alloy::primitives::{B256, U256};
 use clap::{Args, Subcommand};
 use pond_bindings::commitment::result_commitment;
-use pond_client::{salts::SaltStore, units::format_amount};
+use pond_client::{
+    salts::{SaltFor, SaltStore},
+    units::format_amount,
+};
 
 use crate::account::{ChainArgs, KeyArgs};
 
@@ -84,7 +87,7 @@ impl Deal {
         let (deal, tx, extra) = match &self.command {
             DealCommand::Commit { deal, result_hash } => {
                 let provider = client.account()?;
-                let salt = salts.salt_for_commit(*deal)?;
+                let salt = salts.salt_for_commit(SaltFor::Result { deal: *deal })?;
                 let commitment = result_commitment(*deal, provider, *result_hash, salt);
                 (deal, client.commit_result(*deal, commitment).await?, None)
             }
@@ -96,7 +99,7 @@ impl Deal {
             } => {
                 let salt = match salt {
                     Some(salt) => *salt,
-                    None => salts.salt(*deal)?,
+                    None => salts.salt(SaltFor::Result { deal: *deal })?,
                 };
                 let tx = client
                     .reveal_result(*deal, *result_hash, result_uri, salt)

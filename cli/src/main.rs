@@ -31,8 +31,10 @@ mod account;
 mod contracts;
 mod deal;
 mod job;
+mod market;
 mod offer;
 mod provider;
+mod validator;
 mod vault;
 mod wallet;
 
@@ -66,6 +68,12 @@ enum Command {
     Job(job::Job),
     /// Deals: commit, reveal, accept, challenge, finalize, timeout, status.
     Deal(deal::Deal),
+    /// Matching: take, bid, close an auction, expire a job.
+    Market(market::Market),
+    /// A validator's stake: stake, unbond, withdraw, show.
+    Validator(validator::Validator),
+    /// Mediation cases: show, draw, commit and reveal votes, resolve.
+    Case(validator::Case),
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -144,6 +152,9 @@ async fn run() -> eyre::Result<()> {
         Command::Offer(offer) => offer.run().await,
         Command::Job(job) => job.run().await,
         Command::Deal(deal) => deal.run().await,
+        Command::Market(market) => market.run().await,
+        Command::Validator(validator) => validator.run().await,
+        Command::Case(case) => case.run().await,
     }
 }
 

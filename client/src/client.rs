@@ -12,9 +12,10 @@ use alloy::{
 use pond_bindings::{
     deals::IDeals,
     market::{self, IMarket},
+    mediation::IMediation,
     offers::{self, IOfferBook},
     registry::{self, IRegistry},
-    states::{state_name, DEAL_STATES, JOB_STATES},
+    states::{state_name, CASE_STATES, DEAL_STATES, JOB_STATES},
     token::IPondToken,
     vault::IVault,
     Deployment, PondRevert,
@@ -222,6 +223,52 @@ pub struct DealInfo {
     pub commitment: alloy::primitives::B256,
     /// The revealed result hash.
     pub result_hash: alloy::primitives::B256,
+}
+
+/// A validator as the registry holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatorInfo {
+    /// Stake.
+    pub stake: U256,
+    /// Amount unbonding.
+    pub unbonding: U256,
+    /// When the unbonding amount can be withdrawn (unix seconds).
+    pub unbonding_ready_at: u64,
+    /// Cases it serves now.
+    pub active_cases: u32,
+    /// Votes with the majority.
+    pub with_majority: u64,
+    /// Votes against it.
+    pub against_majority: u64,
+    /// Drawn but did not vote.
+    pub no_shows: u64,
+    /// Total earned.
+    pub earned: U256,
+    /// Total slashed.
+    pub slashed: U256,
+}
+
+/// A mediation case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseInfo {
+    /// The challenged deal.
+    pub deal_id: U256,
+    /// The challenger.
+    pub creator: Address,
+    /// The provider.
+    pub provider: Address,
+    /// State name (`awaiting_randomness`, `voting`, `resolved`).
+    pub state: &'static str,
+    /// Voting round (1 or 2).
+    pub round: u8,
+    /// Commit votes by (unix seconds).
+    pub commit_deadline: u64,
+    /// Reveal votes by (unix seconds).
+    pub reveal_deadline: u64,
+    /// The provider's result under challenge.
+    pub provider_result: alloy::primitives::B256,
+    /// The validators drawn for the current round.
+    pub validators: Vec<Address>,
 }
 
 /// An account's token holdings: in its wallet, and in the vault.
@@ -727,6 +774,202 @@ impl Client {
             judge_deadline: t._5,
             commitment: t._6,
             result_hash: t._7,
+        }))
+    }
+
+    /// Takes an open job with one of the account's offers (a provider);
+    /// returns the deal id.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn take_offer(&self, job: U256, offer: U256) -> Result<(U256, TxHash), ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let receipt = self
+            .transact_receipt("Market", market.takeOffer(job, offer).from(account))
+            .await?;
+        let deal = receipt
+            .decoded_log::<IMarket::JobMatched>()
+            .map(|log| log.data.dealId)
+            .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
+        Ok((deal, receipt.transaction_hash))
+    }
+
+    /// Bids `price` in a job's reverse auction (a provider).
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn bid(&self, job: U256, price: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        self.transact("Market", market.bid(job, price).from(account))
+            .await
+    }
+
+    /// Closes an auction after its window (anyone); the deal id when a
+    /// bid won.
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn close_auction(&self, job: U256) -> Result<(Option<U256>, TxHash), ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let receipt = self
+            .transact_receipt("Market", market.closeAuction(job).from(account))
+            .await?;
+        let deal = receipt
+            .decoded_log::<IMarket::JobMatched>()
+            .map(|log| log.data.dealId);
+        Ok((deal, receipt.transaction_hash))
+    }
+
+    /// Expires an unmatched job past its match deadline (anyone).
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn expire_job(&self, job: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        self.transact("Market", market.expireJob(job).from(account))
+            .await
+    }
+
+    /// Stakes `amount` of the account's available vault balance.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn stake(&self, amount: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        self.transact("Registry", registry.stake(amount).from(account))
+            .await
+    }
+
+    /// Starts unbonding `amount` of the stake.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn request_unbond(&self, amount: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        self.transact("Registry", registry.requestUnbond(amount).from(account))
+            .await
+    }
+
+    /// Withdraws the unbonded amount to the vault balance.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn withdraw_unbonded(&self) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        self.transact("Registry", registry.withdrawUnbonded().from(account))
+            .await
+    }
+
+    /// `validator`'s stake and record.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn validator(&self, validator: Address) -> Result<ValidatorInfo, ClientError> {
+        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let state = registry.validatorState(validator).call().await;
+        let st = state.map_err(|e| self.classify("Registry", &e))?;
+        let record = registry.validatorRecord(validator).call().await;
+        let r = record.map_err(|e| self.classify("Registry", &e))?;
+        Ok(ValidatorInfo {
+            active_cases: st._1,
+            stake: st._2,
+            unbonding: st._3,
+            unbonding_ready_at: st._4,
+            with_majority: r._0,
+            against_majority: r._1,
+            no_shows: r._2,
+            earned: r._3,
+            slashed: r._4,
+        })
+    }
+
+    /// Draws a case's validators once its randomness is known (anyone).
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn draw_validators(&self, case: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        self.transact("Mediation", mediation.drawValidators(case).from(account))
+            .await
+    }
+
+    /// Commits a drawn validator's vote.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn commit_vote(
+        &self,
+        case: U256,
+        commitment: alloy::primitives::B256,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        self.transact(
+            "Mediation",
+            mediation.commitVote(case, commitment).from(account),
+        )
+        .await
+    }
+
+    /// Reveals a committed vote.
+    ///
+    /// # Errors
+    /// No account, a refusal (named; nothing sent), or the chain fails.
+    pub async fn reveal_vote(
+        &self,
+        case: U256,
+        result_hash: alloy::primitives::B256,
+        output_digest: alloy::primitives::B256,
+        salt: alloy::primitives::B256,
+    ) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        let call = mediation.revealVote(case, result_hash, output_digest, salt);
+        self.transact("Mediation", call.from(account)).await
+    }
+
+    /// Resolves a case after its reveal deadline (anyone).
+    ///
+    /// # Errors
+    /// A refusal (named; nothing sent), or the chain fails.
+    pub async fn resolve_case(&self, case: U256) -> Result<TxHash, ClientError> {
+        let account = self.account()?;
+        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        self.transact("Mediation", mediation.resolveCase(case).from(account))
+            .await
+    }
+
+    /// Case `id`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn case(&self, id: U256) -> Result<Option<CaseInfo>, ClientError> {
+        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        let info = mediation.caseInfo(id).call().await;
+        let c = info.map_err(|e| self.classify("Mediation", &e))?;
+        if c._3 == 0 {
+            return Ok(None);
+        }
+        let validators = mediation.caseValidators(id).call().await;
+        let validators = validators.map_err(|e| self.classify("Mediation", &e))?;
+        Ok(Some(CaseInfo {
+            deal_id: c._0,
+            creator: c._1,
+            provider: c._2,
+            state: state_name(&CASE_STATES, c._3),
+            round: c._4,
+            commit_deadline: c._7,
+            reveal_deadline: c._8,
+            provider_result: c._9,
+            validators,
         }))
     }
 

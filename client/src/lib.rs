@@ -21,6 +21,6 @@ pub mod salts;
 pub mod units;
 
 pub use client::{
-    Balances, Client, ClientError, DealInfo, JobInfo, JobRequest, Offer, OfferTerms, PostedJob,
-    ProviderInfo,
+    Balances, CaseInfo, Client, ClientError, DealInfo, JobInfo, JobRequest, Offer, OfferTerms,
+    PostedJob, ProviderInfo, ValidatorInfo,
 };

@@ -1,6 +1,9 @@
 //! Commit-reveal salts, kept on disk before the commitment is sent, so a
-//! provider that crashes between commit and reveal still reveals: one file
-//! per deal (mode 0600, directory 0700), written once and reused.
+//! provider (or validator) that crashes between commit and reveal still
+//! reveals: one file per deal result or per case round's vote (mode 0600,
+//! directory 0700), written once and reused. A vote's salt is per round:
+//! reusing a revealed salt would let others recognise a repeated vote
+//! before it is revealed.
 
 use std::path::{Path, PathBuf};
 
@@ -20,11 +23,11 @@ pub enum SaltError {
         #[source]
         source: std::io::Error,
     },
-    /// No salt was stored for this deal.
-    #[error("no salt stored for deal {deal} in {}: reveal with --salt", dir.display())]
+    /// No salt was stored for this commitment.
+    #[error("no salt stored for {what} in {}: reveal with --salt", dir.display())]
     Missing {
-        /// The deal.
-        deal: U256,
+        /// The commitment (`deal 3`, `case 2 round 1`).
+        what: String,
         /// The salt directory.
         dir: PathBuf,
     },
@@ -33,7 +36,40 @@ pub enum SaltError {
     Malformed(PathBuf),
 }
 
-/// Salts by deal, for one deployment.
+/// What a salt is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaltFor {
+    /// A provider's result in a deal.
+    Result {
+        /// The deal.
+        deal: U256,
+    },
+    /// A validator's vote in a case's round.
+    Vote {
+        /// The case.
+        case: U256,
+        /// The round.
+        round: u8,
+    },
+}
+
+impl SaltFor {
+    fn describe(self) -> String {
+        match self {
+            Self::Result { deal } => format!("deal {deal}"),
+            Self::Vote { case, round } => format!("case {case} round {round}"),
+        }
+    }
+
+    fn file_name(self) -> String {
+        match self {
+            Self::Result { deal } => format!("deal-{deal}"),
+            Self::Vote { case, round } => format!("case-{case}-round-{round}"),
+        }
+    }
+}
+
+/// Salts by commitment, for one deployment.
 #[derive(Clone, Debug)]
 pub struct SaltStore {
     dir: PathBuf,
@@ -57,17 +93,18 @@ impl SaltStore {
         home.join(".pond/salts")
     }
 
-    fn file(&self, deal: U256) -> PathBuf {
-        self.dir.join(format!("{}-{deal}", self.scope))
+    fn file(&self, what: SaltFor) -> PathBuf {
+        self.dir
+            .join(format!("{}-{}", self.scope, what.file_name()))
     }
 
-    /// The salt of `deal`: the stored one, or a new random one stored
+    /// The salt for `what`: the stored one, or a new random one stored
     /// (durably) before it is returned.
     ///
     /// # Errors
     /// The file cannot be read or written.
-    pub fn salt_for_commit(&self, deal: U256) -> Result<B256, SaltError> {
-        if let Some(salt) = self.read(deal)? {
+    pub fn salt_for_commit(&self, what: SaltFor) -> Result<B256, SaltError> {
+        if let Some(salt) = self.read(what)? {
             return Ok(salt);
         }
         let io = |path: &Path| {
@@ -78,7 +115,7 @@ impl SaltStore {
         set_mode(&self.dir, 0o700).map_err(io(&self.dir))?;
         let mut salt = B256::ZERO;
         rand::thread_rng().fill_bytes(salt.as_mut_slice());
-        let path = self.file(deal);
+        let path = self.file(what);
         let temporary = path.with_extension("partial");
         std::fs::write(&temporary, format!("{salt}\n")).map_err(io(&temporary))?;
         set_mode(&temporary, 0o600).map_err(io(&temporary))?;
@@ -89,19 +126,19 @@ impl SaltStore {
         Ok(salt)
     }
 
-    /// The stored salt of `deal`.
+    /// The stored salt for `what`.
     ///
     /// # Errors
     /// None stored, or the file cannot be read.
-    pub fn salt(&self, deal: U256) -> Result<B256, SaltError> {
-        self.read(deal)?.ok_or_else(|| SaltError::Missing {
-            deal,
+    pub fn salt(&self, what: SaltFor) -> Result<B256, SaltError> {
+        self.read(what)?.ok_or_else(|| SaltError::Missing {
+            what: what.describe(),
             dir: self.dir.clone(),
         })
     }
 
-    fn read(&self, deal: U256) -> Result<Option<B256>, SaltError> {
-        let path = self.file(deal);
+    fn read(&self, what: SaltFor) -> Result<Option<B256>, SaltError> {
+        let path = self.file(what);
         match std::fs::read_to_string(&path) {
             Ok(text) => text
                 .trim()
@@ -134,12 +171,27 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pond-salts-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = SaltStore::new(&dir, 1, Address::repeat_byte(1));
-        let deal = U256::from(7);
+        let deal = SaltFor::Result {
+            deal: U256::from(7),
+        };
         assert!(matches!(store.salt(deal), Err(SaltError::Missing { .. })));
         let first = store.salt_for_commit(deal).expect("stored");
         assert_eq!(store.salt_for_commit(deal).expect("again"), first);
         assert_eq!(store.salt(deal).expect("read"), first);
-        assert_ne!(store.salt_for_commit(U256::from(8)).expect("other"), first);
+        let other = SaltFor::Result {
+            deal: U256::from(8),
+        };
+        assert_ne!(store.salt_for_commit(other).expect("other"), first);
+        let vote = |round| SaltFor::Vote {
+            case: U256::from(7),
+            round,
+        };
+        let round_one = store.salt_for_commit(vote(1)).expect("vote");
+        assert_ne!(round_one, first);
+        assert_ne!(
+            store.salt_for_commit(vote(2)).expect("round two"),
+            round_one
+        );
         let other_chain = SaltStore::new(&dir, 2, Address::repeat_byte(1));
         assert_ne!(
             other_chain.salt_for_commit(deal).expect("other chain"),

@@ -63,6 +63,8 @@ macro_rules! row {
 
 /// Job states as stored (index = on-chain value).
 const JOB: [&str; 6] = pond_bindings::states::JOB_STATES;
+/// Case states as stored (index = on-chain value).
+const CASE: [&str; 4] = pond_bindings::states::CASE_STATES;
 /// Deal states as stored (index = on-chain value).
 const DEAL_STATES: [&str; 7] = pond_bindings::states::DEAL_STATES;
 
@@ -500,7 +502,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     let row = row! {
                         "id" => id(c.caseId), "deal_id" => id(c.dealId), "creator" => addr(c.creator),
                         "provider" => addr(c.provider), "provider_result" => hash(c.providerResult), "fee" => amt(c.fee),
-                        "state" => "awaiting_randomness", "round" => 0i64, "validators" => "[]",
+                        "state" => CASE[1], "round" => 0i64, "validators" => "[]",
                         "commit_deadline" => Val::Null, "reveal_deadline" => Val::Null, "outcome" => Val::Null,
                         "agree" => Val::Null, "disagree" => Val::Null, "opened_at" => meta.timestamp, "updated_at" => meta.timestamp,
                     };
@@ -512,7 +514,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     let list = serde_json::to_string(&validators).unwrap_or_default();
                     update(batch, &CASES, &[id(d.caseId)], |row| {
                         row.extend(row! {
-                            "state" => "voting", "round" => d.round, "validators" => list,
+                            "state" => CASE[2], "round" => d.round, "validators" => list,
                             "commit_deadline" => d.commitDeadline, "reveal_deadline" => d.revealDeadline, "updated_at" => meta.timestamp,
                         });
                     })
@@ -520,7 +522,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 }
                 E::RoundFailed(r) => {
                     update(batch, &CASES, &[id(r.caseId)], |row| {
-                        row.extend(row! { "state" => "awaiting_randomness", "agree" => r.agree, "disagree" => r.disagree, "updated_at" => meta.timestamp });
+                        row.extend(row! { "state" => CASE[1], "agree" => r.agree, "disagree" => r.disagree, "updated_at" => meta.timestamp });
                     })
                     .await?;
                 }
@@ -560,7 +562,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                     };
                     update(batch, &CASES, &[id(r.caseId)], |row| {
                         row.extend(row! {
-                            "state" => "resolved", "outcome" => outcome, "round" => r.round,
+                            "state" => CASE[3], "outcome" => outcome, "round" => r.round,
                             "agree" => r.agree, "disagree" => r.disagree, "updated_at" => meta.timestamp,
                         });
                     })

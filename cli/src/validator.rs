@@ -1,0 +1,265 @@
+//! `pond validator stake | unbond | withdraw | show` and `pond case list |
+//! show | draw | commit | reveal | resolve`: staking, and voting on
+//! challenged results. `case commit` stores the vote's salt (per round)
+//! under `~/.pond/salts` before sending; `case reveal` finds it.
+
+use alloy::primitives::{Address, B256, U256};
+use clap::{Args, Subcommand};
+use eyre::eyre;
+use pond_bindings::commitment::vote_commitment;
+use pond_client::{
+    salts::{SaltFor, SaltStore},
+    units::{format_amount, parse_amount},
+};
+
+use crate::account::{ChainArgs, KeyArgs};
+
+/// `pond validator …`.
+#[derive(Args, Debug)]
+pub(crate) struct Validator {
+    #[command(subcommand)]
+    command: ValidatorCommand,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ValidatorCommand {
+    /// Stake tokens from your available vault balance.
+    Stake {
+        /// Amount in tokens.
+        amount: String,
+    },
+    /// Start unbonding part of your stake.
+    Unbond {
+        /// Amount in tokens.
+        amount: String,
+    },
+    /// Withdraw what finished unbonding to your vault balance.
+    Withdraw,
+    /// Stake and record (yours, or --account's).
+    Show {
+        /// Any validator.
+        #[arg(long)]
+        account: Option<Address>,
+    },
+}
+
+impl Validator {
+    /// Runs the command.
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let client = self.chain.connect(&self.keys).await?;
+        let decimals = client.token_decimals().await?;
+        let tx = match &self.command {
+            ValidatorCommand::Stake { amount } => {
+                client.stake(parse_amount(amount, decimals)?).await?
+            }
+            ValidatorCommand::Unbond { amount } => {
+                client
+                    .request_unbond(parse_amount(amount, decimals)?)
+                    .await?
+            }
+            ValidatorCommand::Withdraw => client.withdraw_unbonded().await?,
+            ValidatorCommand::Show { account } => {
+                let account = match account {
+                    Some(a) => *a,
+                    None => client.account().map_err(|_| {
+                        eyre!("name a validator: --account ADDRESS, or a key (--keystore NAME, …)")
+                    })?,
+                };
+                let v = client.validator(account).await?;
+                let fmt = |x| format_amount(x, decimals);
+                if self.json {
+                    let value = serde_json::json!({
+                        "validator": account,
+                        "stake": fmt(v.stake),
+                        "unbonding": fmt(v.unbonding),
+                        "unbondingReadyAt": v.unbonding_ready_at,
+                        "activeCases": v.active_cases,
+                        "withMajority": v.with_majority,
+                        "againstMajority": v.against_majority,
+                        "noShows": v.no_shows,
+                        "earned": fmt(v.earned),
+                        "slashed": fmt(v.slashed),
+                    });
+                    println!("{value}");
+                } else {
+                    println!("validator  {account}");
+                    println!(
+                        "stake      {} (unbonding {}, ready at {})",
+                        fmt(v.stake),
+                        fmt(v.unbonding),
+                        v.unbonding_ready_at
+                    );
+                    println!(
+                        "votes      {} with the majority, {} against, {} missed; serving {} cases",
+                        v.with_majority, v.against_majority, v.no_shows, v.active_cases
+                    );
+                    println!("earned     {} (slashed {})", fmt(v.earned), fmt(v.slashed));
+                }
+                return Ok(());
+            }
+        };
+        if self.json {
+            println!("{}", serde_json::json!({ "transaction": tx }));
+        } else {
+            println!("transaction {tx}");
+        }
+        Ok(())
+    }
+}
+
+/// `pond case …`.
+#[derive(Args, Debug)]
+pub(crate) struct Case {
+    #[command(subcommand)]
+    command: CaseCommand,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum CaseCommand {
+    /// A case: deal, parties, state, round, deadlines, drawn validators.
+    Show {
+        /// The case.
+        case: U256,
+    },
+    /// Draw the validators once the case's randomness is known (anyone).
+    Draw {
+        /// The case.
+        case: U256,
+    },
+    /// Commit your vote (a drawn validator); the salt is kept for reveal.
+    Commit {
+        /// The case.
+        case: U256,
+        /// The result you stand for (0x + 64 hex).
+        #[arg(long)]
+        result_hash: B256,
+        /// The digest of the outputs you stand for, with this round's seed.
+        #[arg(long)]
+        output_digest: B256,
+    },
+    /// Reveal your committed vote.
+    Reveal {
+        /// The case.
+        case: U256,
+        /// The result, as committed.
+        #[arg(long)]
+        result_hash: B256,
+        /// The output digest, as committed.
+        #[arg(long)]
+        output_digest: B256,
+        /// The salt (default: the one `commit` stored).
+        #[arg(long)]
+        salt: Option<B256>,
+    },
+    /// Resolve a case after its reveal deadline (anyone).
+    Resolve {
+        /// The case.
+        case: U256,
+    },
+}
+
+impl Case {
+    /// Runs the command.
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let client = self.chain.connect(&self.keys).await?;
+        let d = client.deployment();
+        let salts = SaltStore::new(SaltStore::default_dir(), d.chain_id, d.contracts.deals);
+        let round = |case: U256| {
+            let client = client.clone();
+            async move {
+                let info = client.case(case).await?;
+                info.map(|c| c.round)
+                    .ok_or_else(|| eyre!("there is no case {case}"))
+            }
+        };
+        let tx = match &self.command {
+            CaseCommand::Show { case } => {
+                let c = client
+                    .case(*case)
+                    .await?
+                    .ok_or_else(|| eyre!("there is no case {case}"))?;
+                if self.json {
+                    let value = serde_json::json!({
+                        "id": case.to_string(),
+                        "dealId": c.deal_id.to_string(),
+                        "creator": c.creator,
+                        "provider": c.provider,
+                        "state": c.state,
+                        "round": c.round,
+                        "commitDeadline": c.commit_deadline,
+                        "revealDeadline": c.reveal_deadline,
+                        "providerResult": c.provider_result,
+                        "validators": c.validators,
+                    });
+                    println!("{value}");
+                } else {
+                    println!(
+                        "case       {case} ({}, round {}) on deal {}",
+                        c.state, c.round, c.deal_id
+                    );
+                    println!("creator    {}", c.creator);
+                    println!("provider   {} (result {})", c.provider, c.provider_result);
+                    println!(
+                        "deadlines  commit {}, reveal {} (unix)",
+                        c.commit_deadline, c.reveal_deadline
+                    );
+                    for v in &c.validators {
+                        println!("validator  {v}");
+                    }
+                }
+                return Ok(());
+            }
+            CaseCommand::Draw { case } => client.draw_validators(*case).await?,
+            CaseCommand::Commit {
+                case,
+                result_hash,
+                output_digest,
+            } => {
+                let validator = client.account()?;
+                let round = round(*case).await?;
+                let salt = salts.salt_for_commit(SaltFor::Vote { case: *case, round })?;
+                let commitment =
+                    vote_commitment(*case, validator, *result_hash, *output_digest, salt);
+                client.commit_vote(*case, commitment).await?
+            }
+            CaseCommand::Reveal {
+                case,
+                result_hash,
+                output_digest,
+                salt,
+            } => {
+                let salt = match salt {
+                    Some(s) => *s,
+                    None => salts.salt(SaltFor::Vote {
+                        case: *case,
+                        round: round(*case).await?,
+                    })?,
+                };
+                client
+                    .reveal_vote(*case, *result_hash, *output_digest, salt)
+                    .await?
+            }
+            CaseCommand::Resolve { case } => client.resolve_case(*case).await?,
+        };
+        if self.json {
+            println!("{}", serde_json::json!({ "transaction": tx }));
+        } else {
+            println!("transaction {tx}");
+        }
+        Ok(())
+    }
+}

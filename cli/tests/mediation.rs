@@ -1,0 +1,210 @@
+//! Every role through the binary on one chain: validators deposit and
+//! stake; a provider posts an offer and takes a creator's open job, wins
+//! another in an auction (closed by anyone), and delivers; the creator
+//! challenges; anyone draws the committee; the drawn validators commit and
+//! reveal their votes (salts kept on disk per round); anyone resolves; the
+//! provider is paid and the majority credited. A job nobody takes is
+//! expired by anyone.
+
+mod common;
+
+use alloy::primitives::B256;
+use common::{printed_text as text, run_pond};
+use pond_deploy::testkit::{ok, tokens, Stack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
+    let s = Stack::start().await;
+    let node_accounts = s.node.accounts();
+    let creator = node_accounts[7].clone();
+    let provider = node_accounts[2].clone();
+    let validators: Vec<_> = node_accounts[3..6].to_vec();
+    for account in [&creator, &provider].into_iter().chain(validators.iter()) {
+        ok(s.token()
+            .mint(account.address, tokens(1_000))
+            .from(s.owner())
+            .send()
+            .await)
+        .await;
+    }
+    let dir = std::env::temp_dir().join(format!("pond-mediation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let deployment = dir.join("deployment.json");
+    s.deployment.save(&deployment).expect("deployment file");
+    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
+    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
+        let key = format!("0x{}", who.private_key);
+        let env = [
+            ("POND_RPC", rpc.as_str()),
+            ("POND_DEPLOYMENT", deployment.as_str()),
+            ("KEY", key.as_str()),
+        ];
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
+        let out = run_pond(&dir, None, &env, &all);
+        let all = text(&out);
+        assert!(out.status.success(), "{args:?}: {all}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let field = |value: &serde_json::Value, name: &str| {
+        value[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name} in {value}"))
+            .to_owned()
+    };
+
+    for v in &validators {
+        pond(v, &["vault", "deposit", "300"]);
+        pond(v, &["validator", "stake", "200"]);
+        assert_eq!(pond(v, &["validator", "show"])["stake"], "200");
+    }
+    pond(&creator, &["vault", "deposit", "500"]);
+    pond(&provider, &["vault", "deposit", "500"]);
+    pond(
+        &provider,
+        &[
+            "provider",
+            "register",
+            "--gpus",
+            "1",
+            "--gpu-memory-gb",
+            "24",
+            "--disk-gb",
+            "100",
+        ],
+    );
+    let offer = field(
+        &pond(
+            &provider,
+            &["offer", "post", "--price", "80", "--max-duration", "2h"],
+        ),
+        "offerId",
+    );
+    let (module, input) = (
+        B256::repeat_byte(1).to_string(),
+        B256::repeat_byte(2).to_string(),
+    );
+    let post = |extra: &[&str]| {
+        let mut args = vec![
+            "job",
+            "post",
+            "--module-hash",
+            &module,
+            "--module-uri",
+            "oci://m",
+            "--input-hash",
+            &input,
+            "--input-uri",
+            "ipfs://i",
+            "--max-duration",
+            "1h",
+            "--max-price",
+            "80",
+            "--gpus",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        field(&pond(&creator, &args), "jobId")
+    };
+
+    // Take mode: the provider takes the open job with its offer.
+    let job = post(&[]);
+    let deal = field(
+        &pond(&provider, &["market", "take", &job, "--offer", &offer]),
+        "dealId",
+    );
+    // Auction mode: a bid, closed by anyone after the window.
+    let auctioned = post(&["--auction", "10m"]);
+    pond(&provider, &["market", "bid", &auctioned, "--price", "70"]);
+    s.advance(11 * 60).await;
+    let won = pond(&validators[0], &["market", "close-auction", &auctioned]);
+    assert!(won["dealId"].is_string(), "{won}");
+    // A job nobody takes expires, by anyone, after its match deadline.
+    let unwanted = post(&["--match-within", "10m"]);
+    s.advance(11 * 60).await;
+    pond(&validators[1], &["market", "expire", &unwanted]);
+    assert_eq!(
+        pond(&creator, &["job", "status", &unwanted])["state"],
+        "expired"
+    );
+
+    // Delivered, challenged, mediated.
+    let result = B256::repeat_byte(0xee).to_string();
+    pond(
+        &provider,
+        &["deal", "commit", &deal, "--result-hash", &result],
+    );
+    pond(
+        &provider,
+        &[
+            "deal",
+            "reveal",
+            &deal,
+            "--result-hash",
+            &result,
+            "--result-uri",
+            "ipfs://o",
+        ],
+    );
+    let case = field(&pond(&creator, &["deal", "challenge", &deal]), "caseId");
+    s.mine().await;
+    pond(&creator, &["case", "draw", &case]);
+    let shown = pond(&creator, &["case", "show", &case]);
+    assert_eq!(shown["state"], "voting", "{shown}");
+    let drawn: Vec<String> = shown["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| v.as_str().expect("address").to_lowercase())
+        .collect();
+    assert_eq!(drawn.len(), 3, "{shown}");
+    let digest = B256::repeat_byte(0xd1).to_string();
+    let by_address = |address: &str| {
+        validators
+            .iter()
+            .find(|v| v.address.to_string().to_lowercase() == address)
+            .expect("a drawn validator is one of ours")
+    };
+    for v in &drawn {
+        pond(
+            by_address(v),
+            &[
+                "case",
+                "commit",
+                &case,
+                "--result-hash",
+                &result,
+                "--output-digest",
+                &digest,
+            ],
+        );
+    }
+    for v in &drawn {
+        pond(
+            by_address(v),
+            &[
+                "case",
+                "reveal",
+                &case,
+                "--result-hash",
+                &result,
+                "--output-digest",
+                &digest,
+            ],
+        );
+    }
+    s.advance(3 * 24 * 3600).await;
+    pond(&creator, &["case", "resolve", &case]);
+    assert_eq!(
+        pond(&creator, &["case", "show", &case])["state"],
+        "resolved"
+    );
+    assert_eq!(
+        pond(&creator, &["deal", "status", &deal])["state"],
+        "completed"
+    );
+    let credited = pond(by_address(&drawn[0]), &["validator", "show"]);
+    assert_eq!(credited["withMajority"], 1, "{credited}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
