@@ -19,6 +19,7 @@ pub(crate) struct ChainArgs {
         long,
         global = true,
         env = "POND_RPC",
+        hide_env_values = true,
         default_value = "http://127.0.0.1:8547"
     )]
     rpc: String,
@@ -27,6 +28,7 @@ pub(crate) struct ChainArgs {
         long,
         global = true,
         env = "POND_DEPLOYMENT",
+        hide_env_values = true,
         default_value = "deployments/devnode.json"
     )]
     deployment: PathBuf,
@@ -36,7 +38,7 @@ pub(crate) struct ChainArgs {
 #[derive(Args, Debug)]
 pub(crate) struct KeyArgs {
     /// A keystore's name (see `pond wallet list`).
-    #[arg(long, global = true, env = "POND_KEYSTORE", conflicts_with_all = ["private_key_env", "private_key_file", "mnemonic_file"])]
+    #[arg(long, global = true, env = "POND_KEYSTORE", hide_env_values = true, conflicts_with_all = ["private_key_env", "private_key_file", "mnemonic_file"])]
     keystore: Option<String>,
     /// The environment variable holding a hex private key.
     #[arg(long, global = true, conflicts_with_all = ["private_key_file", "mnemonic_file"])]
@@ -51,7 +53,7 @@ pub(crate) struct KeyArgs {
     #[arg(long, global = true, default_value_t = 0, requires = "mnemonic_file")]
     pub(crate) index: u32,
     /// The keystore directory.
-    #[arg(long, global = true, env = "POND_KEYSTORE_DIR")]
+    #[arg(long, global = true, env = "POND_KEYSTORE_DIR", hide_env_values = true)]
     pub(crate) keystore_dir: Option<PathBuf>,
     /// A file whose first line is the keystore password (else
     /// $POND_PASSWORD, else a prompt).

@@ -34,6 +34,7 @@ mod job;
 mod market;
 mod offer;
 mod provider;
+mod reference;
 mod validator;
 mod vault;
 mod wallet;
@@ -74,6 +75,9 @@ enum Command {
     Validator(validator::Validator),
     /// Mediation cases: show, draw, commit and reveal votes, resolve.
     Case(validator::Case),
+    /// Print this command reference as Markdown (docs/cli.md).
+    #[command(hide = true)]
+    Reference,
     /// List the contract code embedded in this binary: size and code hash
     /// (the keccak256 of the deployed code, as `cast keccak $(cast code …)`).
     Contracts {
@@ -155,6 +159,10 @@ async fn run() -> eyre::Result<()> {
         Command::Market(market) => market.run().await,
         Command::Validator(validator) => validator.run().await,
         Command::Case(case) => case.run().await,
+        Command::Reference => {
+            print!("{}", reference::markdown());
+            Ok(())
+        }
     }
 }
 
