@@ -9,7 +9,12 @@ use common::run_pond;
 fn the_command_reference_is_fresh() {
     let dir = std::env::temp_dir();
     // Set variables must not leak into the reference.
-    let printed = run_pond(&dir, None, &[("POND_RPC", "http://elsewhere:1")], &["reference"]);
+    let printed = run_pond(
+        &dir,
+        None,
+        &[("POND_RPC", "http://elsewhere:1")],
+        &["reference"],
+    );
     assert!(printed.status.success());
     let printed = String::from_utf8(printed.stdout).expect("UTF-8");
     assert!(!printed.contains("elsewhere"));
@@ -19,7 +24,12 @@ fn the_command_reference_is_fresh() {
         printed == checked_in,
         "docs/cli.md is stale: run `cargo run -p pond -- reference > docs/cli.md` and commit it"
     );
-    for command in ["pond wallet new", "pond job post", "pond case reveal", "pond deal commit"] {
+    for command in [
+        "pond wallet new",
+        "pond job post",
+        "pond case reveal",
+        "pond deal commit",
+    ] {
         assert!(printed.contains(&format!("## `{command}`")), "{command}");
     }
 }
