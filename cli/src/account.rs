@@ -140,3 +140,60 @@ impl ChainArgs {
         Ok(Client::connect(&self.rpc, deployment, signer).await?)
     }
 }
+
+/// What every command on the chain shares: the chain, the key, and the
+/// output format.
+#[derive(Args, Debug)]
+pub(crate) struct Session {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+impl Session {
+    /// Connects as the key's account (read-only without one).
+    pub(crate) async fn connect(&self) -> eyre::Result<Client> {
+        self.chain.connect(&self.keys).await
+    }
+
+    /// `given`, else the signing key's account; `what` names it in the
+    /// error (`a provider`).
+    pub(crate) fn account_or(
+        client: &Client,
+        given: Option<alloy::primitives::Address>,
+        what: &str,
+    ) -> eyre::Result<alloy::primitives::Address> {
+        match given {
+            Some(account) => Ok(account),
+            None => client.account().map_err(|_| {
+                eyre!("name {what}: --account ADDRESS, or a key (--keystore NAME, …)")
+            }),
+        }
+    }
+
+    /// Prints a sent transaction and what it created (`("dealId", id)`).
+    pub(crate) fn print_sent(
+        &self,
+        tx: alloy::primitives::TxHash,
+        created: &[(&str, Option<String>)],
+    ) {
+        if self.json {
+            let mut value = serde_json::json!({ "transaction": tx });
+            for (key, id) in created {
+                value[*key] = id.clone().into();
+            }
+            println!("{value}");
+        } else {
+            println!("transaction {tx}");
+            for (key, id) in created {
+                if let Some(id) = id {
+                    println!("{key:<11}{id}");
+                }
+            }
+        }
+    }
+}

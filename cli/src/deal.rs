@@ -11,7 +11,7 @@ use pond_client::{
     units::format_amount,
 };
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond deal …`.
 #[derive(Args, Debug)]
@@ -19,12 +19,7 @@ pub(crate) struct Deal {
     #[command(subcommand)]
     command: DealCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,7 +76,7 @@ enum DealCommand {
 impl Deal {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let d = client.deployment();
         let salts = SaltStore::new(SaltStore::default_dir(), d.chain_id, d.contracts.deals);
         let (deal, tx, extra) = match &self.command {
@@ -121,7 +116,7 @@ impl Deal {
                 let decimals = client.token_decimals().await?;
                 let fmt = |v| format_amount(v, decimals);
                 let case = (!info.case_id.is_zero()).then(|| info.case_id.to_string());
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "id": deal.to_string(),
                         "jobId": info.job_id.to_string(),
@@ -159,18 +154,9 @@ impl Deal {
                 return Ok(());
             }
         };
-        if self.json {
-            let mut value = serde_json::json!({ "deal": deal.to_string(), "transaction": tx });
-            if let Some((key, id)) = extra {
-                value[key] = id.to_string().into();
-            }
-            println!("{value}");
-        } else {
-            println!("deal {deal}: transaction {tx}");
-            if let Some((_, case)) = extra {
-                println!("mediation case {case}");
-            }
-        }
+        let case = extra.map(|(_, case)| case.to_string());
+        self.session
+            .print_sent(tx, &[("deal", Some(deal.to_string())), ("caseId", case)]);
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use pond_client::{
     JobRequest,
 };
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond job …`.
 #[derive(Args, Debug)]
@@ -19,12 +19,7 @@ pub(crate) struct Job {
     #[command(subcommand)]
     command: JobCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,7 +87,7 @@ struct Post {
 impl Job {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let decimals = client.token_decimals().await?;
         match &self.command {
             JobCommand::Post(p) => {
@@ -119,22 +114,13 @@ impl Job {
                     offer_id: p.offer.unwrap_or(U256::ZERO),
                 };
                 let posted = client.post_job(request).await?;
-                if self.json {
-                    let value = serde_json::json!({
-                        "jobId": posted.job_id.to_string(),
-                        "dealId": posted.deal_id.map(|d| d.to_string()),
-                        "transaction": posted.transaction,
-                    });
-                    println!("{value}");
-                } else {
-                    println!(
-                        "job {} posted in transaction {}",
-                        posted.job_id, posted.transaction
-                    );
-                    if let Some(deal) = posted.deal_id {
-                        println!("matched: deal {deal}");
-                    }
-                }
+                self.session.print_sent(
+                    posted.transaction,
+                    &[
+                        ("jobId", Some(posted.job_id.to_string())),
+                        ("dealId", posted.deal_id.map(|d| d.to_string())),
+                    ],
+                );
             }
             JobCommand::Status { id } => {
                 let job = client
@@ -142,7 +128,7 @@ impl Job {
                     .await?
                     .ok_or_else(|| eyre::eyre!("there is no job {id}"))?;
                 let deal = (!job.deal_id.is_zero()).then(|| job.deal_id.to_string());
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "id": id.to_string(),
                         "creator": job.creator,
@@ -178,11 +164,7 @@ impl Job {
             }
             JobCommand::Cancel { id } => {
                 let tx = client.cancel_job(*id).await?;
-                if self.json {
-                    println!("{}", serde_json::json!({ "transaction": tx }));
-                } else {
-                    println!("job {id} cancelled in transaction {tx}");
-                }
+                self.session.print_sent(tx, &[]);
             }
         }
         Ok(())

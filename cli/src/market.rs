@@ -5,7 +5,7 @@ use alloy::primitives::U256;
 use clap::{Args, Subcommand};
 use pond_client::units::parse_amount;
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond market …`.
 #[derive(Args, Debug)]
@@ -13,12 +13,7 @@ pub(crate) struct Market {
     #[command(subcommand)]
     command: MarketCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -54,7 +49,7 @@ enum MarketCommand {
 impl Market {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let (tx, deal) = match &self.command {
             MarketCommand::Take { job, offer } => {
                 let (deal, tx) = client.take_offer(*job, *offer).await?;
@@ -70,18 +65,8 @@ impl Market {
             }
             MarketCommand::Expire { job } => (client.expire_job(*job).await?, None),
         };
-        if self.json {
-            let deal = deal.map(|d| d.to_string());
-            println!(
-                "{}",
-                serde_json::json!({ "transaction": tx, "dealId": deal })
-            );
-        } else {
-            println!("transaction {tx}");
-            if let Some(deal) = deal {
-                println!("matched: deal {deal}");
-            }
-        }
+        self.session
+            .print_sent(tx, &[("dealId", deal.map(|d| d.to_string()))]);
         Ok(())
     }
 }

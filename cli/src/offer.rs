@@ -5,12 +5,11 @@ use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use eyre::eyre;
 use pond_client::{
-    hardware::Hardware,
     units::{format_amount, format_duration, parse_amount, parse_duration},
     Offer, OfferTerms,
 };
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::{account::Session, provider::HardwareArgs};
 
 /// Most offers `list` reads from the chain (newest first).
 const LIST_LIMIT: u64 = 1_000;
@@ -21,12 +20,7 @@ pub(crate) struct OfferCmd {
     #[command(subcommand)]
     command: OfferCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,21 +42,9 @@ enum OfferCommand {
         /// How long the offer stands, e.g. 1d.
         #[arg(long, default_value = "1d")]
         expires_in: String,
-        /// GPUs offered.
-        #[arg(long)]
-        gpus: Option<u32>,
-        /// Memory per GPU offered, GB.
-        #[arg(long)]
-        gpu_memory_gb: Option<u32>,
-        /// CPU cores offered.
-        #[arg(long)]
-        cpu_cores: Option<u32>,
-        /// RAM offered, GB.
-        #[arg(long)]
-        ram_gb: Option<u32>,
-        /// Disk offered, GB.
-        #[arg(long)]
-        disk_gb: Option<u32>,
+        /// The hardware offered (default: what you registered).
+        #[command(flatten)]
+        hardware: HardwareArgs,
     },
     /// Cancel one of your offers (running deals continue).
     Cancel {
@@ -102,7 +84,7 @@ fn offer_json(o: &Offer, decimals: u8) -> serde_json::Value {
 impl OfferCmd {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let decimals = client.token_decimals().await?;
         match &self.command {
             OfferCommand::Post {
@@ -111,11 +93,7 @@ impl OfferCmd {
                 min_duration,
                 max_concurrent,
                 expires_in,
-                gpus,
-                gpu_memory_gb,
-                cpu_cores,
-                ram_gb,
-                disk_gb,
+                hardware,
             } => {
                 let price = parse_amount(price, decimals)?;
                 let max_duration = parse_duration(max_duration)?;
@@ -127,13 +105,7 @@ impl OfferCmd {
                     .await?
                     .ok_or_else(|| eyre!("register first: `pond provider register`"))?
                     .hardware;
-                let hardware = Hardware {
-                    gpu_count: gpus.unwrap_or(registered.gpu_count),
-                    gpu_memory_gb: gpu_memory_gb.unwrap_or(registered.gpu_memory_gb),
-                    cpu_cores: cpu_cores.unwrap_or(registered.cpu_cores),
-                    ram_gb: ram_gb.unwrap_or(registered.ram_gb),
-                    disk_gb: disk_gb.unwrap_or(registered.disk_gb),
-                };
+                let hardware = hardware.over(registered);
                 let expiry = client.now().await?.saturating_add(expires_in);
                 let (id, tx) = client
                     .post_offer(OfferTerms {
@@ -145,22 +117,12 @@ impl OfferCmd {
                         expiry,
                     })
                     .await?;
-                if self.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "offerId": id.to_string(), "transaction": tx })
-                    );
-                } else {
-                    println!("offer {id} posted in transaction {tx}");
-                }
+                self.session
+                    .print_sent(tx, &[("offerId", Some(id.to_string()))]);
             }
             OfferCommand::Cancel { id } => {
                 let tx = client.cancel_offer(*id).await?;
-                if self.json {
-                    println!("{}", serde_json::json!({ "transaction": tx }));
-                } else {
-                    println!("offer {id} cancelled in transaction {tx}");
-                }
+                self.session.print_sent(tx, &[]);
             }
             OfferCommand::List { provider, all } => {
                 let now = client.now().await?;
@@ -177,7 +139,7 @@ impl OfferCmd {
                         shown.push(offer);
                     }
                 }
-                if self.json {
+                if self.session.json {
                     let rows: Vec<_> = shown.iter().map(|o| offer_json(o, decimals)).collect();
                     println!("{}", serde_json::to_string_pretty(&rows)?);
                 } else if shown.is_empty() {

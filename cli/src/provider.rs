@@ -12,7 +12,7 @@ use pond_client::{
     units::format_amount,
 };
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond provider …`.
 #[derive(Args, Debug)]
@@ -20,12 +20,7 @@ pub(crate) struct Provider {
     #[command(subcommand)]
     command: ProviderCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -51,7 +46,16 @@ struct Declare {
     /// Where job data will live (its free space is the disk declared).
     #[arg(long, default_value = ".")]
     disk_path: PathBuf,
-    /// GPUs (default: detected with nvidia-smi, or $POND_NVIDIA_SMI).
+    /// Overrides of the detected hardware (GPUs through nvidia-smi, or
+    /// $POND_NVIDIA_SMI).
+    #[command(flatten)]
+    hardware: HardwareArgs,
+}
+
+/// Hardware fields given on the command line; each overrides a default.
+#[derive(Args, Debug)]
+pub(crate) struct HardwareArgs {
+    /// GPUs.
     #[arg(long)]
     gpus: Option<u32>,
     /// Memory of the smallest GPU, GB.
@@ -63,21 +67,27 @@ struct Declare {
     /// RAM, GB.
     #[arg(long)]
     ram_gb: Option<u32>,
-    /// Disk for jobs, GB.
+    /// Disk, GB.
     #[arg(long)]
     disk_gb: Option<u32>,
 }
 
+impl HardwareArgs {
+    /// `defaults`, with every field given here overriding it.
+    pub(crate) fn over(&self, defaults: Hardware) -> Hardware {
+        Hardware {
+            gpu_count: self.gpus.unwrap_or(defaults.gpu_count),
+            gpu_memory_gb: self.gpu_memory_gb.unwrap_or(defaults.gpu_memory_gb),
+            cpu_cores: self.cpu_cores.unwrap_or(defaults.cpu_cores),
+            ram_gb: self.ram_gb.unwrap_or(defaults.ram_gb),
+            disk_gb: self.disk_gb.unwrap_or(defaults.disk_gb),
+        }
+    }
+}
+
 impl Declare {
     fn hardware(&self) -> Hardware {
-        let detected = detect(&self.disk_path);
-        Hardware {
-            gpu_count: self.gpus.unwrap_or(detected.gpu_count),
-            gpu_memory_gb: self.gpu_memory_gb.unwrap_or(detected.gpu_memory_gb),
-            cpu_cores: self.cpu_cores.unwrap_or(detected.cpu_cores),
-            ram_gb: self.ram_gb.unwrap_or(detected.ram_gb),
-            disk_gb: self.disk_gb.unwrap_or(detected.disk_gb),
-        }
+        self.hardware.over(detect(&self.disk_path))
     }
 }
 
@@ -101,23 +111,18 @@ fn hardware_line(h: Hardware) -> String {
 impl Provider {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let (declare, register) = match &self.command {
             ProviderCommand::Register(d) => (d, true),
             ProviderCommand::Update(d) => (d, false),
             ProviderCommand::Show { account } => {
-                let account = match account {
-                    Some(account) => *account,
-                    None => client.account().map_err(|_| {
-                        eyre!("name a provider: --account ADDRESS, or a key (--keystore NAME, …)")
-                    })?,
-                };
+                let account = Session::account_or(&client, *account, "a provider")?;
                 let info = client
                     .provider(account)
                     .await?
                     .ok_or_else(|| eyre!("{account} is not a registered provider"))?;
                 let decimals = client.token_decimals().await?;
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "provider": account,
                         "hardware": hardware_json(info.hardware),
@@ -155,7 +160,7 @@ impl Provider {
                 .update_provider(hardware, &declare.metadata_uri)
                 .await?
         };
-        if self.json {
+        if self.session.json {
             let value =
                 serde_json::json!({ "transaction": tx, "hardware": hardware_json(hardware) });
             println!("{value}");

@@ -12,7 +12,7 @@ use pond_client::{
     units::{format_amount, parse_amount},
 };
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond validator …`.
 #[derive(Args, Debug)]
@@ -20,12 +20,7 @@ pub(crate) struct Validator {
     #[command(subcommand)]
     command: ValidatorCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,7 +48,7 @@ enum ValidatorCommand {
 impl Validator {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let decimals = client.token_decimals().await?;
         let tx = match &self.command {
             ValidatorCommand::Stake { amount } => {
@@ -66,15 +61,10 @@ impl Validator {
             }
             ValidatorCommand::Withdraw => client.withdraw_unbonded().await?,
             ValidatorCommand::Show { account } => {
-                let account = match account {
-                    Some(a) => *a,
-                    None => client.account().map_err(|_| {
-                        eyre!("name a validator: --account ADDRESS, or a key (--keystore NAME, …)")
-                    })?,
-                };
+                let account = Session::account_or(&client, *account, "a validator")?;
                 let v = client.validator(account).await?;
                 let fmt = |x| format_amount(x, decimals);
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "validator": account,
                         "stake": fmt(v.stake),
@@ -105,11 +95,7 @@ impl Validator {
                 return Ok(());
             }
         };
-        if self.json {
-            println!("{}", serde_json::json!({ "transaction": tx }));
-        } else {
-            println!("transaction {tx}");
-        }
+        self.session.print_sent(tx, &[]);
         Ok(())
     }
 }
@@ -120,12 +106,7 @@ pub(crate) struct Case {
     #[command(subcommand)]
     command: CaseCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -175,7 +156,7 @@ enum CaseCommand {
 impl Case {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let d = client.deployment();
         let salts = SaltStore::new(SaltStore::default_dir(), d.chain_id, d.contracts.deals);
         let round = |case: U256| {
@@ -192,7 +173,7 @@ impl Case {
                     .case(*case)
                     .await?
                     .ok_or_else(|| eyre!("there is no case {case}"))?;
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "id": case.to_string(),
                         "dealId": c.deal_id.to_string(),
@@ -255,11 +236,7 @@ impl Case {
             }
             CaseCommand::Resolve { case } => client.resolve_case(*case).await?,
         };
-        if self.json {
-            println!("{}", serde_json::json!({ "transaction": tx }));
-        } else {
-            println!("transaction {tx}");
-        }
+        self.session.print_sent(tx, &[]);
         Ok(())
     }
 }

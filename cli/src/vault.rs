@@ -3,10 +3,9 @@
 
 use alloy::primitives::Address;
 use clap::{Args, Subcommand};
-use eyre::eyre;
 use pond_client::units::{format_amount, parse_amount};
 
-use crate::account::{ChainArgs, KeyArgs};
+use crate::account::Session;
 
 /// `pond vault …`.
 #[derive(Args, Debug)]
@@ -14,12 +13,7 @@ pub(crate) struct Vault {
     #[command(subcommand)]
     command: VaultCommand,
     #[command(flatten)]
-    chain: ChainArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON.
-    #[arg(long, global = true)]
-    json: bool,
+    session: Session,
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,7 +39,7 @@ enum VaultCommand {
 impl Vault {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let client = self.chain.connect(&self.keys).await?;
+        let client = self.session.connect().await?;
         let decimals = client.token_decimals().await?;
         let (tx, verb) = match &self.command {
             VaultCommand::Deposit { amount } => {
@@ -57,15 +51,10 @@ impl Vault {
                 (client.withdraw(amount).await?, "withdrew")
             }
             VaultCommand::Balance { account } => {
-                let account = match account {
-                    Some(account) => *account,
-                    None => client.account().map_err(|_| {
-                        eyre!("name an account: --account ADDRESS, or a key (--keystore NAME, …)")
-                    })?,
-                };
+                let account = Session::account_or(&client, *account, "an account")?;
                 let b = client.balances(account).await?;
                 let fmt = |v| format_amount(v, decimals);
-                if self.json {
+                if self.session.json {
                     let value = serde_json::json!({
                         "account": account,
                         "wallet": fmt(b.wallet),
@@ -82,11 +71,10 @@ impl Vault {
                 return Ok(());
             }
         };
-        if self.json {
-            println!("{}", serde_json::json!({ "transaction": tx }));
-        } else {
-            println!("{verb} in transaction {tx}");
+        if !self.session.json {
+            println!("{verb}");
         }
+        self.session.print_sent(tx, &[]);
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use alloy::primitives::B256;
-use common::{printed_text as text, run_pond};
+use common::{job_post_args, key_of, printed_text as text, ChainCli};
 use pond_deploy::testkit::{tokens, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,26 +18,17 @@ async fn jobs_are_posted_in_every_mode_watched_and_cancelled() {
     s.fund(provider, tokens(500)).await;
     s.register_provider(provider, 2).await;
     let offer = s.post_offer(provider, tokens(80)).await.to_string();
-    let dir = std::env::temp_dir().join(format!("pond-job-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let deployment = dir.join("deployment.json");
-    s.deployment.save(&deployment).expect("deployment file");
-    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
-    let key = format!("0x{}", creator.private_key);
+    let cli = ChainCli::for_stack(&s, "pond-job");
+    let key = key_of(&creator);
     let (module, input) = (
         B256::repeat_byte(0x11).to_string(),
         B256::repeat_byte(0x22).to_string(),
     );
     let job = |args: &[&str]| {
-        let env = [
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key.as_str()),
-        ];
         let mut all = vec!["job"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
-        run_pond(&dir, None, &env, &all)
+        all.push("--json");
+        cli.run_with(Some(&key), &[], None, &all)
     };
     let post = |extra: &[&str]| {
         let mut args = vec![
@@ -144,7 +135,6 @@ async fn jobs_are_posted_in_every_mode_watched_and_cancelled() {
         "{}",
         text(&short_hash)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A deal through the binary, from both sides: commit (the salt kept on
@@ -159,31 +149,9 @@ async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
     s.fund(creator.address, tokens(1_000)).await;
     s.fund(provider.address, tokens(1_000)).await;
     s.register_provider(provider.address, 2).await;
-    let dir = std::env::temp_dir().join(format!("pond-deal-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let deployment = dir.join("deployment.json");
-    s.deployment.save(&deployment).expect("deployment file");
-    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
-    let (creator_key, provider_key) = (
-        format!("0x{}", creator.private_key),
-        format!("0x{}", provider.private_key),
-    );
-    let pond = |key: &str, args: &[&str]| {
-        let env = [
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key),
-        ];
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
-        let out = run_pond(&dir, None, &env, &all);
-        (
-            out.status.success(),
-            text(&out),
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).ok(),
-        )
-    };
+    let cli = ChainCli::for_stack(&s, "pond-deal");
+    let (creator_key, provider_key) = (key_of(&creator), key_of(&provider));
+    let pond = |key: &str, args: &[&str]| cli.json(key, args);
     let result = B256::repeat_byte(0xee).to_string();
     // A direct deal on a fresh offer, posted through the binary too (the
     // stack's own provider would reuse nonces the binary has spent).
@@ -206,33 +174,9 @@ async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
             .as_str()
             .expect("offer")
             .to_owned();
-        let (module, input) = (
-            B256::repeat_byte(1).to_string(),
-            B256::repeat_byte(2).to_string(),
-        );
-        let (ok, all, posted) = pond(
-            &creator_key,
-            &[
-                "job",
-                "post",
-                "--module-hash",
-                &module,
-                "--module-uri",
-                "oci://m",
-                "--input-hash",
-                &input,
-                "--input-uri",
-                "ipfs://i",
-                "--max-duration",
-                "1h",
-                "--max-price",
-                "80",
-                "--gpus",
-                "1",
-                "--offer",
-                &offer,
-            ],
-        );
+        let args = job_post_args(&["--offer", &offer]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, all, posted) = pond(&creator_key, &args);
         assert!(ok, "{all}");
         posted.expect("JSON")["dealId"]
             .as_str()
@@ -280,7 +224,7 @@ async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
     );
     assert!(ok, "{all}");
     assert_eq!(state(&first), "committed");
-    let salts: Vec<_> = std::fs::read_dir(dir.join(".pond/salts"))
+    let salts: Vec<_> = std::fs::read_dir(cli.dir.join(".pond/salts"))
         .expect("salt dir")
         .collect();
     assert_eq!(salts.len(), 1, "the salt is kept on disk");
@@ -342,5 +286,4 @@ async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
     let (ok, all, _) = pond(&creator_key, &["deal", "timeout", &fourth]);
     assert!(ok, "{all}");
     assert_eq!(state(&fourth), "timed_out");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use alloy::primitives::B256;
-use common::{printed_text as text, run_pond};
+use common::{job_post_args, key_of, ChainCli};
 use pond_deploy::testkit::{ok, tokens, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,25 +27,11 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
             .await)
         .await;
     }
-    let dir = std::env::temp_dir().join(format!("pond-mediation-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let deployment = dir.join("deployment.json");
-    s.deployment.save(&deployment).expect("deployment file");
-    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
+    let cli = ChainCli::for_stack(&s, "pond-mediation");
     let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
-        let key = format!("0x{}", who.private_key);
-        let env = [
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key.as_str()),
-        ];
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["--private-key-env", "KEY", "--json"]);
-        let out = run_pond(&dir, None, &env, &all);
-        let all = text(&out);
-        assert!(out.status.success(), "{args:?}: {all}");
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+        let (ok, all, value) = cli.json(&key_of(who), args);
+        assert!(ok, "{args:?}: {all}");
+        value.expect("JSON")
     };
     let field = |value: &serde_json::Value, name: &str| {
         value[name]
@@ -81,30 +67,9 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
         ),
         "offerId",
     );
-    let (module, input) = (
-        B256::repeat_byte(1).to_string(),
-        B256::repeat_byte(2).to_string(),
-    );
     let post = |extra: &[&str]| {
-        let mut args = vec![
-            "job",
-            "post",
-            "--module-hash",
-            &module,
-            "--module-uri",
-            "oci://m",
-            "--input-hash",
-            &input,
-            "--input-uri",
-            "ipfs://i",
-            "--max-duration",
-            "1h",
-            "--max-price",
-            "80",
-            "--gpus",
-            "1",
-        ];
-        args.extend_from_slice(extra);
+        let args = job_post_args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         field(&pond(&creator, &args), "jobId")
     };
 
@@ -206,5 +171,4 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
     );
     let credited = pond(by_address(&drawn[0]), &["validator", "show"]);
     assert_eq!(credited["withMajority"], 1, "{credited}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,15 +7,15 @@
 
 mod common;
 
-use common::{printed_text as text, run_pond};
+use common::{key_of, printed_text as text, ChainCli};
 use pond_deploy::testkit::Stack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_machine_is_registered_updated_and_shown() {
     let s = Stack::start().await;
     let account = s.node.accounts()[6].clone();
-    let dir = std::env::temp_dir().join(format!("pond-provider-{}", std::process::id()));
-    let bin = dir.join("bin");
+    let cli = ChainCli::for_stack(&s, "pond-provider");
+    let bin = cli.dir.join("bin");
     std::fs::create_dir_all(&bin).expect("dir");
     // What nvidia-smi prints for two 24 GB GPUs (MiB per GPU).
     let smi = bin.join("nvidia-smi");
@@ -25,20 +25,14 @@ async fn a_machine_is_registered_updated_and_shown() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).expect("mode");
     }
-    let deployment = dir.join("deployment.json");
-    s.deployment.save(&deployment).expect("deployment file");
-    let (rpc, deployment) = (s.node.http_url(), deployment.display().to_string());
-    let key = format!("0x{}", account.private_key);
-    let pond = |args: &[&str]| {
-        let env = [
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key.as_str()),
-        ];
-        let mut all = vec!["provider"];
+    let key = key_of(&account);
+    // `--private-key-env KEY` where a command signs.
+    let run = |command: &str, args: &[&str], path_first| {
+        let mut all = vec![command];
         all.extend_from_slice(args);
-        run_pond(&dir, Some(&bin), &env, &all)
+        cli.run_with(None, &[("KEY", key.as_str())], path_first, &all)
     };
+    let pond = |args: &[&str]| run("provider", args, Some(bin.as_path()));
     let address = account.address.to_string();
 
     let unknown = pond(&["show", "--account", &address]);
@@ -100,16 +94,7 @@ async fn a_machine_is_registered_updated_and_shown() {
 
     // Offers: posted on the registered hardware, listed, refused beyond
     // it, cancelled.
-    let offer = |args: &[&str]| {
-        let env = [
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key.as_str()),
-        ];
-        let mut all = vec!["offer"];
-        all.extend_from_slice(args);
-        run_pond(&dir, None, &env, &all)
-    };
+    let offer = |args: &[&str]| run("offer", args, None);
     let posted = offer(&[
         "post",
         "--private-key-env",
@@ -181,5 +166,4 @@ async fn a_machine_is_registered_updated_and_shown() {
     let all = offer(&["list", "--provider", &address, "--all", "--json"]);
     let all: serde_json::Value = serde_json::from_slice(&all.stdout).expect("JSON");
     assert_eq!(all[0]["open"], false, "{all}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,7 @@ mod common;
 use std::process::Output;
 
 use alloy::providers::Provider;
-use common::{printed_text as text, run_pond};
+use common::{key_of, printed_text as text, ChainCli};
 use pond_deploy::testkit::{ok, tokens, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,24 +22,16 @@ async fn deposits_withdrawals_and_refusals_through_the_binary() {
         .send()
         .await)
     .await;
-    let dir = std::env::temp_dir().join(format!("pond-vault-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let deployment = dir.join("deployment.json");
-    s.deployment.save(&deployment).expect("deployment file");
-    let rpc = s.node.http_url();
-    let deployment = deployment.display().to_string();
-    let key = format!("0x{}", account.private_key);
+    let cli = ChainCli::for_stack(&s, "pond-vault");
+    let key = key_of(&account);
+    // `--private-key-env KEY` where a command signs; `extra_env` entries
+    // override the chain's variables.
     let pond = |extra_env: &[(&str, &str)], args: &[&str]| {
-        // Later entries win: the test's own variables override the chain's.
-        let mut env = vec![
-            ("POND_RPC", rpc.as_str()),
-            ("POND_DEPLOYMENT", deployment.as_str()),
-            ("KEY", key.as_str()),
-        ];
+        let mut env = vec![("KEY", key.as_str())];
         env.extend_from_slice(extra_env);
         let mut all = vec!["vault"];
         all.extend_from_slice(args);
-        run_pond(&dir, None, &env, &all)
+        cli.run_with(None, &env, None, &all)
     };
     let balance = |out: &Output| -> serde_json::Value {
         assert!(out.status.success(), "{}", text(out));
@@ -120,5 +112,4 @@ async fn deposits_withdrawals_and_refusals_through_the_binary() {
         assert!(all.starts_with("pond: "), "{all}");
         assert!(!all.contains(&account.private_key), "{all}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -371,7 +371,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn token_decimals(&self) -> Result<u8, ClientError> {
-        IPondToken::new(self.deployment.token, &self.provider)
+        self.token()
             .decimals()
             .call()
             .await
@@ -383,8 +383,8 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn balances(&self, account: Address) -> Result<Balances, ClientError> {
-        let token = IPondToken::new(self.deployment.token, &self.provider);
-        let vault = IVault::new(self.deployment.contracts.vault, &self.provider);
+        let token = self.token();
+        let vault = self.vault();
         let wallet = token.balanceOf(account).call().await;
         let wallet = wallet.map_err(|e| self.classify("PondToken", &e))?;
         let available = vault.availableOf(account).call().await;
@@ -407,16 +407,15 @@ impl Client {
     pub async fn deposit(&self, amount: U256) -> Result<TxHash, ClientError> {
         let account = self.account()?;
         let vault_address = self.deployment.contracts.vault;
-        let token = IPondToken::new(self.deployment.token, &self.provider);
+        let token = self.token();
         let allowance = token.allowance(account, vault_address).call().await;
         let allowance = allowance.map_err(|e| self.classify("PondToken", &e))?;
         if allowance < amount {
-            let approve = token.approve(vault_address, amount).from(account);
+            let approve = token.approve(vault_address, amount);
             self.transact("PondToken", approve).await?;
         }
-        let vault = IVault::new(vault_address, &self.provider);
-        self.transact("Vault", vault.deposit(amount).from(account))
-            .await
+        let vault = self.vault();
+        self.transact("Vault", vault.deposit(amount)).await
     }
 
     /// Withdraws `amount` of the account's available vault balance to its
@@ -425,10 +424,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn withdraw(&self, amount: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let vault = IVault::new(self.deployment.contracts.vault, &self.provider);
-        self.transact("Vault", vault.withdraw(amount).from(account))
-            .await
+        let vault = self.vault();
+        self.transact("Vault", vault.withdraw(amount)).await
     }
 
     /// Registers the account as a provider of `hardware`, with a metadata
@@ -441,10 +438,9 @@ impl Client {
         hardware: Hardware,
         metadata_uri: &str,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let registry = self.registry();
         let call = registry.registerProvider(sol_hardware(hardware), metadata_uri.to_owned());
-        self.transact("Registry", call.from(account)).await
+        self.transact("Registry", call).await
     }
 
     /// Replaces the account's declared hardware and metadata URI.
@@ -456,10 +452,9 @@ impl Client {
         hardware: Hardware,
         metadata_uri: &str,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let registry = self.registry();
         let call = registry.updateProvider(sol_hardware(hardware), metadata_uri.to_owned());
-        self.transact("Registry", call.from(account)).await
+        self.transact("Registry", call).await
     }
 
     /// `provider`'s registration, or `None` when it is not registered.
@@ -467,7 +462,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn provider(&self, provider: Address) -> Result<Option<ProviderInfo>, ClientError> {
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let registry = self.registry();
         let hw = registry.providerHardware(provider).call().await;
         let hw = hw.map_err(|e| self.classify("Registry", &e))?;
         if !hw._0 {
@@ -497,8 +492,7 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn post_offer(&self, terms: OfferTerms) -> Result<(U256, TxHash), ClientError> {
-        let account = self.account()?;
-        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let book = self.offer_book();
         let call = book.postOffer(
             offers::Hardware {
                 gpuCount: terms.hardware.gpu_count,
@@ -513,9 +507,7 @@ impl Client {
             terms.max_concurrent,
             terms.expiry,
         );
-        let receipt = self
-            .transact_receipt("OfferBook", call.from(account))
-            .await?;
+        let receipt = self.transact_receipt("OfferBook", call).await?;
         let id = receipt
             .decoded_log::<IOfferBook::OfferPosted>()
             .map(|log| log.data.offerId)
@@ -528,10 +520,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn cancel_offer(&self, id: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
-        self.transact("OfferBook", book.cancelOffer(id).from(account))
-            .await
+        let book = self.offer_book();
+        self.transact("OfferBook", book.cancelOffer(id)).await
     }
 
     /// The number of offers ever posted (ids run from 1).
@@ -539,7 +529,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn offer_count(&self) -> Result<U256, ClientError> {
-        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let book = self.offer_book();
         let count = book.offerCount().call().await;
         count.map_err(|e| self.classify("OfferBook", &e))
     }
@@ -549,7 +539,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn offer(&self, id: U256) -> Result<Option<Offer>, ClientError> {
-        let book = IOfferBook::new(self.deployment.contracts.offers, &self.provider);
+        let book = self.offer_book();
         let o = book.offer(id).call().await;
         let o = o.map_err(|e| self.classify("OfferBook", &e))?;
         if o._0.is_zero() {
@@ -582,8 +572,7 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn post_job(&self, job: JobRequest) -> Result<PostedJob, ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let market = self.market();
         let h = job.min_hardware;
         let spec = market::JobSpec {
             moduleHash: job.module_hash,
@@ -604,7 +593,7 @@ impl Client {
             offerId: job.offer_id,
         };
         let receipt = self
-            .transact_receipt("Market", market.postJob(spec).from(account))
+            .transact_receipt("Market", market.postJob(spec))
             .await?;
         let job_id = receipt
             .decoded_log::<IMarket::JobPosted>()
@@ -625,10 +614,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn cancel_job(&self, id: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
-        self.transact("Market", market.cancelJob(id).from(account))
-            .await
+        let market = self.market();
+        self.transact("Market", market.cancelJob(id)).await
     }
 
     /// Job `id`, or `None` when there is none.
@@ -636,7 +623,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn job(&self, id: U256) -> Result<Option<JobInfo>, ClientError> {
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let market = self.market();
         let j = market.job(id).call().await;
         let j = j.map_err(|e| self.classify("Market", &e))?;
         if j._1 == 0 {
@@ -672,9 +659,8 @@ impl Client {
         deal: U256,
         commitment: alloy::primitives::B256,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
-        self.transact("Deals", deals.commitResult(deal, commitment).from(account))
+        let deals = self.deals();
+        self.transact("Deals", deals.commitResult(deal, commitment))
             .await
     }
 
@@ -689,10 +675,9 @@ impl Client {
         result_uri: &str,
         salt: alloy::primitives::B256,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let deals = self.deals();
         let call = deals.revealResult(deal, result_hash, result_uri.to_owned(), salt);
-        self.transact("Deals", call.from(account)).await
+        self.transact("Deals", call).await
     }
 
     /// Accepts a revealed result (the creator): the provider is paid.
@@ -700,10 +685,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn accept_result(&self, deal: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
-        self.transact("Deals", deals.acceptResult(deal).from(account))
-            .await
+        let deals = self.deals();
+        self.transact("Deals", deals.acceptResult(deal)).await
     }
 
     /// Challenges a revealed result (the creator, paying the mediation
@@ -712,10 +695,9 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn challenge_result(&self, deal: U256) -> Result<(U256, TxHash), ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let deals = self.deals();
         let receipt = self
-            .transact_receipt("Deals", deals.challengeResult(deal).from(account))
+            .transact_receipt("Deals", deals.challengeResult(deal))
             .await?;
         let case = receipt
             .decoded_log::<IDeals::DealChallenged>()
@@ -729,10 +711,8 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn finalize_deal(&self, deal: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
-        self.transact("Deals", deals.finalizeDeal(deal).from(account))
-            .await
+        let deals = self.deals();
+        self.transact("Deals", deals.finalizeDeal(deal)).await
     }
 
     /// Claims a missed commit or reveal deadline (anyone).
@@ -740,10 +720,8 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn claim_timeout(&self, deal: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
-        self.transact("Deals", deals.claimTimeout(deal).from(account))
-            .await
+        let deals = self.deals();
+        self.transact("Deals", deals.claimTimeout(deal)).await
     }
 
     /// Deal `id`, or `None` when there is none.
@@ -751,7 +729,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn deal(&self, id: U256) -> Result<Option<DealInfo>, ClientError> {
-        let deals = IDeals::new(self.deployment.contracts.deals, &self.provider);
+        let deals = self.deals();
         let parties = deals.dealParties(id).call().await;
         let p = parties.map_err(|e| self.classify("Deals", &e))?;
         if p._4 == 0 {
@@ -783,10 +761,9 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn take_offer(&self, job: U256, offer: U256) -> Result<(U256, TxHash), ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let market = self.market();
         let receipt = self
-            .transact_receipt("Market", market.takeOffer(job, offer).from(account))
+            .transact_receipt("Market", market.takeOffer(job, offer))
             .await?;
         let deal = receipt
             .decoded_log::<IMarket::JobMatched>()
@@ -800,10 +777,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn bid(&self, job: U256, price: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
-        self.transact("Market", market.bid(job, price).from(account))
-            .await
+        let market = self.market();
+        self.transact("Market", market.bid(job, price)).await
     }
 
     /// Closes an auction after its window (anyone); the deal id when a
@@ -812,10 +787,9 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn close_auction(&self, job: U256) -> Result<(Option<U256>, TxHash), ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
+        let market = self.market();
         let receipt = self
-            .transact_receipt("Market", market.closeAuction(job).from(account))
+            .transact_receipt("Market", market.closeAuction(job))
             .await?;
         let deal = receipt
             .decoded_log::<IMarket::JobMatched>()
@@ -828,10 +802,8 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn expire_job(&self, job: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let market = IMarket::new(self.deployment.contracts.market, &self.provider);
-        self.transact("Market", market.expireJob(job).from(account))
-            .await
+        let market = self.market();
+        self.transact("Market", market.expireJob(job)).await
     }
 
     /// Stakes `amount` of the account's available vault balance.
@@ -839,10 +811,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn stake(&self, amount: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
-        self.transact("Registry", registry.stake(amount).from(account))
-            .await
+        let registry = self.registry();
+        self.transact("Registry", registry.stake(amount)).await
     }
 
     /// Starts unbonding `amount` of the stake.
@@ -850,9 +820,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn request_unbond(&self, amount: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
-        self.transact("Registry", registry.requestUnbond(amount).from(account))
+        let registry = self.registry();
+        self.transact("Registry", registry.requestUnbond(amount))
             .await
     }
 
@@ -861,10 +830,8 @@ impl Client {
     /// # Errors
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn withdraw_unbonded(&self) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
-        self.transact("Registry", registry.withdrawUnbonded().from(account))
-            .await
+        let registry = self.registry();
+        self.transact("Registry", registry.withdrawUnbonded()).await
     }
 
     /// `validator`'s stake and record.
@@ -872,7 +839,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn validator(&self, validator: Address) -> Result<ValidatorInfo, ClientError> {
-        let registry = IRegistry::new(self.deployment.contracts.registry, &self.provider);
+        let registry = self.registry();
         let state = registry.validatorState(validator).call().await;
         let st = state.map_err(|e| self.classify("Registry", &e))?;
         let record = registry.validatorRecord(validator).call().await;
@@ -895,9 +862,8 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn draw_validators(&self, case: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
-        self.transact("Mediation", mediation.drawValidators(case).from(account))
+        let mediation = self.mediation();
+        self.transact("Mediation", mediation.drawValidators(case))
             .await
     }
 
@@ -910,13 +876,9 @@ impl Client {
         case: U256,
         commitment: alloy::primitives::B256,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
-        self.transact(
-            "Mediation",
-            mediation.commitVote(case, commitment).from(account),
-        )
-        .await
+        let mediation = self.mediation();
+        self.transact("Mediation", mediation.commitVote(case, commitment))
+            .await
     }
 
     /// Reveals a committed vote.
@@ -930,10 +892,9 @@ impl Client {
         output_digest: alloy::primitives::B256,
         salt: alloy::primitives::B256,
     ) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        let mediation = self.mediation();
         let call = mediation.revealVote(case, result_hash, output_digest, salt);
-        self.transact("Mediation", call.from(account)).await
+        self.transact("Mediation", call).await
     }
 
     /// Resolves a case after its reveal deadline (anyone).
@@ -941,9 +902,8 @@ impl Client {
     /// # Errors
     /// A refusal (named; nothing sent), or the chain fails.
     pub async fn resolve_case(&self, case: U256) -> Result<TxHash, ClientError> {
-        let account = self.account()?;
-        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
-        self.transact("Mediation", mediation.resolveCase(case).from(account))
+        let mediation = self.mediation();
+        self.transact("Mediation", mediation.resolveCase(case))
             .await
     }
 
@@ -952,7 +912,7 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn case(&self, id: U256) -> Result<Option<CaseInfo>, ClientError> {
-        let mediation = IMediation::new(self.deployment.contracts.mediation, &self.provider);
+        let mediation = self.mediation();
         let info = mediation.caseInfo(id).call().await;
         let c = info.map_err(|e| self.classify("Mediation", &e))?;
         if c._3 == 0 {
@@ -986,9 +946,36 @@ impl Client {
         Ok(block.map_or(0, |b| b.header.timestamp))
     }
 
-    /// Simulates `call` to the contract `called` (a refusal is named and
-    /// nothing is sent), then signs and sends it and awaits its receipt
-    /// for the configured confirmations.
+    fn market(&self) -> IMarket::IMarketInstance<&DynProvider> {
+        IMarket::new(self.deployment.contracts.market, &self.provider)
+    }
+
+    fn deals(&self) -> IDeals::IDealsInstance<&DynProvider> {
+        IDeals::new(self.deployment.contracts.deals, &self.provider)
+    }
+
+    fn registry(&self) -> IRegistry::IRegistryInstance<&DynProvider> {
+        IRegistry::new(self.deployment.contracts.registry, &self.provider)
+    }
+
+    fn offer_book(&self) -> IOfferBook::IOfferBookInstance<&DynProvider> {
+        IOfferBook::new(self.deployment.contracts.offers, &self.provider)
+    }
+
+    fn mediation(&self) -> IMediation::IMediationInstance<&DynProvider> {
+        IMediation::new(self.deployment.contracts.mediation, &self.provider)
+    }
+
+    fn vault(&self) -> IVault::IVaultInstance<&DynProvider> {
+        IVault::new(self.deployment.contracts.vault, &self.provider)
+    }
+    fn token(&self) -> IPondToken::IPondTokenInstance<&DynProvider> {
+        IPondToken::new(self.deployment.token, &self.provider)
+    }
+
+    /// Simulates `call` to the contract `called` from the account (a
+    /// refusal is named and nothing is sent), then signs and sends it and
+    /// awaits its receipt for the configured confirmations.
     async fn transact<D: alloy::contract::CallDecoder>(
         &self,
         called: &str,
@@ -1005,6 +992,7 @@ impl Client {
         called: &str,
         call: alloy::contract::CallBuilder<&&DynProvider, D>,
     ) -> Result<TransactionReceipt, ClientError> {
+        let call = call.from(self.account()?);
         call.call_raw()
             .await
             .map_err(|e| self.classify(called, &e))?;

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, B256};
+
+use crate::private_file::set_mode;
 use alloy_signer_local::{
     coins_bip39::English, LocalSignerError, MnemonicBuilder, PrivateKeySigner,
 };
@@ -323,17 +325,6 @@ fn keystore_address(path: &Path) -> Option<Address> {
     let end = start + rest[start..].find('"')?;
     let hex = &rest[start..end];
     hex.strip_prefix("0x").unwrap_or(hex).parse().ok()
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 mod client;
 pub mod hardware;
 pub mod keys;
+mod private_file;
 pub mod salts;
 pub mod units;
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{Address, B256, U256};
 use rand::RngCore;
 
+use crate::private_file::set_mode;
+
 /// A salt that cannot be stored or found.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -149,17 +151,6 @@ impl SaltStore {
             Err(source) => Err(SaltError::Io { path, source }),
         }
     }
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

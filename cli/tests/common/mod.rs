@@ -226,3 +226,110 @@ pub(crate) fn printed_text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// `pond` against one devnode stack, as its users run it: a directory of
+/// its own, `POND_RPC` and `POND_DEPLOYMENT` set, a key through `$KEY`.
+pub(crate) struct ChainCli {
+    /// The working (and home) directory.
+    pub(crate) dir: PathBuf,
+    rpc: String,
+    deployment: String,
+}
+
+impl ChainCli {
+    /// A fresh directory `tag-PID` holding the stack's deployment file.
+    pub(crate) fn for_stack(stack: &pond_deploy::testkit::Stack, tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let deployment = dir.join("deployment.json");
+        stack.deployment.save(&deployment).expect("deployment file");
+        Self {
+            dir,
+            rpc: stack.node.http_url(),
+            deployment: deployment.display().to_string(),
+        }
+    }
+
+    /// Runs `pond args…`; with `key` (hex), signing as it through
+    /// `--private-key-env KEY`; `env` adds or overrides variables.
+    pub(crate) fn run_with(
+        &self,
+        key: Option<&str>,
+        env: &[(&str, &str)],
+        path_first: Option<&Path>,
+        args: &[&str],
+    ) -> std::process::Output {
+        let mut all_env = vec![
+            ("POND_RPC", self.rpc.as_str()),
+            ("POND_DEPLOYMENT", self.deployment.as_str()),
+        ];
+        let mut all_args = args.to_vec();
+        if let Some(key) = key {
+            all_env.push(("KEY", key));
+            all_args.extend_from_slice(&["--private-key-env", "KEY"]);
+        }
+        all_env.extend_from_slice(env);
+        run_pond(&self.dir, path_first, &all_env, &all_args)
+    }
+
+    /// Runs `pond args… --json` as `key`: (success, everything printed,
+    /// the JSON printed).
+    pub(crate) fn json(
+        &self,
+        key: &str,
+        args: &[&str],
+    ) -> (bool, String, Option<serde_json::Value>) {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run_with(Some(key), &[], None, &all);
+        (
+            out.status.success(),
+            printed_text(&out),
+            serde_json::from_slice(&out.stdout).ok(),
+        )
+    }
+}
+
+impl Drop for ChainCli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The hex private key (`0x…`) of a dev account.
+pub(crate) fn key_of(account: &pond_devnode::node::DevAccount) -> String {
+    format!("0x{}", account.private_key)
+}
+
+/// `pond job post` of a one-GPU, one-hour job paying at most 80, plus
+/// `extra` arguments (a matching mode, other limits).
+pub(crate) fn job_post_args(extra: &[&str]) -> Vec<String> {
+    let (module, input) = (
+        alloy::primitives::B256::repeat_byte(1).to_string(),
+        alloy::primitives::B256::repeat_byte(2).to_string(),
+    );
+    let mut args: Vec<String> = [
+        "job",
+        "post",
+        "--module-hash",
+        &module,
+        "--module-uri",
+        "oci://m",
+        "--input-hash",
+        &input,
+        "--input-uri",
+        "ipfs://i",
+        "--max-duration",
+        "1h",
+        "--max-price",
+        "80",
+        "--gpus",
+        "1",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
