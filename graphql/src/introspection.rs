@@ -43,6 +43,15 @@ const LISTS: [&str; 8] = [
 /// schema's size (see the module documentation).
 #[must_use]
 pub fn is_bounded_introspection(query: &str) -> bool {
+    // Every query passes through here: parse only those that can read the
+    // schema (`__typename`, which clients add everywhere, cannot).
+    let may_read_schema = query.contains("__schema")
+        || query
+            .match_indices("__type")
+            .any(|(at, _)| !query[at + "__type".len()..].starts_with("name"));
+    if !may_read_schema {
+        return false;
+    }
     let Ok(document) = parse_query(query) else {
         return false;
     };
@@ -157,6 +166,7 @@ mod tests {
             "{ __schema { types { fields { args { type { enumValues { name } } } } } } }",
             "{ a: __schema { types { name } } b: __schema { types { name } } c: __typename d: __typename e: __typename }",
             "{ __schema { ...Missing } }",
+            "{ __typename jobs { nodes { __typename id } } }",
             // A fragment cycle (validation refuses it later; the walk must end).
             "{ __schema { ...A } } fragment A on __Schema { ...A }",
             "not graphql",
