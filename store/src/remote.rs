@@ -1,0 +1,244 @@
+//! A store server seen from a client: every fetched byte is verified before
+//! it is kept, a server that sends more than it should is cut off, and one
+//! that stalls is dropped.
+
+use crate::hash::ContentHash;
+use crate::http::idle_limited;
+use crate::local::{LocalStore, StoreError};
+use crate::tree::{Limits, Manifest};
+use futures::StreamExt;
+use std::time::Duration;
+
+/// Why talking to a store server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The server could not be reached or the transfer broke.
+    #[error("store {url}: {source}")]
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        source: reqwest::Error,
+    },
+    /// The server answered with an error status.
+    #[error("store {url} answered {status}: {message}")]
+    Status {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message, cut to 300 characters.
+        message: String,
+    },
+    /// What arrived was refused or could not be kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The base URL cannot name blobs.
+    #[error("`{0}` is not a store URL (expected http:// or https://)")]
+    BadUrl(String),
+}
+
+/// A store server at a base URL (the part before `/blobs/`).
+#[derive(Debug, Clone)]
+pub struct RemoteStore {
+    base: url::Url,
+    token: Option<String>,
+    http: reqwest::Client,
+    idle_timeout: Duration,
+}
+
+impl RemoteStore {
+    /// A client for the server at `base`; `token` is sent with writes.
+    /// Connecting gives up after 10 s and a transfer that sends nothing for
+    /// 30 s is dropped.
+    ///
+    /// # Errors
+    /// `base` is not an http(s) URL.
+    pub fn new(base: &str, token: Option<String>) -> Result<Self, RemoteError> {
+        let mut base = url::Url::parse(base).map_err(|_| RemoteError::BadUrl(base.into()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(RemoteError::BadUrl(base.into()));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let idle_timeout = Duration::from_secs(30);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(idle_timeout)
+            .build()
+            .map_err(|source| RemoteError::Transport {
+                url: base.to_string(),
+                source,
+            })?;
+        Ok(Self {
+            base,
+            token,
+            http,
+            idle_timeout,
+        })
+    }
+
+    /// Drops a transfer that sends nothing for `idle` (30 s by default).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The URL of the blob `hash` on this server.
+    pub fn blob_url(&self, hash: &ContentHash) -> String {
+        format!("{}blobs/{}", self.base, hash.hex())
+    }
+
+    fn transport(url: &str) -> impl FnOnce(reqwest::Error) -> RemoteError + '_ {
+        move |source| RemoteError::Transport {
+            url: url.to_owned(),
+            source,
+        }
+    }
+
+    async fn refused(url: &str, response: reqwest::Response) -> RemoteError {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        RemoteError::Status {
+            url: url.to_owned(),
+            status,
+            message: text.chars().take(300).collect(),
+        }
+    }
+
+    /// Whether the server holds the blob `hash`.
+    ///
+    /// # Errors
+    /// The server cannot be reached or answers an error other than 404.
+    pub async fn contains(&self, hash: &ContentHash) -> Result<bool, RemoteError> {
+        let url = self.blob_url(hash);
+        let response = self
+            .http
+            .head(&url)
+            .send()
+            .await
+            .map_err(Self::transport(&url))?;
+        match response.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(Self::refused(&url, response).await),
+        }
+    }
+
+    /// Fetches the blob `hash` into `local`, keeping it only if it hashes
+    /// to `hash` and holds at most `max` bytes. Returns its size.
+    ///
+    /// # Errors
+    /// Transport, status, a lying or oversized answer (nothing is kept).
+    pub async fn fetch(
+        &self,
+        local: &LocalStore,
+        hash: &ContentHash,
+        max: u64,
+    ) -> Result<u64, RemoteError> {
+        if let Some(size) = local.size(hash) {
+            return Ok(size);
+        }
+        let url = self.blob_url(hash);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(Self::transport(&url))?;
+        if !response.status().is_success() {
+            return Err(Self::refused(&url, response).await);
+        }
+        if response.content_length().is_some_and(|n| n > max) {
+            return Err(StoreError::TooLarge { limit: max }.into());
+        }
+        let stream = response
+            .bytes_stream()
+            .map(|chunk| chunk.map_err(|e| e.to_string()));
+        let stream = Box::pin(idle_limited(stream, self.idle_timeout));
+        Ok(local.put_stream(*hash, max, stream).await?)
+    }
+
+    /// Fetches the tree `hash` (its manifest, then each file it lacks) into
+    /// `local`. Every file is bounded by the size its manifest states.
+    ///
+    /// # Errors
+    /// As [`Self::fetch`], or a manifest outside `limits`.
+    pub async fn fetch_tree(
+        &self,
+        local: &LocalStore,
+        hash: &ContentHash,
+        limits: &Limits,
+    ) -> Result<Manifest, RemoteError> {
+        self.fetch(local, hash, limits.max_manifest_bytes()).await?;
+        let manifest = local.manifest(hash, limits)?;
+        for entry in manifest.entries() {
+            let size = self.fetch(local, &entry.hash, entry.size).await?;
+            if size != entry.size {
+                return Err(StoreError::SizeMismatch {
+                    hash: entry.hash,
+                    expected: entry.size,
+                    actual: size,
+                }
+                .into());
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// Sends the stored blob `hash` to the server.
+    ///
+    /// # Errors
+    /// The blob is not held, or the server refused it.
+    pub async fn push(&self, local: &LocalStore, hash: &ContentHash) -> Result<(), RemoteError> {
+        let path = local.blob_path(hash);
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| StoreError::Missing(*hash))?;
+        let size = file.metadata().await.map(|m| m.len()).ok();
+        let url = self.blob_url(hash);
+        let mut request = self.http.put(&url).body(reqwest::Body::wrap_stream(
+            tokio_util::io::ReaderStream::new(file),
+        ));
+        if let Some(size) = size {
+            request = request.header(reqwest::header::CONTENT_LENGTH, size);
+        }
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(Self::transport(&url))?;
+        if !response.status().is_success() {
+            return Err(Self::refused(&url, response).await);
+        }
+        Ok(())
+    }
+
+    /// Sends the stored tree `hash`: each file the server lacks, then the
+    /// manifest (so a server never lists a tree whose files it lacks).
+    ///
+    /// # Errors
+    /// As [`Self::push`].
+    pub async fn push_tree(
+        &self,
+        local: &LocalStore,
+        hash: &ContentHash,
+        limits: &Limits,
+    ) -> Result<Manifest, RemoteError> {
+        let manifest = local.manifest(hash, limits)?;
+        for entry in manifest.entries() {
+            if !self.contains(&entry.hash).await? {
+                self.push(local, &entry.hash).await?;
+            }
+        }
+        self.push(local, hash).await?;
+        Ok(manifest)
+    }
+}

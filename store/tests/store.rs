@@ -1,0 +1,396 @@
+//! The store against hostile directories, corrupt disks and lying or
+//! stalling servers; the tree hash against the published test vectors.
+
+use pond_store::http::{router, ServeConfig};
+use pond_store::tree::{Limits, Manifest};
+use pond_store::walk::manifest_of_dir;
+use pond_store::{
+    ContentHash, LocalStore, RemoteError, RemoteStore, ResolveError, Resolver, StoreError,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pond-store-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn write(root: &Path, files: &[(&str, &[u8])]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, content).expect("write");
+    }
+}
+
+const VECTOR_FILES: &[(&str, &[u8])] = &[
+    ("hello.txt", b"hello\n"),
+    ("data/numbers.csv", b"1,2,3\n"),
+    ("data-notes.md", b""),
+];
+
+#[test]
+fn tree_hashes_match_the_published_vectors() {
+    let limits = Limits::default();
+    let empty = Manifest::new(Vec::new(), &limits).expect("empty");
+    assert_eq!(
+        empty.hash().to_string(),
+        "0xa710ef983cac429209d752b5077e6e3e4878c999c205d41641203a8bbcd4ff67"
+    );
+    let dir = scratch("vectors");
+    write(&dir, &VECTOR_FILES[..1]);
+    assert_eq!(
+        manifest_of_dir(&dir, &limits)
+            .expect("tree")
+            .hash()
+            .to_string(),
+        "0xdbd276bdf581d5c45cd1f0e85f9ac2089fcd7399d7f056defd704d8a198d2b71"
+    );
+    write(&dir, VECTOR_FILES);
+    let manifest = manifest_of_dir(&dir, &limits).expect("tree");
+    assert_eq!(
+        String::from_utf8(manifest.encode()).expect("utf8"),
+        "pond-tree-v1\n\
+         e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0 data-notes.md\n\
+         7a8988e95e356e2b5b8fecf5e31f7c2e7e8fb44a5cd9d89ebb0d1e60b1f5c689 6 data/numbers.csv\n\
+         5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 6 hello.txt\n"
+    );
+    assert_eq!(
+        manifest.hash().to_string(),
+        "0x7c2b822cabe67a6fe210fcd99d875c37192371a7614b1cb0810f27ff58ca58fe"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_tree_goes_in_and_comes_out_the_same_and_is_stored_once() {
+    let root = scratch("roundtrip");
+    let store = LocalStore::open(root.join("store")).expect("store");
+    let input = root.join("in");
+    write(&input, VECTOR_FILES);
+    write(&input, &[("copy/hello.txt", b"hello\n")]);
+    let limits = Limits::default();
+    let manifest = store.put_dir(&input, &limits).expect("put");
+    assert_eq!(
+        manifest.hash(),
+        manifest_of_dir(&input, &limits).expect("hash").hash()
+    );
+    // Two files with the same content are one blob: 4 contents + manifest.
+    let blobs = walk_count(&root.join("store/blobs"));
+    assert_eq!(blobs, 4);
+    let out = root.join("out");
+    store
+        .materialize(&manifest.hash(), &out, &limits)
+        .expect("out");
+    assert_eq!(
+        manifest_of_dir(&out, &limits).expect("hash").hash(),
+        manifest.hash()
+    );
+    assert!(matches!(
+        store.materialize(&manifest.hash(), &out, &limits),
+        Err(StoreError::DestinationExists(_))
+    ));
+    let _ = std::fs::remove_dir_all(root);
+}
+
+fn walk_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| std::fs::read_dir(e.path()).expect("shard").count())
+        .sum()
+}
+
+#[test]
+fn links_and_escapes_are_refused_and_nothing_is_kept() {
+    let root = scratch("hostile");
+    let store = LocalStore::open(root.join("store")).expect("store");
+    let input = root.join("in");
+    write(&input, &[("ok.txt", b"ok")]);
+    std::os::unix::fs::symlink("/etc/passwd", input.join("passwd")).expect("link");
+    let limits = Limits::default();
+    let refused = store.put_dir(&input, &limits);
+    assert!(matches!(refused, Err(StoreError::Walk(_))), "{refused:?}");
+    assert_eq!(walk_count(&root.join("store/blobs")), 0, "nothing stored");
+    std::fs::remove_file(input.join("passwd")).expect("unlink");
+    // Too many files and too many bytes are refused before any is read.
+    write(&input, &[("two.txt", b"22"), ("three.txt", b"333")]);
+    let tight = Limits {
+        max_files: 2,
+        ..Limits::default()
+    };
+    assert!(store.put_dir(&input, &tight).is_err());
+    let small = Limits {
+        max_total_bytes: 5,
+        ..Limits::default()
+    };
+    assert!(store.put_dir(&input, &small).is_err());
+    assert_eq!(walk_count(&root.join("store/blobs")), 0, "nothing stored");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[test]
+fn a_corrupt_blob_is_detected_removed_and_never_written_out() {
+    let root = scratch("corrupt");
+    let store = LocalStore::open(root.join("store")).expect("store");
+    let input = root.join("in");
+    write(&input, VECTOR_FILES);
+    let limits = Limits::default();
+    let manifest = store.put_dir(&input, &limits).expect("put");
+    let hello = manifest.get("hello.txt").expect("entry").hash;
+    std::fs::write(store.blob_path(&hello), b"HELLO\n").expect("tamper");
+    let out = root.join("out");
+    let refused = store.materialize(&manifest.hash(), &out, &limits);
+    assert!(
+        matches!(refused, Err(StoreError::Corrupt(h)) if h == hello),
+        "{refused:?}"
+    );
+    assert!(!out.exists(), "no half-written output");
+    assert!(!store.contains(&hello), "the corrupt blob is gone");
+    let leftovers: Vec<_> = std::fs::read_dir(&root).expect("dir").flatten().collect();
+    assert_eq!(leftovers.len(), 2, "only store/ and in/: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[test]
+fn garbage_collection_keeps_what_pins_reach() {
+    let root = scratch("gc");
+    let store = LocalStore::open(root.join("store")).expect("store");
+    let input = root.join("in");
+    write(&input, VECTOR_FILES);
+    let limits = Limits::default();
+    let kept = store.put_dir(&input, &limits).expect("put");
+    let loose = store.put_bytes(b"unreferenced").expect("put");
+    store.pin("job-1", &kept.hash()).expect("pin");
+    assert!(store.pin("../x", &kept.hash()).is_err());
+    let report = store.collect_garbage(&limits).expect("gc");
+    assert_eq!((report.kept, report.removed), (4, 1));
+    assert!(!store.contains(&loose));
+    store.unpin("job-1").expect("unpin");
+    let report = store.collect_garbage(&limits).expect("gc");
+    assert_eq!((report.kept, report.removed), (0, 4));
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// Serves `app` on a loopback port; returns its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/")
+}
+
+#[tokio::test]
+async fn trees_move_over_http_and_writes_need_the_token() {
+    let root = scratch("http");
+    let server_store = Arc::new(LocalStore::open(root.join("server")).expect("store"));
+    let config = ServeConfig {
+        put_token: Some("s3cret".into()),
+        max_blob_bytes: 1 << 20,
+        ..ServeConfig::default()
+    };
+    let base = serve(router(Arc::clone(&server_store), config)).await;
+    let creator = LocalStore::open(root.join("creator")).expect("store");
+    let input = root.join("in");
+    write(&input, VECTOR_FILES);
+    let limits = Limits::default();
+    let manifest = creator.put_dir(&input, &limits).expect("put");
+
+    let anonymous = RemoteStore::new(&base, None).expect("client");
+    let refused = anonymous
+        .push_tree(&creator, &manifest.hash(), &limits)
+        .await;
+    assert!(
+        matches!(refused, Err(RemoteError::Status { status: 401, .. })),
+        "{refused:?}"
+    );
+    let wrong = RemoteStore::new(&base, Some("guess".into())).expect("client");
+    assert!(wrong
+        .push_tree(&creator, &manifest.hash(), &limits)
+        .await
+        .is_err());
+    let publisher = RemoteStore::new(&base, Some("s3cret".into())).expect("client");
+    publisher
+        .push_tree(&creator, &manifest.hash(), &limits)
+        .await
+        .expect("push");
+    assert!(server_store.contains(&manifest.hash()));
+
+    // A provider resolves pond://<hash> through the server.
+    let provider = Arc::new(LocalStore::open(root.join("provider")).expect("store"));
+    let resolver = Resolver {
+        local: Arc::clone(&provider),
+        servers: vec![anonymous.clone()],
+        limits,
+    };
+    let uri = format!("pond://{}", manifest.hash());
+    let fetched = resolver
+        .tree(&uri, &manifest.hash(), "module.wasm")
+        .await
+        .expect("fetch");
+    assert_eq!(fetched, manifest);
+    let other = ContentHash::of(b"other");
+    assert!(matches!(
+        resolver.tree(&uri, &other, "module.wasm").await,
+        Err(ResolveError::NamesAnotherHash { .. })
+    ));
+    assert!(matches!(
+        resolver.tree(&format!("pond://{other}"), &other, "m").await,
+        Err(ResolveError::NotFound(..))
+    ));
+    // file:// of a directory is its tree; of a file, the one-file tree.
+    let file_uri = format!("file://{}", input.display());
+    resolver
+        .tree(&file_uri, &manifest.hash(), "m")
+        .await
+        .expect("file tree");
+    let module = root.join("prog.wasm");
+    std::fs::write(&module, b"\0asm").expect("module");
+    let single = Manifest::single("module.wasm", 4, ContentHash::of(b"\0asm")).expect("one");
+    let got = resolver
+        .tree(
+            &format!("file://{}", module.display()),
+            &single.hash(),
+            "module.wasm",
+        )
+        .await
+        .expect("one-file tree");
+    assert_eq!(got, single);
+
+    // Range requests, and a PUT whose body is not its hash keeps nothing.
+    let http = reqwest::Client::new();
+    let hello = manifest.get("hello.txt").expect("entry").hash;
+    let part = http
+        .get(anonymous.blob_url(&hello))
+        .header("Range", "bytes=1-3")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.expect("body").as_ref(), b"ell");
+    let bad_range = http
+        .get(anonymous.blob_url(&hello))
+        .header("Range", "bytes=9-")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(bad_range.status(), 416);
+    let lie = ContentHash::of(b"promised");
+    let put = http
+        .put(anonymous.blob_url(&lie))
+        .bearer_auth("s3cret")
+        .body("delivered")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 422);
+    assert!(!server_store.contains(&lie));
+    let big = vec![7u8; (1 << 20) + 1];
+    let put = http
+        .put(anonymous.blob_url(&ContentHash::of(&big)))
+        .bearer_auth("s3cret")
+        .body(big)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 413);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[tokio::test]
+async fn lying_oversized_and_stalling_servers_leave_nothing_behind() {
+    use axum::routing::get;
+    let root = scratch("liars");
+    let limits = Limits::default();
+    let creator = LocalStore::open(root.join("creator")).expect("store");
+    let input = root.join("in");
+    write(&input, &VECTOR_FILES[..1]);
+    let manifest = creator.put_dir(&input, &limits).expect("put");
+    let manifest_bytes = manifest.encode();
+    let hello = manifest.get("hello.txt").expect("entry").hash;
+
+    // Serves the true manifest and then wrong, long or no file content.
+    let liar = |file_body: &'static str| {
+        let manifest_bytes = manifest_bytes.clone();
+        let tree = manifest.hash().hex();
+        axum::Router::new().route(
+            "/blobs/{hash}",
+            get(
+                move |axum::extract::Path(hash): axum::extract::Path<String>| {
+                    let manifest_bytes = manifest_bytes.clone();
+                    let tree = tree.clone();
+                    async move {
+                        if hash == tree {
+                            axum::body::Body::from(manifest_bytes)
+                        } else if file_body == "stall" {
+                            let stream =
+                                futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+                            axum::body::Body::from_stream(stream)
+                        } else {
+                            axum::body::Body::from(file_body)
+                        }
+                    }
+                },
+            ),
+        )
+    };
+    for (body, check) in [
+        ("HELLO\n", "mismatch"),
+        (
+            "hello\nand a lot more than the manifest states",
+            "too large",
+        ),
+        ("stall", "stall"),
+    ] {
+        let base = serve(liar(body)).await;
+        let provider = LocalStore::open(root.join(format!("provider-{check}"))).expect("store");
+        let server = RemoteStore::new(&base, None)
+            .expect("client")
+            .with_idle_timeout(Duration::from_millis(300));
+        let refused = server
+            .fetch_tree(&provider, &manifest.hash(), &limits)
+            .await;
+        match check {
+            "mismatch" => assert!(
+                matches!(
+                    refused,
+                    Err(RemoteError::Store(StoreError::HashMismatch { .. }))
+                ),
+                "{refused:?}"
+            ),
+            "too large" => assert!(
+                matches!(
+                    refused,
+                    Err(RemoteError::Store(StoreError::TooLarge { .. }))
+                ),
+                "{refused:?}"
+            ),
+            _ => assert!(
+                matches!(refused, Err(RemoteError::Store(StoreError::Stream(_)))),
+                "{refused:?}"
+            ),
+        }
+        assert!(
+            !provider.contains(&hello),
+            "{check}: nothing unverified kept"
+        );
+        let temporary = std::fs::read_dir(provider.root().join("tmp"))
+            .expect("tmp")
+            .count();
+        assert_eq!(temporary, 0, "{check}: no temporary file left");
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
