@@ -64,14 +64,7 @@ impl RemoteStore {
             base.set_path(&path);
         }
         let idle_timeout = Duration::from_secs(30);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(idle_timeout)
-            .build()
-            .map_err(|source| RemoteError::Transport {
-                url: base.to_string(),
-                source,
-            })?;
+        let http = Self::http_client(base.as_str(), idle_timeout)?;
         Ok(Self {
             base,
             token,
@@ -80,11 +73,28 @@ impl RemoteStore {
         })
     }
 
+    // No redirects: a URI names one server, and following one to another
+    // host would let a job's URI make providers request internal addresses.
+    fn http_client(base: &str, idle: Duration) -> Result<reqwest::Client, RemoteError> {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(idle)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|source| RemoteError::Transport {
+                url: base.to_owned(),
+                source,
+            })
+    }
+
     /// Drops a transfer that sends nothing for `idle` (30 s by default).
-    #[must_use]
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built.
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Result<Self, RemoteError> {
+        self.http = Self::http_client(self.base.as_str(), idle)?;
         self.idle_timeout = idle;
-        self
+        Ok(self)
     }
 
     /// The base URL.
@@ -104,13 +114,22 @@ impl RemoteStore {
         }
     }
 
-    async fn refused(url: &str, response: reqwest::Response) -> RemoteError {
+    /// The error for an error status, reading at most 4 KiB of the body
+    /// (a hostile server may send an endless one).
+    async fn refused(url: &str, mut response: reqwest::Response) -> RemoteError {
         let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
+        let mut body = Vec::new();
+        while body.len() < 4096 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        body.truncate(4096);
         RemoteError::Status {
             url: url.to_owned(),
             status,
-            message: text.chars().take(300).collect(),
+            message: String::from_utf8_lossy(&body).chars().take(300).collect(),
         }
     }
 

@@ -220,7 +220,16 @@ impl Manifest {
                 reason: reason.into(),
             })?);
         }
-        Self::checked(entries, limits)
+        let manifest = Self::checked(entries, limits)?;
+        // One tree, one hash: whatever slipped past the line rules above,
+        // only bytes that encode back identically are a manifest.
+        if manifest.encode() != bytes {
+            return Err(TreeError::BadLine {
+                line: 0,
+                reason: "not in canonical form".into(),
+            });
+        }
+        Ok(manifest)
     }
 
     /// The canonical bytes.
@@ -277,7 +286,8 @@ fn parse_line(line: &str) -> Result<Entry, &'static str> {
     {
         return Err("the hash is not 64 lowercase hex digits");
     }
-    let canonical_size = size == "0" || (!size.starts_with('0') && size.len() <= 20);
+    let canonical_size = (size == "0" || (!size.starts_with('0') && size.len() <= 20))
+        && size.bytes().all(|b| b.is_ascii_digit());
     let size: u64 = match size.parse() {
         Ok(n) if canonical_size => n,
         _ => return Err("the size is not a decimal number without leading zeros"),
@@ -373,6 +383,7 @@ mod tests {
         let variants = [
             text.replace("\nb", "\nB").replace(&h, &h.to_uppercase()),
             text.replace(" 1 a", " 01 a"),
+            text.replace(" 1 a", " +1 a"),
             text.trim_end().to_owned(),
             text.replace("pond-tree-v1", "pond-tree-v2"),
             format!("{text}{h} 1 a\n"),

@@ -7,6 +7,7 @@ use crate::hash::ContentHash;
 use crate::local::{LocalStore, StoreError};
 use crate::remote::{RemoteError, RemoteStore};
 use crate::tree::{Limits, Manifest};
+use crate::walk::{hash_file, manifest_of_dir, WalkError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,6 +51,9 @@ pub enum ResolveError {
         /// What is required.
         required: ContentHash,
     },
+    /// `file://` is turned off for this resolver (URIs from the chain).
+    #[error("file:// URIs are not accepted here (they would name this machine's files)")]
+    FileUriRefused,
     /// No configured store has it.
     #[error("no store has {0} (tried the local store and {1} server(s))")]
     NotFound(ContentHash, usize),
@@ -99,6 +103,10 @@ pub struct Resolver {
     pub servers: Vec<RemoteStore>,
     /// Bounds on any tree fetched.
     pub limits: Limits,
+    /// Whether `file://` URIs are resolved: yes for a person's own
+    /// commands, never for URIs that come from the chain (they could name
+    /// the provider's private files).
+    pub allow_file_uris: bool,
 }
 
 impl Resolver {
@@ -124,32 +132,56 @@ impl Resolver {
                 let server = RemoteStore::new(&base, None)?;
                 self.fetch_from_anywhere(required, Some(server)).await
             }
+            DataUri::File(_) if !self.allow_file_uris => Err(ResolveError::FileUriRefused),
             DataUri::File(path) => {
                 let local = Arc::clone(&self.local);
                 let limits = self.limits;
                 let single = single_name.to_owned();
-                let manifest = tokio::task::spawn_blocking(move || {
-                    if path.is_dir() {
-                        local.put_dir(&path, &limits)
-                    } else {
-                        let (hash, size) = local.put_file(&path, limits.max_file_bytes)?;
-                        let manifest = Manifest::single(&single, size, hash)?;
-                        local.put_bytes(&manifest.encode())?;
-                        Ok(manifest)
-                    }
-                });
-                let manifest = manifest
-                    .await
-                    .map_err(|e| StoreError::Stream(format!("the local read stopped: {e}")))??;
-                let actual = manifest.hash();
-                if actual != *required {
-                    return Err(ResolveError::WrongContent {
-                        uri: uri.into(),
+                let required = *required;
+                let uri = uri.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    // Hash first and store only a match, so a URI naming
+                    // other local files keeps nothing of them.
+                    let read = |path: &std::path::Path| -> Result<Manifest, StoreError> {
+                        let meta = std::fs::metadata(path).map_err(|source| StoreError::Io {
+                            path: path.to_owned(),
+                            source,
+                        })?;
+                        if meta.is_dir() {
+                            Ok(manifest_of_dir(path, &limits)?)
+                        } else if meta.is_file() {
+                            let (hash, size) = hash_file(path, limits.max_file_bytes)?;
+                            Ok(Manifest::single(&single, size, hash)?)
+                        } else {
+                            Err(WalkError::SpecialFile(path.to_owned()).into())
+                        }
+                    };
+                    let manifest = read(&path)?;
+                    let wrong = |actual| ResolveError::WrongContent {
+                        uri: uri.clone(),
                         actual,
-                        required: *required,
-                    });
-                }
-                Ok(manifest)
+                        required,
+                    };
+                    if manifest.hash() != required {
+                        return Err(wrong(manifest.hash()));
+                    }
+                    let stored = if manifest.entries().len() == 1 && !path.is_dir() {
+                        let (hash, size) = local.put_file(&path, limits.max_file_bytes)?;
+                        let stored =
+                            Manifest::single(&single, size, hash).map_err(StoreError::from)?;
+                        local.put_bytes(&stored.encode())?;
+                        stored
+                    } else {
+                        local.put_dir(&path, &limits)?
+                    };
+                    // The files may have changed between the two reads.
+                    if stored.hash() != required {
+                        return Err(wrong(stored.hash()));
+                    }
+                    Ok(stored)
+                })
+                .await
+                .map_err(|e| StoreError::Stream(format!("the local read stopped: {e}")))?
             }
         }
     }

@@ -235,6 +235,7 @@ async fn trees_move_over_http_and_writes_need_the_token() {
         local: Arc::clone(&provider),
         servers: vec![anonymous.clone()],
         limits,
+        allow_file_uris: false,
     };
     let uri = format!("pond://{}", manifest.hash());
     let fetched = resolver
@@ -251,8 +252,30 @@ async fn trees_move_over_http_and_writes_need_the_token() {
         resolver.tree(&format!("pond://{other}"), &other, "m").await,
         Err(ResolveError::NotFound(..))
     ));
-    // file:// of a directory is its tree; of a file, the one-file tree.
+    // file:// is refused unless allowed (URIs from the chain could name
+    // the provider's own files); allowed, a URI whose content is another
+    // hash keeps nothing.
     let file_uri = format!("file://{}", input.display());
+    assert!(matches!(
+        resolver.tree(&file_uri, &manifest.hash(), "m").await,
+        Err(ResolveError::FileUriRefused)
+    ));
+    let fresh = Arc::new(LocalStore::open(root.join("fresh")).expect("store"));
+    let files = Resolver {
+        local: Arc::clone(&fresh),
+        allow_file_uris: true,
+        ..resolver.clone()
+    };
+    assert!(matches!(
+        files.tree(&file_uri, &other, "m").await,
+        Err(ResolveError::WrongContent { .. })
+    ));
+    assert!(!fresh.contains(&hello_hash(&manifest)), "nothing kept");
+    let resolver = Resolver {
+        allow_file_uris: true,
+        ..resolver
+    };
+    // file:// of a directory is its tree; of a file, the one-file tree.
     resolver
         .tree(&file_uri, &manifest.hash(), "m")
         .await
@@ -359,7 +382,8 @@ async fn lying_oversized_and_stalling_servers_leave_nothing_behind() {
         let provider = LocalStore::open(root.join(format!("provider-{check}"))).expect("store");
         let server = RemoteStore::new(&base, None)
             .expect("client")
-            .with_idle_timeout(Duration::from_millis(300));
+            .with_idle_timeout(Duration::from_millis(300))
+            .expect("client");
         let refused = server
             .fetch_tree(&provider, &manifest.hash(), &limits)
             .await;
@@ -393,4 +417,8 @@ async fn lying_oversized_and_stalling_servers_leave_nothing_behind() {
         assert_eq!(temporary, 0, "{check}: no temporary file left");
     }
     let _ = std::fs::remove_dir_all(root);
+}
+
+fn hello_hash(manifest: &Manifest) -> ContentHash {
+    manifest.get("hello.txt").expect("entry").hash
 }
