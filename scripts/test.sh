@@ -3,7 +3,9 @@
 # tests (motsu, property tests included), the ABI freshness check, the
 # WebAssembly build with the 24 KiB size check, and the off-chain stack's
 # tests (devnode runs the built contracts; the indexer's tests use SQLite and
-# a real PostgreSQL on 127.0.0.1:5432, started here if it is down).
+# a real PostgreSQL on 127.0.0.1:5432, started here if it is down; the job
+# executors' tests build the example jobs for wasm32-wasip1 and run
+# containers with podman and runc, installed here if they are missing).
 #
 # Two cargo workspaces share ./target: contracts/ (on-chain code) and the
 # root (off-chain stack); see contracts/Cargo.toml for why.
@@ -12,9 +14,24 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "toolchain: wasm32 target and rust-src (for -Zbuild-std)"
-rustup target add wasm32-unknown-unknown >/dev/null
+step "toolchain: wasm32 targets and rust-src (for -Zbuild-std)"
+rustup target add wasm32-unknown-unknown wasm32-wasip1 >/dev/null
 rustup component add rust-src >/dev/null
+
+step "podman, runc and a static busybox (container executor tests)"
+missing=""
+command -v podman >/dev/null || missing="$missing podman"
+command -v runc >/dev/null || missing="$missing runc"
+[ -x /bin/busybox ] || missing="$missing busybox-static"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null ||
+            { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null; }
+    else
+        echo "missing:$missing; install them (Debian: sudo apt-get install$missing)"; exit 1
+    fi
+fi
+podman --version
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,0 +1,135 @@
+//! Checking a provider's result, as a validator does (the determinism
+//! classes of `docs/jobs.md`): an `exact` job agrees when the re-run's
+//! result hash is the provider's; a `tolerant` job, when its comparator
+//! says the two output trees agree. The validator then votes the provider's
+//! hash if they agree, its own otherwise.
+
+use crate::outputs::Outputs;
+use crate::spec::{Determinism, JobSpec};
+use crate::wasm::{self, InputFiles, WasmError};
+use pond_store::walk::{manifest_of_dir, WalkError};
+use pond_store::{ContentHash, Limits, Manifest};
+use std::path::Path;
+
+/// The comparator's verdict file in its outputs.
+pub const VERDICT_FILE: &str = "verdict";
+/// Where a comparator may explain a disagreement.
+pub const REASON_FILE: &str = "reason";
+
+/// Whether two results agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// They agree: vote the provider's result hash.
+    Agree,
+    /// They differ: vote your own; the reason, if one was given.
+    Disagree(String),
+}
+
+/// Why a comparison could not be made (never a vote).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// An output directory is not a valid tree.
+    #[error("an output directory: {0}")]
+    Tree(#[from] WalkError),
+    /// The provider's outputs do not hash to the result it claims.
+    #[error("the provider's outputs hash to {found}, not the claimed {claimed}")]
+    NotTheClaim {
+        /// The claimed result hash.
+        claimed: ContentHash,
+        /// What the outputs hash to.
+        found: ContentHash,
+    },
+    /// The comparator named by the job is not in its input tree.
+    #[error("the comparator {0} is not in the input tree")]
+    NoComparator(String),
+    /// Reading the comparator failed.
+    #[error("reading the comparator: {0}")]
+    ComparatorIo(#[from] std::io::Error),
+    /// The comparator failed.
+    #[error("the comparator failed: {0}")]
+    Comparator(#[from] WasmError),
+    /// The comparator wrote no valid verdict.
+    #[error("the comparator's verdict is {0:?}, not \"agree\" or \"disagree\"")]
+    NoVerdict(String),
+}
+
+/// One side of a comparison: an output directory and its tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// The directory.
+    pub dir: &'a Path,
+    /// Its tree.
+    pub tree: &'a Manifest,
+}
+
+/// Reads an output directory as a tree, checking it against `claimed`.
+///
+/// # Errors
+/// The directory is not a tree, or hashes to something else.
+pub fn claimed_tree(dir: &Path, claimed: Option<ContentHash>) -> Result<Manifest, VerifyError> {
+    let tree = manifest_of_dir(dir, &Limits::default())?;
+    match claimed {
+        Some(claimed) if claimed != tree.hash() => Err(VerifyError::NotTheClaim {
+            claimed,
+            found: tree.hash(),
+        }),
+        _ => Ok(tree),
+    }
+}
+
+/// Compares the provider's outputs with the validator's own re-run of the
+/// job whose input tree is `input` (with `input_tree` and `spec`).
+///
+/// # Errors
+/// See [`VerifyError`].
+pub fn compare(
+    input: Side<'_>,
+    spec: &JobSpec,
+    provider: Side<'_>,
+    own: Side<'_>,
+) -> Result<Verdict, VerifyError> {
+    let (theirs, ours) = (provider.tree.hash(), own.tree.hash());
+    if theirs == ours {
+        return Ok(Verdict::Agree);
+    }
+    let Determinism::Tolerant { comparator, args } = &spec.determinism else {
+        return Ok(Verdict::Disagree(format!(
+            "exact job: result {ours} differs from the provider's {theirs}"
+        )));
+    };
+    if input.tree.get(comparator).is_none() {
+        return Err(VerifyError::NoComparator(comparator.clone()));
+    }
+    let module = std::fs::read(input.dir.join(comparator))?;
+    let mut files = InputFiles::under("a", provider.dir, provider.tree);
+    files.0.extend(InputFiles::under("b", own.dir, own.tree).0);
+    let seed = ContentHash::of(&[theirs.0, ours.0].concat());
+    let run = wasm::run(&module, &files, seed, &JobSpec::exact(args.clone()))?;
+    verdict_of(&run.outputs)
+}
+
+/// Reads a comparator's verdict from its outputs.
+///
+/// # Errors
+/// No `verdict` file, or one that says neither `agree` nor `disagree`.
+pub fn verdict_of(outputs: &Outputs) -> Result<Verdict, VerifyError> {
+    let verdict = outputs.get(VERDICT_FILE).unwrap_or_default();
+    let text = String::from_utf8_lossy(verdict);
+    match text.trim() {
+        "agree" => Ok(Verdict::Agree),
+        "disagree" => {
+            let reason = outputs.get(REASON_FILE).unwrap_or_default();
+            let reason = String::from_utf8_lossy(&reason[..reason.len().min(2000)]);
+            Ok(Verdict::Disagree(reason.trim().to_owned()))
+        }
+        other => Err(VerifyError::NoVerdict(other.chars().take(80).collect())),
+    }
+}
+
+/// The result hash a validator votes for.
+pub fn vote(verdict: &Verdict, provider: ContentHash, own: ContentHash) -> ContentHash {
+    match verdict {
+        Verdict::Agree => provider,
+        Verdict::Disagree(_) => own,
+    }
+}
