@@ -36,6 +36,13 @@ enum JobCommand {
         /// The job's id.
         id: U256,
     },
+    /// Hash an input directory as a tree: the input hash to post.
+    Pack(crate::compute::Pack),
+    /// Run a job here exactly as a provider does and print its result hash.
+    Run(Box<crate::compute::Run>),
+    /// Re-run a job and compare with a provider's outputs (or run the
+    /// job's comparator), as a validator does; prints the vote.
+    Verify(Box<crate::compute::Verify>),
 }
 
 #[derive(Args, Debug)]
@@ -87,9 +94,17 @@ struct Post {
 impl Job {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
+        // Local work first: it needs no chain, no key.
+        let json = self.session.json;
+        let command = match self.command {
+            JobCommand::Pack(pack) => return blocking(move || pack.run(json)).await,
+            JobCommand::Run(run) => return blocking(move || run.run(json)).await,
+            JobCommand::Verify(verify) => return blocking(move || verify.run(json)).await,
+            on_chain => on_chain,
+        };
         let client = self.session.connect().await?;
         let decimals = client.token_decimals().await?;
-        match &self.command {
+        match &command {
             JobCommand::Post(p) => {
                 let max_price = parse_amount(&p.max_price, decimals)?;
                 let max_duration = parse_duration(&p.max_duration)?;
@@ -166,7 +181,14 @@ impl Job {
                 let tx = client.cancel_job(*id).await?;
                 self.session.print_sent(tx, &[]);
             }
+            // Returned above.
+            JobCommand::Pack(_) | JobCommand::Run(_) | JobCommand::Verify(_) => {}
         }
         Ok(())
     }
+}
+
+/// Runs file and process work off the async runtime.
+async fn blocking(work: impl FnOnce() -> eyre::Result<()> + Send + 'static) -> eyre::Result<()> {
+    tokio::task::spawn_blocking(work).await?
 }

@@ -28,6 +28,7 @@ use pond_indexer::{
 use tokio::sync::watch;
 
 mod account;
+mod compute;
 mod contracts;
 mod deal;
 mod job;
@@ -35,6 +36,7 @@ mod market;
 mod offer;
 mod provider;
 mod reference;
+mod store;
 mod validator;
 mod vault;
 mod wallet;
@@ -75,6 +77,8 @@ enum Command {
     Validator(validator::Validator),
     /// Mediation cases: show, draw, commit and reveal votes, resolve.
     Case(validator::Case),
+    /// The content-addressed store of job data: serve, put, get.
+    Store(store::Store),
     /// Print this command reference as Markdown (docs/cli.md).
     #[command(hide = true)]
     Reference,
@@ -132,10 +136,27 @@ async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("pond: {error:#}");
+            eprintln!("pond: {}", one_line(&error));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: an error that
+/// already quotes its source is not followed by it again.
+fn one_line(error: &eyre::Report) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 async fn run() -> eyre::Result<()> {
@@ -150,6 +171,7 @@ async fn run() -> eyre::Result<()> {
         Command::Up(up) => run_up(up).await,
         Command::Serve(serve) => run_serve(serve).await,
         Command::Contracts { json } => contracts::print(json),
+        Command::Store(store) => store.run().await,
         Command::Wallet(wallet) => wallet.run(),
         Command::Vault(vault) => vault.run().await,
         Command::Provider(provider) => provider.run().await,

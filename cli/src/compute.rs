@@ -1,0 +1,275 @@
+//! `pond job pack | run --local | verify`: a job computed on this machine,
+//! exactly as a provider computes it and a validator checks it
+//! (`docs/jobs.md`). Nothing here touches the chain.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use eyre::{bail, WrapErr};
+use pond_jobs::{
+    run::{read_input, run_job, RunReport},
+    verify::{claimed_tree, compare, vote, Side, Verdict},
+    ContainerRuntime, GpuAccess, JobModule,
+};
+use pond_store::{ContentHash, Limits};
+
+use crate::store::open_store;
+
+/// `pond job pack DIR`.
+#[derive(Args, Debug)]
+pub(crate) struct Pack {
+    /// The input directory (with pond-job.json at its root).
+    dir: PathBuf,
+    /// Also put the tree into the local store (see `pond store`).
+    #[arg(long)]
+    store: bool,
+    /// The local store's directory (with --store).
+    #[arg(long, env = "POND_STORE_DIR")]
+    store_dir: Option<PathBuf>,
+}
+
+/// How to run containers.
+#[derive(Args, Debug)]
+pub(crate) struct Executors {
+    /// The container command line for image jobs: podman or docker.
+    #[arg(long, default_value = "podman", env = "POND_CONTAINER_RUNTIME")]
+    runtime: PathBuf,
+    /// Pass a GPU to image jobs as a CDI device, e.g. nvidia.com/gpu=all
+    /// (repeatable; podman, or docker 25+).
+    #[arg(long, conflicts_with = "gpus")]
+    gpu_device: Vec<String>,
+    /// Pass GPUs to image jobs with docker's --gpus, e.g. all.
+    #[arg(long)]
+    gpus: Option<String>,
+}
+
+impl Executors {
+    fn containers(&self) -> ContainerRuntime {
+        let mut runtime = ContainerRuntime::new(&self.runtime);
+        runtime.gpu = match (&self.gpus, self.gpu_device.is_empty()) {
+            (Some(which), _) => GpuAccess::DockerGpus(which.clone()),
+            (None, false) => GpuAccess::Cdi(self.gpu_device.clone()),
+            (None, true) => GpuAccess::None,
+        };
+        runtime
+    }
+}
+
+/// `pond job run --local MODULE --input DIR --output DIR`.
+#[derive(Args, Debug)]
+pub(crate) struct Run {
+    /// Run here, as a provider would (the only mode so far; agents run
+    /// matched jobs).
+    #[arg(long, required = true)]
+    local: bool,
+    /// The module: a .wasm file, or image:sha256:<id> for a loaded image.
+    module: String,
+    /// The input directory (with pond-job.json at its root).
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the outputs (a new directory).
+    #[arg(long)]
+    output: PathBuf,
+    #[command(flatten)]
+    executors: Executors,
+}
+
+/// `pond job verify MODULE --input DIR --claimed DIR`.
+#[derive(Args, Debug)]
+pub(crate) struct Verify {
+    /// The module: a .wasm file, or image:sha256:<id> for a loaded image.
+    module: String,
+    /// The input directory (with pond-job.json at its root).
+    #[arg(long)]
+    input: PathBuf,
+    /// The provider's output directory.
+    #[arg(long)]
+    claimed: PathBuf,
+    /// The result hash the provider committed to; the claimed outputs must
+    /// hash to it.
+    #[arg(long)]
+    claimed_hash: Option<ContentHash>,
+    /// Keep your own outputs here (a new directory; default: a temporary
+    /// one, removed afterwards).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    executors: Executors,
+}
+
+fn print_report(report: &RunReport, output: &std::path::Path, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "moduleHash": report.module_hash.to_string(),
+                "inputHash": report.input_hash.to_string(),
+                "resultHash": report.result_hash.to_string(),
+                "outputFiles": report.output.entries().len(),
+                "outputBytes": report.output.total_bytes(),
+                "output": output,
+                "fuelUsed": report.fuel_used,
+            })
+        );
+        return;
+    }
+    println!("module  {}", report.module_hash);
+    println!("input   {}", report.input_hash);
+    println!("result  {}", report.result_hash);
+    println!(
+        "outputs {} file(s), {} bytes in {}",
+        report.output.entries().len(),
+        report.output.total_bytes(),
+        output.display()
+    );
+    if let Some(fuel) = report.fuel_used {
+        println!("fuel    {fuel}");
+    }
+}
+
+/// The job's own output, on stderr so stdout stays the report.
+fn echo_job_output(report: &RunReport) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(&report.stdout);
+    let _ = err.write_all(&report.stderr);
+}
+
+impl Pack {
+    pub(crate) fn run(self, json: bool) -> eyre::Result<()> {
+        let (tree, spec) = read_input(&self.dir)?;
+        let stored = if self.store {
+            let store = open_store(self.store_dir)?;
+            let put = store.put_dir(&self.dir, &Limits::default())?;
+            if put.hash() != tree.hash() {
+                bail!(
+                    "{} changed while it was packed; pack it again",
+                    self.dir.display()
+                );
+            }
+            Some(store.root().to_owned())
+        } else {
+            None
+        };
+        let hash = tree.hash();
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "inputHash": hash.to_string(), "files": tree.entries().len(),
+                    "bytes": tree.total_bytes(), "uri": format!("pond://{hash}"),
+                    "determinism": spec.determinism, "stored": stored,
+                })
+            );
+        } else {
+            println!("{hash}");
+            let class = match &spec.determinism {
+                pond_jobs::Determinism::Exact => "exact".to_owned(),
+                pond_jobs::Determinism::Tolerant { comparator, .. } => {
+                    format!("tolerant, comparator {comparator}")
+                }
+            };
+            eprintln!(
+                "{} file(s), {} bytes; {} argument(s), {class}",
+                tree.entries().len(),
+                tree.total_bytes(),
+                spec.args.len(),
+            );
+            match stored {
+                Some(root) => eprintln!("stored in {}: pond://{hash}", root.display()),
+                None => eprintln!(
+                    "post it with --input-hash {hash}; --store keeps it in the local store"
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Run {
+    pub(crate) fn run(self, json: bool) -> eyre::Result<()> {
+        let _ = self.local;
+        let module = JobModule::open(&self.module)?;
+        let report = run_job(
+            &module,
+            &self.input,
+            &self.output,
+            Some(&self.executors.containers()),
+        )?;
+        echo_job_output(&report);
+        print_report(&report, &self.output, json);
+        Ok(())
+    }
+}
+
+impl Verify {
+    pub(crate) fn run(self, json: bool) -> eyre::Result<()> {
+        let module = JobModule::open(&self.module)?;
+        let provider_tree = claimed_tree(&self.claimed, self.claimed_hash)?;
+        // Without --output, a private temporary directory, removed on drop.
+        let scratch = match &self.output {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("pond-verify-")
+                    .tempdir()
+                    .wrap_err("creating a temporary directory")?,
+            ),
+        };
+        let output = match (&self.output, &scratch) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(scratch)) => scratch.path().join("own"),
+            (None, None) => bail!("no output directory"),
+        };
+        let report = run_job(
+            &module,
+            &self.input,
+            &output,
+            Some(&self.executors.containers()),
+        )
+        .wrap_err("re-running the job")?;
+        let verdict = compare(
+            Side {
+                dir: &self.input,
+                tree: &report.input,
+            },
+            &report.spec,
+            Side {
+                dir: &self.claimed,
+                tree: &provider_tree,
+            },
+            Side {
+                dir: &output,
+                tree: &report.output,
+            },
+        )?;
+        let vote = vote(&verdict, provider_tree.hash(), report.result_hash);
+        drop(scratch);
+        let (agrees, reason) = match &verdict {
+            Verdict::Agree => (true, String::new()),
+            Verdict::Disagree(reason) => (false, reason.clone()),
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "agree": agrees, "reason": reason, "vote": vote.to_string(),
+                    "claimedHash": provider_tree.hash().to_string(),
+                    "ownHash": report.result_hash.to_string(),
+                })
+            );
+        } else {
+            println!("claimed {}", provider_tree.hash());
+            println!("own     {}", report.result_hash);
+            println!("verdict {}", if agrees { "agree" } else { "disagree" });
+            if !reason.is_empty() {
+                println!("reason  {reason}");
+            }
+            println!("vote    {vote}");
+        }
+        if !agrees {
+            bail!("the provider's result does not agree with this re-run (vote {vote})");
+        }
+        Ok(())
+    }
+}
