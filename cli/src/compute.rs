@@ -127,12 +127,23 @@ fn print_report(report: &RunReport, output: &std::path::Path, json: bool) {
     }
 }
 
-/// The job's own output, on stderr so stdout stays the report.
+/// The job's own output, on stderr so stdout stays the report; control
+/// characters (a job could move the cursor or retitle the terminal) are
+/// shown as `?`.
 fn echo_job_output(report: &RunReport) {
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&report.stdout);
-    let _ = err.write_all(&report.stderr);
+    for stream in [&report.stdout, &report.stderr] {
+        let text: String = String::from_utf8_lossy(stream)
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    '?'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        eprint!("{text}");
+    }
 }
 
 impl Pack {
@@ -205,7 +216,8 @@ impl Run {
 impl Verify {
     pub(crate) fn run(self, json: bool) -> eyre::Result<()> {
         let module = JobModule::open(&self.module)?;
-        let provider_tree = claimed_tree(&self.claimed, self.claimed_hash)?;
+        let (_, spec) = read_input(&self.input)?;
+        let provider_tree = claimed_tree(&self.claimed, self.claimed_hash, &spec)?;
         // Without --output, a private temporary directory, removed on drop.
         let scratch = match &self.output {
             Some(_) => None,
@@ -263,6 +275,10 @@ impl Verify {
             println!("own     {}", report.result_hash);
             println!("verdict {}", if agrees { "agree" } else { "disagree" });
             if !reason.is_empty() {
+                let reason: String = reason
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect();
                 println!("reason  {reason}");
             }
             println!("vote    {vote}");

@@ -45,14 +45,30 @@ fn alignment(repeat: u32) {
     let input = dir.path().join("input");
     must("mkdir", std::fs::create_dir(&input));
     for file in ["query.fasta", "targets.fasta"] {
-        must("copy", std::fs::copy(example_dir("align").join("input").join(file), input.join(file)));
+        must(
+            "copy",
+            std::fs::copy(
+                example_dir("align").join("input").join(file),
+                input.join(file),
+            ),
+        );
     }
-    let mut spec = JobSpec::exact(vec!["query.fasta".into(), "targets.fasta".into(), repeat.to_string()]);
+    let mut spec = JobSpec::exact(vec![
+        "query.fasta".into(),
+        "targets.fasta".into(),
+        repeat.to_string(),
+    ]);
     spec.limits = RunLimits {
         fuel: u64::MAX / 2,
         ..RunLimits::default()
     };
-    must("spec", std::fs::write(input.join("pond-job.json"), must("json", serde_json::to_vec(&spec))));
+    must(
+        "spec",
+        std::fs::write(
+            input.join("pond-job.json"),
+            must("json", serde_json::to_vec(&spec)),
+        ),
+    );
     let tree = must("tree", manifest_of_dir(&input, &Limits::default()));
     let files = InputFiles::of_tree(&input, &tree);
 
@@ -78,7 +94,11 @@ fn alignment(repeat: u32) {
     let native = started.elapsed();
     assert!(status.is_ok_and(|s| s.success()), "native run failed");
     let native_tsv = must("native output", std::fs::read(out.join("alignments.tsv")));
-    assert_eq!(wasm.outputs.get("alignments.tsv"), Some(&native_tsv[..]), "same result natively");
+    assert_eq!(
+        wasm.outputs.get("alignments.tsv"),
+        Some(&native_tsv[..]),
+        "same result natively"
+    );
     println!(
         "| alignment example ×{repeat} (24 targets, {} instructions) | wasmi {} | native {} | ratio {:.1}× |",
         wasm.fuel_used,
@@ -98,7 +118,10 @@ fn alignment(repeat: u32) {
     let times = (0..50)
         .map(|_| {
             let started = Instant::now();
-            must("empty run", run(&empty, &InputFiles::default(), ContentHash([0; 32]), &spec));
+            must(
+                "empty run",
+                run(&empty, &InputFiles::default(), ContentHash([0; 32]), &spec),
+            );
             started.elapsed()
         })
         .collect();
@@ -131,7 +154,10 @@ fn make_tree(dir: &Path, count: usize, size: usize) {
             state = ContentHash::of(&state).0;
             chunk.copy_from_slice(&state[..chunk.len()]);
         }
-        must("write", std::fs::write(sub.join(format!("file{k:03}.bin")), &block));
+        must(
+            "write",
+            std::fs::write(sub.join(format!("file{k:03}.bin")), &block),
+        );
     }
 }
 
@@ -177,12 +203,23 @@ fn store(rt: &tokio::runtime::Runtime) {
         let address = must("address", listener.local_addr());
         let app = router(Arc::clone(&local), ServeConfig::default());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let remote = must("client", RemoteStore::new(&format!("http://{address}"), None));
+        let remote = must(
+            "client",
+            RemoteStore::new(&format!("http://{address}"), None),
+        );
         let fetcher = must("store", LocalStore::open(dir.path().join("fetched")));
         let started = Instant::now();
-        let fetched = must("fetch", remote.fetch_tree(&fetcher, &tree.hash(), &Limits::default()).await);
+        let fetched = must(
+            "fetch",
+            remote
+                .fetch_tree(&fetcher, &tree.hash(), &Limits::default())
+                .await,
+        );
         let elapsed = started.elapsed();
-        (fetched.total_bytes() as f64 / elapsed.as_secs_f64() / (1 << 20) as f64, fetched.total_bytes())
+        (
+            fetched.total_bytes() as f64 / elapsed.as_secs_f64() / (1 << 20) as f64,
+            fetched.total_bytes(),
+        )
     });
     println!("| HTTP on loopback: the tree fetched and verified into an empty store ({} MiB) | {rate:.0} MiB/s |", bytes >> 20);
 }
@@ -197,7 +234,10 @@ fn containers() {
     let executor: Vec<Duration> = (0..5)
         .map(|k| {
             let started = Instant::now();
-            must("run", runtime.run(&image, &input, &spec, &dir.path().join(format!("out{k}"))));
+            must(
+                "run",
+                runtime.run(&image, &input, &spec, &dir.path().join(format!("out{k}"))),
+            );
             started.elapsed()
         })
         .collect();
@@ -220,7 +260,12 @@ fn containers() {
 }
 
 fn main() {
-    let rt = must("runtime", tokio::runtime::Builder::new_multi_thread().enable_all().build());
+    let rt = must(
+        "runtime",
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    );
     alignment(20);
     store(&rt);
     if !std::env::args().any(|a| a == "--no-containers") {

@@ -6,8 +6,8 @@
 //! which the container is killed. The container is removed afterwards,
 //! whatever happened. See `docs/jobs.md` for GPU pass-through.
 
-use crate::outputs::{self, OutputError};
-use crate::spec::JobSpec;
+use crate::outputs::{self, OutputError, Partial};
+use crate::spec::{JobSpec, MAX_LIMITS};
 use crate::wasm::wasi::MAX_CAPTURED;
 use pond_store::tree::Limits;
 use pond_store::{walk, ContentHash, Manifest};
@@ -155,6 +155,14 @@ impl ContainerRuntime {
             "no-new-privileges",
             "--user",
             &self.user,
+            // The same name, zone and language everywhere: a job's result
+            // should not depend on whose machine it ran.
+            "--hostname",
+            "pond-job",
+            "--env",
+            "TZ=UTC",
+            "--env",
+            "LANG=C.UTF-8",
             "--workdir",
             "/",
             "--tmpfs",
@@ -211,28 +219,23 @@ impl ContainerRuntime {
             path: input.to_owned(),
             source: e,
         })?;
-        let partial = outputs::begin(output)?;
-        let outcome = self.run_in(image, &input, spec, &partial);
-        let result = outcome.and_then(|(stdout, stderr, elapsed)| {
-            let limits = Limits {
-                max_files: usize::try_from(spec.limits.output_files).unwrap_or(usize::MAX),
-                max_total_bytes: spec.limits.output_bytes,
-                max_file_bytes: spec.limits.output_bytes,
-                ..Limits::default()
-            };
-            let manifest = walk::manifest_of_dir(&partial, &limits).map_err(OutputError::from)?;
-            outputs::finish(output)?;
-            Ok(ContainerRun {
-                manifest,
-                stdout,
-                stderr,
-                elapsed,
-            })
-        });
-        if result.is_err() {
-            outputs::abandon(output);
-        }
-        result
+        bindable(&input)?;
+        let partial = Partial::begin(output)?;
+        let (stdout, stderr, elapsed) = self.run_in(image, &input, spec, partial.path())?;
+        let limits = Limits {
+            max_files: usize::try_from(spec.limits.output_files).unwrap_or(usize::MAX),
+            max_total_bytes: spec.limits.output_bytes,
+            max_file_bytes: spec.limits.output_bytes,
+            ..Limits::default()
+        };
+        let manifest = walk::manifest_of_dir(partial.path(), &limits).map_err(OutputError::from)?;
+        partial.finish()?;
+        Ok(ContainerRun {
+            manifest,
+            stdout,
+            stderr,
+            elapsed,
+        })
     }
 
     fn run_in(
@@ -247,6 +250,7 @@ impl ContainerRuntime {
         std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o777))
             .map_err(outputs::io_at(partial))?;
         let partial = partial.canonicalize().map_err(outputs::io_at(partial))?;
+        bindable(&partial)?;
         let name = format!(
             "pond-job-{}-{}",
             std::process::id(),
@@ -255,7 +259,11 @@ impl ContainerRuntime {
                 .get(..12)
                 .unwrap_or("0")
         );
+        let wall = Duration::from_secs(spec.limits.wall_seconds);
         let started = Instant::now();
+        let deadline = started
+            .checked_add(wall)
+            .unwrap_or(started + Duration::from_secs(MAX_LIMITS.wall_seconds));
         let mut child = self
             .command()
             .args(self.run_args(&name, image, input, &partial, spec))
@@ -266,7 +274,6 @@ impl ContainerRuntime {
             .map_err(|source| self.runtime_error(source))?;
         let stdout = capture(child.stdout.take());
         let stderr = capture(child.stderr.take());
-        let deadline = started + Duration::from_secs(spec.limits.wall_seconds);
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
@@ -280,9 +287,12 @@ impl ContainerRuntime {
         };
         let elapsed = started.elapsed();
         let Some(status) = status else {
+            // Stop the container, then its client, then make sure the
+            // container (if it started meanwhile) is gone too.
             self.remove(&name);
             let _ = child.kill();
             let _ = child.wait();
+            self.remove(&name);
             return Err(ContainerError::Timeout(spec.limits.wall_seconds));
         };
         let (stdout, stderr) = (joined(stdout), joined(stderr));
@@ -328,6 +338,20 @@ impl ContainerRuntime {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// Refuses a host path `-v HOST:/dir:ro` cannot carry unambiguously.
+fn bindable(path: &Path) -> Result<(), ContainerError> {
+    match path.to_str() {
+        Some(text) if !text.contains([':', ',']) => Ok(()),
+        _ => Err(ContainerError::Outputs(OutputError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a directory mounted into a container must be UTF-8 without ':' or ','; move it",
+            ),
+        })),
     }
 }
 

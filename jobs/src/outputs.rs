@@ -35,42 +35,109 @@ pub(crate) fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError +
     }
 }
 
-/// The temporary directory outputs bound for `to` are built in.
-pub fn partial_dir(to: &Path) -> PathBuf {
-    let mut name = to.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    to.with_file_name(name)
+/// An output directory being built: a fresh temporary directory beside
+/// its destination, renamed into place by [`Partial::finish`] and removed
+/// if dropped before that (a failed run leaves nothing).
+#[derive(Debug)]
+pub struct Partial {
+    dir: Option<PathBuf>,
+    to: PathBuf,
 }
 
-/// Creates the empty temporary directory for `to`, refusing when `to`
-/// exists. A leftover temporary directory of an interrupted run is removed.
-///
-/// # Errors
-/// See [`OutputError`].
-pub fn begin(to: &Path) -> Result<PathBuf, OutputError> {
-    if to.exists() {
+impl Partial {
+    /// Creates the temporary directory for `to`; refuses when `to` exists.
+    /// Each call gets a directory of its own, so two runs bound for the
+    /// same destination never share or remove each other's.
+    ///
+    /// # Errors
+    /// See [`OutputError`].
+    pub fn begin(to: &Path) -> Result<Self, OutputError> {
+        if to.exists() {
+            return Err(OutputError::Exists(to.to_owned()));
+        }
+        let name = to.file_name().unwrap_or_default().to_string_lossy();
+        let parent = match to.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_at(&parent))?;
+        let dir = tempfile_in(&parent, &format!(".{name}.partial-"))?;
+        Ok(Self {
+            dir: Some(dir),
+            to: to.to_owned(),
+        })
+    }
+
+    /// The temporary directory.
+    pub fn path(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Renames the finished directory into place, never over anything
+    /// (`RENAME_NOREPLACE`: a destination created meanwhile wins, and this
+    /// one is removed).
+    ///
+    /// # Errors
+    /// See [`OutputError`].
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let dir = self.dir.take().unwrap_or_default();
+        let result = rename_no_replace(&dir, &self.to);
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        result
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A new empty directory in `parent` named `prefix` and a unique suffix.
+fn tempfile_in(parent: &Path, prefix: &str) -> Result<PathBuf, OutputError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = parent.join(format!("{prefix}{}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_at(&dir)(e)),
+        }
+    }
+}
+
+fn rename_no_replace(from: &Path, to: &Path) -> Result<(), OutputError> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| OutputError::Io {
+            path: p.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"),
+        })
+    };
+    let (source, target) = (c(from)?, c(to)?);
+    // SAFETY: both are valid NUL-terminated paths for the call's duration.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.kind() == std::io::ErrorKind::AlreadyExists {
         return Err(OutputError::Exists(to.to_owned()));
     }
-    let partial = partial_dir(to);
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io_at(&partial))?;
-    }
-    std::fs::create_dir_all(&partial).map_err(io_at(&partial))?;
-    Ok(partial)
-}
-
-/// Renames the finished temporary directory into place.
-///
-/// # Errors
-/// See [`OutputError`].
-pub fn finish(to: &Path) -> Result<(), OutputError> {
-    let partial = partial_dir(to);
-    std::fs::rename(&partial, to).map_err(io_at(to))
-}
-
-/// Removes the temporary directory of a failed run.
-pub fn abandon(to: &Path) {
-    let _ = std::fs::remove_dir_all(partial_dir(to));
+    Err(io_at(to)(error))
 }
 
 /// Output files held in memory, sorted by path: what a WASM job wrote.
@@ -122,18 +189,15 @@ impl Outputs {
     /// See [`OutputError`]; nothing is left at `to` on error.
     pub fn write_to(&self, to: &Path) -> Result<Manifest, OutputError> {
         let manifest = self.manifest()?;
-        let partial = begin(to)?;
-        let written = self.files.iter().try_for_each(|(path, content)| {
-            let file = partial.join(path);
+        let partial = Partial::begin(to)?;
+        for (path, content) in &self.files {
+            let file = partial.path().join(path);
             if let Some(dir) = file.parent() {
                 std::fs::create_dir_all(dir).map_err(io_at(dir))?;
             }
-            std::fs::write(&file, content).map_err(io_at(&file))
-        });
-        if let Err(e) = written.and_then(|()| finish(to)) {
-            abandon(to);
-            return Err(e);
+            std::fs::write(&file, content).map_err(io_at(&file))?;
         }
+        partial.finish()?;
         Ok(manifest)
     }
 }

@@ -81,6 +81,10 @@ pub fn run_job(
     output: &Path,
     containers: Option<&ContainerRuntime>,
 ) -> Result<RunReport, RunError> {
+    // Refused before the run, not after it.
+    if output.exists() {
+        return Err(OutputError::Exists(output.to_owned()).into());
+    }
     let (manifest, spec) = read_input(input)?;
     let input_hash = manifest.hash();
     let (output_tree, fuel_used, stdout, stderr) = match module {

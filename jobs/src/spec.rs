@@ -65,6 +65,18 @@ impl Default for RunLimits {
     }
 }
 
+/// The largest limits a job may ask for: bounds a provider's machine can
+/// be trusted to hold (outputs of a WASM job are kept in memory).
+pub const MAX_LIMITS: RunLimits = RunLimits {
+    fuel: 10_000_000_000_000,
+    memory_bytes: 1 << 40,
+    output_bytes: 16 << 30,
+    output_files: 1_000_000,
+    wall_seconds: 7 * 24 * 3600,
+    cpus: 1024,
+    pids: 1 << 20,
+};
+
 /// The parameters of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

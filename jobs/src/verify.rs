@@ -4,6 +4,7 @@
 //! says the two output trees agree. The validator then votes the provider's
 //! hash if they agree, its own otherwise.
 
+use crate::module::JobModule;
 use crate::outputs::Outputs;
 use crate::spec::{Determinism, JobSpec};
 use crate::wasm::{self, InputFiles, WasmError};
@@ -44,7 +45,7 @@ pub enum VerifyError {
     NoComparator(String),
     /// Reading the comparator failed.
     #[error("reading the comparator: {0}")]
-    ComparatorIo(#[from] std::io::Error),
+    ComparatorModule(#[from] crate::module::ModuleError),
     /// The comparator failed.
     #[error("the comparator failed: {0}")]
     Comparator(#[from] WasmError),
@@ -62,12 +63,25 @@ pub struct Side<'a> {
     pub tree: &'a Manifest,
 }
 
-/// Reads an output directory as a tree, checking it against `claimed`.
+/// Reads an output directory as a tree within the job's output limits,
+/// checking it against `claimed`.
 ///
 /// # Errors
 /// The directory is not a tree, or hashes to something else.
-pub fn claimed_tree(dir: &Path, claimed: Option<ContentHash>) -> Result<Manifest, VerifyError> {
-    let tree = manifest_of_dir(dir, &Limits::default())?;
+pub fn claimed_tree(
+    dir: &Path,
+    claimed: Option<ContentHash>,
+    spec: &JobSpec,
+) -> Result<Manifest, VerifyError> {
+    // The job's own output limits: a provider cannot make a validator read
+    // more than the job could have written.
+    let limits = Limits {
+        max_files: usize::try_from(spec.limits.output_files).unwrap_or(usize::MAX),
+        max_file_bytes: spec.limits.output_bytes,
+        max_total_bytes: spec.limits.output_bytes,
+        ..Limits::default()
+    };
+    let tree = manifest_of_dir(dir, &limits)?;
     match claimed {
         Some(claimed) if claimed != tree.hash() => Err(VerifyError::NotTheClaim {
             claimed,
@@ -100,12 +114,30 @@ pub fn compare(
     if input.tree.get(comparator).is_none() {
         return Err(VerifyError::NoComparator(comparator.clone()));
     }
-    let module = std::fs::read(input.dir.join(comparator))?;
-    let mut files = InputFiles::under("a", provider.dir, provider.tree);
-    files.0.extend(InputFiles::under("b", own.dir, own.tree).0);
-    let seed = ContentHash::of(&[theirs.0, ours.0].concat());
-    let run = wasm::run(&module, &files, seed, &JobSpec::exact(args.clone()))?;
-    verdict_of(&run.outputs)
+    let module = match JobModule::read_wasm(&input.dir.join(comparator)) {
+        Ok(JobModule::Wasm(bytes)) => bytes,
+        Ok(JobModule::Image(_)) => return Err(VerifyError::NoComparator(comparator.clone())),
+        Err(e) => return Err(VerifyError::ComparatorModule(e)),
+    };
+    let judge = |a: Side<'_>, b: Side<'_>| {
+        let mut files = InputFiles::under("a", a.dir, a.tree);
+        files.0.extend(InputFiles::under("b", b.dir, b.tree).0);
+        let seed = ContentHash::of(&[a.tree.hash().0, b.tree.hash().0].concat());
+        let run = wasm::run(&module, &files, seed, &JobSpec::exact(args.clone()))?;
+        verdict_of(&run.outputs)
+    };
+    match judge(provider, own) {
+        Ok(verdict) => Ok(verdict),
+        // Outputs that break the comparator must not stop validators from
+        // voting: if it judges the validator's own outputs against
+        // themselves, the provider's outputs are at fault.
+        Err(failure) => match judge(own, own) {
+            Ok(Verdict::Agree) => Ok(Verdict::Disagree(format!(
+                "the comparator fails on the provider's outputs: {failure}"
+            ))),
+            _ => Err(failure),
+        },
+    }
 }
 
 /// Reads a comparator's verdict from its outputs.

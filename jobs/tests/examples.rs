@@ -114,6 +114,11 @@ fn perturb(dir: &Path, delta: f64) {
     std::fs::write(&path, out).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// A spec whose (default) output limits bound the claimed trees.
+fn output_limits() -> pond_jobs::JobSpec {
+    pond_jobs::JobSpec::exact(vec![])
+}
+
 #[test]
 fn tolerant_jobs_agree_within_the_comparators_tolerance_and_exact_ones_do_not() {
     let dir = scratch();
@@ -123,7 +128,8 @@ fn tolerant_jobs_agree_within_the_comparators_tolerance_and_exact_ones_do_not() 
     let provider_dir = dir.path().join("provider");
     copy_dir(&own_dir, &provider_dir);
     perturb(&provider_dir, 2e-5);
-    let provider = claimed_tree(&provider_dir, None).unwrap_or_else(|e| panic!("{e}"));
+    let provider =
+        claimed_tree(&provider_dir, None, &output_limits()).unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(provider.hash(), own.result_hash);
 
     // The input tree of a tolerant job names the comparator inside it.
@@ -171,7 +177,7 @@ fn tolerant_jobs_agree_within_the_comparators_tolerance_and_exact_ones_do_not() 
     let far_dir = dir.path().join("far");
     copy_dir(&own_dir, &far_dir);
     perturb(&far_dir, 0.05);
-    let far = claimed_tree(&far_dir, None).unwrap_or_else(|e| panic!("{e}"));
+    let far = claimed_tree(&far_dir, None, &output_limits()).unwrap_or_else(|e| panic!("{e}"));
     let verdict = compare(
         side(&input, &input_tree),
         &tolerant,
@@ -185,6 +191,80 @@ fn tolerant_jobs_agree_within_the_comparators_tolerance_and_exact_ones_do_not() 
     assert!(reason.contains("predictions.csv"), "{reason}");
 
     // Claimed outputs that do not hash to the claim are refused.
-    let wrong = claimed_tree(&far_dir, Some(provider.hash()));
+    let wrong = claimed_tree(&far_dir, Some(provider.hash()), &output_limits());
     assert!(matches!(wrong, Err(VerifyError::NotTheClaim { .. })));
+}
+
+/// A comparator that traps when the first tree holds `evil`, and otherwise
+/// answers `agree`.
+fn fragile_comparator() -> Vec<u8> {
+    let text = r#"(module
+        (import "wasi_snapshot_preview1" "path_open"
+            (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write"
+            (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 64) "a/evil")
+        (data (i32.const 80) "verdict")
+        (data (i32.const 96) "agree")
+        (data (i32.const 32) "\60\00\00\00\05\00\00\00")
+        (func (export "_start")
+            (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 6)
+                    (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)))
+                (then unreachable))
+            (drop (call $open (i32.const 4) (i32.const 0) (i32.const 80) (i32.const 7)
+                (i32.const 1) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)))
+            (drop (call $write (i32.load (i32.const 16)) (i32.const 32) (i32.const 1) (i32.const 24)))))"#;
+    wat::parse_str(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn outputs_that_break_the_comparator_are_voted_down_not_left_unjudged() {
+    let dir = scratch();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(input.join("cmp.wasm"), fragile_comparator()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        input.join("pond-job.json"),
+        r#"{"version":1,"determinism":{"tolerant":{"comparator":"cmp.wasm"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (input_tree, spec) = pond_jobs::run::read_input(&input).unwrap_or_else(|e| panic!("{e}"));
+    let own_dir = dir.path().join("own");
+    let evil_dir = dir.path().join("evil");
+    for (at, name) in [(&own_dir, "result.txt"), (&evil_dir, "evil")] {
+        std::fs::create_dir(at).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(at.join(name), "x").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let own = claimed_tree(&own_dir, None, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let evil = claimed_tree(&evil_dir, None, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let side = |dir, tree| Side { dir, tree };
+    let verdict = compare(
+        side(&input, &input_tree),
+        &spec,
+        side(&evil_dir, &evil),
+        side(&own_dir, &own),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let Verdict::Disagree(reason) = verdict else {
+        panic!("outputs that crash the comparator were accepted");
+    };
+    assert!(reason.contains("comparator fails"), "{reason}");
+
+    // A comparator that fails on the validator's own outputs too is the
+    // job's fault: an error, never a vote.
+    let also_evil_dir = dir.path().join("also-evil");
+    std::fs::create_dir(&also_evil_dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(also_evil_dir.join("evil"), "y").unwrap_or_else(|e| panic!("{e}"));
+    let also_evil = claimed_tree(&also_evil_dir, None, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let broken = compare(
+        side(&input, &input_tree),
+        &spec,
+        side(&evil_dir, &evil),
+        side(&also_evil_dir, &also_evil),
+    );
+    assert!(
+        matches!(broken, Err(VerifyError::Comparator(_))),
+        "{broken:?}"
+    );
 }

@@ -204,6 +204,63 @@ fn the_output_budget_holds() {
     assert_eq!(exit_code(go(&churn, &limits(100_000_000), 0)), NOSPC);
 }
 
+#[test]
+fn hostile_sizes_and_offsets_get_an_errno_not_a_host_panic() {
+    const SET_SIZE: &str = r#"(import "wasi_snapshot_preview1" "fd_filestat_set_size"
+        (func $size (param i32 i64) (result i32)))"#;
+    const PWRITE: &str = r#"(import "wasi_snapshot_preview1" "fd_pwrite"
+        (func $pwrite (param i32 i32 i32 i64 i32) (result i32)))"#;
+    // Open /output/f, then: resize it to 2^64 - 1; write at offset -16;
+    // exit with the sum of the two errnos (both must be refused).
+    let hostile = module(
+        &format!("{PROC_EXIT}{PATH_OPEN}{SET_SIZE}{PWRITE}"),
+        r#"(data (i32.const 64) "f")
+        (data (i32.const 32) "\00\01\00\00\01\00\00\00")
+        (func (export "_start") (local $fd i32)
+            (drop (call $open (i32.const 4) (i32.const 0) (i32.const 64) (i32.const 1)
+                (i32.const 1) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)))
+            (local.set $fd (i32.load (i32.const 16)))
+            (call $exit (i32.add
+                (call $size (local.get $fd) (i64.const -1))
+                (call $pwrite (local.get $fd) (i32.const 32) (i32.const 1) (i64.const -16) (i32.const 24)))))"#,
+    );
+    let code = exit_code(go(&hostile, &limits(10_000_000), 0));
+    assert!(code > 0, "both refused with an errno, got {code}");
+
+    // Growing and shrinking a file in a loop costs fuel by the bytes it
+    // zeroes: 1 MiB each time, so it stops quickly.
+    let churn = module(
+        &format!("{PATH_OPEN}{SET_SIZE}"),
+        r#"(data (i32.const 64) "f")
+        (func (export "_start") (local $fd i32)
+            (drop (call $open (i32.const 4) (i32.const 0) (i32.const 64) (i32.const 1)
+                (i32.const 1) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)))
+            (local.set $fd (i32.load (i32.const 16)))
+            (loop $l
+                (drop (call $size (local.get $fd) (i64.const 1048576)))
+                (drop (call $size (local.get $fd) (i64.const 0)))
+                (br $l)))"#,
+    );
+    let outcome = go(&churn, &limits(10_000_000), 0);
+    assert!(
+        matches!(outcome, Err(WasmError::OutOfFuel(_))),
+        "{outcome:?}"
+    );
+
+    // A write of 1024 empty buffers, forever: each buffer costs a call.
+    let empty = module(
+        FD_WRITE,
+        r#"(func (export "_start")
+            (loop $l (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1024) (i32.const 60000)))
+                (br $l)))"#,
+    );
+    let outcome = go(&empty, &limits(10_000_000), 0);
+    assert!(
+        matches!(outcome, Err(WasmError::OutOfFuel(_))),
+        "{outcome:?}"
+    );
+}
+
 /// Writes 32 random bytes and the clock to stdout and to /output/r.
 fn entropy_module() -> Vec<u8> {
     module(

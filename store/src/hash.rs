@@ -87,6 +87,46 @@ impl StreamHasher {
     }
 }
 
+/// Why [`copy_hashing`] stopped.
+#[derive(Debug)]
+pub(crate) enum CopyError {
+    /// Reading the source failed.
+    Read(std::io::Error),
+    /// Writing the copy failed.
+    Write(std::io::Error),
+    /// More than the limit arrived (the count so far).
+    TooLarge(u64),
+}
+
+/// Streams `from` to its end into `to` (when given), hashing every byte,
+/// and stops as soon as more than `max` bytes have arrived. Returns the
+/// hash and the size.
+pub(crate) fn copy_hashing(
+    from: &mut impl std::io::Read,
+    mut to: Option<&mut dyn std::io::Write>,
+    max: u64,
+) -> Result<(ContentHash, u64), CopyError> {
+    let mut hasher = StreamHasher::default();
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        hasher.update(&buffer[..n]);
+        if hasher.len() > max {
+            return Err(CopyError::TooLarge(hasher.len()));
+        }
+        if let Some(to) = to.as_mut() {
+            to.write_all(&buffer[..n]).map_err(CopyError::Write)?;
+        }
+    }
+    let size = hasher.len();
+    Ok((hasher.finish(), size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,16 +31,27 @@ pub struct ServeConfig {
     /// A `PUT` that sends nothing for this long is dropped (and kept
     /// nothing).
     pub idle_timeout: Duration,
+    /// The slowest a `PUT` may send, in bytes per second, over its whole
+    /// length: one that trickles a byte now and then is dropped when its
+    /// deadline (`idle_timeout` plus its declared size, or the largest blob,
+    /// at this rate) passes.
+    pub min_put_rate: u64,
+    /// Writes in progress at once; more are refused with 503 and
+    /// `Retry-After` rather than queued.
+    pub max_concurrent_puts: usize,
 }
 
 impl Default for ServeConfig {
-    /// Read-only, 4 GiB blobs, 30 s idle timeout.
+    /// Read-only, 4 GiB blobs, 30 s idle timeout, at least 256 KiB/s per
+    /// write, 16 writes at once.
     fn default() -> Self {
         Self {
             put_token: None,
             open_writes: false,
             max_blob_bytes: Limits::default().max_file_bytes,
             idle_timeout: Duration::from_secs(30),
+            min_put_rate: 256 << 10,
+            max_concurrent_puts: 16,
         }
     }
 }
@@ -48,13 +59,18 @@ impl Default for ServeConfig {
 struct Served {
     store: Arc<LocalStore>,
     config: ServeConfig,
+    puts: tokio::sync::Semaphore,
 }
 
 /// The store's HTTP routes, to serve with `axum::serve`.
 pub fn router(store: Arc<LocalStore>, config: ServeConfig) -> Router {
     Router::new()
         .route("/blobs/{hash}", get(get_blob).put(put_blob))
-        .with_state(Arc::new(Served { store, config }))
+        .with_state(Arc::new(Served {
+            store,
+            puts: tokio::sync::Semaphore::new(config.max_concurrent_puts),
+            config,
+        }))
 }
 
 fn refuse(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -219,16 +235,31 @@ async fn put_blob(
     if served.store.contains(&hash) {
         return StatusCode::NO_CONTENT.into_response();
     }
+    let Ok(_slot) = served.puts.try_acquire() else {
+        let mut busy = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many writes in progress; retry",
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        return busy;
+    };
     let idle = config.idle_timeout;
+    let size = declared.unwrap_or(config.max_blob_bytes);
+    let deadline = idle + Duration::from_secs(size / config.min_put_rate.max(1));
     let stream = body
         .into_data_stream()
         .map(|r| r.map_err(|e| e.to_string()));
     let stream = Box::pin(idle_limited(stream, idle));
-    match served
-        .store
-        .put_stream(hash, config.max_blob_bytes, stream)
-        .await
-    {
+    let put = served.store.put_stream(hash, config.max_blob_bytes, stream);
+    // Dropping the write at its deadline removes its temporary file.
+    let Ok(outcome) = tokio::time::timeout(deadline, put).await else {
+        return refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the upload was slower than {} bytes/s", config.min_put_rate),
+        );
+    };
+    match outcome {
         Ok(_) => StatusCode::CREATED.into_response(),
         Err(StoreError::TooLarge { limit }) => refuse(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,12 +4,12 @@
 //! Layout under the root: `blobs/<2 hex>/<64 hex>`, `tmp/` for writes in
 //! progress, `pins/<name>` naming what garbage collection keeps.
 
-use crate::hash::{ContentHash, StreamHasher};
+use crate::hash::{copy_hashing, ContentHash, CopyError, StreamHasher};
 use crate::tree::{Limits, Manifest, TreeError};
-use crate::walk::{list_files, WalkError};
+use crate::walk::{list_files, open_regular, opening, WalkError};
 use futures::{Stream, StreamExt};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -137,31 +137,47 @@ impl LocalStore {
         self.size(hash).is_some()
     }
 
-    fn temporary(&self) -> PathBuf {
-        let n = self.next_temporary.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        self.root
-            .join("tmp")
-            .join(format!("{}-{n}-{nanos}", std::process::id()))
+    /// A new, empty temporary file in `tmp/` (created exclusively, so two
+    /// writers never share one), removed when dropped unless committed.
+    fn temporary(&self) -> Result<(Temporary, std::fs::File), StoreError> {
+        loop {
+            let n = self.next_temporary.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let path = self
+                .root
+                .join("tmp")
+                .join(format!("{}-{n}-{nanos}", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => return Ok((Temporary(Some(path)), file)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            }
+        }
     }
 
-    /// Moves a finished, fsynced temporary file into place as `hash`.
-    fn commit(&self, temporary: &Path, hash: &ContentHash) -> Result<(), StoreError> {
+    /// Moves a finished, fsynced temporary file into place as `hash`. An
+    /// existing blob is replaced (atomically, by the same content), so a
+    /// copy damaged on disk is healed by the next write of its content.
+    fn commit(&self, mut temporary: Temporary, hash: &ContentHash) -> Result<(), StoreError> {
         let target = self.blob_path(hash);
         let dir = target.parent().unwrap_or(&self.root).to_owned();
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        if target.exists() {
-            // Stored once: the content is the same by construction.
-            let _ = std::fs::remove_file(temporary);
-            return Ok(());
+        let from = temporary.0.take().unwrap_or_default();
+        if let Err(e) = std::fs::rename(&from, &target) {
+            let _ = std::fs::remove_file(&from);
+            return Err(StoreError::Io {
+                path: target,
+                source: e,
+            });
         }
-        std::fs::rename(temporary, &target).map_err(io(&target))?;
         // The rename is durable once the directory is.
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&dir))
+        sync_dir(&dir)
     }
 
     /// Stores `bytes`, returning their hash.
@@ -170,20 +186,13 @@ impl LocalStore {
     /// The file system failed.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<ContentHash, StoreError> {
         let hash = ContentHash::of(bytes);
-        if self.contains(&hash) {
-            return Ok(hash);
-        }
-        let temporary = self.temporary();
-        let written = std::fs::File::create(&temporary)
-            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
-        if let Err(source) = written {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(StoreError::Io {
-                path: temporary,
-                source,
-            });
-        }
-        self.commit(&temporary, &hash)?;
+        // Written even when present: the rename replaces a copy that may
+        // have been damaged on disk.
+        let (temporary, mut file) = self.temporary()?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(io(temporary.path()))?;
+        self.commit(temporary, &hash)?;
         Ok(hash)
     }
 
@@ -193,37 +202,16 @@ impl LocalStore {
     /// # Errors
     /// The file cannot be read, or is larger than `max`.
     pub fn put_file(&self, path: &Path, max: u64) -> Result<(ContentHash, u64), StoreError> {
-        let temporary = self.temporary();
-        let result = (|| {
-            let mut from = std::fs::File::open(path).map_err(io(path))?;
-            let mut to = std::fs::File::create(&temporary).map_err(io(&temporary))?;
-            let mut hasher = StreamHasher::default();
-            let mut buffer = vec![0u8; 256 * 1024];
-            loop {
-                let n = from.read(&mut buffer).map_err(io(path))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-                if hasher.len() > max {
-                    return Err(StoreError::TooLarge { limit: max });
-                }
-                to.write_all(&buffer[..n]).map_err(io(&temporary))?;
-            }
-            to.sync_all().map_err(io(&temporary))?;
-            let size = hasher.len();
-            Ok((hasher.finish(), size))
-        })();
-        match result {
-            Ok((hash, size)) => {
-                self.commit(&temporary, &hash)?;
-                Ok((hash, size))
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&temporary);
-                Err(e)
-            }
-        }
+        let mut from = open_regular(path).map_err(|e| opening(path, e))?;
+        let (temporary, mut to) = self.temporary()?;
+        let (hash, size) = copy_hashing(&mut from, Some(&mut to), max).map_err(|e| match e {
+            CopyError::Read(e) => io(path)(e),
+            CopyError::Write(e) => io(temporary.path())(e),
+            CopyError::TooLarge(_) => StoreError::TooLarge { limit: max },
+        })?;
+        to.sync_all().map_err(io(temporary.path()))?;
+        self.commit(temporary, &hash)?;
+        Ok((hash, size))
     }
 
     /// Stores a stream of bytes that must hash to `expected` and hold at
@@ -242,11 +230,11 @@ impl LocalStore {
         E: std::fmt::Display,
     {
         use tokio::io::AsyncWriteExt;
-        let temporary = self.temporary();
+        // Dropped with the future if the caller gives up: the file goes too.
+        let (temporary, file) = self.temporary()?;
+        let path = temporary.path().to_owned();
         let result = async {
-            let mut to = tokio::fs::File::create(&temporary)
-                .await
-                .map_err(io(&temporary))?;
+            let mut to = tokio::fs::File::from_std(file);
             let mut hasher = StreamHasher::default();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| StoreError::Stream(e.to_string()))?;
@@ -254,9 +242,9 @@ impl LocalStore {
                 if hasher.len() > max {
                     return Err(StoreError::TooLarge { limit: max });
                 }
-                to.write_all(&chunk).await.map_err(io(&temporary))?;
+                to.write_all(&chunk).await.map_err(io(&path))?;
             }
-            to.sync_all().await.map_err(io(&temporary))?;
+            to.sync_all().await.map_err(io(&path))?;
             let size = hasher.len();
             let actual = hasher.finish();
             if actual != expected {
@@ -265,16 +253,9 @@ impl LocalStore {
             Ok(size)
         }
         .await;
-        match result {
-            Ok(size) => {
-                self.commit(&temporary, &expected)?;
-                Ok(size)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&temporary).await;
-                Err(e)
-            }
-        }
+        let size = result?;
+        self.commit(temporary, &expected)?;
+        Ok(size)
     }
 
     /// Reads the blob `hash` whole, verified, refusing more than `max` bytes.
@@ -315,17 +296,13 @@ impl LocalStore {
                 .create_new(true)
                 .open(to)
                 .map_err(io(to))?;
-            let mut hasher = StreamHasher::default();
-            let mut buffer = vec![0u8; 256 * 1024];
-            loop {
-                let n = from.read(&mut buffer).map_err(io(&path))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-                out.write_all(&buffer[..n]).map_err(io(to))?;
-            }
-            if hasher.finish() != *hash {
+            let (actual, _) =
+                copy_hashing(&mut from, Some(&mut out), u64::MAX).map_err(|e| match e {
+                    CopyError::Read(e) => io(&path)(e),
+                    CopyError::Write(e) => io(to)(e),
+                    CopyError::TooLarge(_) => StoreError::TooLarge { limit: u64::MAX },
+                })?;
+            if actual != *hash {
                 let _ = std::fs::remove_file(&path);
                 return Err(StoreError::Corrupt(*hash));
             }
@@ -391,10 +368,9 @@ impl LocalStore {
         };
         std::fs::create_dir_all(&parent).map_err(io(&parent))?;
         let building = parent.join(format!(
-            ".{name}.partial-{}",
-            self.temporary()
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            ".{name}.partial-{}-{}",
+            std::process::id(),
+            self.next_temporary.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
             std::fs::create_dir(&building).map_err(io(&building))?;
@@ -430,10 +406,16 @@ impl LocalStore {
     /// A bad name, or the file system failed.
     pub fn pin(&self, name: &str, hash: &ContentHash) -> Result<(), StoreError> {
         let path = self.pin_path(name)?;
-        let temporary = self.temporary();
-        std::fs::write(&temporary, hash.to_string())
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(io(&path))
+        let (mut temporary, mut file) = self.temporary()?;
+        file.write_all(hash.to_string().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io(&path))?;
+        let from = temporary.0.take().unwrap_or_default();
+        if let Err(e) = std::fs::rename(&from, &path) {
+            let _ = std::fs::remove_file(&from);
+            return Err(StoreError::Io { path, source: e });
+        }
+        sync_dir(&self.root.join("pins"))
     }
 
     /// Drops the pin `name` (its content goes at the next collection unless
@@ -483,18 +465,28 @@ impl LocalStore {
         Ok(out)
     }
 
-    /// Removes every blob no pin reaches (a pinned tree reaches its files),
-    /// and temporary files older than an hour (younger ones may be writes in
-    /// progress).
+    /// Removes every blob no pin reaches (a pinned tree reaches its files)
+    /// that is older than `grace`, and temporary files older than an hour.
+    /// The grace period protects writes in progress: `put_dir` stores a
+    /// tree's files before its manifest, and the caller pins it after.
     ///
     /// # Errors
-    /// The file system failed.
-    pub fn collect_garbage(&self, limits: &Limits) -> Result<GcReport, StoreError> {
+    /// The file system failed, or a pinned tree's manifest cannot be read
+    /// (then nothing is removed: its files cannot be told apart).
+    pub fn collect_garbage(
+        &self,
+        limits: &Limits,
+        grace: std::time::Duration,
+    ) -> Result<GcReport, StoreError> {
         let mut keep = BTreeSet::new();
         for (_, hash) in self.pins()? {
             keep.insert(hash);
-            if let Ok(manifest) = self.manifest(&hash, limits) {
-                keep.extend(manifest.entries().iter().map(|e| e.hash));
+            match self.manifest(&hash, limits) {
+                Ok(manifest) => keep.extend(manifest.entries().iter().map(|e| e.hash)),
+                // A pinned blob that is not a tree, or is not here.
+                Err(StoreError::Tree(_) | StoreError::Missing(_) | StoreError::TooLarge { .. }) => {
+                }
+                Err(e) => return Err(e),
             }
         }
         let mut report = GcReport::default();
@@ -506,8 +498,14 @@ impl LocalStore {
             };
             for item in items.flatten() {
                 let name = item.file_name().to_string_lossy().into_owned();
+                let young = item
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_none_or(|age| age < grace);
                 match name.parse::<ContentHash>() {
-                    Ok(hash) if keep.contains(&hash) => report.kept += 1,
+                    Ok(hash) if keep.contains(&hash) || young => report.kept += 1,
                     _ => {
                         let size = item.metadata().map_or(0, |m| m.len());
                         if std::fs::remove_file(item.path()).is_ok() {
@@ -533,4 +531,29 @@ impl LocalStore {
         }
         Ok(report)
     }
+}
+
+/// A temporary file of the store, removed when dropped unless committed
+/// (a failed or abandoned write leaves nothing behind).
+struct Temporary(Option<PathBuf>);
+
+impl Temporary {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Makes renames into `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
 }

@@ -1,9 +1,8 @@
 //! Reading a local directory as a tree: only regular files, no links, no
 //! special files, names that are valid tree paths, within the limits.
 
-use crate::hash::{ContentHash, StreamHasher};
+use crate::hash::{copy_hashing, ContentHash, CopyError};
 use crate::tree::{check_path, Entry, Limits, Manifest, TreeError};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Why a directory could not be read as a tree.
@@ -125,26 +124,48 @@ pub fn list_files(dir: &Path, limits: &Limits) -> Result<Vec<FoundFile>, WalkErr
 /// # Errors
 /// The file cannot be read or grew past `max`.
 pub fn hash_file(path: &Path, max: u64) -> Result<(ContentHash, u64), WalkError> {
-    let mut file = std::fs::File::open(path).map_err(io_at(path))?;
-    let mut hasher = StreamHasher::default();
-    let mut buffer = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buffer).map_err(io_at(path))?;
-        if n == 0 {
-            break;
+    let mut file = open_regular(path).map_err(|e| opening(path, e))?;
+    copy_hashing(&mut file, None, max).map_err(|e| match e {
+        CopyError::Read(e) | CopyError::Write(e) => io_at(path)(e),
+        CopyError::TooLarge(size) => TreeError::FileTooLarge {
+            path: path.display().to_string(),
+            size,
+            limit: max,
         }
-        hasher.update(&buffer[..n]);
-        if hasher.len() > max {
-            return Err(TreeError::FileTooLarge {
-                path: path.display().to_string(),
-                size: hasher.len(),
-                limit: max,
-            }
-            .into());
+        .into(),
+    })
+}
+
+/// The error of [`open_regular`] as a [`WalkError`]: a link is named so.
+pub(crate) fn opening(path: &Path, e: std::io::Error) -> WalkError {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => WalkError::SymbolicLink(path.to_owned()),
+        _ if e.kind() == std::io::ErrorKind::InvalidInput => {
+            WalkError::SpecialFile(path.to_owned())
         }
+        _ => io_at(path)(e),
     }
-    let size = hasher.len();
-    Ok((hasher.finish(), size))
+}
+
+/// Opens `path` for reading only if it is a regular file, without following
+/// a symbolic link in its last component (one swapped in after the tree was
+/// listed is refused, and a pipe cannot block the read).
+///
+/// # Errors
+/// `ELOOP` for a link, `InvalidInput` for anything but a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 /// The manifest of the directory `dir` (what `pond job pack` prints),

@@ -1,6 +1,7 @@
 //! The store against hostile directories, corrupt disks and lying or
 //! stalling servers; the tree hash against the published test vectors.
 
+use futures::StreamExt;
 use pond_store::http::{router, ServeConfig};
 use pond_store::tree::{Limits, Manifest};
 use pond_store::walk::manifest_of_dir;
@@ -172,12 +173,74 @@ fn garbage_collection_keeps_what_pins_reach() {
     let loose = store.put_bytes(b"unreferenced").expect("put");
     store.pin("job-1", &kept.hash()).expect("pin");
     assert!(store.pin("../x", &kept.hash()).is_err());
-    let report = store.collect_garbage(&limits).expect("gc");
+    // Within the grace period nothing unpinned goes: it may be a write in
+    // progress, not yet pinned.
+    let report = store
+        .collect_garbage(&limits, Duration::from_secs(3600))
+        .expect("gc");
+    assert_eq!((report.kept, report.removed), (5, 0));
+    let report = store.collect_garbage(&limits, Duration::ZERO).expect("gc");
     assert_eq!((report.kept, report.removed), (4, 1));
     assert!(!store.contains(&loose));
+    // A pinned tree whose manifest is damaged: its files cannot be told
+    // apart, so the collection stops and removes nothing.
+    std::fs::write(store.blob_path(&kept.hash()), b"damaged").expect("tamper");
+    assert!(store.collect_garbage(&limits, Duration::ZERO).is_err());
+    assert!(store.contains(&hello_hash(&kept)));
     store.unpin("job-1").expect("unpin");
-    let report = store.collect_garbage(&limits).expect("gc");
-    assert_eq!((report.kept, report.removed), (0, 4));
+    let report = store.collect_garbage(&limits, Duration::ZERO).expect("gc");
+    assert_eq!((report.kept, report.removed), (0, 3));
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[tokio::test]
+async fn abandoned_writes_leave_nothing_and_damaged_blobs_heal() {
+    let root = scratch("writes");
+    let store = LocalStore::open(root.join("store")).expect("store");
+    let tmp_files = || {
+        std::fs::read_dir(root.join("store/tmp"))
+            .expect("tmp")
+            .count()
+    };
+
+    // A stream that sends one chunk and then nothing: the caller gives up.
+    let stalled =
+        futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"part"))])
+            .chain(futures::stream::pending());
+    let expected = ContentHash::of(b"partial content");
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        store.put_stream(expected, 1 << 20, Box::pin(stalled)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the stream never ends");
+    assert_eq!(tmp_files(), 0, "the abandoned write's file is gone");
+
+    // A blob damaged on disk is replaced by the next write of its content.
+    let hash = store.put_bytes(b"precious").expect("put");
+    std::fs::write(store.blob_path(&hash), b"bit rot!").expect("damage");
+    store.put_bytes(b"precious").expect("put again");
+    assert_eq!(store.read(&hash, 100).expect("read"), b"precious");
+
+    // A pipe or a link is refused at once, never read.
+    let fifo = root.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let refused = store.put_file(&fifo, 1 << 20);
+    assert!(matches!(refused, Err(StoreError::Walk(_))), "{refused:?}");
+    std::fs::write(root.join("target"), b"x").expect("write");
+    std::os::unix::fs::symlink(root.join("target"), root.join("link")).expect("link");
+    let refused = store.put_file(&root.join("link"), 1 << 20);
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Walk(pond_store::walk::WalkError::SymbolicLink(
+                _
+            )))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(tmp_files(), 0);
     let _ = std::fs::remove_dir_all(root);
 }
 
@@ -421,4 +484,70 @@ async fn lying_oversized_and_stalling_servers_leave_nothing_behind() {
 
 fn hello_hash(manifest: &Manifest) -> ContentHash {
     manifest.get("hello.txt").expect("entry").hash
+}
+
+#[tokio::test]
+async fn a_trickling_upload_is_cut_off_and_writes_beyond_the_limit_are_refused() {
+    let root = scratch("trickle");
+    let store = Arc::new(LocalStore::open(root.join("store")).expect("store"));
+    let config = ServeConfig {
+        open_writes: true,
+        idle_timeout: Duration::from_secs(1),
+        min_put_rate: 1 << 20,
+        max_concurrent_puts: 1,
+        ..ServeConfig::default()
+    };
+    let base = serve(router(Arc::clone(&store), config)).await;
+    let content = vec![7u8; 100];
+    let hash = ContentHash::of(&content);
+    let url = format!("{base}blobs/{hash}");
+    let http = reqwest::Client::new();
+
+    // One byte every 300 ms: never idle for a second, but far slower than
+    // 1 MiB/s, so the whole upload gets one second.
+    let trickle = futures::stream::iter(content.clone()).then(|byte| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok::<_, std::io::Error>(bytes::Bytes::from(vec![byte]))
+    });
+    let slow = http
+        .put(&url)
+        .header("content-length", "100")
+        .body(reqwest::Body::wrap_stream(trickle))
+        .send();
+    let slow = tokio::spawn(slow);
+
+    // While it holds the only write slot, another write is turned away.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = b"other".to_vec();
+    let busy = http
+        .put(format!("{base}blobs/{}", ContentHash::of(&other)))
+        .body(other.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(busy.status().as_u16(), 503);
+    assert!(busy.headers().contains_key("retry-after"));
+
+    let started = std::time::Instant::now();
+    let cut = slow.await.expect("task");
+    // The server answers 408 at its deadline (or drops the connection).
+    if let Ok(answer) = cut {
+        assert_eq!(answer.status().as_u16(), 408);
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(!store.contains(&hash));
+    let tmp = std::fs::read_dir(root.join("store/tmp"))
+        .expect("tmp")
+        .count();
+    assert_eq!(tmp, 0, "the cut-off upload left nothing");
+
+    // The slot is free again.
+    let ok = http
+        .put(format!("{base}blobs/{}", ContentHash::of(&other)))
+        .body(other)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ok.status().as_u16(), 201);
+    let _ = std::fs::remove_dir_all(root);
 }

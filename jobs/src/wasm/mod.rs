@@ -43,6 +43,11 @@ pub enum WasmError {
         /// The end of its stderr.
         stderr: String,
     },
+    /// An input file could not be read from the host as its manifest
+    /// describes it (the run is void: another machine would not have
+    /// failed).
+    #[error("an input file could not be read from this machine's disk; check the input directory")]
+    HostInput,
     /// What the job wrote is not a valid tree.
     #[error("the job's outputs are not a valid tree: {0}")]
     Outputs(#[from] TreeError),
@@ -139,6 +144,9 @@ pub fn run(
         });
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let ctx = store.into_data();
+    if ctx.vfs.host_failed() {
+        return Err(WasmError::HostInput);
+    }
     if let Err(error) = started {
         match error.i32_exit_status() {
             Some(0) => {}

@@ -69,6 +69,8 @@ pub struct Vfs {
     output_files: u64,
     max_output_bytes: u64,
     max_output_files: u64,
+    /// An input file could not be read as the manifest describes it.
+    host_failure: std::cell::Cell<bool>,
 }
 
 impl Vfs {
@@ -90,6 +92,7 @@ impl Vfs {
             output_files: 0,
             max_output_bytes,
             max_output_files,
+            host_failure: std::cell::Cell::new(false),
         };
         for (path, host, size) in inputs {
             let mut dir = vfs.input;
@@ -298,46 +301,60 @@ impl Vfs {
     /// Writes `bytes` into the output file `id` at `offset`, within the
     /// output budget.
     pub fn write_at(&mut self, id: NodeId, offset: u64, bytes: &[u8]) -> Result<usize, i32> {
-        if !self.writable(id) {
-            return Err(errno::ROFS);
-        }
-        let budget = self.max_output_bytes;
-        let used = self.output_bytes;
+        let end = offset.checked_add(bytes.len() as u64).ok_or(errno::FBIG)?;
+        let before = self.size(id);
+        self.reserve(id, end)?;
         let Node::File(Content::Memory(data)) = &mut self.nodes[id].0 else {
             return Err(errno::ISDIR);
         };
-        let offset = usize::try_from(offset).map_err(|_| errno::FBIG)?;
-        let end = offset.checked_add(bytes.len()).ok_or(errno::FBIG)?;
-        let growth = end.saturating_sub(data.len()) as u64;
-        if used + growth > budget {
-            return Err(errno::NOSPC);
-        }
+        // `reserve` bounded `end` by the budget, so these fit in memory.
+        let (start, end) = (offset as usize, end as usize);
         if end > data.len() {
             data.resize(end, 0);
         }
-        data[offset..end].copy_from_slice(bytes);
-        self.output_bytes += growth;
+        data[start..end].copy_from_slice(bytes);
+        self.output_bytes += (end as u64).saturating_sub(before);
         Ok(bytes.len())
     }
 
-    /// Truncates or extends the output file `id` to `size`.
-    pub fn set_size(&mut self, id: NodeId, size: u64) -> Result<(), i32> {
+    /// Checks that output file `id` may grow to `size` bytes.
+    ///
+    /// # Errors
+    /// `ROFS`, `ISDIR`, or `NOSPC` beyond the output budget.
+    pub fn reserve(&self, id: NodeId, size: u64) -> Result<(), i32> {
         if !self.writable(id) {
             return Err(errno::ROFS);
         }
-        let budget = self.max_output_bytes;
-        let used = self.output_bytes;
+        let Node::File(Content::Memory(data)) = &self.nodes[id].0 else {
+            return Err(errno::ISDIR);
+        };
+        let growth = size.saturating_sub(data.len() as u64);
+        let room = self.max_output_bytes.saturating_sub(self.output_bytes);
+        if growth > room {
+            return Err(errno::NOSPC);
+        }
+        Ok(())
+    }
+
+    /// Truncates or extends the output file `id` to `size`; memory given
+    /// up by truncation is released.
+    pub fn set_size(&mut self, id: NodeId, size: u64) -> Result<(), i32> {
+        self.reserve(id, size)?;
         let Node::File(Content::Memory(data)) = &mut self.nodes[id].0 else {
             return Err(errno::ISDIR);
         };
-        let size = usize::try_from(size).map_err(|_| errno::FBIG)?;
-        if size > data.len() && used + (size - data.len()) as u64 > budget {
-            return Err(errno::NOSPC);
-        }
         let before = data.len() as u64;
-        data.resize(size, 0);
-        self.output_bytes = used - before + size as u64;
+        // Bounded by the budget (`reserve`), so it fits in memory.
+        data.resize(size as usize, 0);
+        data.shrink_to_fit();
+        self.output_bytes = self.output_bytes - before + size;
         Ok(())
+    }
+
+    /// Whether reading an input file from the host failed (the run must
+    /// then fail: the job saw an error another machine would not).
+    pub fn host_failed(&self) -> bool {
+        self.host_failure.get()
     }
 
     /// How many children directory `id` has (0 for a file).

@@ -176,6 +176,17 @@ fn work(caller: &Ctx<'_>, units: usize) {
     counter.set(counter.get().saturating_add(units as u64));
 }
 
+/// Fails the call before doing `bytes` of work it cannot pay for: the
+/// fuel is emptied, so the call then traps with `OutOfFuel`.
+fn afford(caller: &mut Ctx<'_>, bytes: u64) -> Result<(), i32> {
+    let fuel = caller.get_fuel().unwrap_or(0);
+    if bytes / BYTES_PER_FUEL > fuel {
+        let _ = caller.set_fuel(0);
+        return Err(errno::NOSPC);
+    }
+    Ok(())
+}
+
 /// Takes the current call's fuel: [`HOST_CALL_FUEL`] plus its work.
 fn charge(caller: &mut Ctx<'_>) -> Result<(), Trap> {
     let work = caller.data().host_work.replace(0);
@@ -292,6 +303,13 @@ fn io_transfer(
     write: bool,
 ) -> Result<usize, i32> {
     let vecs = iovecs(caller, iovs, count)?;
+    // Every buffer is a call's worth of work, and the bytes are paid for
+    // before they are moved.
+    work(
+        caller,
+        vecs.len() * (HOST_CALL_FUEL * BYTES_PER_FUEL) as usize,
+    );
+    afford(caller, vecs.iter().map(|(_, len)| *len as u64).sum())?;
     let descriptor = fd(caller, number)?;
     let mut total = 0usize;
     match descriptor {
@@ -328,11 +346,18 @@ fn io_transfer(
             for (ptr, len) in vecs {
                 if write {
                     let bytes = read_bytes(caller, ptr, len)?;
+                    let before = caller.data().vfs.size(node);
+                    let end = offset.checked_add(len as u64).ok_or(errno::FBIG)?;
+                    caller.data().vfs.reserve(node, end)?;
+                    afford(caller, offset.saturating_sub(before))?;
                     let n = caller.data_mut().vfs.write_at(node, offset, &bytes)?;
+                    // Zeros filled in before the offset are work too.
+                    work(caller, offset.saturating_sub(before) as usize);
                     offset += n as u64;
                     total += n;
                 } else {
-                    let mut buf = vec![0u8; len.min(16 << 20)];
+                    let left = caller.data().vfs.size(node).saturating_sub(offset);
+                    let mut buf = vec![0u8; len.min(16 << 20).min(left as usize)];
                     let n = caller.data().vfs.read_at(node, offset, &mut buf)?;
                     write_bytes(caller, ptr, &buf[..n])?;
                     offset += n as u64;
@@ -426,6 +451,9 @@ pub fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::LinkerErr
         if u(len) > 64 << 20 {
             return Err(errno::INVAL);
         }
+        // A SHA-256 block per 32 bytes: a unit of fuel per byte.
+        work(&caller, u(len) * BYTES_PER_FUEL as usize);
+        afford(&mut caller, u(len) as u64 * BYTES_PER_FUEL)?;
         let mut bytes = vec![0u8; u(len)];
         caller.data_mut().random(&mut bytes);
         write_bytes(&mut caller, buf, &bytes)
@@ -553,6 +581,10 @@ pub fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::LinkerErr
             let Fd::Node { node, .. } = fd(&caller, number)? else {
                 return Err(errno::BADF);
             };
+            caller.data().vfs.reserve(node, size as u64)?;
+            let growth = (size as u64).saturating_sub(caller.data().vfs.size(node));
+            afford(&mut caller, growth)?;
+            work(&caller, growth as usize);
             caller.data_mut().vfs.set_size(node, size as u64)
         }
     );
@@ -641,6 +673,9 @@ pub fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::LinkerErr
         if from < 5 || to < 5 {
             return Err(errno::NOTSUP);
         }
+        if from == to {
+            return Ok(());
+        }
         let fds = &mut caller.data_mut().fds;
         fds[u(to)] = Some(moved);
         fds[u(from)] = None;
@@ -683,10 +718,11 @@ pub fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::LinkerErr
                 caller.data_mut().vfs.set_size(node, 0)?;
             }
             let fds = &mut caller.data_mut().fds;
-            if fds.len() >= 1024 {
+            // A closed descriptor's number is reused before the table grows.
+            let slot = fds.iter().position(Option::is_none).unwrap_or(fds.len());
+            if slot >= 1024 {
                 return Err(errno::NOSPC);
             }
-            let slot = fds.iter().position(Option::is_none).unwrap_or(fds.len());
             let entry = Some(Fd::Node {
                 node,
                 root,
