@@ -289,3 +289,102 @@ impl Verify {
         Ok(())
     }
 }
+
+/// A job's module and inputs as `pond job post` takes them: files, hashed
+/// and stored (and published) for the user, or hashes with URIs.
+#[derive(Debug)]
+pub(crate) struct JobData {
+    pub(crate) module: Option<String>,
+    pub(crate) module_hash: Option<alloy::primitives::B256>,
+    pub(crate) module_uri: Option<String>,
+    pub(crate) input: Option<PathBuf>,
+    pub(crate) input_hash: Option<alloy::primitives::B256>,
+    pub(crate) input_uri: Option<String>,
+    pub(crate) publish: Option<String>,
+    pub(crate) publish_token_file: Option<PathBuf>,
+}
+
+/// What goes on chain.
+#[derive(Debug)]
+pub(crate) struct ResolvedJobData {
+    pub(crate) module_hash: alloy::primitives::B256,
+    pub(crate) module_uri: String,
+    pub(crate) input_hash: alloy::primitives::B256,
+    pub(crate) input_uri: String,
+}
+
+impl JobData {
+    /// Hashes and stores the files given, uploads them with `publish`, and
+    /// fills in the URIs not given.
+    pub(crate) async fn resolve(self) -> eyre::Result<ResolvedJobData> {
+        use alloy::primitives::B256;
+        let store = std::sync::Arc::new(open_store(None)?);
+        let limits = Limits::default();
+        let remote = match &self.publish {
+            Some(server) => Some(pond_store::RemoteStore::new(
+                server,
+                crate::store::token(self.publish_token_file.as_ref())?,
+            )?),
+            None => None,
+        };
+        let uri = |hash: &ContentHash| match &self.publish {
+            Some(server) => format!("{}/blobs/{hash}", server.trim_end_matches('/')),
+            None => format!("pond://{hash}"),
+        };
+        let (module_hash, module_uri) = match (&self.module, self.module_hash) {
+            (Some(name), _) => match JobModule::open(name)? {
+                JobModule::Wasm(bytes) => {
+                    let blob = store.put_bytes(&bytes)?;
+                    let tree = pond_store::Manifest::single(
+                        pond_jobs::module::WASM_MODULE_FILE,
+                        bytes.len() as u64,
+                        blob,
+                    )?;
+                    store.put_bytes(&tree.encode())?;
+                    if let Some(remote) = &remote {
+                        remote.push_tree(&store, &tree.hash(), &limits).await?;
+                    }
+                    let hash = tree.hash();
+                    (hash, self.module_uri.clone().unwrap_or_else(|| uri(&hash)))
+                }
+                JobModule::Image(id) => {
+                    let Some(given) = &self.module_uri else {
+                        bail!("an image module needs --module-uri: where providers can load image {id} from");
+                    };
+                    (id, given.clone())
+                }
+            },
+            (None, Some(hash)) => (
+                ContentHash(hash.0),
+                self.module_uri.clone().unwrap_or_default(),
+            ),
+            (None, None) => {
+                bail!("give the module: --module FILE, or --module-hash with --module-uri")
+            }
+        };
+        let (input_hash, input_uri) = match (&self.input, self.input_hash) {
+            (Some(dir), _) => {
+                read_input(dir)?;
+                let (local, dir) = (std::sync::Arc::clone(&store), dir.clone());
+                let tree =
+                    tokio::task::spawn_blocking(move || local.put_dir(&dir, &limits)).await??;
+                if let Some(remote) = &remote {
+                    remote.push_tree(&store, &tree.hash(), &limits).await?;
+                }
+                let hash = tree.hash();
+                (hash, self.input_uri.clone().unwrap_or_else(|| uri(&hash)))
+            }
+            (None, Some(hash)) => (
+                ContentHash(hash.0),
+                self.input_uri.clone().unwrap_or_default(),
+            ),
+            (None, None) => bail!("give the inputs: --input DIR, or --input-hash with --input-uri"),
+        };
+        Ok(ResolvedJobData {
+            module_hash: B256::from(module_hash.0),
+            module_uri,
+            input_hash: B256::from(input_hash.0),
+            input_uri,
+        })
+    }
+}

@@ -47,18 +47,44 @@ enum JobCommand {
 
 #[derive(Args, Debug)]
 struct Post {
-    /// Content hash of the module (0x + 64 hex).
+    /// The module: a .wasm file (hashed and stored for you) or
+    /// image:sha256:<id> (then give --module-uri). Instead of --module-hash.
+    #[arg(
+        long,
+        conflicts_with = "module_hash",
+        required_unless_present = "module_hash"
+    )]
+    module: Option<String>,
+    /// Content hash of the module (0x + 64 hex), with --module-uri.
+    #[arg(long, requires = "module_uri")]
+    module_hash: Option<B256>,
+    /// Where the module can be fetched (default with --module: its
+    /// pond:// or --publish URI).
     #[arg(long)]
-    module_hash: B256,
-    /// Where the module can be fetched.
+    module_uri: Option<String>,
+    /// The input directory, pond-job.json at its root (packed, hashed and
+    /// stored for you). Instead of --input-hash.
+    #[arg(
+        long,
+        conflicts_with = "input_hash",
+        required_unless_present = "input_hash"
+    )]
+    input: Option<std::path::PathBuf>,
+    /// Content hash of the inputs (0x + 64 hex), with --input-uri.
+    #[arg(long, requires = "input_uri")]
+    input_hash: Option<B256>,
+    /// Where the inputs can be fetched (default with --input: its pond://
+    /// or --publish URI).
     #[arg(long)]
-    module_uri: String,
-    /// Content hash of the inputs (0x + 64 hex).
+    input_uri: Option<String>,
+    /// Upload the module and inputs given as files to this store server
+    /// (http://HOST:PORT); their URIs then name it.
     #[arg(long)]
-    input_hash: B256,
-    /// Where the inputs can be fetched.
-    #[arg(long)]
-    input_uri: String,
+    publish: Option<String>,
+    /// A file whose first line is the store server's write token
+    /// ($POND_STORE_TOKEN also works).
+    #[arg(long, requires = "publish")]
+    publish_token_file: Option<std::path::PathBuf>,
     /// Most you pay, in tokens (e.g. 100 or 12.5).
     #[arg(long)]
     max_price: String,
@@ -110,11 +136,29 @@ impl Job {
                 let max_duration = parse_duration(&p.max_duration)?;
                 let match_within = parse_duration(&p.match_within)?;
                 let bidding_window = p.auction.as_deref().map(parse_duration).transpose()?;
-                let request = JobRequest {
+                let data = crate::compute::JobData {
+                    module: p.module.clone(),
                     module_hash: p.module_hash,
                     module_uri: p.module_uri.clone(),
+                    input: p.input.clone(),
                     input_hash: p.input_hash,
                     input_uri: p.input_uri.clone(),
+                    publish: p.publish.clone(),
+                    publish_token_file: p.publish_token_file.clone(),
+                }
+                .resolve()
+                .await?;
+                let sent_data = [
+                    ("moduleHash", Some(data.module_hash.to_string())),
+                    ("moduleUri", Some(data.module_uri.clone())),
+                    ("inputHash", Some(data.input_hash.to_string())),
+                    ("inputUri", Some(data.input_uri.clone())),
+                ];
+                let request = JobRequest {
+                    module_hash: data.module_hash,
+                    module_uri: data.module_uri,
+                    input_hash: data.input_hash,
+                    input_uri: data.input_uri,
                     min_hardware: Hardware {
                         gpu_count: p.gpus,
                         gpu_memory_gb: p.gpu_memory_gb,
@@ -132,9 +176,14 @@ impl Job {
                 self.session.print_sent(
                     posted.transaction,
                     &[
-                        ("jobId", Some(posted.job_id.to_string())),
-                        ("dealId", posted.deal_id.map(|d| d.to_string())),
-                    ],
+                        [
+                            ("jobId", Some(posted.job_id.to_string())),
+                            ("dealId", posted.deal_id.map(|d| d.to_string())),
+                        ]
+                        .as_slice(),
+                        &sent_data,
+                    ]
+                    .concat(),
                 );
             }
             JobCommand::Status { id } => {

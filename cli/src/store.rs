@@ -86,7 +86,8 @@ pub(crate) fn open_store(dir: Option<PathBuf>) -> eyre::Result<LocalStore> {
     LocalStore::open(&dir).wrap_err_with(|| format!("opening the store at {}", dir.display()))
 }
 
-fn token(file: Option<&PathBuf>) -> eyre::Result<Option<String>> {
+/// The store token: the first line of `file`, else `$POND_STORE_TOKEN`.
+pub(crate) fn token(file: Option<&PathBuf>) -> eyre::Result<Option<String>> {
     if let Some(file) = file {
         let text = std::fs::read_to_string(file)
             .wrap_err_with(|| format!("reading the token from {}", file.display()))?;

@@ -287,3 +287,126 @@ async fn a_deal_runs_from_commitment_to_payment_and_through_every_exit() {
     assert!(ok, "{all}");
     assert_eq!(state(&fourth), "timed_out");
 }
+
+/// `pond job post --module FILE --input DIR --publish URL`: the module and
+/// inputs are hashed as `pond job run --local` hashes them, uploaded to a
+/// store server, and posted with URIs naming it; a provider with an empty
+/// store fetches both back, verified. A directory without pond-job.json
+/// and an image without a URI are refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_posted_from_its_files_and_its_data_published() {
+    let s = Stack::start().await;
+    let creator = s.node.accounts()[7].clone();
+    s.fund(creator.address, tokens(1_000)).await;
+    let cli = ChainCli::for_stack(&s, "pond-job-files");
+    let key = key_of(&creator);
+    std::fs::write(cli.dir.join("token"), "t0ken\n").expect("token");
+    let server_store = cli.dir.join("server-store").display().to_string();
+    let server = common::Pond::start(
+        &cli.dir,
+        "store.log",
+        &[
+            "store",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            "token",
+            "--store-dir",
+            &server_store,
+        ],
+    );
+    let url = server.printed("store", std::time::Duration::from_secs(30));
+    let module = pond_jobs::testkit::example_wasm("align")
+        .display()
+        .to_string();
+    let input = pond_jobs::testkit::example_dir("align")
+        .join("input")
+        .display()
+        .to_string();
+    let creator_store = [("POND_STORE_DIR", "creator-store")];
+    let post = |extra: &[&str]| {
+        let mut args = vec![
+            "job",
+            "post",
+            "--max-duration",
+            "1h",
+            "--max-price",
+            "10",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        cli.run_with(Some(&key), &creator_store, None, &args)
+    };
+
+    let out = post(&[
+        "--module",
+        &module,
+        "--input",
+        &input,
+        "--publish",
+        &url,
+        "--publish-token-file",
+        "token",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sent: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let run = cli.run_with(
+        None,
+        &[],
+        None,
+        &[
+            "job", "run", "--local", &module, "--input", &input, "--output", "out", "--json",
+        ],
+    );
+    let ran: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON");
+    assert_eq!(sent["moduleHash"], ran["moduleHash"], "{sent} {ran}");
+    assert_eq!(sent["inputHash"], ran["inputHash"]);
+    let module_hash = sent["moduleHash"].as_str().expect("hash").to_owned();
+    let input_uri = sent["inputUri"].as_str().expect("uri").to_owned();
+    assert!(input_uri.starts_with(&url), "{input_uri}");
+
+    // A provider fetches both from the server into an empty store.
+    let provider_store = [("POND_STORE_DIR", "provider-store")];
+    let fetched = cli.run_with(
+        None,
+        &provider_store,
+        None,
+        &["store", "get", &input_uri, "--out", "fetched-input"],
+    );
+    assert!(fetched.status.success(), "{}", text(&fetched));
+    assert!(cli.dir.join("fetched-input/pond-job.json").is_file());
+    let fetched = cli.run_with(
+        None,
+        &provider_store,
+        None,
+        &[
+            "store",
+            "get",
+            &module_hash,
+            "--server",
+            &url,
+            "--out",
+            "fetched-module",
+        ],
+    );
+    assert!(fetched.status.success(), "{}", text(&fetched));
+    assert_eq!(
+        std::fs::read(cli.dir.join("fetched-module/module.wasm")).ok(),
+        std::fs::read(&module).ok()
+    );
+
+    // Refused before anything is sent.
+    std::fs::create_dir_all(cli.dir.join("bare")).expect("dir");
+    let bare = post(&["--module", &module, "--input", "bare"]);
+    assert!(!bare.status.success());
+    assert!(text(&bare).contains("pond-job.json"), "{}", text(&bare));
+    let image = format!("image:sha256:{}", "ab".repeat(32));
+    let no_uri = post(&["--module", &image, "--input", &input]);
+    assert!(
+        text(&no_uri).contains("needs --module-uri"),
+        "{}",
+        text(&no_uri)
+    );
+    server.kill();
+}
