@@ -32,6 +32,7 @@ mod compute;
 mod contracts;
 mod deal;
 mod job;
+mod keeper;
 mod market;
 mod offer;
 mod provider;
@@ -77,6 +78,8 @@ enum Command {
     Validator(validator::Validator),
     /// Mediation cases: show, draw, commit and reveal votes, resolve.
     Case(validator::Case),
+    /// Keep a market moving: perform every permissionless step that is due.
+    Keeper(keeper::Keeper),
     /// The content-addressed store of job data: serve, put, get.
     Store(store::Store),
     /// Print this command reference as Markdown (docs/cli.md).
@@ -172,6 +175,7 @@ async fn run() -> eyre::Result<()> {
         Command::Serve(serve) => run_serve(serve).await,
         Command::Contracts { json } => contracts::print(json),
         Command::Store(store) => store.run().await,
+        Command::Keeper(keeper) => keeper.run().await,
         Command::Wallet(wallet) => wallet.run(),
         Command::Vault(vault) => vault.run().await,
         Command::Provider(provider) => provider.run().await,

@@ -534,6 +534,36 @@ impl Client {
         count.map_err(|e| self.classify("OfferBook", &e))
     }
 
+    /// The number of jobs ever posted (ids run from 1).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn job_count(&self) -> Result<U256, ClientError> {
+        let market = self.market();
+        let count = market.jobCount().call().await;
+        count.map_err(|e| self.classify("Market", &e))
+    }
+
+    /// The number of deals ever made (ids run from 1).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn deal_count(&self) -> Result<U256, ClientError> {
+        let deals = self.deals();
+        let count = deals.dealCount().call().await;
+        count.map_err(|e| self.classify("Deals", &e))
+    }
+
+    /// The number of mediation cases ever opened (ids run from 1).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn case_count(&self) -> Result<U256, ClientError> {
+        let mediation = self.mediation();
+        let count = mediation.caseCount().call().await;
+        count.map_err(|e| self.classify("Mediation", &e))
+    }
+
     /// Offer `id`, or `None` when there is none.
     ///
     /// # Errors

@@ -1,0 +1,164 @@
+//! `pond keeper run --once` against devnode: a market whose participants
+//! all walked away (a job nobody took, an auction nobody closed, a deal
+//! whose provider vanished, a delivered deal nobody accepted, a challenge
+//! whose validators never voted) is brought to rest by the keeper alone,
+//! pass by pass as time moves on, with the vault invariant intact. Each
+//! pass is a new process: the keeper keeps no state between passes.
+
+mod common;
+
+use common::{job_post_args, key_of, ChainCli};
+use pond_deploy::testkit::{tokens, Stack};
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_brings_an_abandoned_market_to_rest() {
+    let mut s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider, keeper) = (
+        accounts[7].clone(),
+        accounts[2].clone(),
+        accounts[9].clone(),
+    );
+    let validators: Vec<_> = accounts[3..9]
+        .iter()
+        .filter(|a| a.address != creator.address)
+        .map(|a| a.address)
+        .collect();
+    s.stake_validators(&validators, tokens(200)).await;
+    s.fund(creator.address, tokens(2_000)).await;
+    s.fund(provider.address, tokens(2_000)).await;
+    let cli = ChainCli::for_stack(&s, "pond-keeper");
+    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
+        let (ok, all, value) = cli.json(&key_of(who), args);
+        assert!(ok, "{args:?}: {all}");
+        value.unwrap_or_default()
+    };
+    let id =
+        |value: serde_json::Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
+    pond(
+        &provider,
+        &[
+            "provider",
+            "register",
+            "--gpus",
+            "1",
+            "--gpu-memory-gb",
+            "24",
+            "--disk-gb",
+            "100",
+        ],
+    );
+    let offer = id(
+        pond(
+            &provider,
+            &[
+                "offer",
+                "post",
+                "--price",
+                "80",
+                "--max-duration",
+                "2h",
+                "--max-concurrent",
+                "8",
+            ],
+        ),
+        "offerId",
+    );
+    let post = |extra: &[&str]| {
+        let args = job_post_args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        pond(&creator, &args)
+    };
+    let nobody_takes = id(post(&["--match-within", "1m"]), "jobId");
+    let auction = id(post(&["--auction", "10m", "--match-within", "1h"]), "jobId");
+    pond(&provider, &["market", "bid", &auction, "--price", "70"]);
+    let vanished = id(post(&["--offer", &offer]), "dealId");
+    let unaccepted = id(post(&["--offer", &offer]), "dealId");
+    let challenged = id(post(&["--offer", &offer]), "dealId");
+    let result = alloy::primitives::B256::repeat_byte(0x42);
+    // The binary sent the provider's transactions: the testkit's cached
+    // nonces are stale.
+    s.refresh_provider();
+    for deal in [&unaccepted, &challenged] {
+        s.deliver(provider.address, deal.parse().unwrap_or_default(), result)
+            .await;
+    }
+    let case = id(
+        pond(&creator, &["deal", "challenge", &challenged]),
+        "caseId",
+    );
+    s.mine().await;
+
+    let keep = || -> BTreeSet<(String, String)> {
+        let out = cli.run_with(
+            Some(&key_of(&keeper)),
+            &[],
+            None,
+            &["keeper", "run", "--once", "--json"],
+        );
+        assert!(out.status.success(), "{}", common::printed_text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| (id(v.clone(), "action"), id(v, "id")))
+            .collect()
+    };
+    let steps = |list: &[(&str, &str)]| -> BTreeSet<(String, String)> {
+        list.iter()
+            .map(|(a, i)| ((*a).to_owned(), (*i).to_owned()))
+            .collect()
+    };
+    let week = 7 * 24 * 3600;
+
+    // Nothing has a deadline behind it yet; the committee can be drawn.
+    assert_eq!(keep(), steps(&[("draw-committee", &case)]));
+    assert_eq!(
+        keep(),
+        steps(&[]),
+        "a second keeper finds nothing left to do"
+    );
+
+    // A week later, every deadline has passed.
+    s.advance(week).await;
+    s.mine().await;
+    let second = keep();
+    assert_eq!(
+        second,
+        steps(&[
+            ("expire-job", &nobody_takes),
+            ("close-auction", &auction),
+            ("timeout-deal", &vanished),
+            ("finalize-deal", &unaccepted),
+            ("resolve-case", &case),
+        ]),
+    );
+    // No validator voted: round 2 is drawn once its randomness is known.
+    s.mine().await;
+    assert_eq!(keep(), steps(&[("draw-committee", &case)]));
+
+    // Another week: the auction's winner never delivered either, and the
+    // second round ends without a decision.
+    s.advance(week).await;
+    s.mine().await;
+    let auction_deal = "4";
+    assert_eq!(
+        keep(),
+        steps(&[("timeout-deal", auction_deal), ("resolve-case", &case)])
+    );
+    assert_eq!(keep(), steps(&[]));
+
+    let state = |args: &[&str], field: &str| pond(&keeper, args)[field].clone();
+    assert_eq!(state(&["job", "status", &nobody_takes], "state"), "expired");
+    assert_eq!(state(&["deal", "status", &vanished], "state"), "timed_out");
+    assert_eq!(
+        state(&["deal", "status", &unaccepted], "state"),
+        "completed"
+    );
+    assert_eq!(
+        state(&["deal", "status", auction_deal], "state"),
+        "timed_out"
+    );
+    assert_eq!(state(&["case", "show", &case], "state"), "resolved");
+    s.assert_vault_invariant().await;
+}
