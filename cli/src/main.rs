@@ -41,6 +41,7 @@ mod store;
 mod validator;
 mod vault;
 mod wallet;
+mod why_no_match;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,6 +79,9 @@ enum Command {
     Validator(validator::Validator),
     /// Mediation cases: show, draw, commit and reveal votes, resolve.
     Case(validator::Case),
+    /// Why a job (posted, or described by flags) has no match: offer by
+    /// offer, each rule that fails, and the closest offers.
+    WhyNoMatch(why_no_match::WhyNoMatch),
     /// Keep a market moving: perform every permissionless step that is due.
     Keeper(keeper::Keeper),
     /// The content-addressed store of job data: serve, put, get.
@@ -176,6 +180,7 @@ async fn run() -> eyre::Result<()> {
         Command::Contracts { json } => contracts::print(json),
         Command::Store(store) => store.run().await,
         Command::Keeper(keeper) => keeper.run().await,
+        Command::WhyNoMatch(why) => why.run().await,
         Command::Wallet(wallet) => wallet.run(),
         Command::Vault(vault) => vault.run().await,
         Command::Provider(provider) => provider.run().await,

@@ -8,6 +8,7 @@
 //! - [`units`]: token amounts as people write them (`12.5`) and durations
 //!   (`90m`, `2d`), parsed and printed exactly;
 //! - [`hardware`]: the machine a provider offers, detected;
+//! - [`matching`]: why an offer cannot serve a job, rule by rule;
 //! - [`keys`]: signing keys from an environment variable, a file, an
 //!   encrypted JSON keystore or a BIP-39 mnemonic, and the keystore
 //!   directory `pond wallet` manages.
@@ -17,6 +18,7 @@
 mod client;
 pub mod hardware;
 pub mod keys;
+pub mod matching;
 mod private_file;
 pub mod salts;
 pub mod units;
