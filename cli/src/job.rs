@@ -36,6 +36,37 @@ enum JobCommand {
         /// The job's id.
         id: U256,
     },
+    /// Jobs, newest first: yours (with a key) or --all, or --creator's.
+    List {
+        /// Only this creator's.
+        #[arg(long, conflicts_with = "all")]
+        creator: Option<alloy::primitives::Address>,
+        /// Everyone's.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Follow a job and its deal, printing each change of state until it
+    /// is finished (Ctrl-C stops).
+    Watch {
+        /// The job's id.
+        id: U256,
+        /// Time between looks, e.g. 2s.
+        #[arg(long, default_value = "2s")]
+        every: String,
+    },
+    /// Accept your job's revealed result (same as `deal accept`).
+    Accept {
+        /// The job's id.
+        id: U256,
+    },
+    /// Challenge your job's revealed result (same as `deal challenge`).
+    Challenge {
+        /// The job's id.
+        id: U256,
+    },
     /// Hash an input directory as a tree: the input hash to post.
     Pack(crate::compute::Pack),
     /// Run a job here exactly as a provider does and print its result hash.
@@ -230,6 +261,93 @@ impl Job {
                 let tx = client.cancel_job(*id).await?;
                 self.session.print_sent(tx, &[]);
             }
+            JobCommand::List {
+                creator,
+                all,
+                limit,
+            } => {
+                let who = match (creator, all) {
+                    (Some(c), _) => Some(*c),
+                    (None, true) => None,
+                    (None, false) => Some(client.account().map_err(|_| {
+                        eyre::eyre!("whose jobs? pass a key for yours, --creator ADDRESS, or --all")
+                    })?),
+                };
+                let count = u64::try_from(client.job_count().await?).unwrap_or(u64::MAX);
+                let mut rows = Vec::new();
+                for id in (1..=count).rev() {
+                    if rows.len() as u64 >= *limit {
+                        break;
+                    }
+                    let Some(job) = client.job(U256::from(id)).await? else {
+                        continue;
+                    };
+                    if who.is_none_or(|c| c == job.creator) {
+                        rows.push((id, job));
+                    }
+                }
+                if self.session.json {
+                    let rows: Vec<_> = rows
+                        .iter()
+                        .map(|(id, j)| {
+                            serde_json::json!({
+                                "id": id.to_string(), "creator": j.creator, "state": j.state,
+                                "maxPrice": format_amount(j.max_price, decimals),
+                                "maxDuration": j.max_duration,
+                                "dealId": (!j.deal_id.is_zero()).then(|| j.deal_id.to_string()),
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else if rows.is_empty() {
+                    println!("no jobs");
+                } else {
+                    println!(
+                        "{:>6}  {:<10} {:>14}  {:>8}  deal",
+                        "job", "state", "max price", "runs"
+                    );
+                    for (id, j) in &rows {
+                        let deal = if j.deal_id.is_zero() {
+                            "-".to_owned()
+                        } else {
+                            j.deal_id.to_string()
+                        };
+                        println!(
+                            "{id:>6}  {:<10} {:>14}  {:>8}  {deal}",
+                            j.state,
+                            format_amount(j.max_price, decimals),
+                            format_duration(j.max_duration)
+                        );
+                    }
+                }
+            }
+            JobCommand::Watch { id, every } => {
+                let every = std::time::Duration::from_secs(parse_duration(every)?.max(1));
+                watch(&client, *id, every, self.session.json).await?;
+            }
+            JobCommand::Accept { id } | JobCommand::Challenge { id } => {
+                let job = client
+                    .job(*id)
+                    .await?
+                    .ok_or_else(|| eyre::eyre!("there is no job {id}"))?;
+                if job.deal_id.is_zero() {
+                    eyre::bail!("job {id} has no deal yet ({})", job.state);
+                }
+                if matches!(command, JobCommand::Accept { .. }) {
+                    let tx = client.accept_result(job.deal_id).await?;
+                    self.session
+                        .print_sent(tx, &[("dealId", Some(job.deal_id.to_string()))]);
+                } else {
+                    let (case, tx) = client.challenge_result(job.deal_id).await?;
+                    self.session.print_sent(
+                        tx,
+                        &[
+                            ("dealId", Some(job.deal_id.to_string())),
+                            ("caseId", Some(case.to_string())),
+                        ],
+                    );
+                }
+            }
             // Returned above.
             JobCommand::Pack(_) | JobCommand::Run(_) | JobCommand::Verify(_) => {}
         }
@@ -240,4 +358,69 @@ impl Job {
 /// Runs file and process work off the async runtime.
 async fn blocking(work: impl FnOnce() -> eyre::Result<()> + Send + 'static) -> eyre::Result<()> {
     tokio::task::spawn_blocking(work).await?
+}
+
+/// States after which nothing more happens to a job or its deal.
+const FINISHED: [&str; 5] = ["cancelled", "expired", "completed", "timed_out", "resolved"];
+
+/// Prints each change of the job's (and its deal's and case's) state until
+/// it is finished.
+async fn watch(
+    client: &pond_client::Client,
+    id: U256,
+    every: std::time::Duration,
+    json: bool,
+) -> eyre::Result<()> {
+    let mut last = String::new();
+    loop {
+        let job = client
+            .job(id)
+            .await?
+            .ok_or_else(|| eyre::eyre!("there is no job {id}"))?;
+        let deal = if job.deal_id.is_zero() {
+            None
+        } else {
+            client.deal(job.deal_id).await?
+        };
+        let case = match &deal {
+            Some(d) if !d.case_id.is_zero() => client.case(d.case_id).await?,
+            _ => None,
+        };
+        let now = format!(
+            "job {} {}{}{}",
+            id,
+            job.state,
+            deal.as_ref()
+                .map(|d| format!(", deal {} {}", job.deal_id, d.state))
+                .unwrap_or_default(),
+            case.as_ref()
+                .map(|c| format!(", case {} round {}", c.state, c.round))
+                .unwrap_or_default()
+        );
+        if now != last {
+            if json {
+                let value = serde_json::json!({
+                    "job": id.to_string(), "state": job.state,
+                    "deal": deal.as_ref().map(|d| serde_json::json!({"id": job.deal_id.to_string(), "state": d.state})),
+                    "case": case.as_ref().map(|c| serde_json::json!({"state": c.state, "round": c.round})),
+                });
+                println!("{value}");
+            } else {
+                println!("{now}");
+            }
+            last = now;
+        }
+        let finished = match (&deal, &case) {
+            (_, Some(c)) => c.state == "resolved",
+            (Some(d), None) => FINISHED.contains(&d.state),
+            (None, None) => FINISHED.contains(&job.state),
+        };
+        if finished {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
 }

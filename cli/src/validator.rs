@@ -111,6 +111,19 @@ pub(crate) struct Case {
 
 #[derive(Subcommand, Debug)]
 enum CaseCommand {
+    /// Cases, newest first: all, or those that drew --validator (or
+    /// --mine: your key's account).
+    List {
+        /// Only cases that drew this validator.
+        #[arg(long, conflicts_with = "mine")]
+        validator: Option<alloy::primitives::Address>,
+        /// Only cases that drew your account.
+        #[arg(long)]
+        mine: bool,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
     /// A case: deal, parties, state, round, deadlines, drawn validators.
     Show {
         /// The case.
@@ -168,6 +181,58 @@ impl Case {
             }
         };
         let tx = match &self.command {
+            CaseCommand::List {
+                validator,
+                mine,
+                limit,
+            } => {
+                let who = match (validator, mine) {
+                    (Some(v), _) => Some(*v),
+                    (None, true) => Some(client.account()?),
+                    (None, false) => None,
+                };
+                let count = u64::try_from(client.case_count().await?).unwrap_or(u64::MAX);
+                let mut rows = Vec::new();
+                for id in (1..=count).rev() {
+                    if rows.len() as u64 >= *limit {
+                        break;
+                    }
+                    let Some(c) = client.case(U256::from(id)).await? else {
+                        continue;
+                    };
+                    if who.is_some_and(|v| !c.validators.contains(&v)) {
+                        continue;
+                    }
+                    rows.push((id, c));
+                }
+                if self.session.json {
+                    let rows: Vec<_> = rows
+                        .iter()
+                        .map(|(id, c)| {
+                            serde_json::json!({
+                                "id": id.to_string(), "dealId": c.deal_id.to_string(),
+                                "state": c.state, "round": c.round,
+                                "revealDeadline": c.reveal_deadline, "validators": c.validators,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else if rows.is_empty() {
+                    println!("no cases");
+                } else {
+                    println!(
+                        "{:>6}  {:>6}  {:<20} {:>5}  reveal by",
+                        "case", "deal", "state", "round"
+                    );
+                    for (id, c) in &rows {
+                        println!(
+                            "{id:>6}  {:>6}  {:<20} {:>5}  {} (unix)",
+                            c.deal_id, c.state, c.round, c.reveal_deadline
+                        );
+                    }
+                }
+                return Ok(());
+            }
             CaseCommand::Show { case } => {
                 let c = client
                     .case(*case)

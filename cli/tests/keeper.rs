@@ -75,20 +75,53 @@ async fn the_keeper_brings_an_abandoned_market_to_rest() {
     pond(&provider, &["market", "bid", &auction, "--price", "70"]);
     let vanished = id(post(&["--offer", &offer]), "dealId");
     let unaccepted = id(post(&["--offer", &offer]), "dealId");
-    let challenged = id(post(&["--offer", &offer]), "dealId");
+    let challenged_job = post(&["--offer", &offer]);
+    let (challenged_job, challenged) = (
+        id(challenged_job.clone(), "jobId"),
+        id(challenged_job, "dealId"),
+    );
+    let accepted_job = post(&["--offer", &offer]);
+    let (accepted_job, accepted) = (
+        id(accepted_job.clone(), "jobId"),
+        id(accepted_job, "dealId"),
+    );
     let result = alloy::primitives::B256::repeat_byte(0x42);
     // The binary sent the provider's transactions: the testkit's cached
     // nonces are stale.
     s.refresh_provider();
-    for deal in [&unaccepted, &challenged] {
+    for deal in [&unaccepted, &challenged, &accepted] {
         s.deliver(provider.address, deal.parse().unwrap_or_default(), result)
             .await;
     }
+    // The creator settles by job id: `job accept` and `job challenge`.
+    pond(&creator, &["job", "accept", &accepted_job]);
     let case = id(
-        pond(&creator, &["deal", "challenge", &challenged]),
+        pond(&creator, &["job", "challenge", &challenged_job]),
         "caseId",
     );
     s.mine().await;
+
+    // The creator's jobs, newest first; everyone's; the open case.
+    let listed = pond(&creator, &["job", "list"]);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|j| j["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["6", "5", "4", "3", "2", "1"], "{listed}");
+    assert_eq!(
+        pond(&keeper, &["job", "list"]).as_array().map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        pond(&keeper, &["job", "list", "--all"])
+            .as_array()
+            .map(Vec::len),
+        Some(6)
+    );
+    let cases = pond(&keeper, &["case", "list"]);
+    assert_eq!(cases[0]["id"], case.as_str(), "{cases}");
 
     let keep = || -> BTreeSet<(String, String)> {
         let out = cli.run_with(
@@ -141,14 +174,33 @@ async fn the_keeper_brings_an_abandoned_market_to_rest() {
     // second round ends without a decision.
     s.advance(week).await;
     s.mine().await;
-    let auction_deal = "4";
+    let auction_deal = "5";
     assert_eq!(
         keep(),
         steps(&[("timeout-deal", auction_deal), ("resolve-case", &case)])
     );
     assert_eq!(keep(), steps(&[]));
 
+    // `job watch` of a finished job prints its last state and returns.
+    let watched = cli.run_with(None, &[], None, &["job", "watch", &nobody_takes]);
+    assert!(
+        watched.status.success(),
+        "{}",
+        common::printed_text(&watched)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&watched.stdout).trim(),
+        format!("job {nobody_takes} expired")
+    );
+    let watched = cli.run_with(None, &[], None, &["job", "watch", &challenged_job]);
+    assert!(
+        String::from_utf8_lossy(&watched.stdout).contains("case resolved"),
+        "{}",
+        common::printed_text(&watched)
+    );
+
     let state = |args: &[&str], field: &str| pond(&keeper, args)[field].clone();
+    assert_eq!(state(&["deal", "status", &accepted], "state"), "completed");
     assert_eq!(state(&["job", "status", &nobody_takes], "state"), "expired");
     assert_eq!(state(&["deal", "status", &vanished], "state"), "timed_out");
     assert_eq!(
