@@ -36,6 +36,15 @@ enum JobCommand {
         /// The job's id.
         id: U256,
     },
+    /// Sign a job for a relayer to post (EIP-712; with --permit, also an
+    /// EIP-2612 permit funding it from your wallet): you need no gas and
+    /// no vault deposit. Writes the signed job to --out.
+    Sign(Box<Sign>),
+    /// Post a job someone else signed (`job sign`), paying the gas.
+    Relay {
+        /// The signed job file.
+        file: std::path::PathBuf,
+    },
     /// Jobs, newest first: yours (with a key) or --all, or --creator's.
     List {
         /// Only this creator's.
@@ -74,6 +83,22 @@ enum JobCommand {
     /// Re-run a job and compare with a provider's outputs (or run the
     /// job's comparator), as a validator does; prints the vote.
     Verify(Box<crate::compute::Verify>),
+}
+
+#[derive(Args, Debug)]
+struct Sign {
+    #[command(flatten)]
+    post: Post,
+    /// How long the signature is valid, e.g. 1h.
+    #[arg(long, default_value = "1h")]
+    valid_for: String,
+    /// Fund the job from your wallet with an EIP-2612 permit for this many
+    /// tokens (e.g. the max price), instead of from your vault balance.
+    #[arg(long)]
+    permit: Option<String>,
+    /// Where to write the signed job (JSON).
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -163,46 +188,7 @@ impl Job {
         let decimals = client.token_decimals().await?;
         match &command {
             JobCommand::Post(p) => {
-                let max_price = parse_amount(&p.max_price, decimals)?;
-                let max_duration = parse_duration(&p.max_duration)?;
-                let match_within = parse_duration(&p.match_within)?;
-                let bidding_window = p.auction.as_deref().map(parse_duration).transpose()?;
-                let data = crate::compute::JobData {
-                    module: p.module.clone(),
-                    module_hash: p.module_hash,
-                    module_uri: p.module_uri.clone(),
-                    input: p.input.clone(),
-                    input_hash: p.input_hash,
-                    input_uri: p.input_uri.clone(),
-                    publish: p.publish.clone(),
-                    publish_token_file: p.publish_token_file.clone(),
-                }
-                .resolve()
-                .await?;
-                let sent_data = [
-                    ("moduleHash", Some(data.module_hash.to_string())),
-                    ("moduleUri", Some(data.module_uri.clone())),
-                    ("inputHash", Some(data.input_hash.to_string())),
-                    ("inputUri", Some(data.input_uri.clone())),
-                ];
-                let request = JobRequest {
-                    module_hash: data.module_hash,
-                    module_uri: data.module_uri,
-                    input_hash: data.input_hash,
-                    input_uri: data.input_uri,
-                    min_hardware: Hardware {
-                        gpu_count: p.gpus,
-                        gpu_memory_gb: p.gpu_memory_gb,
-                        cpu_cores: p.cpu_cores,
-                        ram_gb: p.ram_gb,
-                        disk_gb: p.disk_gb,
-                    },
-                    max_duration,
-                    max_price,
-                    match_deadline: client.now().await?.saturating_add(match_within),
-                    bidding_window: bidding_window.unwrap_or(0),
-                    offer_id: p.offer.unwrap_or(U256::ZERO),
-                };
+                let (request, sent_data) = request_of(p, &client, decimals).await?;
                 let posted = client.post_job(request).await?;
                 self.session.print_sent(
                     posted.transaction,
@@ -260,6 +246,49 @@ impl Job {
             JobCommand::Cancel { id } => {
                 let tx = client.cancel_job(*id).await?;
                 self.session.print_sent(tx, &[]);
+            }
+            JobCommand::Sign(sign) => {
+                let (request, _) = request_of(&sign.post, &client, decimals).await?;
+                let valid_for = parse_duration(&sign.valid_for)?;
+                let permit = sign
+                    .permit
+                    .as_deref()
+                    .map(|a| parse_amount(a, decimals))
+                    .transpose()?;
+                let signed = client.sign_job(request, valid_for, permit).await?;
+                let text = serde_json::to_string_pretty(&signed.to_json())?;
+                std::fs::write(&sign.out, text + "\n")
+                    .map_err(|e| eyre::eyre!("writing {}: {e}", sign.out.display()))?;
+                if self.session.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "out": sign.out, "creator": signed.creator, "nonce": signed.nonce.to_string() })
+                    );
+                } else {
+                    println!("{}", sign.out.display());
+                    eprintln!(
+                        "signed by {} (relay nonce {}); anyone can post it: pond job relay {}",
+                        signed.creator,
+                        signed.nonce,
+                        sign.out.display()
+                    );
+                }
+            }
+            JobCommand::Relay { file } => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| eyre::eyre!("reading {}: {e}", file.display()))?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| eyre::eyre!("{} is not a signed job: {e}", file.display()))?;
+                let signed = pond_client::SignedJob::from_json(&value)?;
+                let posted = client.relay_job(&signed).await?;
+                self.session.print_sent(
+                    posted.transaction,
+                    &[
+                        ("jobId", Some(posted.job_id.to_string())),
+                        ("dealId", posted.deal_id.map(|d| d.to_string())),
+                        ("creator", Some(signed.creator.to_string())),
+                    ],
+                );
             }
             JobCommand::List {
                 creator,
@@ -423,4 +452,54 @@ async fn watch(
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
+}
+
+/// The job request `job post` (and `job sign`) describe, with the hashes
+/// and URIs of module and inputs (hashed and stored for files).
+async fn request_of(
+    p: &Post,
+    client: &pond_client::Client,
+    decimals: u8,
+) -> eyre::Result<(JobRequest, Vec<(&'static str, Option<String>)>)> {
+    let max_price = parse_amount(&p.max_price, decimals)?;
+    let max_duration = parse_duration(&p.max_duration)?;
+    let match_within = parse_duration(&p.match_within)?;
+    let bidding_window = p.auction.as_deref().map(parse_duration).transpose()?;
+    let data = crate::compute::JobData {
+        module: p.module.clone(),
+        module_hash: p.module_hash,
+        module_uri: p.module_uri.clone(),
+        input: p.input.clone(),
+        input_hash: p.input_hash,
+        input_uri: p.input_uri.clone(),
+        publish: p.publish.clone(),
+        publish_token_file: p.publish_token_file.clone(),
+    }
+    .resolve()
+    .await?;
+    let sent_data = [
+        ("moduleHash", Some(data.module_hash.to_string())),
+        ("moduleUri", Some(data.module_uri.clone())),
+        ("inputHash", Some(data.input_hash.to_string())),
+        ("inputUri", Some(data.input_uri.clone())),
+    ];
+    let request = JobRequest {
+        module_hash: data.module_hash,
+        module_uri: data.module_uri,
+        input_hash: data.input_hash,
+        input_uri: data.input_uri,
+        min_hardware: Hardware {
+            gpu_count: p.gpus,
+            gpu_memory_gb: p.gpu_memory_gb,
+            cpu_cores: p.cpu_cores,
+            ram_gb: p.ram_gb,
+            disk_gb: p.disk_gb,
+        },
+        max_duration,
+        max_price,
+        match_deadline: client.now().await?.saturating_add(match_within),
+        bidding_window: bidding_window.unwrap_or(0),
+        offer_id: p.offer.unwrap_or(U256::ZERO),
+    };
+    Ok((request, sent_data.to_vec()))
 }

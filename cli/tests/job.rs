@@ -410,3 +410,117 @@ async fn a_job_is_posted_from_its_files_and_its_data_published() {
     );
     server.kill();
 }
+
+/// `pond job sign` and `pond job relay`: a creator with tokens in the
+/// wallet only (no vault deposit, no transaction of its own) signs a job
+/// with a permit; another account posts it and pays the gas. The same
+/// file again, a tampered file, and a file for another relay are refused
+/// with the relay's named error or a one-line reason, and nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_job_is_relayed_by_another_account_and_cannot_be_replayed() {
+    let s = Stack::start().await;
+    let creator = s.node.accounts()[7].clone();
+    let relayer = s.node.accounts()[8].clone();
+    pond_deploy::testkit::ok(
+        s.token()
+            .mint(creator.address, tokens(100))
+            .from(s.owner())
+            .send()
+            .await,
+    )
+    .await;
+    let cli = ChainCli::for_stack(&s, "pond-relay");
+    let (module, input) = (
+        B256::repeat_byte(0x11).to_string(),
+        B256::repeat_byte(0x22).to_string(),
+    );
+    let signed = cli.run_with(
+        Some(&key_of(&creator)),
+        &[],
+        None,
+        &[
+            "job",
+            "sign",
+            "--module-hash",
+            &module,
+            "--module-uri",
+            "pond://m",
+            "--input-hash",
+            &input,
+            "--input-uri",
+            "pond://i",
+            "--max-price",
+            "80",
+            "--max-duration",
+            "1h",
+            "--permit",
+            "80",
+            "--out",
+            "signed.json",
+        ],
+    );
+    assert!(signed.status.success(), "{}", text(&signed));
+    let relay = |file: &str| {
+        cli.run_with(
+            Some(&key_of(&relayer)),
+            &[],
+            None,
+            &["job", "relay", file, "--json"],
+        )
+    };
+    let posted = relay("signed.json");
+    assert!(posted.status.success(), "{}", text(&posted));
+    let posted: serde_json::Value = serde_json::from_slice(&posted.stdout).expect("JSON");
+    let job = posted["jobId"].as_str().expect("job id").to_owned();
+    let status = cli.run_with(None, &[], None, &["job", "status", &job, "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(
+        status["creator"].as_str().map(str::to_lowercase),
+        Some(creator.address.to_string().to_lowercase()),
+        "the creator's job, posted by the relayer"
+    );
+    assert_eq!(
+        s.balances(creator.address).await,
+        (tokens(0), tokens(80)),
+        "the permit funded it"
+    );
+
+    // The same signature again: the nonce is used.
+    let again = relay("signed.json");
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("JobRelay.InvalidNonce"),
+        "{}",
+        text(&again)
+    );
+    // A raised price under the creator's signature.
+    let file = std::fs::read_to_string(cli.dir.join("signed.json")).expect("file");
+    let mut value: serde_json::Value = serde_json::from_str(&file).expect("JSON");
+    value["nonce"] = "1".into();
+    value["permit"] = serde_json::Value::Null;
+    value["job"]["maxPrice"] = "1".into();
+    std::fs::write(cli.dir.join("tampered.json"), value.to_string()).expect("write");
+    let tampered = relay("tampered.json");
+    assert!(!tampered.status.success());
+    assert!(
+        text(&tampered).contains("JobRelay.InvalidSignature"),
+        "{}",
+        text(&tampered)
+    );
+    value["relay"] = "0x0000000000000000000000000000000000000001".into();
+    std::fs::write(cli.dir.join("elsewhere.json"), value.to_string()).expect("write");
+    let elsewhere = relay("elsewhere.json");
+    assert!(
+        text(&elsewhere).contains("signed for relay 0x0000000000000000000000000000000000000001"),
+        "{}",
+        text(&elsewhere)
+    );
+    std::fs::write(cli.dir.join("junk.json"), "{}").expect("write");
+    assert!(text(&relay("junk.json")).contains("is missing or malformed"));
+    assert_eq!(
+        s.balances(creator.address).await,
+        (tokens(0), tokens(80)),
+        "nothing else moved"
+    );
+    s.assert_vault_invariant().await;
+}

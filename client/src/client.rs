@@ -23,6 +23,9 @@ use pond_bindings::{
 
 use crate::hardware::Hardware;
 
+mod relay;
+pub use relay::{SignedJob, SignedPermit};
+
 /// Why a client call failed, classified: retry transport errors; fix the
 /// input for reverts and bad input.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,10 @@ pub enum ClientError {
     /// A transaction needs an account and none was given.
     #[error("this needs an account: pass --keystore NAME, --private-key-env VAR, --private-key-file FILE or --mnemonic-file FILE")]
     NoAccount,
+    /// Input refused before anything was sent (a malformed signed job, one
+    /// signed for another deployment…).
+    #[error("{0}")]
+    BadInput(String),
 }
 
 impl ClientError {
@@ -76,6 +83,9 @@ pub struct Client {
     rpc: String,
     deployment: Deployment,
     account: Option<Address>,
+    /// Kept for signing typed data (relayed jobs, permits); its `Debug`
+    /// shows the address only.
+    signer: Option<PrivateKeySigner>,
     confirmations: u64,
 }
 
@@ -298,6 +308,7 @@ impl Client {
             reason: "not an http(s) URL".to_owned(),
         })?;
         let account = signer.as_ref().map(PrivateKeySigner::address);
+        let kept = signer.clone();
         let provider = match signer {
             Some(signer) => ProviderBuilder::new()
                 .wallet(EthereumWallet::from(signer))
@@ -310,6 +321,7 @@ impl Client {
             rpc: rpc.to_owned(),
             deployment,
             account,
+            signer: kept,
             confirmations: 1,
         };
         let actual = client
@@ -603,40 +615,10 @@ impl Client {
     /// No account, a refusal (named; nothing sent), or the chain fails.
     pub async fn post_job(&self, job: JobRequest) -> Result<PostedJob, ClientError> {
         let market = self.market();
-        let h = job.min_hardware;
-        let spec = market::JobSpec {
-            moduleHash: job.module_hash,
-            moduleUri: job.module_uri,
-            inputHash: job.input_hash,
-            inputUri: job.input_uri,
-            minHardware: market::Hardware {
-                gpuCount: h.gpu_count,
-                gpuMemoryGb: h.gpu_memory_gb,
-                cpuCores: h.cpu_cores,
-                ramGb: h.ram_gb,
-                diskGb: h.disk_gb,
-            },
-            maxDuration: job.max_duration,
-            maxPrice: job.max_price,
-            matchDeadline: job.match_deadline,
-            biddingWindow: job.bidding_window,
-            offerId: job.offer_id,
-        };
         let receipt = self
-            .transact_receipt("Market", market.postJob(spec))
+            .transact_receipt("Market", market.postJob(market_spec(job)))
             .await?;
-        let job_id = receipt
-            .decoded_log::<IMarket::JobPosted>()
-            .map(|log| log.data.jobId)
-            .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
-        let deal_id = receipt
-            .decoded_log::<IMarket::JobMatched>()
-            .map(|log| log.data.dealId);
-        Ok(PostedJob {
-            job_id,
-            deal_id,
-            transaction: receipt.transaction_hash,
-        })
+        posted(&receipt)
     }
 
     /// Cancels one of the account's unmatched jobs (its price comes back).
@@ -1038,6 +1020,45 @@ impl Client {
             Err(ClientError::Reverted(receipt.transaction_hash))
         }
     }
+}
+
+/// The market's form of a job request.
+fn market_spec(job: JobRequest) -> market::JobSpec {
+    let h = job.min_hardware;
+    market::JobSpec {
+        moduleHash: job.module_hash,
+        moduleUri: job.module_uri,
+        inputHash: job.input_hash,
+        inputUri: job.input_uri,
+        minHardware: market::Hardware {
+            gpuCount: h.gpu_count,
+            gpuMemoryGb: h.gpu_memory_gb,
+            cpuCores: h.cpu_cores,
+            ramGb: h.ram_gb,
+            diskGb: h.disk_gb,
+        },
+        maxDuration: job.max_duration,
+        maxPrice: job.max_price,
+        matchDeadline: job.match_deadline,
+        biddingWindow: job.bidding_window,
+        offerId: job.offer_id,
+    }
+}
+
+/// The job (and deal, if matched at once) a posting receipt reports.
+fn posted(receipt: &TransactionReceipt) -> Result<PostedJob, ClientError> {
+    let job_id = receipt
+        .decoded_log::<IMarket::JobPosted>()
+        .map(|log| log.data.jobId)
+        .ok_or(ClientError::Reverted(receipt.transaction_hash))?;
+    let deal_id = receipt
+        .decoded_log::<IMarket::JobMatched>()
+        .map(|log| log.data.dealId);
+    Ok(PostedJob {
+        job_id,
+        deal_id,
+        transaction: receipt.transaction_hash,
+    })
 }
 
 fn sol_hardware(h: Hardware) -> registry::Hardware {

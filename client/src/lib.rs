@@ -25,5 +25,5 @@ pub mod units;
 
 pub use client::{
     Balances, CaseInfo, Client, ClientError, DealInfo, JobInfo, JobRequest, Offer, OfferTerms,
-    PostedJob, ProviderInfo, ValidatorInfo,
+    PostedJob, ProviderInfo, SignedJob, SignedPermit, ValidatorInfo,
 };
