@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 mod account;
 mod compute;
+mod config;
 mod contracts;
 mod deal;
 mod job;
@@ -138,9 +139,20 @@ struct Up {
 
 /// Runs the command; a failure is one line on stderr (the error and its
 /// causes) and exit code 1.
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
+fn main() -> std::process::ExitCode {
+    // `pond.toml` becomes environment variables before any thread starts
+    // (clap reads them as each flag's fallback).
+    let outcome = config::settings().and_then(|settings| {
+        for (variable, value) in settings {
+            std::env::set_var(variable, value);
+        }
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(eyre::Report::from)
+    });
+    let outcome = outcome.and_then(|runtime| runtime.block_on(run()));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("pond: {}", one_line(&error));

@@ -258,3 +258,40 @@ fn inputs_are_published_to_a_store_server_and_fetched_back_verified() {
     assert!(!at.join("none").exists());
     server.kill();
 }
+
+#[test]
+fn pond_toml_supplies_settings_that_flags_and_the_environment_override() {
+    let dir = scratch();
+    let at = dir.path();
+    std::fs::write(at.join("data.txt"), "some data\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(at.join("pond.toml"), "store-dir = \"from-config\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok(run_pond(at, None, &[], &["store", "put", "data.txt"]));
+    assert!(
+        at.join("from-config/blobs").is_dir(),
+        "the file's store-dir was used"
+    );
+    ok(run_pond(
+        at,
+        None,
+        &[("POND_STORE_DIR", "from-env")],
+        &["store", "put", "data.txt"],
+    ));
+    assert!(
+        at.join("from-env/blobs").is_dir(),
+        "the environment beats the file"
+    );
+    ok(run_pond(
+        at,
+        None,
+        &[],
+        &["store", "put", "data.txt", "--store-dir", "from-flag"],
+    ));
+    assert!(at.join("from-flag/blobs").is_dir(), "a flag beats both");
+
+    std::fs::write(at.join("pond.toml"), "store_dir = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+    fails(
+        &run_pond(at, None, &[], &["store", "put", "data.txt"]),
+        "unknown key `store_dir`",
+    );
+}
