@@ -5,7 +5,7 @@
 pub const JOB_STATES: [&str; 6] = ["none", "open", "bidding", "matched", "cancelled", "expired"];
 
 /// Deal states (Deals `deal_state`): index = on-chain value.
-pub const DEAL_STATES: [&str; 7] = [
+pub const DEAL_STATES: [&str; 8] = [
     "none",
     "active",
     "committed",
@@ -13,6 +13,7 @@ pub const DEAL_STATES: [&str; 7] = [
     "challenged",
     "completed",
     "timed_out",
+    "rejected",
 ];
 
 /// Mediation case states (Mediation `case_state`): index = on-chain value.
@@ -32,6 +33,9 @@ mod tests {
     fn names_are_indexed_by_the_on_chain_value() {
         assert_eq!(state_name(&JOB_STATES, 3), "matched");
         assert_eq!(state_name(&DEAL_STATES, 6), "timed_out");
+        // `deal_state::REJECTED` in contracts/deals: a rejected deal must
+        // never show as "unknown".
+        assert_eq!(state_name(&DEAL_STATES, 7), "rejected");
         assert_eq!(state_name(&JOB_STATES, 9), "unknown");
     }
 }

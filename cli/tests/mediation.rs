@@ -3,8 +3,9 @@
 //! another in an auction (closed by anyone), and delivers; the creator
 //! challenges; anyone draws the committee; the drawn validators commit and
 //! reveal their votes (salts kept on disk per round); anyone resolves; the
-//! provider is paid and the majority credited. A job nobody takes is
-//! expired by anyone.
+//! provider is paid and the majority credited. The other outcome too: a
+//! wrong result challenged by job id is rejected by the committee and the
+//! creator gets the price back. A job nobody takes is expired by anyone.
 
 mod common;
 
@@ -85,6 +86,36 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
     s.advance(11 * 60).await;
     let won = pond(&validators[0], &["market", "close-auction", &auctioned]);
     assert!(won["dealId"].is_string(), "{won}");
+    // The auction's deal delivers a wrong result at once and is challenged
+    // by job id; the committee, having the outputs, will vote the right one.
+    let won_deal = field(&won, "dealId");
+    let wrong = B256::repeat_byte(0xbb).to_string();
+    pond(
+        &provider,
+        &["deal", "commit", &won_deal, "--result-hash", &wrong],
+    );
+    pond(
+        &provider,
+        &[
+            "deal",
+            "reveal",
+            &won_deal,
+            "--result-hash",
+            &wrong,
+            "--result-uri",
+            "ipfs://w",
+        ],
+    );
+    let available = |who: &pond_devnode::node::DevAccount| -> f64 {
+        let shown = pond(who, &["vault", "balance"]);
+        shown["available"]
+            .as_str()
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0.0)
+    };
+    let before = available(&creator);
+    let wrong_case = field(&pond(&creator, &["job", "challenge", &auctioned]), "caseId");
     // A job nobody takes expires, by anyone, after its match deadline.
     let unwanted = post(&["--match-within", "10m"]);
     s.advance(11 * 60).await;
@@ -159,6 +190,30 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
             ],
         );
     }
+    pond(&validators[2], &["case", "draw", &wrong_case]);
+    let shown = pond(&creator, &["case", "show", &wrong_case]);
+    let drawn_again: Vec<String> = shown["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| v.as_str().expect("address").to_lowercase())
+        .collect();
+    for step in ["commit", "reveal"] {
+        for v in &drawn_again {
+            pond(
+                by_address(v),
+                &[
+                    "case",
+                    step,
+                    &wrong_case,
+                    "--result-hash",
+                    &result,
+                    "--output-digest",
+                    &digest,
+                ],
+            );
+        }
+    }
     s.advance(3 * 24 * 3600).await;
     pond(&creator, &["case", "resolve", &case]);
     assert_eq!(
@@ -171,4 +226,16 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
     );
     let credited = pond(by_address(&drawn[0]), &["validator", "show"]);
     assert_eq!(credited["withMajority"], 1, "{credited}");
+
+    // The other outcome (the auction's deal): rejected, the price back.
+    pond(&creator, &["case", "resolve", &wrong_case]);
+    assert_eq!(
+        pond(&creator, &["deal", "status", &won_deal])["state"],
+        "rejected"
+    );
+    let after = available(&creator);
+    assert!(
+        after - before >= 70.0,
+        "the price (70) and more came back: {before} -> {after}"
+    );
 }

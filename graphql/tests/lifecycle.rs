@@ -14,19 +14,8 @@ use serde_json::Value;
 const RESULT: B256 = B256::repeat_byte(0xee);
 const OTHER: B256 = B256::repeat_byte(0xdd);
 
-/// The contracts' state numbers, as the API names them.
-const DEAL_STATES: [&str; 9] = [
-    "none",
-    "active",
-    "committed",
-    "revealed",
-    "challenged",
-    "completed",
-    "timed_out",
-    "rejected",
-    "refunded",
-];
-const JOB_STATES: [&str; 6] = ["none", "open", "bidding", "matched", "cancelled", "expired"];
+// The contracts' state numbers, as the API names them.
+use pond_bindings::states::{DEAL_STATES, JOB_STATES};
 
 fn hex(a: Address) -> String {
     format!("{a:#x}")

@@ -66,7 +66,7 @@ const JOB: [&str; 6] = pond_bindings::states::JOB_STATES;
 /// Case states as stored (index = on-chain value).
 const CASE: [&str; 4] = pond_bindings::states::CASE_STATES;
 /// Deal states as stored (index = on-chain value).
-const DEAL_STATES: [&str; 7] = pond_bindings::states::DEAL_STATES;
+const DEAL_STATES: [&str; 8] = pond_bindings::states::DEAL_STATES;
 
 async fn deal_state(
     batch: &mut Batch,
@@ -490,7 +490,7 @@ pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<
                 }
                 E::DealRejected(r) => {
                     let update = row! { "compensation" => amt(r.compensation) };
-                    deal_state(batch, meta, r.dealId, "rejected", update).await?;
+                    deal_state(batch, meta, r.dealId, DEAL_STATES[7], update).await?;
                 }
                 _ => {}
             }
