@@ -29,11 +29,7 @@ async fn the_keeper_brings_an_abandoned_market_to_rest() {
     s.fund(creator.address, tokens(2_000)).await;
     s.fund(provider.address, tokens(2_000)).await;
     let cli = ChainCli::for_stack(&s, "pond-keeper");
-    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
-        let (ok, all, value) = cli.json(&key_of(who), args);
-        assert!(ok, "{args:?}: {all}");
-        value.unwrap_or_default()
-    };
+    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| cli.ok_json(who, args);
     let id =
         |value: serde_json::Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
     pond(

@@ -10,7 +10,7 @@
 mod common;
 
 use alloy::primitives::B256;
-use common::{job_post_args, key_of, ChainCli};
+use common::{job_post_args, ChainCli};
 use pond_deploy::testkit::{ok, tokens, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,11 +29,7 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
         .await;
     }
     let cli = ChainCli::for_stack(&s, "pond-mediation");
-    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
-        let (ok, all, value) = cli.json(&key_of(who), args);
-        assert!(ok, "{args:?}: {all}");
-        value.expect("JSON")
-    };
+    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| cli.ok_json(who, args);
     let field = |value: &serde_json::Value, name: &str| {
         value[name]
             .as_str()

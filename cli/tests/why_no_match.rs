@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{job_post_args, key_of, printed_text, ChainCli};
+use common::{job_post_args, printed_text, ChainCli};
 use pond_deploy::testkit::{tokens, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,11 +15,7 @@ async fn each_failing_rule_is_named_and_the_closest_offers_come_first() {
     s.fund(creator.address, tokens(1_000)).await;
     s.fund(provider.address, tokens(1_000)).await;
     let cli = ChainCli::for_stack(&s, "pond-why");
-    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| {
-        let (ok, all, value) = cli.json(&key_of(who), args);
-        assert!(ok, "{args:?}: {all}");
-        value.unwrap_or_default()
-    };
+    let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| cli.ok_json(who, args);
     pond(
         &provider,
         &[

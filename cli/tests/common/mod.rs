@@ -291,6 +291,20 @@ impl ChainCli {
     }
 }
 
+impl ChainCli {
+    /// Runs `pond args… --json` as `who` and returns the JSON printed,
+    /// failing the test (with everything printed) if the command fails.
+    pub(crate) fn ok_json(
+        &self,
+        who: &pond_devnode::node::DevAccount,
+        args: &[&str],
+    ) -> serde_json::Value {
+        let (ok, all, value) = self.json(&key_of(who), args);
+        assert!(ok, "{args:?}: {all}");
+        value.unwrap_or_else(|| panic!("{args:?} printed no JSON: {all}"))
+    }
+}
+
 impl Drop for ChainCli {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -7,7 +7,7 @@
 use super::{market_spec, posted, Client, ClientError, PostedJob};
 use alloy::primitives::{Address, Bytes, Signature, B256, U256};
 use alloy::signers::SignerSync;
-use alloy::sol_types::{eip712_domain, SolStruct};
+use alloy::sol_types::{eip712_domain, SolStruct, SolValue};
 use pond_bindings::relay::{self as abi, IJobRelay};
 
 alloy::sol! {
@@ -244,25 +244,10 @@ impl Client {
                 s: B256::ZERO,
             },
         };
-        let m = market_spec(signed.job.clone());
-        let spec = abi::JobSpec {
-            moduleHash: m.moduleHash,
-            moduleUri: m.moduleUri,
-            inputHash: m.inputHash,
-            inputUri: m.inputUri,
-            minHardware: abi::Hardware {
-                gpuCount: m.minHardware.gpuCount,
-                gpuMemoryGb: m.minHardware.gpuMemoryGb,
-                cpuCores: m.minHardware.cpuCores,
-                ramGb: m.minHardware.ramGb,
-                diskGb: m.minHardware.diskGb,
-            },
-            maxDuration: m.maxDuration,
-            maxPrice: m.maxPrice,
-            matchDeadline: m.matchDeadline,
-            biddingWindow: m.biddingWindow,
-            offerId: m.offerId,
-        };
+        // The relay's ABI type has the typed-data type's layout: one
+        // conversion, through the encoding.
+        let spec = abi::JobSpec::abi_decode(&typed_spec(&signed.job).abi_encode())
+            .map_err(|e| ClientError::BadInput(format!("the job does not encode: {e}")))?;
         let relay = self.relay();
         let call = relay.postJobFor(
             spec,
