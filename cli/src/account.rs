@@ -32,6 +32,10 @@ pub(crate) struct ChainArgs {
         default_value = "deployments/devnode.json"
     )]
     deployment: PathBuf,
+    /// Pond's GraphQL API (http://HOST:4000/graphql): lists are read there
+    /// in a request per page instead of a chain call per item.
+    #[arg(long, global = true, env = "POND_GRAPHQL", hide_env_values = true)]
+    graphql: Option<String>,
 }
 
 /// The signing key (one of them), and where keystores and passwords are.
@@ -158,6 +162,16 @@ impl Session {
     /// Connects as the key's account (read-only without one).
     pub(crate) async fn connect(&self) -> eyre::Result<Client> {
         self.chain.connect(&self.keys).await
+    }
+
+    /// The GraphQL API to read lists from, when one is configured.
+    pub(crate) fn graphql(&self) -> eyre::Result<Option<pond_client::graphql::GraphqlReader>> {
+        Ok(self
+            .chain
+            .graphql
+            .as_deref()
+            .map(pond_client::graphql::GraphqlReader::new)
+            .transpose()?)
     }
 
     /// `given`, else the signing key's account; `what` names it in the

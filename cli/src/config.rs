@@ -7,6 +7,7 @@
 //!
 //! ```toml
 //! rpc = "http://127.0.0.1:8547"
+//! graphql = "http://127.0.0.1:4000/graphql"
 //! deployment = "deployments/devnode.json"
 //! keystore = "me"
 //! keystore-dir = "keys"
@@ -17,8 +18,9 @@
 use std::path::{Path, PathBuf};
 
 /// Each key, the variable it sets, and whether it is a path.
-const KEYS: [(&str, &str, bool); 6] = [
+const KEYS: [(&str, &str, bool); 7] = [
     ("rpc", "POND_RPC", false),
+    ("graphql", "POND_GRAPHQL", false),
     ("deployment", "POND_DEPLOYMENT", true),
     ("keystore", "POND_KEYSTORE", false),
     ("keystore-dir", "POND_KEYSTORE_DIR", true),

@@ -302,28 +302,16 @@ impl Job {
                         eyre::eyre!("whose jobs? pass a key for yours, --creator ADDRESS, or --all")
                     })?),
                 };
-                let count = u64::try_from(client.job_count().await?).unwrap_or(u64::MAX);
-                let mut rows = Vec::new();
-                for id in (1..=count).rev() {
-                    if rows.len() as u64 >= *limit {
-                        break;
-                    }
-                    let Some(job) = client.job(U256::from(id)).await? else {
-                        continue;
-                    };
-                    if who.is_none_or(|c| c == job.creator) {
-                        rows.push((id, job));
-                    }
-                }
+                let rows = crate::reads::jobs(&client, &self.session, who, *limit).await?;
                 if self.session.json {
                     let rows: Vec<_> = rows
                         .iter()
-                        .map(|(id, j)| {
+                        .map(|j| {
                             serde_json::json!({
-                                "id": id.to_string(), "creator": j.creator, "state": j.state,
+                                "id": j.id.to_string(), "creator": j.creator, "state": j.state,
                                 "maxPrice": format_amount(j.max_price, decimals),
                                 "maxDuration": j.max_duration,
-                                "dealId": (!j.deal_id.is_zero()).then(|| j.deal_id.to_string()),
+                                "dealId": j.deal_id.map(|d| d.to_string()),
                             })
                         })
                         .collect();
@@ -335,14 +323,11 @@ impl Job {
                         "{:>6}  {:<10} {:>14}  {:>8}  deal",
                         "job", "state", "max price", "runs"
                     );
-                    for (id, j) in &rows {
-                        let deal = if j.deal_id.is_zero() {
-                            "-".to_owned()
-                        } else {
-                            j.deal_id.to_string()
-                        };
+                    for j in &rows {
+                        let deal = j.deal_id.map_or_else(|| "-".to_owned(), |d| d.to_string());
                         println!(
-                            "{id:>6}  {:<10} {:>14}  {:>8}  {deal}",
+                            "{:>6}  {:<10} {:>14}  {:>8}  {deal}",
+                            j.id,
                             j.state,
                             format_amount(j.max_price, decimals),
                             format_duration(j.max_duration)

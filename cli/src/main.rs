@@ -37,6 +37,7 @@ mod keeper;
 mod market;
 mod offer;
 mod provider;
+mod reads;
 mod reference;
 mod store;
 mod validator;

@@ -11,9 +11,6 @@ use pond_client::{
 
 use crate::{account::Session, provider::HardwareArgs};
 
-/// Most offers `list` reads from the chain (newest first).
-const LIST_LIMIT: u64 = 1_000;
-
 /// `pond offer …`.
 #[derive(Args, Debug)]
 pub(crate) struct OfferCmd {
@@ -126,19 +123,13 @@ impl OfferCmd {
             }
             OfferCommand::List { provider, all } => {
                 let now = client.now().await?;
-                let count = client.offer_count().await?;
-                let count = u64::try_from(count).unwrap_or(u64::MAX);
-                let mut shown = Vec::new();
-                let oldest = count.saturating_sub(LIST_LIMIT);
-                for id in (oldest + 1..=count).rev() {
-                    let Some(offer) = client.offer(U256::from(id)).await? else {
-                        continue;
-                    };
-                    let live = offer.open && offer.terms.expiry > now;
-                    if (*all || live) && provider.is_none_or(|p| p == offer.provider) {
-                        shown.push(offer);
-                    }
-                }
+                let candidates =
+                    crate::reads::offers(&client, &self.session, *provider, *all).await?;
+                let candidates_read = candidates.len();
+                let shown: Vec<Offer> = candidates
+                    .into_iter()
+                    .filter(|o| *all || (o.open && o.terms.expiry > now))
+                    .collect();
                 if self.session.json {
                     let rows: Vec<_> = shown.iter().map(|o| offer_json(o, decimals)).collect();
                     println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -166,8 +157,11 @@ impl OfferCmd {
                         );
                     }
                 }
-                if oldest > 0 {
-                    eprintln!("(read the newest {LIST_LIMIT} offers; the GraphQL API serves the whole book)");
+                if candidates_read as u64 >= crate::reads::LIST_LIMIT {
+                    eprintln!(
+                        "(the newest {} offers; narrow with --provider)",
+                        crate::reads::LIST_LIMIT
+                    );
                 }
             }
         }

@@ -14,8 +14,6 @@ use pond_client::{
 
 use crate::account::Session;
 
-/// Most offers read (newest first), as `offer list` does.
-const OFFERS_READ: u64 = 1_000;
 /// Closest offers shown.
 const CLOSEST: usize = 3;
 
@@ -113,13 +111,9 @@ impl WhyNoMatch {
                 max_duration: parse_duration(self.max_duration.as_deref().unwrap_or("0"))?,
             },
         };
-        let count = u64::try_from(client.offer_count().await?).unwrap_or(u64::MAX);
         let mut fitting = Vec::new();
         let mut others = Vec::new();
-        for id in (count.saturating_sub(OFFERS_READ) + 1..=count).rev() {
-            let Some(offer) = client.offer(U256::from(id)).await? else {
-                continue;
-            };
+        for offer in crate::reads::offers(&client, &self.session, None, false).await? {
             let found = mismatches(&offer, &needs, now);
             // Cancelled and expired offers will never match: not "close".
             let dead = found

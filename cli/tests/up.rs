@@ -7,47 +7,10 @@
 
 mod common;
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::{path::Path, time::Duration};
 
 use alloy::primitives::keccak256;
-use common::{free_port, post, Pond};
-
-/// Waits until `pond`'s GraphQL URL says the index is ready; the answer.
-fn ready(pond: &mut Pond, url: &str) -> serde_json::Value {
-    let started = Instant::now();
-    let mut answer = String::new();
-    // Generous: CI machines are shared, and the bound only ends a hung run.
-    while started.elapsed() < Duration::from_secs(300) {
-        pond.assert_running();
-        if let Some(body) = post(
-            url,
-            r#"{"query":"{ _meta { chainId isReady indexedBlock { number } } }"}"#,
-        ) {
-            answer = body;
-            if answer.contains("\"isReady\":true") {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let value: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|_| {
-        panic!(
-            "no JSON answer ({answer:?}) after {:?}; pond up's log:\n{}",
-            started.elapsed(),
-            pond.log()
-        )
-    });
-    assert_eq!(
-        value["data"]["_meta"]["isReady"],
-        true,
-        "{answer}; log:\n{}",
-        pond.log()
-    );
-    value
-}
+use common::{free_port, post, ready, Pond};
 
 /// The deployed code at `address` on the devnode at `rpc` (JSON-RPC).
 fn code_at(rpc: &str, address: &str) -> Vec<u8> {

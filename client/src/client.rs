@@ -62,6 +62,15 @@ pub enum ClientError {
     /// A transaction needs an account and none was given.
     #[error("this needs an account: pass --keystore NAME, --private-key-env VAR, --private-key-file FILE or --mnemonic-file FILE")]
     NoAccount,
+    /// Pond's GraphQL API did not answer, or answered something else:
+    /// retryable.
+    #[error("cannot read Pond's GraphQL API at {url}: {reason}")]
+    Api {
+        /// The API's URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Input refused before anything was sent (a malformed signed job, one
     /// signed for another deployment…).
     #[error("{0}")]
@@ -72,7 +81,7 @@ impl ClientError {
     /// Whether trying again later may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Transport { .. })
+        matches!(self, Self::Transport { .. } | Self::Api { .. })
     }
 }
 

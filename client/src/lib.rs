@@ -9,6 +9,8 @@
 //!   (`90m`, `2d`), parsed and printed exactly;
 //! - [`hardware`]: the machine a provider offers, detected;
 //! - [`matching`]: why an offer cannot serve a job, rule by rule;
+//! - [`graphql`]: lists read through Pond's GraphQL API in a request per
+//!   page instead of a call per item;
 //! - [`keys`]: signing keys from an environment variable, a file, an
 //!   encrypted JSON keystore or a BIP-39 mnemonic, and the keystore
 //!   directory `pond wallet` manages.
@@ -16,6 +18,7 @@
 //! Keys and passwords are never printed, logged or put in an error.
 
 mod client;
+pub mod graphql;
 pub mod hardware;
 pub mod keys;
 pub mod matching;

@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// A free loopback port.
@@ -346,4 +346,38 @@ pub(crate) fn job_post_args(extra: &[&str]) -> Vec<String> {
     .collect();
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
+}
+
+/// Waits until `pond`'s GraphQL URL says the index is ready; the answer.
+pub(crate) fn ready(pond: &mut Pond, url: &str) -> serde_json::Value {
+    let started = Instant::now();
+    let mut answer = String::new();
+    // Generous: CI machines are shared, and the bound only ends a hung run.
+    while started.elapsed() < Duration::from_secs(300) {
+        pond.assert_running();
+        if let Some(body) = post(
+            url,
+            r#"{"query":"{ _meta { chainId isReady indexedBlock { number } } }"}"#,
+        ) {
+            answer = body;
+            if answer.contains("\"isReady\":true") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let value: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|_| {
+        panic!(
+            "no JSON answer ({answer:?}) after {:?}; pond up's log:\n{}",
+            started.elapsed(),
+            pond.log()
+        )
+    });
+    assert_eq!(
+        value["data"]["_meta"]["isReady"],
+        true,
+        "{answer}; log:\n{}",
+        pond.log()
+    );
+    value
 }
