@@ -85,6 +85,9 @@ impl ClientError {
     }
 }
 
+/// How many times a read is tried while the chain is unreachable.
+const READ_TRIES: u32 = 4;
+
 /// Pond on one chain, for one account (or read-only).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -376,6 +379,32 @@ impl Client {
         }
     }
 
+    /// Calls a view, trying again (after 100 ms, then doubling, 4 tries in
+    /// all) while the chain is unreachable: reads are idempotent, so a blip
+    /// of the RPC endpoint does not fail a command or an agent's step.
+    async fn view<D: alloy::contract::CallDecoder>(
+        &self,
+        called: &str,
+        call: alloy::contract::CallBuilder<&&DynProvider, D>,
+    ) -> Result<D::CallOutput, ClientError> {
+        let mut pause = std::time::Duration::from_millis(100);
+        let mut tries = 1;
+        loop {
+            match call.call().await {
+                Ok(output) => return Ok(output),
+                Err(e) => {
+                    let error = self.classify(called, &e);
+                    if !error.is_retryable() || tries >= READ_TRIES {
+                        return Err(error);
+                    }
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            tries += 1;
+        }
+    }
+
     /// Classifies a contract call's error: a revert (named when it is a
     /// Pond error, `called` being the contract called) or a transport
     /// failure.
@@ -392,11 +421,8 @@ impl Client {
     /// # Errors
     /// The chain cannot be read.
     pub async fn token_decimals(&self) -> Result<u8, ClientError> {
-        self.token()
-            .decimals()
-            .call()
-            .await
-            .map_err(|e| self.classify("PondToken", &e))
+        let token = self.token();
+        self.view("PondToken", token.decimals()).await
     }
 
     /// `account`'s balances.
@@ -406,12 +432,9 @@ impl Client {
     pub async fn balances(&self, account: Address) -> Result<Balances, ClientError> {
         let token = self.token();
         let vault = self.vault();
-        let wallet = token.balanceOf(account).call().await;
-        let wallet = wallet.map_err(|e| self.classify("PondToken", &e))?;
-        let available = vault.availableOf(account).call().await;
-        let available = available.map_err(|e| self.classify("Vault", &e))?;
-        let locked = vault.lockedOf(account).call().await;
-        let locked = locked.map_err(|e| self.classify("Vault", &e))?;
+        let wallet = self.view("PondToken", token.balanceOf(account)).await?;
+        let available = self.view("Vault", vault.availableOf(account)).await?;
+        let locked = self.view("Vault", vault.lockedOf(account)).await?;
         Ok(Balances {
             wallet,
             available,
@@ -429,8 +452,9 @@ impl Client {
         let account = self.account()?;
         let vault_address = self.deployment.contracts.vault;
         let token = self.token();
-        let allowance = token.allowance(account, vault_address).call().await;
-        let allowance = allowance.map_err(|e| self.classify("PondToken", &e))?;
+        let allowance = self
+            .view("PondToken", token.allowance(account, vault_address))
+            .await?;
         if allowance < amount {
             let approve = token.approve(vault_address, amount);
             self.transact("PondToken", approve).await?;
@@ -484,13 +508,15 @@ impl Client {
     /// The chain cannot be read.
     pub async fn provider(&self, provider: Address) -> Result<Option<ProviderInfo>, ClientError> {
         let registry = self.registry();
-        let hw = registry.providerHardware(provider).call().await;
-        let hw = hw.map_err(|e| self.classify("Registry", &e))?;
+        let hw = self
+            .view("Registry", registry.providerHardware(provider))
+            .await?;
         if !hw._0 {
             return Ok(None);
         }
-        let record = registry.providerRecord(provider).call().await;
-        let r = record.map_err(|e| self.classify("Registry", &e))?;
+        let r = self
+            .view("Registry", registry.providerRecord(provider))
+            .await?;
         Ok(Some(ProviderInfo {
             hardware: Hardware {
                 gpu_count: hw._1,
@@ -551,8 +577,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn offer_count(&self) -> Result<U256, ClientError> {
         let book = self.offer_book();
-        let count = book.offerCount().call().await;
-        count.map_err(|e| self.classify("OfferBook", &e))
+        self.view("OfferBook", book.offerCount()).await
     }
 
     /// The number of jobs ever posted (ids run from 1).
@@ -561,8 +586,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn job_count(&self) -> Result<U256, ClientError> {
         let market = self.market();
-        let count = market.jobCount().call().await;
-        count.map_err(|e| self.classify("Market", &e))
+        self.view("Market", market.jobCount()).await
     }
 
     /// The number of deals ever made (ids run from 1).
@@ -571,8 +595,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn deal_count(&self) -> Result<U256, ClientError> {
         let deals = self.deals();
-        let count = deals.dealCount().call().await;
-        count.map_err(|e| self.classify("Deals", &e))
+        self.view("Deals", deals.dealCount()).await
     }
 
     /// The number of mediation cases ever opened (ids run from 1).
@@ -581,8 +604,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn case_count(&self) -> Result<U256, ClientError> {
         let mediation = self.mediation();
-        let count = mediation.caseCount().call().await;
-        count.map_err(|e| self.classify("Mediation", &e))
+        self.view("Mediation", mediation.caseCount()).await
     }
 
     /// Offer `id`, or `None` when there is none.
@@ -591,8 +613,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn offer(&self, id: U256) -> Result<Option<Offer>, ClientError> {
         let book = self.offer_book();
-        let o = book.offer(id).call().await;
-        let o = o.map_err(|e| self.classify("OfferBook", &e))?;
+        let o = self.view("OfferBook", book.offer(id)).await?;
         if o._0.is_zero() {
             return Ok(None);
         }
@@ -645,8 +666,7 @@ impl Client {
     /// The chain cannot be read.
     pub async fn job(&self, id: U256) -> Result<Option<JobInfo>, ClientError> {
         let market = self.market();
-        let j = market.job(id).call().await;
-        let j = j.map_err(|e| self.classify("Market", &e))?;
+        let j = self.view("Market", market.job(id)).await?;
         if j._1 == 0 {
             return Ok(None);
         }
@@ -751,13 +771,11 @@ impl Client {
     /// The chain cannot be read.
     pub async fn deal(&self, id: U256) -> Result<Option<DealInfo>, ClientError> {
         let deals = self.deals();
-        let parties = deals.dealParties(id).call().await;
-        let p = parties.map_err(|e| self.classify("Deals", &e))?;
+        let p = self.view("Deals", deals.dealParties(id)).await?;
         if p._4 == 0 {
             return Ok(None);
         }
-        let terms = deals.dealTerms(id).call().await;
-        let t = terms.map_err(|e| self.classify("Deals", &e))?;
+        let t = self.view("Deals", deals.dealTerms(id)).await?;
         Ok(Some(DealInfo {
             job_id: p._0,
             offer_id: p._1,
@@ -861,10 +879,12 @@ impl Client {
     /// The chain cannot be read.
     pub async fn validator(&self, validator: Address) -> Result<ValidatorInfo, ClientError> {
         let registry = self.registry();
-        let state = registry.validatorState(validator).call().await;
-        let st = state.map_err(|e| self.classify("Registry", &e))?;
-        let record = registry.validatorRecord(validator).call().await;
-        let r = record.map_err(|e| self.classify("Registry", &e))?;
+        let st = self
+            .view("Registry", registry.validatorState(validator))
+            .await?;
+        let r = self
+            .view("Registry", registry.validatorRecord(validator))
+            .await?;
         Ok(ValidatorInfo {
             active_cases: st._1,
             stake: st._2,
@@ -934,13 +954,11 @@ impl Client {
     /// The chain cannot be read.
     pub async fn case(&self, id: U256) -> Result<Option<CaseInfo>, ClientError> {
         let mediation = self.mediation();
-        let info = mediation.caseInfo(id).call().await;
-        let c = info.map_err(|e| self.classify("Mediation", &e))?;
+        let c = self.view("Mediation", mediation.caseInfo(id)).await?;
         if c._3 == 0 {
             return Ok(None);
         }
-        let validators = mediation.caseValidators(id).call().await;
-        let validators = validators.map_err(|e| self.classify("Mediation", &e))?;
+        let validators = self.view("Mediation", mediation.caseValidators(id)).await?;
         Ok(Some(CaseInfo {
             deal_id: c._0,
             creator: c._1,
