@@ -337,7 +337,6 @@ async fn on_chain<T: serde::Serialize + Send + 'static>(
     to_json(&value)
 }
 
-#[allow(clippy::too_many_lines)]
 fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(Rpc {
         chain,

@@ -200,7 +200,6 @@ fn add_amount(row: &mut Row, column: &str, value: U256) {
 ///
 /// # Errors
 /// Database failure.
-#[allow(clippy::too_many_lines)]
 pub async fn apply(batch: &mut Batch, meta: &Meta, event: &PondEvent) -> Result<(), StoreError> {
     match event {
         PondEvent::Vault(e) => {

@@ -171,7 +171,6 @@ fn math(caller: &mut Ctx<'_>, ptrs: &[i32], op: impl Fn(&[U256]) -> U256) -> Res
 ///
 /// # Panics
 /// Never: each import is defined once (a duplicate would be a bug caught by the tests).
-#[allow(clippy::too_many_lines)]
 pub(super) fn link(linker: &mut Linker<Frame>) {
     macro_rules! wrap {
         ($module:literal, $name:literal, $func:expr) => {
