@@ -1,6 +1,8 @@
 //! `pond.toml`: settings a person would otherwise repeat on every command.
-//! The file is `$POND_CONFIG`, else `./pond.toml`, else
-//! `~/.pond/pond.toml`. Each key stands for an environment variable, and
+//! The file is `$POND_CONFIG`, else `~/.pond/pond.toml`. A `pond.toml` in
+//! the current directory is never read by itself: one in a cloned
+//! repository could point the deployment (and so every approval and
+//! permit) or the container runtime at an attacker's. Each key stands for an environment variable, and
 //! is applied only where that variable is not set, so a flag beats the
 //! environment, which beats the file, which beats the default. Relative
 //! paths in the file are relative to the file's directory.
@@ -32,10 +34,6 @@ const KEYS: [(&str, &str, bool); 7] = [
 fn location() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("POND_CONFIG") {
         return Some(path.into());
-    }
-    let here = PathBuf::from("pond.toml");
-    if here.is_file() {
-        return Some(here);
     }
     let home = PathBuf::from(std::env::var_os("HOME")?).join(".pond/pond.toml");
     home.is_file().then_some(home)

@@ -257,7 +257,14 @@ impl Job {
                     .transpose()?;
                 let signed = client.sign_job(request, valid_for, permit).await?;
                 let text = serde_json::to_string_pretty(&signed.to_json())?;
-                std::fs::write(&sign.out, text + "\n")
+                // Never over an existing file (another signed job, say).
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&sign.out)
+                    .and_then(|mut file| {
+                        std::io::Write::write_all(&mut file, (text + "\n").as_bytes())
+                    })
                     .map_err(|e| eyre::eyre!("writing {}: {e}", sign.out.display()))?;
                 if self.session.json {
                     println!(
@@ -337,7 +344,11 @@ impl Job {
             }
             JobCommand::Watch { id, every } => {
                 let every = std::time::Duration::from_secs(parse_duration(every)?.max(1));
-                watch(&client, *id, every, self.session.json).await?;
+                // One Ctrl-C listener for the whole watch.
+                tokio::select! {
+                    outcome = watch(&client, *id, every, self.session.json) => outcome?,
+                    _ = tokio::signal::ctrl_c() => {}
+                }
             }
             JobCommand::Accept { id } | JobCommand::Challenge { id } => {
                 let job = client
@@ -432,10 +443,7 @@ async fn watch(
         if finished {
             return Ok(());
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        }
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -76,7 +76,7 @@ enum StoreCommand {
 
 /// `--store-dir`, `$POND_STORE_DIR`, else `~/.pond/store`.
 pub(crate) fn open_store(dir: Option<PathBuf>) -> eyre::Result<LocalStore> {
-    let dir = match dir {
+    let dir = match dir.or_else(|| std::env::var_os("POND_STORE_DIR").map(PathBuf::from)) {
         Some(dir) => dir,
         None => match std::env::var_os("HOME") {
             Some(home) => PathBuf::from(home).join(".pond/store"),

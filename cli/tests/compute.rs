@@ -263,20 +263,34 @@ fn inputs_are_published_to_a_store_server_and_fetched_back_verified() {
 fn pond_toml_supplies_settings_that_flags_and_the_environment_override() {
     let dir = scratch();
     let at = dir.path();
-    std::fs::write(at.join("data.txt"), "some data\n").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(at.join("pond.toml"), "store-dir = \"from-config\"\n")
-        .unwrap_or_else(|e| panic!("{e}"));
-    ok(run_pond(at, None, &[], &["store", "put", "data.txt"]));
-    assert!(
-        at.join("from-config/blobs").is_dir(),
-        "the file's store-dir was used"
-    );
+    let write = |path: &str, text: &str| {
+        std::fs::write(at.join(path), text).unwrap_or_else(|e| panic!("{e}"))
+    };
+    write("data.txt", "some data\n");
+    std::fs::create_dir(at.join("conf")).unwrap_or_else(|e| panic!("{e}"));
+    write("conf/pond.toml", "store-dir = \"from-config\"\n");
+    // A pond.toml in the working directory is not read by itself.
+    write("pond.toml", "store-dir = \"planted\"\n");
+    let home = at.display().to_string();
     ok(run_pond(
         at,
         None,
-        &[("POND_STORE_DIR", "from-env")],
+        &[("HOME", &home)],
         &["store", "put", "data.txt"],
     ));
+    assert!(!at.join("planted").exists(), "./pond.toml was ignored");
+    assert!(at.join(".pond/store/blobs").is_dir());
+    let config = [("POND_CONFIG", "conf/pond.toml")];
+    ok(run_pond(at, None, &config, &["store", "put", "data.txt"]));
+    assert!(
+        at.join("conf/from-config/blobs").is_dir(),
+        "the file's store-dir, relative to the file"
+    );
+    let both = [
+        ("POND_CONFIG", "conf/pond.toml"),
+        ("POND_STORE_DIR", "from-env"),
+    ];
+    ok(run_pond(at, None, &both, &["store", "put", "data.txt"]));
     assert!(
         at.join("from-env/blobs").is_dir(),
         "the environment beats the file"
@@ -284,14 +298,14 @@ fn pond_toml_supplies_settings_that_flags_and_the_environment_override() {
     ok(run_pond(
         at,
         None,
-        &[],
+        &config,
         &["store", "put", "data.txt", "--store-dir", "from-flag"],
     ));
     assert!(at.join("from-flag/blobs").is_dir(), "a flag beats both");
 
-    std::fs::write(at.join("pond.toml"), "store_dir = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+    write("conf/pond.toml", "store_dir = \"x\"\n");
     fails(
-        &run_pond(at, None, &[], &["store", "put", "data.txt"]),
+        &run_pond(at, None, &config, &["store", "put", "data.txt"]),
         "unknown key `store_dir`",
     );
 }

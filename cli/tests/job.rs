@@ -468,6 +468,41 @@ async fn a_signed_job_is_relayed_by_another_account_and_cannot_be_replayed() {
             &["job", "relay", file, "--json"],
         )
     };
+    // Someone front-runs the permit (anyone holding the file can): the
+    // deposit lands in the vault, and the relay still posts the job.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.dir.join("signed.json")).expect("file"))
+            .expect("JSON");
+    let permit = &file["permit"];
+    let signature: alloy::primitives::Signature = permit["signature"]
+        .as_str()
+        .and_then(|s| s.parse::<alloy::primitives::Bytes>().ok())
+        .and_then(|b| alloy::primitives::Signature::try_from(b.as_ref()).ok())
+        .expect("permit signature");
+    let amount: alloy::primitives::U256 = permit["amount"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("amount");
+    let deadline: alloy::primitives::U256 = permit["deadline"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("deadline");
+    pond_deploy::testkit::ok(
+        s.vault()
+            .depositWithPermit(
+                creator.address,
+                amount,
+                deadline,
+                27 + u8::from(signature.v()),
+                signature.r().into(),
+                signature.s().into(),
+            )
+            .from(relayer.address)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(s.balances(creator.address).await, (tokens(80), tokens(0)));
     let posted = relay("signed.json");
     assert!(posted.status.success(), "{}", text(&posted));
     let posted: serde_json::Value = serde_json::from_slice(&posted.stdout).expect("JSON");

@@ -71,6 +71,15 @@ pub enum ClientError {
         /// What went wrong.
         reason: String,
     },
+    /// Pond's GraphQL API answered something this client cannot use (a
+    /// bug or a hostile server): not retried.
+    #[error("Pond's GraphQL API at {url} gave an unusable answer: {reason}")]
+    ApiAnswer {
+        /// The API's URL.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// Input refused before anything was sent (a malformed signed job, one
     /// signed for another deployment…).
     #[error("{0}")]

@@ -10,6 +10,10 @@ use alloy::primitives::{Address, U256};
 
 /// Page size asked for (the API's largest).
 const PAGE: u64 = 1_000;
+/// The largest answer read (a page of a thousand offers is ~0.5 MiB).
+const MAX_ANSWER_BYTES: usize = 16 << 20;
+/// The most pages one list reads (a million items).
+const MAX_PAGES: usize = 1_000;
 
 /// Pond's GraphQL API at one URL.
 #[derive(Clone, Debug)]
@@ -36,9 +40,9 @@ pub struct JobRow {
 }
 
 fn bad(url: &str, what: impl std::fmt::Display) -> ClientError {
-    ClientError::Api {
+    ClientError::ApiAnswer {
         url: url.to_owned(),
-        reason: format!("an unexpected answer: {what}"),
+        reason: what.to_string(),
     }
 }
 
@@ -48,8 +52,10 @@ impl GraphqlReader {
     /// # Errors
     /// The HTTP client cannot be built.
     pub fn new(url: &str) -> Result<Self, ClientError> {
+        // No redirects: the URL names one API, and answers go to no other.
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| bad(url, e))?;
         Ok(Self {
@@ -76,10 +82,22 @@ impl GraphqlReader {
                 reason: e.to_string(),
             })?;
         let status = answer.status();
-        let bytes = answer.bytes().await.map_err(|e| ClientError::Api {
-            url: self.url.clone(),
-            reason: e.to_string(),
-        })?;
+        let mut answer = answer;
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = answer.chunk().await.map_err(|e| ClientError::Api {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            })?;
+            let Some(chunk) = chunk else { break };
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(bad(
+                    &self.url,
+                    format!("an answer over {MAX_ANSWER_BYTES} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             return Err(ClientError::Api {
                 url: self.url.clone(),
@@ -106,7 +124,7 @@ impl GraphqlReader {
         limit: u64,
     ) -> Result<Vec<serde_json::Value>, ClientError> {
         let mut nodes = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let data = self.query(query, variables.clone()).await?;
             let connection = &data[field];
             let edges = connection["edges"]
@@ -120,8 +138,14 @@ impl GraphqlReader {
                 nodes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
                 return Ok(nodes);
             }
-            variables["after"] = connection["pageInfo"]["endCursor"].clone();
+            // A next page must exist and start somewhere new.
+            let cursor = &connection["pageInfo"]["endCursor"];
+            if edges.is_empty() || !cursor.is_string() || *cursor == variables["after"] {
+                return Err(bad(&self.url, "a page that does not advance"));
+            }
+            variables["after"] = cursor.clone();
         }
+        Err(bad(&self.url, format!("more than {MAX_PAGES} pages")))
     }
 
     /// Offers, oldest first (cancelled ones only with `include_cancelled`),

@@ -5,8 +5,8 @@
 
 use pond_bindings::{Contracts, Deployment};
 use pond_client::Client;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -14,51 +14,20 @@ use std::sync::Arc;
 /// `eth_call`s are cut off unanswered, later ones return 7. Returns the URL
 /// and the count of `eth_call`s seen.
 fn flaky_rpc(drops: usize) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let url = format!(
-        "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-    );
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
+    let url = common::serve_json(move |request| {
+        let result = match request["method"].as_str() {
+            Some("eth_chainId") => "0x1".to_owned(),
+            Some("eth_call") => {
+                if seen.fetch_add(1, Ordering::SeqCst) < drops {
+                    return None; // dropped: the connection closes unanswered
                 }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
+                format!("0x{:064x}", 7)
             }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let result = match request["method"].as_str() {
-                Some("eth_chainId") => "0x1".to_owned(),
-                Some("eth_call") => {
-                    if seen.fetch_add(1, Ordering::SeqCst) < drops {
-                        continue; // dropped: the connection closes unanswered
-                    }
-                    format!("0x{:064x}", 7)
-                }
-                _ => "0x0".to_owned(),
-            };
-            let answer =
-                serde_json::json!({ "jsonrpc": "2.0", "id": request["id"], "result": result })
-                    .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+            _ => "0x0".to_owned(),
+        };
+        Some(serde_json::json!({ "jsonrpc": "2.0", "id": request["id"], "result": result }))
     });
     (url, calls)
 }

@@ -249,17 +249,37 @@ impl Client {
         let spec = abi::JobSpec::abi_decode(&typed_spec(&signed.job).abi_encode())
             .map_err(|e| ClientError::BadInput(format!("the job does not encode: {e}")))?;
         let relay = self.relay();
-        let call = relay.postJobFor(
-            spec,
-            signed.creator,
-            signed.nonce,
-            signed.deadline,
-            v,
-            r,
-            s,
-            permit,
-        );
-        let receipt = self.transact_receipt("JobRelay", call).await?;
+        let send = |permit: abi::PermitData| {
+            let call = relay.postJobFor(
+                spec.clone(),
+                signed.creator,
+                signed.nonce,
+                signed.deadline,
+                v,
+                r,
+                s,
+                permit,
+            );
+            async move { self.transact_receipt("JobRelay", call).await }
+        };
+        let receipt = match send(permit).await {
+            // Anyone holding the file can spend its permit first (the job
+            // signature does not cover it); the deposit is then already in
+            // the vault, so post without it rather than fail the job.
+            Err(ClientError::Revert(revert))
+                if signed.permit.is_some() && revert.to_string().contains("PermitFailed") =>
+            {
+                send(abi::PermitData {
+                    amount: U256::ZERO,
+                    deadline: U256::ZERO,
+                    v: 0,
+                    r: B256::ZERO,
+                    s: B256::ZERO,
+                })
+                .await?
+            }
+            other => other?,
+        };
         posted(&receipt)
     }
 }
