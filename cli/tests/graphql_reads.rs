@@ -39,16 +39,7 @@ fn lists_through_graphql_match_the_chain() {
         assert!(out.status.success(), "{args:?}: {}", printed_text(&out));
         serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
     };
-    pond(&[
-        "provider",
-        "register",
-        "--gpus",
-        "1",
-        "--gpu-memory-gb",
-        "24",
-        "--disk-gb",
-        "100",
-    ]);
+    pond(&common::REGISTER_ONE_GPU);
     for price in ["10", "20", "30"] {
         pond(&["offer", "post", "--price", price, "--max-duration", "2h"]);
     }

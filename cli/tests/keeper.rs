@@ -32,19 +32,7 @@ async fn the_keeper_brings_an_abandoned_market_to_rest() {
     let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| cli.ok_json(who, args);
     let id =
         |value: serde_json::Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
-    pond(
-        &provider,
-        &[
-            "provider",
-            "register",
-            "--gpus",
-            "1",
-            "--gpu-memory-gb",
-            "24",
-            "--disk-gb",
-            "100",
-        ],
-    );
+    pond(&provider, &common::REGISTER_ONE_GPU);
     let offer = id(
         pond(
             &provider,

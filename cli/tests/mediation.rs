@@ -44,19 +44,7 @@ async fn a_challenge_is_mediated_by_validators_using_only_the_binary() {
     }
     pond(&creator, &["vault", "deposit", "500"]);
     pond(&provider, &["vault", "deposit", "500"]);
-    pond(
-        &provider,
-        &[
-            "provider",
-            "register",
-            "--gpus",
-            "1",
-            "--gpu-memory-gb",
-            "24",
-            "--disk-gb",
-            "100",
-        ],
-    );
+    pond(&provider, &common::REGISTER_ONE_GPU);
     let offer = field(
         &pond(
             &provider,

@@ -16,19 +16,7 @@ async fn each_failing_rule_is_named_and_the_closest_offers_come_first() {
     s.fund(provider.address, tokens(1_000)).await;
     let cli = ChainCli::for_stack(&s, "pond-why");
     let pond = |who: &pond_devnode::node::DevAccount, args: &[&str]| cli.ok_json(who, args);
-    pond(
-        &provider,
-        &[
-            "provider",
-            "register",
-            "--gpus",
-            "1",
-            "--gpu-memory-gb",
-            "24",
-            "--disk-gb",
-            "100",
-        ],
-    );
+    pond(&provider, &common::REGISTER_ONE_GPU);
     let offer = |price: &str, duration: &str| {
         pond(
             &provider,

@@ -381,3 +381,16 @@ pub(crate) fn ready(pond: &mut Pond, url: &str) -> serde_json::Value {
     );
     value
 }
+
+/// `pond provider register` of the one-GPU machine (24 GB, 100 GB disk)
+/// every test provider declares.
+pub(crate) const REGISTER_ONE_GPU: [&str; 8] = [
+    "provider",
+    "register",
+    "--gpus",
+    "1",
+    "--gpu-memory-gb",
+    "24",
+    "--disk-gb",
+    "100",
+];
