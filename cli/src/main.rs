@@ -180,7 +180,10 @@ fn one_line(error: &eyre::Report) -> String {
 }
 
 async fn run() -> eyre::Result<()> {
+    // Logs go to stderr: stdout is for what a command prints (its --json
+    // answers above all), which a log line must never break.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),

@@ -8,8 +8,13 @@ use alloy::primitives::Address;
 use clap::{Args, Subcommand};
 use eyre::eyre;
 use pond_client::{
-    hardware::{detect, Hardware},
+    hardware::{detect, Hardware, HardwareOverrides},
     units::format_amount,
+};
+
+use pond_agents::{
+    journal::{provider_owner, Journal, Stage},
+    provider::{journal_path, ProviderAgent, ProviderConfig},
 };
 
 use crate::account::Session;
@@ -34,6 +39,20 @@ enum ProviderCommand {
         /// Any provider (default: the signing key's).
         #[arg(long)]
         account: Option<Address>,
+    },
+    /// Serve the market by yourself: keep an offer posted, take jobs, run
+    /// them, commit, reveal and get paid, until Ctrl-C or SIGTERM (see
+    /// docs/agents.md for provider.toml).
+    Run {
+        /// The agent's configuration.
+        #[arg(long, default_value = "provider.toml")]
+        config: PathBuf,
+    },
+    /// What the agent configured by --config has done: its deals by stage.
+    Status {
+        /// The agent's configuration.
+        #[arg(long, default_value = "provider.toml")]
+        config: PathBuf,
     },
 }
 
@@ -75,13 +94,14 @@ pub(crate) struct HardwareArgs {
 impl HardwareArgs {
     /// `defaults`, with every field given here overriding it.
     pub(crate) fn over(&self, defaults: Hardware) -> Hardware {
-        Hardware {
-            gpu_count: self.gpus.unwrap_or(defaults.gpu_count),
-            gpu_memory_gb: self.gpu_memory_gb.unwrap_or(defaults.gpu_memory_gb),
-            cpu_cores: self.cpu_cores.unwrap_or(defaults.cpu_cores),
-            ram_gb: self.ram_gb.unwrap_or(defaults.ram_gb),
-            disk_gb: self.disk_gb.unwrap_or(defaults.disk_gb),
+        HardwareOverrides {
+            gpus: self.gpus,
+            gpu_memory_gb: self.gpu_memory_gb,
+            cpu_cores: self.cpu_cores,
+            ram_gb: self.ram_gb,
+            disk_gb: self.disk_gb,
         }
+        .over(defaults)
     }
 }
 
@@ -113,6 +133,10 @@ impl Provider {
     pub(crate) async fn run(self) -> eyre::Result<()> {
         let client = self.session.connect().await?;
         let (declare, register) = match &self.command {
+            ProviderCommand::Run { config } => return run_agent(client, config).await,
+            ProviderCommand::Status { config } => {
+                return agent_status(client, config, self.session.json).await
+            }
             ProviderCommand::Register(d) => (d, true),
             ProviderCommand::Update(d) => (d, false),
             ProviderCommand::Show { account } => {
@@ -170,4 +194,86 @@ impl Provider {
         }
         Ok(())
     }
+}
+
+/// `pond provider run`.
+async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyre::Result<()> {
+    let config = ProviderConfig::load(config)?;
+    let me = client.account()?;
+    let agent = ProviderAgent::start(client, config).await?;
+    let bound = agent.serve_outputs().await?;
+    println!("provider    {me}");
+    println!("outputs at  http://{bound}");
+    let stop = async {
+        match pond_devnode::signal::stop_requested().await {
+            Ok(signal) => tracing::info!("stopping ({signal})"),
+            Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
+        }
+    };
+    agent.run(stop).await?;
+    Ok(())
+}
+
+/// `pond provider status`.
+async fn agent_status(
+    client: pond_client::Client,
+    config: &std::path::Path,
+    json: bool,
+) -> eyre::Result<()> {
+    let config = ProviderConfig::load(config)?;
+    let path = journal_path(&config.data_dir);
+    if !path.is_file() {
+        eyre::bail!(
+            "no journal at {}: the agent has not run with this configuration yet (pond provider run)",
+            path.display()
+        );
+    }
+    let d = client.deployment();
+    let journal = Journal::open(
+        &path,
+        &provider_owner(d.chain_id, d.contracts.deals, client.account()?),
+    )
+    .await?;
+    let deals = journal.all_deals().await?;
+    let offer = journal.fact("offer").await?;
+    if json {
+        let list: Vec<_> = deals
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "deal": e.deal.to_string(),
+                    "job": e.job.to_string(),
+                    "stage": e.stage.name(),
+                    "result": e.result,
+                    "resultUri": e.result_uri,
+                    "failures": e.failures,
+                    "note": e.note,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "offer": offer, "deals": list }));
+        return Ok(());
+    }
+    println!("offer   {}", offer.as_deref().unwrap_or("none yet"));
+    for stage in [
+        Stage::New,
+        Stage::Ran,
+        Stage::Committed,
+        Stage::Revealed,
+        Stage::Finished,
+        Stage::Failed,
+    ] {
+        let n = deals.iter().filter(|e| e.stage == stage).count();
+        println!("{:<10}{n}", stage.name());
+    }
+    for e in deals.iter().filter(|e| !matches!(e.stage, Stage::Finished)) {
+        println!(
+            "deal {:>6}  job {:>6}  {:<10} {}",
+            e.deal,
+            e.job,
+            e.stage.name(),
+            e.note.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
 }

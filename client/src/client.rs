@@ -222,6 +222,20 @@ pub struct JobInfo {
     pub min_hardware: Hardware,
 }
 
+/// Where a job's module and inputs are, as its posting announced them (the
+/// market announces them in its event and does not keep them in storage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobData {
+    /// Content hash of the module.
+    pub module_hash: alloy::primitives::B256,
+    /// Where the module can be fetched.
+    pub module_uri: String,
+    /// Content hash of the inputs.
+    pub input_hash: alloy::primitives::B256,
+    /// Where the inputs can be fetched.
+    pub input_uri: String,
+}
+
 /// A deal as the deal book holds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DealInfo {
@@ -697,6 +711,46 @@ impl Client {
                 disk_gb: j._9.diskGb,
             },
         }))
+    }
+
+    /// Job `id`'s module and inputs, from the `JobPosted` event that
+    /// announced it (`None`: no such job). Read again while the chain is
+    /// unreachable, like every view.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn job_data(&self, id: U256) -> Result<Option<JobData>, ClientError> {
+        use alloy::sol_types::SolEvent;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.deployment.contracts.market)
+            .event_signature(IMarket::JobPosted::SIGNATURE_HASH)
+            .topic1(alloy::primitives::B256::from(id))
+            .from_block(self.deployment.deployment_block);
+        let mut pause = std::time::Duration::from_millis(100);
+        let mut tries = 1;
+        let logs = loop {
+            match self.provider.get_logs(&filter).await {
+                Ok(logs) => break logs,
+                Err(e) if tries >= READ_TRIES => return Err(self.transport(&e)),
+                Err(_) => {}
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            tries += 1;
+        };
+        Ok(logs
+            .iter()
+            .filter(|log| log.address() == self.deployment.contracts.market)
+            .find_map(|log| log.log_decode::<IMarket::JobPosted>().ok())
+            .map(|log| {
+                let posted = log.inner.data;
+                JobData {
+                    module_hash: posted.moduleHash,
+                    module_uri: posted.moduleUri,
+                    input_hash: posted.inputHash,
+                    input_uri: posted.inputUri,
+                }
+            }))
     }
 
     /// Commits to a result with `commitment` (see

@@ -18,6 +18,36 @@ pub struct Hardware {
     pub disk_gb: u32,
 }
 
+/// Hardware fields a person set (flags, a configuration file); each
+/// replaces the detected value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HardwareOverrides {
+    /// GPUs.
+    pub gpus: Option<u32>,
+    /// Memory of the smallest GPU, GB.
+    pub gpu_memory_gb: Option<u32>,
+    /// CPU cores.
+    pub cpu_cores: Option<u32>,
+    /// RAM, GB.
+    pub ram_gb: Option<u32>,
+    /// Disk, GB.
+    pub disk_gb: Option<u32>,
+}
+
+impl HardwareOverrides {
+    /// `detected`, with the fields set here replaced.
+    #[must_use]
+    pub fn over(self, detected: Hardware) -> Hardware {
+        Hardware {
+            gpu_count: self.gpus.unwrap_or(detected.gpu_count),
+            gpu_memory_gb: self.gpu_memory_gb.unwrap_or(detected.gpu_memory_gb),
+            cpu_cores: self.cpu_cores.unwrap_or(detected.cpu_cores),
+            ram_gb: self.ram_gb.unwrap_or(detected.ram_gb),
+            disk_gb: self.disk_gb.unwrap_or(detected.disk_gb),
+        }
+    }
+}
+
 /// The GPU tool: `nvidia-smi`, or `$POND_NVIDIA_SMI` (another path, or a
 /// compatible tool on machines with other drivers).
 fn nvidia_smi() -> String {

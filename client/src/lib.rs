@@ -27,6 +27,6 @@ pub mod salts;
 pub mod units;
 
 pub use client::{
-    Balances, CaseInfo, Client, ClientError, DealInfo, JobInfo, JobRequest, Offer, OfferTerms,
-    PostedJob, ProviderInfo, SignedJob, SignedPermit, ValidatorInfo,
+    Balances, CaseInfo, Client, ClientError, DealInfo, JobData, JobInfo, JobRequest, Offer,
+    OfferTerms, PostedJob, ProviderInfo, SignedJob, SignedPermit, ValidatorInfo,
 };

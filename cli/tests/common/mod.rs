@@ -66,7 +66,7 @@ impl Pond {
         Self::start_binary(command, dir, log, args)
     }
 
-    fn start_binary(mut command: Command, dir: &Path, log: &str, args: &[&str]) -> Self {
+    pub(crate) fn start_binary(mut command: Command, dir: &Path, log: &str, args: &[&str]) -> Self {
         let log_path = dir.join(log);
         let file = std::fs::File::create(&log_path).expect("log file");
         let mut child = command
@@ -271,6 +271,22 @@ impl ChainCli {
         }
         all_env.extend_from_slice(env);
         run_pond(&self.dir, path_first, &all_env, &all_args)
+    }
+
+    /// Starts `pond args…` as `key` in the background (an agent), with
+    /// its stderr logged to `log` in the directory.
+    pub(crate) fn spawn(&self, key: &str, log: &str, args: &[&str]) -> Pond {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pond"));
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.dir)
+            .env("POND_RPC", &self.rpc)
+            .env("POND_DEPLOYMENT", &self.deployment)
+            .env("KEY", key);
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--private-key-env", "KEY"]);
+        Pond::start_binary(command, &self.dir, log, &all)
     }
 
     /// Runs `pond args… --json` as `key`: (success, everything printed,

@@ -1,0 +1,327 @@
+//! `provider.toml`: what a provider agent offers, at what price, and how it
+//! runs. Amounts are in tokens as people write them (`12.5`), durations
+//! like `90s`, `5m`, `2h`, `1d`; relative paths are relative to the file.
+//!
+//! ```toml
+//! data-dir = "provider-data"             # journal, store, scratch space
+//! serve = "127.0.0.1:7070"               # outputs are served here
+//! public-url = "http://203.0.113.7:7070" # how others reach it (default: http://<serve>)
+//! poll-interval = "2s"
+//! withdraw-above = "500"                 # keep 500 tokens in the vault, withdraw the rest
+//!
+//! [hardware]            # any field left out is detected
+//! gpus = 1
+//! gpu-memory-gb = 24
+//!
+//! [offer]
+//! price = "80"
+//! max-duration = "2h"
+//! max-concurrent = 4
+//! lifetime = "1d"       # renewed `renew-before` its expiry
+//!
+//! [work]
+//! take-open-jobs = true
+//! bid-floor = "40"      # bid in auctions down to this price (no key: never bid)
+//! bid-step = "1"
+//! container-runtime = "podman"   # image jobs (no key: WASM jobs only)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use pond_client::{
+    hardware::HardwareOverrides,
+    units::{parse_amount, parse_duration},
+};
+use serde::Deserialize;
+
+/// Why a configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, or an unknown key or wrong type.
+    #[error("{}: {source}", path.display())]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said (with line and column).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of range or does not parse.
+    #[error("{key}: {why}")]
+    Value {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    data_dir: Option<PathBuf>,
+    serve: Option<String>,
+    public_url: Option<String>,
+    poll_interval: Option<String>,
+    tx_timeout: Option<String>,
+    withdraw_above: Option<String>,
+    metadata_uri: Option<String>,
+    #[serde(default)]
+    hardware: HardwareFile,
+    offer: OfferFile,
+    #[serde(default)]
+    work: WorkFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct HardwareFile {
+    gpus: Option<u32>,
+    gpu_memory_gb: Option<u32>,
+    cpu_cores: Option<u32>,
+    ram_gb: Option<u32>,
+    disk_gb: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OfferFile {
+    price: String,
+    min_duration: Option<String>,
+    max_duration: Option<String>,
+    max_concurrent: Option<u32>,
+    lifetime: Option<String>,
+    renew_before: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct WorkFile {
+    take_open_jobs: Option<bool>,
+    bid_floor: Option<String>,
+    bid_step: Option<String>,
+    container_runtime: Option<PathBuf>,
+}
+
+/// A provider agent's configuration, checked; amounts still in tokens
+/// (the token's decimals are read from the chain).
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// Journal, store and scratch space.
+    pub data_dir: PathBuf,
+    /// The address outputs are served on.
+    pub serve: String,
+    /// The base URL others fetch outputs from.
+    pub public_url: String,
+    /// Time between passes, seconds.
+    pub poll_interval: u64,
+    /// How long a transaction may wait for its receipt before the pass
+    /// gives up on it (the next pass re-sends what is still due), seconds.
+    pub tx_timeout: u64,
+    /// Vault balance kept; anything above is withdrawn (`None`: never).
+    pub withdraw_above: Option<String>,
+    /// The metadata URI registered.
+    pub metadata_uri: String,
+    /// Hardware declared over what is detected.
+    pub hardware: HardwareOverrides,
+    /// The standing offer.
+    pub offer: OfferPolicy,
+    /// Open jobs taken with the offer.
+    pub take_open_jobs: bool,
+    /// Auctions: the lowest price bid (`None`: never bid).
+    pub bid_floor: Option<String>,
+    /// Auctions: how far below the best bid to bid.
+    pub bid_step: String,
+    /// Image jobs' runtime (`None`: WASM jobs only).
+    pub container_runtime: Option<PathBuf>,
+}
+
+/// The offer the agent keeps posted.
+#[derive(Debug, Clone)]
+pub struct OfferPolicy {
+    /// Price per job, tokens.
+    pub price: String,
+    /// Shortest job, seconds.
+    pub min_duration: u64,
+    /// Longest job, seconds.
+    pub max_duration: u64,
+    /// Deals at once.
+    pub max_concurrent: u32,
+    /// How long each posted offer lasts, seconds.
+    pub lifetime: u64,
+    /// A new offer replaces the old one this long before it expires.
+    pub renew_before: u64,
+}
+
+impl ProviderConfig {
+    /// Reads and checks `path`.
+    ///
+    /// # Errors
+    /// See [`ConfigError`].
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).map_err(|e| match e {
+            ConfigError::Toml { source, .. } => ConfigError::Toml {
+                path: path.to_owned(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses a configuration whose relative paths are relative to `base`.
+    ///
+    /// # Errors
+    /// See [`ConfigError`].
+    pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let file: File = toml::from_str(text).map_err(|source| ConfigError::Toml {
+            path: PathBuf::from("provider.toml"),
+            source,
+        })?;
+        let duration = |key: &'static str, value: Option<String>, default: &str| {
+            parse_duration(value.as_deref().unwrap_or(default)).map_err(|e| ConfigError::Value {
+                key,
+                why: e.to_string(),
+            })
+        };
+        // Amounts are checked now (18 decimals is the most any token
+        // uses) so a typo fails at start, not at the first offer.
+        let amount = |key: &'static str, value: &str| {
+            parse_amount(value, 18)
+                .map(|_| value.to_owned())
+                .map_err(|e| ConfigError::Value {
+                    key,
+                    why: e.to_string(),
+                })
+        };
+        let serve = file.serve.unwrap_or_else(|| "127.0.0.1:7070".to_owned());
+        if serve.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Value {
+                key: "serve",
+                why: format!("`{serve}` is not an address such as 127.0.0.1:7070"),
+            });
+        }
+        let public_url = file
+            .public_url
+            .unwrap_or_else(|| format!("http://{serve}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Value {
+                key: "public-url",
+                why: format!("`{public_url}` is not an http(s) URL"),
+            });
+        }
+        let offer = OfferPolicy {
+            price: amount("offer.price", &file.offer.price)?,
+            min_duration: duration("offer.min-duration", file.offer.min_duration, "5m")?,
+            max_duration: duration("offer.max-duration", file.offer.max_duration, "1h")?,
+            max_concurrent: file.offer.max_concurrent.unwrap_or(1),
+            lifetime: duration("offer.lifetime", file.offer.lifetime, "1d")?,
+            renew_before: duration("offer.renew-before", file.offer.renew_before, "1h")?,
+        };
+        if offer.max_concurrent == 0 {
+            return Err(ConfigError::Value {
+                key: "offer.max-concurrent",
+                why: "must be at least 1".to_owned(),
+            });
+        }
+        if offer.renew_before >= offer.lifetime {
+            return Err(ConfigError::Value {
+                key: "offer.renew-before",
+                why: "must be shorter than offer.lifetime".to_owned(),
+            });
+        }
+        let data_dir = base.join(
+            file.data_dir
+                .unwrap_or_else(|| PathBuf::from("provider-data")),
+        );
+        Ok(Self {
+            data_dir,
+            serve,
+            public_url,
+            poll_interval: duration("poll-interval", file.poll_interval, "2s")?.max(1),
+            tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
+            withdraw_above: file
+                .withdraw_above
+                .map(|v| amount("withdraw-above", &v))
+                .transpose()?,
+            metadata_uri: file.metadata_uri.unwrap_or_default(),
+            hardware: HardwareOverrides {
+                gpus: file.hardware.gpus,
+                gpu_memory_gb: file.hardware.gpu_memory_gb,
+                cpu_cores: file.hardware.cpu_cores,
+                ram_gb: file.hardware.ram_gb,
+                disk_gb: file.hardware.disk_gb,
+            },
+            offer,
+            take_open_jobs: file.work.take_open_jobs.unwrap_or(true),
+            bid_floor: file
+                .work
+                .bid_floor
+                .map(|v| amount("work.bid-floor", &v))
+                .transpose()?,
+            bid_step: amount(
+                "work.bid-step",
+                file.work.bid_step.as_deref().unwrap_or("1"),
+            )?,
+            container_runtime: file.work.container_runtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_file_gets_defaults_and_mistakes_are_named() {
+        let config = ProviderConfig::parse("[offer]\nprice = \"80\"\n", Path::new("/etc/pond"))
+            .expect("parsed");
+        assert_eq!(config.data_dir, Path::new("/etc/pond/provider-data"));
+        assert_eq!(config.public_url, "http://127.0.0.1:7070");
+        assert_eq!(config.offer.max_duration, 3600);
+        assert!(config.take_open_jobs && config.bid_floor.is_none());
+
+        let unknown = ProviderConfig::parse("[offer]\nprice = \"80\"\nprise = 1\n", Path::new("."));
+        assert!(
+            matches!(unknown, Err(ConfigError::Toml { .. })),
+            "{unknown:?}"
+        );
+        for (text, key) in [
+            ("[offer]\nprice = \"eighty\"\n", "offer.price"),
+            ("serve = \"localhost\"\n[offer]\nprice = \"1\"\n", "serve"),
+            (
+                "[offer]\nprice = \"1\"\nmax-concurrent = 0\n",
+                "offer.max-concurrent",
+            ),
+            (
+                "[offer]\nprice = \"1\"\nlifetime = \"1h\"\nrenew-before = \"2h\"\n",
+                "offer.renew-before",
+            ),
+            (
+                "public-url = \"ftp://x\"\n[offer]\nprice = \"1\"\n",
+                "public-url",
+            ),
+        ] {
+            match ProviderConfig::parse(text, Path::new(".")) {
+                Err(ConfigError::Value { key: k, .. }) => assert_eq!(k, key, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,715 @@
+//! The provider agent (`pond provider run`): once started it keeps the
+//! machine registered and an offer posted, takes open jobs its offer can
+//! serve and bids in auctions by its policy, runs every deal it gets
+//! (fetch, execute, store), serves the outputs, commits, reveals, finalizes
+//! after the judge window, and withdraws earnings above a threshold.
+//!
+//! Every pass reads the chain and does what is due for each deal, so the
+//! chain is the source of truth and a step that was lost (a crash, a
+//! dropped transaction, an RPC outage) is simply done again on a later
+//! pass. The one thing the chain cannot give back — a deal's result and
+//! commit salt — is written to the [`Journal`] before the commitment is
+//! sent; so after a `kill -9` at any moment the agent reveals with the
+//! salt it committed to, never commits twice, and resumes every deal.
+
+pub mod config;
+
+use std::{collections::HashSet, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::primitives::{Address, B256, U256};
+use pond_bindings::commitment::result_commitment;
+use pond_client::{
+    hardware::{detect, Hardware},
+    matching::{mismatches, JobNeeds},
+    units::parse_amount,
+    Client, ClientError, JobInfo, Offer, OfferTerms,
+};
+use pond_jobs::ContainerRuntime;
+use pond_store::{ContentHash, LocalStore, Manifest, Resolver};
+use rand::RngCore;
+use tokio::task::JoinSet;
+
+use crate::{
+    execute::{ExecuteError, Executor},
+    journal::{provider_owner, DealEntry, Journal, JournalError, Stage},
+};
+pub use config::{ConfigError, ProviderConfig};
+
+/// A run that failed this often for a reason that may pass (a store was
+/// down) is given up.
+const MAX_RUN_FAILURES: u32 = 5;
+/// Jobs and deals read per pass at most, so one pass stays short on a busy
+/// market; the next pass goes on from where this one stopped.
+const MAX_SCAN: u64 = 500;
+/// The longest pause between passes while the chain keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Why the agent cannot start, or why a pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The chain refused or could not be reached.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] pond_store::StoreError),
+    /// An amount in the configuration does not parse with the token's
+    /// decimals.
+    #[error("{key}: {source}")]
+    Amount {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        #[source]
+        source: pond_client::units::UnitError,
+    },
+    /// The data directory or the outputs' address cannot be used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A transaction's receipt did not come within the configured time;
+    /// the next pass sends what is still due.
+    #[error("no receipt for {0} within the transaction timeout")]
+    TxTimeout(String),
+}
+
+impl AgentError {
+    /// Whether a later pass may succeed where this one failed (the chain
+    /// or the disk was unavailable for a while).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Client(e) => e.is_retryable(),
+            Self::TxTimeout(_) | Self::Journal(_) | Self::Store(_) | Self::Io { .. } => true,
+            Self::Amount { .. } => false,
+        }
+    }
+}
+
+/// The configuration's amounts in the token's smallest units.
+#[derive(Debug, Clone, Copy)]
+struct Amounts {
+    price: U256,
+    withdraw_above: Option<U256>,
+    bid_floor: Option<U256>,
+    bid_step: U256,
+}
+
+/// A provider agent for one account.
+#[derive(Debug)]
+pub struct ProviderAgent {
+    client: Client,
+    config: ProviderConfig,
+    amounts: Amounts,
+    me: Address,
+    hardware: Hardware,
+    journal: Journal,
+    store: Arc<LocalStore>,
+    executor: Executor,
+    registered: bool,
+    runs: JoinSet<(U256, Result<Manifest, ExecuteError>)>,
+    running: HashSet<U256>,
+    /// Open jobs whose module cannot run here (not asked again).
+    unrunnable: HashSet<U256>,
+}
+
+impl ProviderAgent {
+    /// Prepares the agent: its data directory, journal and store, and the
+    /// configuration's amounts in the token's units.
+    ///
+    /// # Errors
+    /// No signing account, the chain cannot be read, the journal belongs
+    /// to another deployment or account, or the data directory is unusable.
+    pub async fn start(client: Client, config: ProviderConfig) -> Result<Self, AgentError> {
+        let me = client.account()?;
+        let io = |what: String| move |source| AgentError::Io { what, source };
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(io(format!("creating {}", config.data_dir.display())))?;
+        let d = client.deployment();
+        let journal = Journal::open(
+            &journal_path(&config.data_dir),
+            &provider_owner(d.chain_id, d.contracts.deals, me),
+        )
+        .await?;
+        let store = Arc::new(LocalStore::open(config.data_dir.join("store"))?);
+        let decimals = client.token_decimals().await?;
+        let amount = |key, text: &str| {
+            parse_amount(text, decimals).map_err(|source| AgentError::Amount { key, source })
+        };
+        let amounts = Amounts {
+            price: amount("offer.price", &config.offer.price)?,
+            withdraw_above: config
+                .withdraw_above
+                .as_deref()
+                .map(|v| amount("withdraw-above", v))
+                .transpose()?,
+            bid_floor: config
+                .bid_floor
+                .as_deref()
+                .map(|v| amount("work.bid-floor", v))
+                .transpose()?,
+            bid_step: amount("work.bid-step", &config.bid_step)?,
+        };
+        let executor = Executor {
+            store: Arc::clone(&store),
+            resolver: Resolver {
+                local: Arc::clone(&store),
+                servers: Vec::new(),
+                limits: pond_store::Limits::default(),
+                allow_file_uris: false,
+            },
+            containers: config.container_runtime.as_ref().map(ContainerRuntime::new),
+            work_dir: config.data_dir.join("runs"),
+        };
+        let hardware = config.hardware.over(detect(&config.data_dir));
+        Ok(Self {
+            client,
+            config,
+            amounts,
+            me,
+            hardware,
+            journal,
+            store,
+            executor,
+            registered: false,
+            runs: JoinSet::new(),
+            running: HashSet::new(),
+            unrunnable: HashSet::new(),
+        })
+    }
+
+    /// The journal (for status reports and tests).
+    #[must_use]
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Serves the outputs (the local store, read-only) on the configured
+    /// address; the address bound.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn serve_outputs(&self) -> Result<std::net::SocketAddr, AgentError> {
+        let listener = tokio::net::TcpListener::bind(&self.config.serve)
+            .await
+            .map_err(|source| AgentError::Io {
+                what: format!("serving outputs on {}", self.config.serve),
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| AgentError::Io {
+            what: "reading the bound address".to_owned(),
+            source,
+        })?;
+        let router = pond_store::http::router(
+            Arc::clone(&self.store),
+            pond_store::http::ServeConfig::default(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("the outputs server stopped: {e}");
+            }
+        });
+        Ok(bound)
+    }
+
+    /// Runs passes until `stop` completes; a pass that fails is logged and
+    /// retried with a growing pause (the chain may be down). Runs in
+    /// progress when it stops are abandoned and started again by the next
+    /// agent on this journal.
+    ///
+    /// # Errors
+    /// Only a failure no later pass can mend (a configuration amount).
+    pub async fn run(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AgentError> {
+        let poll = Duration::from_secs(self.config.poll_interval);
+        let mut pause = poll;
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.pass() => outcome,
+                () = &mut stop => break,
+            };
+            match outcome {
+                Ok(()) => pause = poll,
+                Err(e) if e.is_retryable() => {
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                    tracing::warn!("provider pass failed, next in {pause:?}: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                Some(done) = self.runs.join_next(), if !self.runs.is_empty() => {
+                    if let Ok((deal, result)) = done {
+                        if let Err(e) = self.finish_run(deal, result).await {
+                            tracing::warn!("deal {deal}: keeping the run failed: {e}");
+                        }
+                    }
+                }
+                () = &mut stop => break,
+            }
+        }
+        self.runs.shutdown().await;
+        Ok(())
+    }
+
+    /// One pass: everything that is due now.
+    ///
+    /// # Errors
+    /// The chain or the journal failed; refusals of single steps are
+    /// logged, not returned.
+    pub async fn pass(&mut self) -> Result<(), AgentError> {
+        let now = self.client.now().await?;
+        if !self.registered {
+            self.ensure_registered().await?;
+            self.registered = true;
+        }
+        let offer = self.ensure_offer(now).await?;
+        self.discover_deals().await?;
+        self.find_work(now, offer.as_ref()).await?;
+        self.progress_deals(now).await?;
+        self.withdraw().await
+    }
+
+    /// Sends one transaction, giving up on its receipt after the
+    /// configured timeout (a dropped transaction is sent again by a later
+    /// pass, since the step is still due then).
+    async fn send<T>(
+        &self,
+        what: String,
+        transaction: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, AgentError> {
+        let limit = Duration::from_secs(self.config.tx_timeout);
+        match tokio::time::timeout(limit, transaction).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(AgentError::TxTimeout(what)),
+        }
+    }
+
+    /// A step the contracts refused is logged and skipped; anything else
+    /// ends the pass.
+    fn refused_is_skipped(what: &str, result: Result<(), AgentError>) -> Result<(), AgentError> {
+        match result {
+            Err(e) if !e.is_retryable() => {
+                tracing::warn!("{what}: {e}");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn ensure_registered(&self) -> Result<(), AgentError> {
+        let metadata = self.config.metadata_uri.clone();
+        match self.client.provider(self.me).await? {
+            None => {
+                let tx = self
+                    .send(
+                        "registration".to_owned(),
+                        self.client.register_provider(self.hardware, &metadata),
+                    )
+                    .await?;
+                tracing::info!("registered {:?} ({tx})", self.hardware);
+            }
+            Some(info) if info.hardware != self.hardware => {
+                let tx = self
+                    .send(
+                        "hardware update".to_owned(),
+                        self.client.update_provider(self.hardware, &metadata),
+                    )
+                    .await?;
+                tracing::info!("declared {:?} ({tx})", self.hardware);
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The terms the policy asks for, for an offer posted at `now`.
+    fn wanted_terms(&self, now: u64) -> OfferTerms {
+        let policy = &self.config.offer;
+        OfferTerms {
+            hardware: self.hardware,
+            price: self.amounts.price,
+            min_duration: policy.min_duration,
+            max_duration: policy.max_duration,
+            max_concurrent: policy.max_concurrent,
+            expiry: now.saturating_add(policy.lifetime),
+        }
+    }
+
+    /// Keeps one offer with the policy's terms posted, replacing it before
+    /// it expires; the live offer.
+    async fn ensure_offer(&self, now: u64) -> Result<Option<Offer>, AgentError> {
+        let current = match self.journal.number("offer").await? {
+            Some(id) => self.client.offer(id).await?,
+            None => None,
+        };
+        let wanted = self.wanted_terms(now);
+        let same_terms = |o: &Offer| {
+            let t = o.terms;
+            t.hardware == wanted.hardware
+                && t.price == wanted.price
+                && t.min_duration == wanted.min_duration
+                && t.max_duration == wanted.max_duration
+                && t.max_concurrent == wanted.max_concurrent
+        };
+        if let Some(offer) = current.filter(|o| {
+            o.open
+                && o.provider == self.me
+                && same_terms(o)
+                && now.saturating_add(self.config.offer.renew_before) < o.terms.expiry
+        }) {
+            return Ok(Some(offer));
+        }
+        let posted = self
+            .send("an offer".to_owned(), self.client.post_offer(wanted))
+            .await;
+        let (id, tx) = match posted {
+            Ok(posted) => posted,
+            Err(e) if !e.is_retryable() => {
+                tracing::warn!("posting the offer: {e}");
+                return Ok(current.filter(|o| o.open && now < o.terms.expiry));
+            }
+            Err(e) => return Err(e),
+        };
+        self.journal.set_fact("offer", &id.to_string()).await?;
+        tracing::info!("offer {id} posted ({tx})");
+        if let Some(old) = current.filter(|o| o.open) {
+            let cancelled = self
+                .send(
+                    format!("cancelling offer {}", old.id),
+                    self.client.cancel_offer(old.id),
+                )
+                .await
+                .map(drop);
+            Self::refused_is_skipped(&format!("cancelling offer {}", old.id), cancelled)?;
+        }
+        Ok(self.client.offer(id).await?)
+    }
+
+    /// Journals every new deal of this provider.
+    async fn discover_deals(&self) -> Result<(), AgentError> {
+        let cursor = self
+            .journal
+            .number("deal-cursor")
+            .await?
+            .unwrap_or(U256::from(1));
+        let count = self.client.deal_count().await?;
+        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
+        let mut n = cursor;
+        while n <= end {
+            if let Some(deal) = self.client.deal(n).await? {
+                if deal.provider == self.me && self.journal.add_deal(n, deal.job_id).await? {
+                    tracing::info!("deal {n} (job {}) found", deal.job_id);
+                }
+            }
+            n += U256::from(1);
+        }
+        if n != cursor {
+            self.journal.set_fact("deal-cursor", &n.to_string()).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether this machine can run job `id`'s module (a data URI, or an
+    /// image loaded here).
+    async fn can_run(&mut self, id: U256) -> Result<bool, AgentError> {
+        if self.unrunnable.contains(&id) {
+            return Ok(false);
+        }
+        let runnable = match self.client.job_data(id).await? {
+            Some(data) => {
+                data.module_uri.parse::<pond_store::DataUri>().is_ok()
+                    || self.executor.containers.as_ref().is_some_and(|runtime| {
+                        runtime
+                            .has_image(&ContentHash(data.module_hash.0))
+                            .unwrap_or(false)
+                    })
+            }
+            None => false,
+        };
+        if !runnable {
+            self.unrunnable.insert(id);
+        }
+        Ok(runnable)
+    }
+
+    /// Takes open jobs the offer serves and bids in auctions, by policy.
+    async fn find_work(&mut self, now: u64, offer: Option<&Offer>) -> Result<(), AgentError> {
+        if !self.config.take_open_jobs && self.amounts.bid_floor.is_none() {
+            return Ok(());
+        }
+        let cursor = self
+            .journal
+            .number("job-cursor")
+            .await?
+            .unwrap_or(U256::from(1));
+        let count = self.client.job_count().await?;
+        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
+        let (mut n, mut next_cursor, mut front_settled) = (cursor, cursor, true);
+        while n <= end {
+            if let Some(job) = self.client.job(n).await? {
+                self.consider_job(n, &job, now, offer).await?;
+                front_settled &= matches!(job.state, "matched" | "cancelled" | "expired");
+            }
+            if front_settled {
+                next_cursor = n + U256::from(1);
+            }
+            n += U256::from(1);
+        }
+        if next_cursor != cursor {
+            self.journal
+                .set_fact("job-cursor", &next_cursor.to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn consider_job(
+        &mut self,
+        id: U256,
+        job: &JobInfo,
+        now: u64,
+        offer: Option<&Offer>,
+    ) -> Result<(), AgentError> {
+        match job.state {
+            "open" if self.config.take_open_jobs && now < job.match_deadline => {
+                let Some(offer) = offer else { return Ok(()) };
+                let needs = JobNeeds {
+                    hardware: job.min_hardware,
+                    max_price: job.max_price,
+                    max_duration: job.max_duration,
+                };
+                if !mismatches(offer, &needs, now).is_empty() || !self.can_run(id).await? {
+                    return Ok(());
+                }
+                let taken = self
+                    .send(
+                        format!("taking job {id}"),
+                        self.client.take_offer(id, offer.id),
+                    )
+                    .await
+                    .map(|(deal, tx)| tracing::info!("job {id} taken: deal {deal} ({tx})"));
+                Self::refused_is_skipped(&format!("taking job {id}"), taken)
+            }
+            "bidding" if now < job.bidding_end && job.best_bidder != self.me => {
+                let Some(floor) = self.amounts.bid_floor else {
+                    return Ok(());
+                };
+                let policy = &self.config.offer;
+                let fits = covers(self.hardware, job.min_hardware)
+                    && (policy.min_duration..=policy.max_duration).contains(&job.max_duration);
+                let price = if job.best_price.is_zero() {
+                    Some(job.max_price)
+                } else {
+                    job.best_price.checked_sub(self.amounts.bid_step)
+                };
+                let Some(price) = price.filter(|p| *p >= floor && !p.is_zero()) else {
+                    return Ok(());
+                };
+                if !fits || !self.can_run(id).await? {
+                    return Ok(());
+                }
+                let bid = self
+                    .send(format!("bidding on job {id}"), self.client.bid(id, price))
+                    .await
+                    .map(|tx| tracing::info!("bid {price} on job {id} ({tx})"));
+                Self::refused_is_skipped(&format!("bidding on job {id}"), bid)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Does for each deal in flight what is due now.
+    async fn progress_deals(&mut self, now: u64) -> Result<(), AgentError> {
+        for entry in self.journal.deals_in_flight().await? {
+            if self.running.contains(&entry.deal) {
+                continue;
+            }
+            let what = format!("deal {}", entry.deal);
+            let step = self.progress(&entry, now).await;
+            Self::refused_is_skipped(&what, step)?;
+        }
+        Ok(())
+    }
+
+    async fn progress(&mut self, entry: &DealEntry, now: u64) -> Result<(), AgentError> {
+        let id = entry.deal;
+        let Some(deal) = self.client.deal(id).await? else {
+            return Ok(());
+        };
+        match deal.state {
+            "active" => match (entry.result, entry.salt) {
+                (Some(result), Some(salt)) if now <= deal.execution_deadline => {
+                    let commitment = result_commitment(id, self.me, result, salt);
+                    let tx = self
+                        .send(
+                            format!("committing deal {id}"),
+                            self.client.commit_result(id, commitment),
+                        )
+                        .await?;
+                    self.journal.set_stage(id, Stage::Committed, None).await?;
+                    tracing::info!("deal {id}: committed to {result} ({tx})");
+                }
+                (None, _) if now < deal.execution_deadline => self.start_run(entry).await?,
+                _ => {}
+            },
+            "committed" => {
+                let (Some(result), Some(salt), Some(uri)) =
+                    (entry.result, entry.salt, entry.result_uri.clone())
+                else {
+                    self.journal
+                        .set_stage(
+                            id,
+                            Stage::Failed,
+                            Some("committed without a journaled salt"),
+                        )
+                        .await?;
+                    tracing::warn!("deal {id} was committed outside this journal: cannot reveal");
+                    return Ok(());
+                };
+                if now <= deal.reveal_deadline {
+                    let tx = self
+                        .send(
+                            format!("revealing deal {id}"),
+                            self.client.reveal_result(id, result, &uri, salt),
+                        )
+                        .await?;
+                    self.journal.set_stage(id, Stage::Revealed, None).await?;
+                    tracing::info!("deal {id}: revealed at {uri} ({tx})");
+                }
+            }
+            "revealed" | "challenged" => {
+                if entry.stage != Stage::Revealed {
+                    self.journal.set_stage(id, Stage::Revealed, None).await?;
+                }
+                if deal.state == "revealed" && now > deal.judge_deadline {
+                    let tx = self
+                        .send(
+                            format!("finalizing deal {id}"),
+                            self.client.finalize_deal(id),
+                        )
+                        .await?;
+                    tracing::info!("deal {id}: finalized ({tx})");
+                }
+            }
+            ended => {
+                self.journal
+                    .set_stage(id, Stage::Finished, Some(ended))
+                    .await?;
+                // Nobody can ask for the outputs any more.
+                let _ = self.store.unpin(&pin_name(id));
+                tracing::info!("deal {id}: {ended}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts running deal `entry`'s job in the background.
+    async fn start_run(&mut self, entry: &DealEntry) -> Result<(), AgentError> {
+        if self.running.len() >= self.config.offer.max_concurrent as usize {
+            return Ok(());
+        }
+        let Some(data) = self.client.job_data(entry.job).await? else {
+            self.journal
+                .set_stage(
+                    entry.deal,
+                    Stage::Failed,
+                    Some("the job's posting was not found"),
+                )
+                .await?;
+            return Ok(());
+        };
+        let executor = self.executor.clone();
+        let deal = entry.deal;
+        tracing::info!("deal {deal}: running job {}", entry.job);
+        self.running.insert(deal);
+        self.runs.spawn(async move {
+            let result = executor.run(&pin_name(deal), &data).await;
+            (deal, result)
+        });
+        Ok(())
+    }
+
+    /// Keeps a finished run: its outputs pinned, then its result and a new
+    /// salt journaled (the commitment is sent by the next pass).
+    async fn finish_run(
+        &mut self,
+        deal: U256,
+        result: Result<Manifest, ExecuteError>,
+    ) -> Result<(), AgentError> {
+        self.running.remove(&deal);
+        match result {
+            Ok(outputs) => {
+                let hash = outputs.hash();
+                self.store.pin(&pin_name(deal), &hash)?;
+                let mut salt = B256::ZERO;
+                rand::thread_rng().fill_bytes(salt.as_mut_slice());
+                let uri = format!("{}/blobs/{hash}", self.config.public_url);
+                self.journal
+                    .record_result(deal, B256::from(hash.0), salt, &uri)
+                    .await?;
+                tracing::info!("deal {deal}: ran, result {hash}");
+            }
+            Err(e) => {
+                let failures = self.journal.run_failed(deal, &e.to_string()).await?;
+                if !e.is_transient() || failures >= MAX_RUN_FAILURES {
+                    self.journal
+                        .set_stage(deal, Stage::Failed, Some(&e.to_string()))
+                        .await?;
+                    tracing::warn!("deal {deal}: given up: {e}");
+                } else {
+                    tracing::warn!("deal {deal}: run failed ({failures}), retrying: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws the vault balance above the configured threshold.
+    async fn withdraw(&self) -> Result<(), AgentError> {
+        let Some(keep) = self.amounts.withdraw_above else {
+            return Ok(());
+        };
+        let available = self.client.balances(self.me).await?.available;
+        if available <= keep {
+            return Ok(());
+        }
+        let amount = available - keep;
+        let sent = self
+            .send("a withdrawal".to_owned(), self.client.withdraw(amount))
+            .await
+            .map(|tx| tracing::info!("withdrew {amount} ({tx})"));
+        Self::refused_is_skipped("withdrawing", sent)
+    }
+}
+
+/// The pin that keeps a deal's outputs (and names its run directory).
+fn pin_name(deal: U256) -> String {
+    format!("deal-{deal}")
+}
+
+/// Whether `have` covers `need` in every field.
+fn covers(have: Hardware, need: Hardware) -> bool {
+    have.gpu_count >= need.gpu_count
+        && have.gpu_memory_gb >= need.gpu_memory_gb
+        && have.cpu_cores >= need.cpu_cores
+        && have.ram_gb >= need.ram_gb
+        && have.disk_gb >= need.disk_gb
+}
+
+/// The journal file under a data directory.
+#[must_use]
+pub fn journal_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("journal.sqlite")
+}

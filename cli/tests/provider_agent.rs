@@ -1,0 +1,286 @@
+//! `pond provider run` against devnode with the real contracts, the real
+//! WASM executor and HTTP stores on loopback: the agent registers, posts
+//! its offer, takes the creator's open jobs, fetches and runs them, serves
+//! the outputs, commits, reveals and finalizes — while it is killed with
+//! SIGKILL at random moments, twenty times. Every deal must still be
+//! delivered once, with the right result, and paid to the token unit.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{B256, U256},
+    providers::Provider as _,
+    sol_types::SolEvent,
+};
+use common::{key_of, ChainCli};
+use pond_bindings::deals::IDeals;
+use pond_client::{hardware::Hardware, Client, JobRequest};
+use pond_deploy::testkit::{tokens, Stack};
+use pond_jobs::testkit::{example_dir, example_wasm, ALIGN_RESULT};
+use pond_store::{http::ServeConfig, LocalStore, Manifest};
+
+/// Kills with SIGKILL, then runs to the end.
+const KILLS: usize = 20;
+
+/// A tiny deterministic generator (the seed is printed, so a failing
+/// schedule can be replayed with `POND_KILL_SEED`).
+struct Schedule(u64);
+
+impl Schedule {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        low + self.0 % (high - low)
+    }
+}
+
+/// Serves `store` on a loopback port; the base URL.
+async fn serve(store: Arc<LocalStore>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let router = pond_store::http::router(store, ServeConfig::default());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// Every agent log in `dir`, in order.
+fn agent_logs(dir: &std::path::Path) -> String {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            format!(
+                "--- {}\n{}",
+                p.display(),
+                std::fs::read_to_string(p).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// Waits (bounded) until every job has a deal in `state`; the deals.
+async fn wait_for(
+    client: &Client,
+    jobs: &[U256],
+    state: &str,
+    logs: &std::path::Path,
+) -> Vec<U256> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut deals = Vec::new();
+        let mut all = true;
+        for job in jobs {
+            let deal = client
+                .job(*job)
+                .await
+                .expect("job")
+                .expect("exists")
+                .deal_id;
+            all &= !deal.is_zero()
+                && client
+                    .deal(deal)
+                    .await
+                    .expect("deal")
+                    .expect("exists")
+                    .state
+                    == state;
+            deals.push(deal);
+        }
+        if all {
+            return deals;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "not every deal is {state}: {deals:?}; the agents' logs:\n{}",
+            agent_logs(logs)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_killed_twenty_times_delivers_every_deal_once() {
+    let s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
+    s.fund(creator.address, tokens(10_000)).await;
+    s.fund(provider.address, tokens(10_000)).await;
+    let (funded, _) = s.balances(provider.address).await;
+    let cli = ChainCli::for_stack(&s, "pond-provider-agent");
+
+    // The creator's module and inputs, on a store server of its own.
+    let creator_store = Arc::new(LocalStore::open(cli.dir.join("creator-store")).expect("store"));
+    let module = std::fs::read(example_wasm("align")).expect("module");
+    let blob = creator_store.put_bytes(&module).expect("module blob");
+    let module_tree = Manifest::single(
+        pond_jobs::module::WASM_MODULE_FILE,
+        module.len() as u64,
+        blob,
+    )
+    .expect("module tree");
+    creator_store
+        .put_bytes(&module_tree.encode())
+        .expect("module manifest");
+    let input = creator_store
+        .put_dir(
+            &example_dir("align").join("input"),
+            &pond_store::Limits::default(),
+        )
+        .expect("inputs");
+    let base = serve(Arc::clone(&creator_store)).await;
+    let signer: alloy::signers::local::PrivateKeySigner =
+        creator.private_key.parse().expect("creator key");
+    let creator_client = Client::connect(&s.node.http_url(), s.deployment.clone(), Some(signer))
+        .await
+        .expect("creator connects");
+    let post = || async {
+        let now = creator_client.now().await.expect("now");
+        creator_client
+            .post_job(JobRequest {
+                module_hash: B256::from(module_tree.hash().0),
+                module_uri: format!("{base}/blobs/{}", module_tree.hash()),
+                input_hash: B256::from(input.hash().0),
+                input_uri: format!("{base}/blobs/{}", input.hash()),
+                min_hardware: Hardware {
+                    gpu_count: 1,
+                    ..Hardware::default()
+                },
+                max_duration: 3600,
+                max_price: tokens(20),
+                match_deadline: now + 3 * 3600,
+                bidding_window: 0,
+                offer_id: U256::ZERO,
+            })
+            .await
+            .expect("job posted")
+            .job_id
+    };
+
+    let outputs_port = common::free_port();
+    std::fs::write(
+        cli.dir.join("provider.toml"),
+        format!(
+            "data-dir = \"agent\"\nserve = \"127.0.0.1:{outputs_port}\"\npoll-interval = \"1s\"\n\
+             [hardware]\ngpus = 1\ngpu-memory-gb = 24\ncpu-cores = 4\nram-gb = 16\ndisk-gb = 100\n\
+             [offer]\nprice = \"10\"\nmax-duration = \"2h\"\nmax-concurrent = 32\n"
+        ),
+    )
+    .expect("config");
+    let key = key_of(&provider);
+    let seed = std::env::var("POND_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    println!("kill schedule seed {seed} (replay with POND_KILL_SEED={seed})");
+    let mut schedule = Schedule(seed);
+    let run_args = ["provider", "run", "--config", "provider.toml"];
+
+    let mut jobs = Vec::new();
+    for round in 0..KILLS {
+        jobs.push(post().await);
+        let agent = cli.spawn(&key, &format!("agent-{round}.log"), &run_args);
+        tokio::time::sleep(Duration::from_millis(schedule.next_ms(200, 2_500))).await;
+        agent.kill();
+    }
+
+    // Then left alone: every job taken, run, committed and revealed.
+    let mut agent = cli.spawn(&key, "agent-final.log", &run_args);
+    let deals = wait_for(&creator_client, &jobs, "revealed", &cli.dir).await;
+    agent.assert_running();
+
+    // The outputs are served where the reveal says, and are the pinned
+    // result of the example job.
+    for deal in &deals {
+        let info = creator_client
+            .deal(*deal)
+            .await
+            .expect("deal")
+            .expect("exists");
+        assert_eq!(info.result_hash.to_string(), ALIGN_RESULT, "deal {deal}");
+    }
+    let fetched = pond_store::RemoteStore::new(&format!("http://127.0.0.1:{outputs_port}"), None)
+        .expect("remote")
+        .fetch_tree(
+            &LocalStore::open(cli.dir.join("fetched")).expect("store"),
+            &ALIGN_RESULT.parse().expect("hash"),
+            &pond_store::Limits::default(),
+        )
+        .await
+        .expect("the outputs are served");
+    assert_eq!(fetched.hash().to_string(), ALIGN_RESULT);
+
+    // The judge window passes: the agent finalizes and is paid.
+    s.advance(24 * 3600 + 60).await;
+    s.mine().await;
+    let deals = wait_for(&creator_client, &jobs, "completed", &cli.dir).await;
+
+    // The journal follows: every deal finished (the agent notices on its
+    // next pass), then SIGTERM stops the agent cleanly.
+    let started = std::time::Instant::now();
+    loop {
+        let status = cli.ok_json(
+            &provider,
+            &["provider", "status", "--config", "provider.toml"],
+        );
+        let stages: Vec<&str> = status["deals"]
+            .as_array()
+            .expect("deals")
+            .iter()
+            .map(|d| d["stage"].as_str().unwrap_or_default())
+            .collect();
+        if stages == vec!["finished"; KILLS] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{status}; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let stopped = agent.terminate();
+    assert!(stopped.success(), "SIGTERM: {stopped}");
+
+    // One commitment per deal, whatever the kills interrupted.
+    let logs = s
+        .provider
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(s.deployment.contracts.deals)
+                .event_signature(IDeals::ResultCommitted::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("logs");
+    let mut committed: Vec<U256> = logs
+        .iter()
+        .filter_map(|l| l.log_decode::<IDeals::ResultCommitted>().ok())
+        .map(|l| l.inner.data.dealId)
+        .collect();
+    committed.sort();
+    let mut expected = deals.clone();
+    expected.sort();
+    assert_eq!(committed, expected, "exactly one commitment per deal");
+
+    // Paid to the unit: the price less the 2.5 % protocol fee, per deal,
+    // with every collateral released.
+    let (after, locked) = s.balances(provider.address).await;
+    let per_deal = tokens(10) - tokens(10) * U256::from(250) / U256::from(10_000);
+    assert_eq!(after, funded + per_deal * U256::from(KILLS));
+    assert_eq!(locked, U256::ZERO, "collateral left locked");
+    s.assert_vault_invariant().await;
+}
