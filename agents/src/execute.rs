@@ -35,6 +35,9 @@ pub enum ExecuteError {
     /// The run failed.
     #[error(transparent)]
     Run(#[from] pond_jobs::run::RunError),
+    /// The comparison could not be made.
+    #[error(transparent)]
+    Verify(pond_jobs::VerifyError),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] pond_store::StoreError),
@@ -156,6 +159,70 @@ impl Executor {
                     });
                 }
                 Ok(kept)
+            })();
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        })
+        .await
+        .map_err(|e| ExecuteError::Stopped(e.to_string()))?
+    }
+
+    /// Judges a provider's outputs against this machine's own run of the
+    /// same job: equal trees agree; otherwise an `exact` job disagrees, and
+    /// a `tolerant` job asks its comparator (`pond_jobs::verify::compare`)
+    /// on the trees written out under the work directory as `name`.
+    ///
+    /// # Errors
+    /// The trees or the job's parameters cannot be read, or the comparator
+    /// fails on both sides.
+    pub async fn judge(
+        &self,
+        name: &str,
+        input: &ContentHash,
+        provider: &Manifest,
+        own: &Manifest,
+    ) -> Result<pond_jobs::Verdict, ExecuteError> {
+        if provider.hash() == own.hash() {
+            return Ok(pond_jobs::Verdict::Agree);
+        }
+        let executor = self.clone();
+        let dir = self.work_dir.join(name);
+        let (input, provider, own) = (*input, provider.clone(), own.clone());
+        tokio::task::spawn_blocking(move || {
+            let io = |path: &std::path::Path| {
+                let path = path.to_owned();
+                move |source| ExecuteError::Io { path, source }
+            };
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            let result = (|| {
+                let limits = executor.resolver.limits;
+                let input_dir = dir.join("input");
+                let input_tree = executor.store.materialize(&input, &input_dir, &limits)?;
+                let spec = pond_jobs::JobSpec::load(&input_dir)
+                    .map_err(|e| ExecuteError::Run(e.into()))?;
+                if spec.determinism == pond_jobs::Determinism::Exact {
+                    return Ok(pond_jobs::Verdict::Disagree(format!(
+                        "exact job: result {} differs from the provider's {}",
+                        own.hash(),
+                        provider.hash()
+                    )));
+                }
+                let (theirs, ours) = (dir.join("provider"), dir.join("own"));
+                executor
+                    .store
+                    .materialize(&provider.hash(), &theirs, &limits)?;
+                executor.store.materialize(&own.hash(), &ours, &limits)?;
+                let side = |dir, tree| pond_jobs::verify::Side { dir, tree };
+                pond_jobs::compare(
+                    side(&input_dir, &input_tree),
+                    &spec,
+                    side(&theirs, &provider),
+                    side(&ours, &own),
+                )
+                .map_err(ExecuteError::Verify)
             })();
             let _ = std::fs::remove_dir_all(&dir);
             result

@@ -116,6 +116,22 @@ pub struct DealEntry {
     pub note: Option<String>,
 }
 
+/// A validator's vote in one round of a case, as the journal holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VoteEntry {
+    /// The result hash voted for.
+    pub result: B256,
+    /// The output digest voted with.
+    pub digest: B256,
+    /// The commit salt.
+    pub salt: B256,
+    /// How far it went: `chosen`, `committed` or `revealed`.
+    pub stage: &'static str,
+}
+
+/// The stages of a vote, as stored.
+pub const VOTE_STAGES: [&str; 3] = ["chosen", "committed", "revealed"];
+
 /// The journal of one agent.
 #[derive(Clone, Debug)]
 pub struct Journal {
@@ -139,6 +155,15 @@ CREATE TABLE IF NOT EXISTS deals (
     note       TEXT
 );
 CREATE INDEX IF NOT EXISTS deals_by_stage ON deals (stage);
+CREATE TABLE IF NOT EXISTS votes (
+    case_id TEXT NOT NULL,
+    round   INTEGER NOT NULL,
+    result  TEXT NOT NULL,
+    digest  TEXT NOT NULL,
+    salt    TEXT NOT NULL,
+    stage   TEXT NOT NULL,
+    PRIMARY KEY (case_id, round)
+);
 ";
 
 impl Journal {
@@ -311,6 +336,119 @@ impl Journal {
         .map_err(self.sqlite())
     }
 
+    /// Keeps a validator's vote for `round` of `case` (stage `chosen`)
+    /// before its commitment is sent; a vote already kept is never
+    /// replaced. The vote kept.
+    ///
+    /// # Errors
+    /// SQLite fails, or the stored vote does not parse.
+    pub async fn record_vote(
+        &self,
+        case: U256,
+        round: u8,
+        result: B256,
+        digest: B256,
+        salt: B256,
+    ) -> Result<VoteEntry, JournalError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO votes (case_id, round, result, digest, salt, stage) \
+             VALUES (?, ?, ?, ?, ?, 'chosen')",
+        )
+        .bind(case.to_string())
+        .bind(round)
+        .bind(result.to_string())
+        .bind(digest.to_string())
+        .bind(salt.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(self.sqlite())?;
+        self.vote(case, round)
+            .await?
+            .ok_or_else(|| JournalError::Corrupt {
+                path: self.path.clone(),
+                what: "vote",
+                value: format!("case {case} round {round} vanished"),
+            })
+    }
+
+    /// The vote kept for `round` of `case`.
+    ///
+    /// # Errors
+    /// SQLite fails, or the vote does not parse.
+    pub async fn vote(&self, case: U256, round: u8) -> Result<Option<VoteEntry>, JournalError> {
+        let row = sqlx::query(
+            "SELECT result, digest, salt, stage FROM votes WHERE case_id = ? AND round = ?",
+        )
+        .bind(case.to_string())
+        .bind(round)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.sqlite())?;
+        let Some(row) = row else { return Ok(None) };
+        let corrupt = |what, value: String| JournalError::Corrupt {
+            path: self.path.clone(),
+            what,
+            value,
+        };
+        let hash = |what, text: String| text.parse::<B256>().map_err(|_| corrupt(what, text));
+        let stage: String = row.get(3);
+        Ok(Some(VoteEntry {
+            result: hash("vote result", row.get(0))?,
+            digest: hash("vote digest", row.get(1))?,
+            salt: hash("vote salt", row.get(2))?,
+            stage: VOTE_STAGES
+                .into_iter()
+                .find(|s| *s == stage)
+                .ok_or_else(|| corrupt("vote stage", stage))?,
+        }))
+    }
+
+    /// Moves a vote to `stage` (one of [`VOTE_STAGES`]).
+    ///
+    /// # Errors
+    /// SQLite fails.
+    pub async fn set_vote_stage(
+        &self,
+        case: U256,
+        round: u8,
+        stage: &'static str,
+    ) -> Result<(), JournalError> {
+        sqlx::query("UPDATE votes SET stage = ? WHERE case_id = ? AND round = ?")
+            .bind(stage)
+            .bind(case.to_string())
+            .bind(round)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// Every vote kept: (case, round, vote), oldest first.
+    ///
+    /// # Errors
+    /// SQLite fails, or a vote does not parse.
+    pub async fn all_votes(&self) -> Result<Vec<(U256, u8, VoteEntry)>, JournalError> {
+        let keys = sqlx::query("SELECT case_id, round FROM votes")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sqlite())?;
+        let mut votes = Vec::new();
+        for row in keys {
+            let text: String = row.get(0);
+            let case = text.parse::<U256>().map_err(|_| JournalError::Corrupt {
+                path: self.path.clone(),
+                what: "case id",
+                value: text,
+            })?;
+            let round: u8 = row.get(1);
+            if let Some(vote) = self.vote(case, round).await? {
+                votes.push((case, round, vote));
+            }
+        }
+        votes.sort_by_key(|(case, round, _)| (*case, *round));
+        Ok(votes)
+    }
+
     /// The deals not yet finished or given up, oldest first.
     ///
     /// # Errors
@@ -369,10 +507,22 @@ impl Journal {
     }
 }
 
+/// The journal file in an agent's data directory.
+#[must_use]
+pub fn journal_file(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("journal.sqlite")
+}
+
 /// The owner string of a provider's journal.
 #[must_use]
 pub fn provider_owner(chain_id: u64, deals: Address, provider: Address) -> String {
     format!("provider {provider} on chain {chain_id} (deals {deals})")
+}
+
+/// The owner string of a validator's journal.
+#[must_use]
+pub fn validator_owner(chain_id: u64, mediation: Address, validator: Address) -> String {
+    format!("validator {validator} on chain {chain_id} (mediation {mediation})")
 }
 
 #[cfg(test)]
@@ -419,5 +569,35 @@ mod tests {
             Journal::open(&path, &other).await,
             Err(JournalError::OtherOwner { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_vote_is_kept_once_per_round() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = journal_file(dir.path());
+        let owner = validator_owner(1, Address::repeat_byte(1), Address::repeat_byte(3));
+        let journal = Journal::open(&path, &owner).await.expect("opened");
+        let case = U256::from(4);
+        let (a, b) = (B256::repeat_byte(0xa), B256::repeat_byte(0xb));
+        let kept = journal.record_vote(case, 1, a, a, a).await.expect("kept");
+        assert_eq!((kept.result, kept.stage), (a, "chosen"));
+        // A second working-out of the same round never replaces the first.
+        let again = journal.record_vote(case, 1, b, b, b).await.expect("kept");
+        assert_eq!(again, kept);
+        journal
+            .set_vote_stage(case, 1, "committed")
+            .await
+            .expect("staged");
+        let round_two = journal.record_vote(case, 2, b, b, b).await.expect("kept");
+        assert_eq!(round_two.result, b);
+        drop(journal);
+        let reopened = Journal::open(&path, &owner).await.expect("reopened");
+        let votes = reopened.all_votes().await.expect("read");
+        assert_eq!(votes.len(), 2);
+        assert_eq!(
+            (votes[0].1, votes[0].2.stage, votes[0].2.salt),
+            (1, "committed", a)
+        );
+        assert_eq!((votes[1].1, votes[1].2.stage), (2, "chosen"));
     }
 }

@@ -3,11 +3,19 @@
 //!
 //! - [`provider`]: a provider agent — keeps the machine registered and an
 //!   offer posted, takes jobs, runs them, commits, reveals, gets paid;
+//! - [`validator`]: a validator agent — keeps its stake, re-runs the jobs
+//!   of the cases it is drawn for, votes (commit, then reveal), and draws
+//!   and resolves cases when due;
 //! - [`journal`]: the crash-safe SQLite journal an agent writes before
 //!   each transaction that depends on it;
 //! - [`execute`]: a job run from the chain's description of it (fetched,
 //!   verified, executed, kept), shared by every role that runs jobs.
 
+mod chain;
 pub mod execute;
 pub mod journal;
 pub mod provider;
+mod settings;
+pub mod validator;
+
+pub use chain::AgentError;

@@ -13,8 +13,8 @@ use pond_client::{
 };
 
 use pond_agents::{
-    journal::{provider_owner, Journal, Stage},
-    provider::{journal_path, ProviderAgent, ProviderConfig},
+    journal::{journal_file, provider_owner, Journal, Stage},
+    provider::{ProviderAgent, ProviderConfig},
 };
 
 use crate::account::Session;
@@ -221,7 +221,7 @@ async fn agent_status(
     json: bool,
 ) -> eyre::Result<()> {
     let config = ProviderConfig::load(config)?;
-    let path = journal_path(&config.data_dir);
+    let path = journal_file(&config.data_dir);
     if !path.is_file() {
         eyre::bail!(
             "no journal at {}: the agent has not run with this configuration yet (pond provider run)",

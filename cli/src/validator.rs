@@ -12,6 +12,11 @@ use pond_client::{
     units::{format_amount, parse_amount},
 };
 
+use pond_agents::{
+    journal::{journal_file, validator_owner, Journal},
+    validator::{ValidatorAgent, ValidatorConfig},
+};
+
 use crate::account::Session;
 
 /// `pond validator …`.
@@ -43,12 +48,33 @@ enum ValidatorCommand {
         #[arg(long)]
         account: Option<Address>,
     },
+    /// Validate by yourself: keep your stake, re-run the jobs of the cases
+    /// that draw you and vote, until Ctrl-C or SIGTERM (see
+    /// docs/agents.md for validator.toml).
+    Run {
+        /// The agent's configuration.
+        #[arg(long, default_value = "validator.toml")]
+        config: std::path::PathBuf,
+    },
+    /// The votes the agent configured by --config has kept.
+    Status {
+        /// The agent's configuration.
+        #[arg(long, default_value = "validator.toml")]
+        config: std::path::PathBuf,
+    },
 }
 
 impl Validator {
     /// Runs the command.
     pub(crate) async fn run(self) -> eyre::Result<()> {
         let client = self.session.connect().await?;
+        match &self.command {
+            ValidatorCommand::Run { config } => return run_agent(client, config).await,
+            ValidatorCommand::Status { config } => {
+                return agent_status(client, config, self.session.json).await
+            }
+            _ => {}
+        }
         let decimals = client.token_decimals().await?;
         let tx = match &self.command {
             ValidatorCommand::Stake { amount } => {
@@ -60,6 +86,7 @@ impl Validator {
                     .await?
             }
             ValidatorCommand::Withdraw => client.withdraw_unbonded().await?,
+            ValidatorCommand::Run { .. } | ValidatorCommand::Status { .. } => return Ok(()),
             ValidatorCommand::Show { account } => {
                 let account = Session::account_or(&client, *account, "a validator")?;
                 let v = client.validator(account).await?;
@@ -304,4 +331,63 @@ impl Case {
         self.session.print_sent(tx, &[]);
         Ok(())
     }
+}
+
+/// `pond validator run`.
+async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyre::Result<()> {
+    let config = ValidatorConfig::load(config)?;
+    let me = client.account()?;
+    let agent = ValidatorAgent::start(client, config).await?;
+    println!("validator   {me}");
+    let stop = async {
+        match pond_devnode::signal::stop_requested().await {
+            Ok(signal) => tracing::info!("stopping ({signal})"),
+            Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
+        }
+    };
+    agent.run(stop).await?;
+    Ok(())
+}
+
+/// `pond validator status`.
+async fn agent_status(
+    client: pond_client::Client,
+    config: &std::path::Path,
+    json: bool,
+) -> eyre::Result<()> {
+    let config = ValidatorConfig::load(config)?;
+    let path = journal_file(&config.data_dir);
+    if !path.is_file() {
+        eyre::bail!(
+            "no journal at {}: the agent has not run with this configuration yet (pond validator run)",
+            path.display()
+        );
+    }
+    let d = client.deployment();
+    let journal = Journal::open(
+        &path,
+        &validator_owner(d.chain_id, d.contracts.mediation, client.account()?),
+    )
+    .await?;
+    let votes = journal.all_votes().await?;
+    if json {
+        let list: Vec<_> = votes
+            .iter()
+            .map(|(case, round, v)| {
+                serde_json::json!({
+                    "case": case.to_string(), "round": round, "result": v.result,
+                    "digest": v.digest, "stage": v.stage,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "votes": list }));
+        return Ok(());
+    }
+    if votes.is_empty() {
+        println!("no votes yet");
+    }
+    for (case, round, v) in &votes {
+        println!("case {case:>6} round {round}  {:<10} {}", v.stage, v.result);
+    }
+    Ok(())
 }

@@ -7,19 +7,15 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use alloy::{
-    primitives::{B256, U256},
-    providers::Provider as _,
-    sol_types::SolEvent,
-};
-use common::{key_of, ChainCli};
+use alloy::{primitives::U256, providers::Provider as _, sol_types::SolEvent};
+use common::{agent_logs, key_of, ChainCli, ExampleJob};
 use pond_bindings::deals::IDeals;
-use pond_client::{hardware::Hardware, Client, JobRequest};
+use pond_client::Client;
 use pond_deploy::testkit::{tokens, Stack};
-use pond_jobs::testkit::{example_dir, example_wasm, ALIGN_RESULT};
-use pond_store::{http::ServeConfig, LocalStore, Manifest};
+use pond_jobs::testkit::ALIGN_RESULT;
+use pond_store::LocalStore;
 
 /// Kills with SIGKILL, then runs to the end.
 const KILLS: usize = 20;
@@ -35,36 +31,6 @@ impl Schedule {
         self.0 ^= self.0 << 17;
         low + self.0 % (high - low)
     }
-}
-
-/// Serves `store` on a loopback port; the base URL.
-async fn serve(store: Arc<LocalStore>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bound");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let router = pond_store::http::router(store, ServeConfig::default());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    url
-}
-
-/// Every agent log in `dir`, in order.
-fn agent_logs(dir: &std::path::Path) -> String {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    names.retain(|p| p.extension().is_some_and(|e| e == "log"));
-    names.sort();
-    names
-        .iter()
-        .map(|p| {
-            format!(
-                "--- {}\n{}",
-                p.display(),
-                std::fs::read_to_string(p).unwrap_or_default()
-            )
-        })
-        .collect()
 }
 
 /// Waits (bounded) until every job has a deal in `state`; the deals.
@@ -118,48 +84,12 @@ async fn a_provider_agent_killed_twenty_times_delivers_every_deal_once() {
     let cli = ChainCli::for_stack(&s, "pond-provider-agent");
 
     // The creator's module and inputs, on a store server of its own.
-    let creator_store = Arc::new(LocalStore::open(cli.dir.join("creator-store")).expect("store"));
-    let module = std::fs::read(example_wasm("align")).expect("module");
-    let blob = creator_store.put_bytes(&module).expect("module blob");
-    let module_tree = Manifest::single(
-        pond_jobs::module::WASM_MODULE_FILE,
-        module.len() as u64,
-        blob,
-    )
-    .expect("module tree");
-    creator_store
-        .put_bytes(&module_tree.encode())
-        .expect("module manifest");
-    let input = creator_store
-        .put_dir(
-            &example_dir("align").join("input"),
-            &pond_store::Limits::default(),
-        )
-        .expect("inputs");
-    let base = serve(Arc::clone(&creator_store)).await;
-    let signer: alloy::signers::local::PrivateKeySigner =
-        creator.private_key.parse().expect("creator key");
-    let creator_client = Client::connect(&s.node.http_url(), s.deployment.clone(), Some(signer))
-        .await
-        .expect("creator connects");
+    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+    let creator_client = common::client_of(&s, &creator).await;
     let post = || async {
         let now = creator_client.now().await.expect("now");
         creator_client
-            .post_job(JobRequest {
-                module_hash: B256::from(module_tree.hash().0),
-                module_uri: format!("{base}/blobs/{}", module_tree.hash()),
-                input_hash: B256::from(input.hash().0),
-                input_uri: format!("{base}/blobs/{}", input.hash()),
-                min_hardware: Hardware {
-                    gpu_count: 1,
-                    ..Hardware::default()
-                },
-                max_duration: 3600,
-                max_price: tokens(20),
-                match_deadline: now + 3 * 3600,
-                bidding_window: 0,
-                offer_id: U256::ZERO,
-            })
+            .post_job(data.request(now, U256::ZERO))
             .await
             .expect("job posted")
             .job_id
@@ -168,11 +98,7 @@ async fn a_provider_agent_killed_twenty_times_delivers_every_deal_once() {
     let outputs_port = common::free_port();
     std::fs::write(
         cli.dir.join("provider.toml"),
-        format!(
-            "data-dir = \"agent\"\nserve = \"127.0.0.1:{outputs_port}\"\npoll-interval = \"1s\"\n\
-             [hardware]\ngpus = 1\ngpu-memory-gb = 24\ncpu-cores = 4\nram-gb = 16\ndisk-gb = 100\n\
-             [offer]\nprice = \"10\"\nmax-duration = \"2h\"\nmax-concurrent = 32\n"
-        ),
+        common::provider_toml(outputs_port, 32),
     )
     .expect("config");
     let key = key_of(&provider);

@@ -10,6 +10,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use pond_bindings::{
+    beacon::IBlockHashBeacon,
     deals::IDeals,
     market::{self, IMarket},
     mediation::IMediation,
@@ -726,18 +727,7 @@ impl Client {
             .event_signature(IMarket::JobPosted::SIGNATURE_HASH)
             .topic1(alloy::primitives::B256::from(id))
             .from_block(self.deployment.deployment_block);
-        let mut pause = std::time::Duration::from_millis(100);
-        let mut tries = 1;
-        let logs = loop {
-            match self.provider.get_logs(&filter).await {
-                Ok(logs) => break logs,
-                Err(e) if tries >= READ_TRIES => return Err(self.transport(&e)),
-                Err(_) => {}
-            }
-            tokio::time::sleep(pause).await;
-            pause *= 2;
-            tries += 1;
-        };
+        let logs = self.logs(&filter).await?;
         Ok(logs
             .iter()
             .filter(|log| log.address() == self.deployment.contracts.market)
@@ -751,6 +741,95 @@ impl Client {
                     input_uri: posted.inputUri,
                 }
             }))
+    }
+
+    /// The logs `filter` selects, read again while the chain is
+    /// unreachable (like every view).
+    async fn logs(
+        &self,
+        filter: &alloy::rpc::types::Filter,
+    ) -> Result<Vec<alloy::rpc::types::Log>, ClientError> {
+        let mut pause = std::time::Duration::from_millis(100);
+        let mut tries = 1;
+        loop {
+            match self.provider.get_logs(filter).await {
+                Ok(logs) => return Ok(logs),
+                Err(e) if tries >= READ_TRIES => return Err(self.transport(&e)),
+                Err(_) => {}
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            tries += 1;
+        }
+    }
+
+    /// The result deal `id`'s provider revealed and where its outputs are
+    /// (`None`: not revealed), from the `ResultRevealed` event.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn revealed_result(
+        &self,
+        id: U256,
+    ) -> Result<Option<(alloy::primitives::B256, String)>, ClientError> {
+        use alloy::sol_types::SolEvent;
+        let deals = self.deployment.contracts.deals;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(deals)
+            .event_signature(IDeals::ResultRevealed::SIGNATURE_HASH)
+            .topic1(alloy::primitives::B256::from(id))
+            .from_block(self.deployment.deployment_block);
+        Ok(self
+            .logs(&filter)
+            .await?
+            .iter()
+            .filter(|log| log.address() == deals)
+            .find_map(|log| log.log_decode::<IDeals::ResultRevealed>().ok())
+            .map(|log| (log.inner.data.resultHash, log.inner.data.resultUri)))
+    }
+
+    /// The seed of case `case`'s voting round `round` (what the committee
+    /// was drawn with, and what output digests are bound to), or `None`
+    /// while its randomness is unknown or no longer available.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn case_seed(
+        &self,
+        case: U256,
+        round: u8,
+    ) -> Result<Option<alloy::primitives::B256>, ClientError> {
+        use alloy::sol_types::{SolEvent, SolValue};
+        let mediation = self.deployment.contracts.mediation;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(mediation)
+            .event_signature(IMediation::RandomnessRequested::SIGNATURE_HASH)
+            .topic1(alloy::primitives::B256::from(case))
+            .from_block(self.deployment.deployment_block);
+        // The last request of the round is the one it was drawn from (an
+        // expired round is requested again).
+        let Some(beacon_round) = self
+            .logs(&filter)
+            .await?
+            .iter()
+            .filter(|log| log.address() == mediation)
+            .filter_map(|log| log.log_decode::<IMediation::RandomnessRequested>().ok())
+            .filter(|log| log.inner.data.round == round)
+            .map(|log| log.inner.data.beaconRound)
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let beacon = IBlockHashBeacon::new(self.deployment.contracts.beacon, &self.provider);
+        let randomness = self
+            .view("BlockHashBeacon", beacon.randomness(beacon_round))
+            .await?;
+        if randomness.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some(alloy::primitives::keccak256(
+            (randomness, case, U256::from(round)).abi_encode(),
+        )))
     }
 
     /// Commits to a result with `commitment` (see

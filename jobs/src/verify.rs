@@ -165,3 +165,62 @@ pub fn vote(verdict: &Verdict, provider: ContentHash, own: ContentHash) -> Conte
         Verdict::Disagree(_) => own,
     }
 }
+
+/// The output digest a validator reveals with its vote (`docs/protocol.md`,
+/// Mediation): `sha256(seed ‖ the manifest ‖ the content of every file in
+/// manifest order)`, with the voting round's `seed`. It cannot be computed
+/// from the public result hash, only from the outputs themselves.
+///
+/// # Errors
+/// A file of the tree is missing from `store`, or has another size.
+pub fn output_digest(
+    seed: &[u8; 32],
+    tree: &Manifest,
+    store: &pond_store::LocalStore,
+) -> Result<ContentHash, pond_store::StoreError> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(seed);
+    hasher.update(tree.encode());
+    for entry in tree.entries() {
+        let path = store.blob_path(&entry.hash);
+        let mut file =
+            std::fs::File::open(&path).map_err(|_| pond_store::StoreError::Missing(entry.hash))?;
+        let copied = std::io::copy(&mut file, &mut hasher)
+            .map_err(|source| pond_store::StoreError::Io { path, source })?;
+        if copied != entry.size {
+            return Err(pond_store::StoreError::SizeMismatch {
+                hash: entry.hash,
+                expected: entry.size,
+                actual: copied,
+            });
+        }
+    }
+    Ok(ContentHash(hasher.finalize().into()))
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_binds_seed_manifest_and_content() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = pond_store::LocalStore::open(dir.path().join("store")).expect("store");
+        let content = b"GATTACA\n";
+        let blob = store.put_bytes(content).expect("blob");
+        let tree = Manifest::single("out.txt", content.len() as u64, blob).expect("tree");
+        let seed = [7u8; 32];
+        let digest = output_digest(&seed, &tree, &store).expect("digest");
+        // Independently: sha256(seed ‖ manifest ‖ content).
+        let expected =
+            ContentHash::of(&[seed.as_slice(), &tree.encode(), content.as_slice()].concat());
+        assert_eq!(digest, expected);
+        assert_ne!(
+            output_digest(&[8u8; 32], &tree, &store).expect("digest"),
+            digest
+        );
+        let missing = Manifest::single("out.txt", 3, ContentHash::of(b"abc")).expect("tree");
+        assert!(output_digest(&seed, &missing, &store).is_err());
+    }
+}

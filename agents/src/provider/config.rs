@@ -28,42 +28,11 @@
 
 use std::path::{Path, PathBuf};
 
-use pond_client::{
-    hardware::HardwareOverrides,
-    units::{parse_amount, parse_duration},
-};
+use pond_client::hardware::HardwareOverrides;
 use serde::Deserialize;
 
-/// Why a configuration is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("reading {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Not TOML, or an unknown key or wrong type.
-    #[error("{}: {source}", path.display())]
-    Toml {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said (with line and column).
-        #[source]
-        source: toml::de::Error,
-    },
-    /// A value is out of range or does not parse.
-    #[error("{key}: {why}")]
-    Value {
-        /// The key.
-        key: &'static str,
-        /// Why.
-        why: String,
-    },
-}
+pub use crate::settings::ConfigError;
+use crate::settings::{amount, duration, read};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -169,18 +138,7 @@ impl ProviderConfig {
     /// # Errors
     /// See [`ConfigError`].
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base).map_err(|e| match e {
-            ConfigError::Toml { source, .. } => ConfigError::Toml {
-                path: path.to_owned(),
-                source,
-            },
-            other => other,
-        })
+        read(path, Self::parse)
     }
 
     /// Parses a configuration whose relative paths are relative to `base`.
@@ -192,22 +150,6 @@ impl ProviderConfig {
             path: PathBuf::from("provider.toml"),
             source,
         })?;
-        let duration = |key: &'static str, value: Option<String>, default: &str| {
-            parse_duration(value.as_deref().unwrap_or(default)).map_err(|e| ConfigError::Value {
-                key,
-                why: e.to_string(),
-            })
-        };
-        // Amounts are checked now (18 decimals is the most any token
-        // uses) so a typo fails at start, not at the first offer.
-        let amount = |key: &'static str, value: &str| {
-            parse_amount(value, 18)
-                .map(|_| value.to_owned())
-                .map_err(|e| ConfigError::Value {
-                    key,
-                    why: e.to_string(),
-                })
-        };
         let serve = file.serve.unwrap_or_else(|| "127.0.0.1:7070".to_owned());
         if serve.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Value {

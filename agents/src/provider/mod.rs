@@ -14,7 +14,7 @@
 
 pub mod config;
 
-use std::{collections::HashSet, path::PathBuf, sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use alloy::primitives::{Address, B256, U256};
 use pond_bindings::commitment::result_commitment;
@@ -22,16 +22,18 @@ use pond_client::{
     hardware::{detect, Hardware},
     matching::{mismatches, JobNeeds},
     units::parse_amount,
-    Client, ClientError, JobInfo, Offer, OfferTerms,
+    Client, JobInfo, Offer, OfferTerms,
 };
 use pond_jobs::ContainerRuntime;
 use pond_store::{ContentHash, LocalStore, Manifest, Resolver};
 use rand::RngCore;
 use tokio::task::JoinSet;
 
+pub use crate::chain::AgentError;
 use crate::{
+    chain::{refused_is_skipped, send},
     execute::{ExecuteError, Executor},
-    journal::{provider_owner, DealEntry, Journal, JournalError, Stage},
+    journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
 };
 pub use config::{ConfigError, ProviderConfig};
 
@@ -43,56 +45,6 @@ const MAX_RUN_FAILURES: u32 = 5;
 const MAX_SCAN: u64 = 500;
 /// The longest pause between passes while the chain keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// Why the agent cannot start, or why a pass failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    /// The chain refused or could not be reached.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// The journal failed.
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    /// The local store failed.
-    #[error(transparent)]
-    Store(#[from] pond_store::StoreError),
-    /// An amount in the configuration does not parse with the token's
-    /// decimals.
-    #[error("{key}: {source}")]
-    Amount {
-        /// The key.
-        key: &'static str,
-        /// Why.
-        #[source]
-        source: pond_client::units::UnitError,
-    },
-    /// The data directory or the outputs' address cannot be used.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A transaction's receipt did not come within the configured time;
-    /// the next pass sends what is still due.
-    #[error("no receipt for {0} within the transaction timeout")]
-    TxTimeout(String),
-}
-
-impl AgentError {
-    /// Whether a later pass may succeed where this one failed (the chain
-    /// or the disk was unavailable for a while).
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Client(e) => e.is_retryable(),
-            Self::TxTimeout(_) | Self::Journal(_) | Self::Store(_) | Self::Io { .. } => true,
-            Self::Amount { .. } => false,
-        }
-    }
-}
 
 /// The configuration's amounts in the token's smallest units.
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +87,7 @@ impl ProviderAgent {
             .map_err(io(format!("creating {}", config.data_dir.display())))?;
         let d = client.deployment();
         let journal = Journal::open(
-            &journal_path(&config.data_dir),
+            &journal_file(&config.data_dir),
             &provider_owner(d.chain_id, d.contracts.deals, me),
         )
         .await?;
@@ -281,52 +233,25 @@ impl ProviderAgent {
         self.withdraw().await
     }
 
-    /// Sends one transaction, giving up on its receipt after the
-    /// configured timeout (a dropped transaction is sent again by a later
-    /// pass, since the step is still due then).
-    async fn send<T>(
-        &self,
-        what: String,
-        transaction: impl std::future::Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, AgentError> {
-        let limit = Duration::from_secs(self.config.tx_timeout);
-        match tokio::time::timeout(limit, transaction).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(AgentError::TxTimeout(what)),
-        }
-    }
-
-    /// A step the contracts refused is logged and skipped; anything else
-    /// ends the pass.
-    fn refused_is_skipped(what: &str, result: Result<(), AgentError>) -> Result<(), AgentError> {
-        match result {
-            Err(e) if !e.is_retryable() => {
-                tracing::warn!("{what}: {e}");
-                Ok(())
-            }
-            other => other,
-        }
-    }
-
     async fn ensure_registered(&self) -> Result<(), AgentError> {
         let metadata = self.config.metadata_uri.clone();
         match self.client.provider(self.me).await? {
             None => {
-                let tx = self
-                    .send(
-                        "registration".to_owned(),
-                        self.client.register_provider(self.hardware, &metadata),
-                    )
-                    .await?;
+                let tx = send(
+                    self.config.tx_timeout,
+                    "registration".to_owned(),
+                    self.client.register_provider(self.hardware, &metadata),
+                )
+                .await?;
                 tracing::info!("registered {:?} ({tx})", self.hardware);
             }
             Some(info) if info.hardware != self.hardware => {
-                let tx = self
-                    .send(
-                        "hardware update".to_owned(),
-                        self.client.update_provider(self.hardware, &metadata),
-                    )
-                    .await?;
+                let tx = send(
+                    self.config.tx_timeout,
+                    "hardware update".to_owned(),
+                    self.client.update_provider(self.hardware, &metadata),
+                )
+                .await?;
                 tracing::info!("declared {:?} ({tx})", self.hardware);
             }
             Some(_) => {}
@@ -371,9 +296,12 @@ impl ProviderAgent {
         }) {
             return Ok(Some(offer));
         }
-        let posted = self
-            .send("an offer".to_owned(), self.client.post_offer(wanted))
-            .await;
+        let posted = send(
+            self.config.tx_timeout,
+            "an offer".to_owned(),
+            self.client.post_offer(wanted),
+        )
+        .await;
         let (id, tx) = match posted {
             Ok(posted) => posted,
             Err(e) if !e.is_retryable() => {
@@ -385,14 +313,14 @@ impl ProviderAgent {
         self.journal.set_fact("offer", &id.to_string()).await?;
         tracing::info!("offer {id} posted ({tx})");
         if let Some(old) = current.filter(|o| o.open) {
-            let cancelled = self
-                .send(
-                    format!("cancelling offer {}", old.id),
-                    self.client.cancel_offer(old.id),
-                )
-                .await
-                .map(drop);
-            Self::refused_is_skipped(&format!("cancelling offer {}", old.id), cancelled)?;
+            let cancelled = send(
+                self.config.tx_timeout,
+                format!("cancelling offer {}", old.id),
+                self.client.cancel_offer(old.id),
+            )
+            .await
+            .map(drop);
+            refused_is_skipped(&format!("cancelling offer {}", old.id), cancelled)?;
         }
         Ok(self.client.offer(id).await?)
     }
@@ -493,14 +421,14 @@ impl ProviderAgent {
                 if !mismatches(offer, &needs, now).is_empty() || !self.can_run(id).await? {
                     return Ok(());
                 }
-                let taken = self
-                    .send(
-                        format!("taking job {id}"),
-                        self.client.take_offer(id, offer.id),
-                    )
-                    .await
-                    .map(|(deal, tx)| tracing::info!("job {id} taken: deal {deal} ({tx})"));
-                Self::refused_is_skipped(&format!("taking job {id}"), taken)
+                let taken = send(
+                    self.config.tx_timeout,
+                    format!("taking job {id}"),
+                    self.client.take_offer(id, offer.id),
+                )
+                .await
+                .map(|(deal, tx)| tracing::info!("job {id} taken: deal {deal} ({tx})"));
+                refused_is_skipped(&format!("taking job {id}"), taken)
             }
             "bidding" if now < job.bidding_end && job.best_bidder != self.me => {
                 let Some(floor) = self.amounts.bid_floor else {
@@ -520,11 +448,14 @@ impl ProviderAgent {
                 if !fits || !self.can_run(id).await? {
                     return Ok(());
                 }
-                let bid = self
-                    .send(format!("bidding on job {id}"), self.client.bid(id, price))
-                    .await
-                    .map(|tx| tracing::info!("bid {price} on job {id} ({tx})"));
-                Self::refused_is_skipped(&format!("bidding on job {id}"), bid)
+                let bid = send(
+                    self.config.tx_timeout,
+                    format!("bidding on job {id}"),
+                    self.client.bid(id, price),
+                )
+                .await
+                .map(|tx| tracing::info!("bid {price} on job {id} ({tx})"));
+                refused_is_skipped(&format!("bidding on job {id}"), bid)
             }
             _ => Ok(()),
         }
@@ -538,7 +469,7 @@ impl ProviderAgent {
             }
             let what = format!("deal {}", entry.deal);
             let step = self.progress(&entry, now).await;
-            Self::refused_is_skipped(&what, step)?;
+            refused_is_skipped(&what, step)?;
         }
         Ok(())
     }
@@ -552,12 +483,12 @@ impl ProviderAgent {
             "active" => match (entry.result, entry.salt) {
                 (Some(result), Some(salt)) if now <= deal.execution_deadline => {
                     let commitment = result_commitment(id, self.me, result, salt);
-                    let tx = self
-                        .send(
-                            format!("committing deal {id}"),
-                            self.client.commit_result(id, commitment),
-                        )
-                        .await?;
+                    let tx = send(
+                        self.config.tx_timeout,
+                        format!("committing deal {id}"),
+                        self.client.commit_result(id, commitment),
+                    )
+                    .await?;
                     self.journal.set_stage(id, Stage::Committed, None).await?;
                     tracing::info!("deal {id}: committed to {result} ({tx})");
                 }
@@ -579,12 +510,12 @@ impl ProviderAgent {
                     return Ok(());
                 };
                 if now <= deal.reveal_deadline {
-                    let tx = self
-                        .send(
-                            format!("revealing deal {id}"),
-                            self.client.reveal_result(id, result, &uri, salt),
-                        )
-                        .await?;
+                    let tx = send(
+                        self.config.tx_timeout,
+                        format!("revealing deal {id}"),
+                        self.client.reveal_result(id, result, &uri, salt),
+                    )
+                    .await?;
                     self.journal.set_stage(id, Stage::Revealed, None).await?;
                     tracing::info!("deal {id}: revealed at {uri} ({tx})");
                 }
@@ -594,12 +525,12 @@ impl ProviderAgent {
                     self.journal.set_stage(id, Stage::Revealed, None).await?;
                 }
                 if deal.state == "revealed" && now > deal.judge_deadline {
-                    let tx = self
-                        .send(
-                            format!("finalizing deal {id}"),
-                            self.client.finalize_deal(id),
-                        )
-                        .await?;
+                    let tx = send(
+                        self.config.tx_timeout,
+                        format!("finalizing deal {id}"),
+                        self.client.finalize_deal(id),
+                    )
+                    .await?;
                     tracing::info!("deal {id}: finalized ({tx})");
                 }
             }
@@ -686,11 +617,14 @@ impl ProviderAgent {
             return Ok(());
         }
         let amount = available - keep;
-        let sent = self
-            .send("a withdrawal".to_owned(), self.client.withdraw(amount))
-            .await
-            .map(|tx| tracing::info!("withdrew {amount} ({tx})"));
-        Self::refused_is_skipped("withdrawing", sent)
+        let sent = send(
+            self.config.tx_timeout,
+            "a withdrawal".to_owned(),
+            self.client.withdraw(amount),
+        )
+        .await
+        .map(|tx| tracing::info!("withdrew {amount} ({tx})"));
+        refused_is_skipped("withdrawing", sent)
     }
 }
 
@@ -706,10 +640,4 @@ fn covers(have: Hardware, need: Hardware) -> bool {
         && have.cpu_cores >= need.cpu_cores
         && have.ram_gb >= need.ram_gb
         && have.disk_gb >= need.disk_gb
-}
-
-/// The journal file under a data directory.
-#[must_use]
-pub fn journal_path(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("journal.sqlite")
 }

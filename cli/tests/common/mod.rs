@@ -410,3 +410,126 @@ pub(crate) const REGISTER_ONE_GPU: [&str; 8] = [
     "--disk-gb",
     "100",
 ];
+
+/// Every agent log in `dir`, in order.
+pub(crate) fn agent_logs(dir: &std::path::Path) -> String {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            format!(
+                "--- {}\n{}",
+                p.display(),
+                std::fs::read_to_string(p).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// A signing client for a dev account.
+pub(crate) async fn client_of(
+    stack: &pond_deploy::testkit::Stack,
+    who: &pond_devnode::node::DevAccount,
+) -> pond_client::Client {
+    let signer: alloy::signers::local::PrivateKeySigner = who.private_key.parse().expect("dev key");
+    pond_client::Client::connect(
+        &stack.node.http_url(),
+        stack.deployment.clone(),
+        Some(signer),
+    )
+    .await
+    .expect("connects")
+}
+
+/// An example job's module and inputs, on a store server of the
+/// creator's own on loopback, as `pond job post --publish` leaves them.
+pub(crate) struct ExampleJob {
+    /// The creator's store (serve other trees from it too).
+    pub(crate) store: std::sync::Arc<pond_store::LocalStore>,
+    /// The server's base URL.
+    pub(crate) base: String,
+    module: pond_store::ContentHash,
+    input: pond_store::ContentHash,
+}
+
+impl ExampleJob {
+    /// Builds example job `name` and serves it from a store in `dir`.
+    pub(crate) async fn serve(name: &str, dir: &Path) -> Self {
+        use pond_jobs::testkit::{example_dir, example_wasm};
+        let store = std::sync::Arc::new(pond_store::LocalStore::open(dir).expect("store"));
+        let module = std::fs::read(example_wasm(name)).expect("module");
+        let blob = store.put_bytes(&module).expect("module blob");
+        let tree = pond_store::Manifest::single(
+            pond_jobs::module::WASM_MODULE_FILE,
+            module.len() as u64,
+            blob,
+        )
+        .expect("module tree");
+        store.put_bytes(&tree.encode()).expect("module manifest");
+        let input = store
+            .put_dir(
+                &example_dir(name).join("input"),
+                &pond_store::Limits::default(),
+            )
+            .expect("inputs");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bound");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let router = pond_store::http::router(
+            std::sync::Arc::clone(&store),
+            pond_store::http::ServeConfig::default(),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self {
+            store,
+            base,
+            module: tree.hash(),
+            input: input.hash(),
+        }
+    }
+
+    /// The URI the server gives `hash`.
+    pub(crate) fn uri(&self, hash: &pond_store::ContentHash) -> String {
+        format!("{}/blobs/{hash}", self.base)
+    }
+
+    /// A one-GPU, one-hour job paying at most 20 tokens, matchable for
+    /// three hours from `now` (on `offer` when it is not zero).
+    pub(crate) fn request(
+        &self,
+        now: u64,
+        offer: alloy::primitives::U256,
+    ) -> pond_client::JobRequest {
+        use alloy::primitives::B256;
+        pond_client::JobRequest {
+            module_hash: B256::from(self.module.0),
+            module_uri: self.uri(&self.module),
+            input_hash: B256::from(self.input.0),
+            input_uri: self.uri(&self.input),
+            min_hardware: pond_client::hardware::Hardware {
+                gpu_count: 1,
+                ..Default::default()
+            },
+            max_duration: 3600,
+            max_price: pond_deploy::testkit::tokens(20),
+            match_deadline: now + 3 * 3600,
+            bidding_window: 0,
+            offer_id: offer,
+        }
+    }
+}
+
+/// A provider agent's configuration: one GPU, 10 tokens a job, outputs
+/// served on `port`, its data under `agent`.
+pub(crate) fn provider_toml(port: u16, max_concurrent: u32) -> String {
+    format!(
+        "data-dir = \"agent\"\nserve = \"127.0.0.1:{port}\"\npoll-interval = \"1s\"\n\
+         [hardware]\ngpus = 1\ngpu-memory-gb = 24\ncpu-cores = 4\nram-gb = 16\ndisk-gb = 100\n\
+         [offer]\nprice = \"10\"\nmax-duration = \"2h\"\nmax-concurrent = {max_concurrent}\n"
+    )
+}

@@ -1,0 +1,420 @@
+//! The validator agent (`pond validator run`): once started it keeps its
+//! stake at the configured amount (never unbonding), and for every case
+//! that draws it re-runs the job with the same executors a provider uses,
+//! fetches the provider's outputs from the revealed URI, judges them (the
+//! comparator for `tolerant` jobs), commits its vote and reveals it when
+//! the contract allows. With `keep-cases` it also draws committees and
+//! resolves cases when they are due, so challenges move without a keeper.
+//!
+//! How it votes is `docs/protocol.md` (Mediation): the provider's result
+//! with the digest of the provider's outputs when they agree with its
+//! own run; its own result and digest otherwise; the "outputs unavailable"
+//! result with a zero digest when the provider's outputs cannot be fetched.
+//! The vote and its salt are journaled before the commitment is sent, so
+//! a `kill -9` never makes it commit one vote and reveal another.
+
+pub mod config;
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use alloy::primitives::{keccak256, Address, B256, U256};
+use pond_bindings::commitment::vote_commitment;
+use pond_client::{units::parse_amount, CaseInfo, Client, ClientError};
+use pond_jobs::{verify::output_digest, ContainerRuntime, Verdict};
+use pond_store::{ContentHash, LocalStore, Resolver};
+use rand::RngCore;
+use tokio::task::JoinSet;
+
+pub use crate::chain::AgentError;
+use crate::{
+    chain::{refused_is_skipped, send},
+    execute::Executor,
+    journal::{journal_file, validator_owner, Journal},
+};
+pub use config::ValidatorConfig;
+
+/// The result voted when the provider's outputs cannot be fetched.
+#[must_use]
+pub fn outputs_unavailable() -> B256 {
+    keccak256("pond.outputs-unavailable")
+}
+
+/// Cases read per pass at most.
+const MAX_SCAN: u64 = 500;
+/// The longest pause between passes while the chain keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A vote worked out for one round of a case.
+#[derive(Debug, Clone, Copy)]
+struct Vote {
+    result: B256,
+    digest: B256,
+}
+
+type Working = JoinSet<((U256, u8), Result<Vote, String>)>;
+
+/// A validator agent for one account.
+#[derive(Debug)]
+pub struct ValidatorAgent {
+    client: Client,
+    config: ValidatorConfig,
+    stake: U256,
+    me: Address,
+    journal: Journal,
+    executor: Executor,
+    working: Working,
+    in_progress: HashSet<(U256, u8)>,
+}
+
+impl ValidatorAgent {
+    /// Prepares the agent: its data directory, journal and store.
+    ///
+    /// # Errors
+    /// No signing account, the chain cannot be read, the journal belongs
+    /// to another deployment or account, or the data directory is unusable.
+    pub async fn start(client: Client, config: ValidatorConfig) -> Result<Self, AgentError> {
+        let me = client.account()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| AgentError::Io {
+            what: format!("creating {}", config.data_dir.display()),
+            source,
+        })?;
+        let d = client.deployment();
+        let journal = Journal::open(
+            &journal_file(&config.data_dir),
+            &validator_owner(d.chain_id, d.contracts.mediation, me),
+        )
+        .await?;
+        let store = Arc::new(LocalStore::open(config.data_dir.join("store"))?);
+        let decimals = client.token_decimals().await?;
+        let stake = parse_amount(&config.stake, decimals).map_err(|source| AgentError::Amount {
+            key: "stake",
+            source,
+        })?;
+        let executor = Executor {
+            store: Arc::clone(&store),
+            resolver: Resolver {
+                local: store,
+                servers: Vec::new(),
+                limits: pond_store::Limits::default(),
+                allow_file_uris: false,
+            },
+            containers: config.container_runtime.as_ref().map(ContainerRuntime::new),
+            work_dir: config.data_dir.join("runs"),
+        };
+        Ok(Self {
+            client,
+            config,
+            stake,
+            me,
+            journal,
+            executor,
+            working: JoinSet::new(),
+            in_progress: HashSet::new(),
+        })
+    }
+
+    /// The journal (for status reports).
+    #[must_use]
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Runs passes until `stop` completes (see the provider agent's
+    /// `run`: failures are logged and retried with a growing pause).
+    ///
+    /// # Errors
+    /// None today; kept for failures no later pass can mend.
+    pub async fn run(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AgentError> {
+        let poll = Duration::from_secs(self.config.poll_interval);
+        let mut pause = poll;
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.pass() => outcome,
+                () = &mut stop => break,
+            };
+            match outcome {
+                Ok(()) => pause = poll,
+                Err(e) if e.is_retryable() => {
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                    tracing::warn!("validator pass failed, next in {pause:?}: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                Some(done) = self.working.join_next(), if !self.working.is_empty() => {
+                    if let Ok(((case, round), vote)) = done {
+                        if let Err(e) = self.keep_vote(case, round, vote).await {
+                            tracing::warn!("case {case}: keeping the vote failed: {e}");
+                        }
+                    }
+                }
+                () = &mut stop => break,
+            }
+        }
+        self.working.shutdown().await;
+        Ok(())
+    }
+
+    /// One pass: the stake, then every case from the cursor on.
+    ///
+    /// # Errors
+    /// The chain or the journal failed.
+    pub async fn pass(&mut self) -> Result<(), AgentError> {
+        let now = self.client.now().await?;
+        self.keep_stake().await?;
+        let cursor = self
+            .journal
+            .number("case-cursor")
+            .await?
+            .unwrap_or(U256::from(1));
+        let count = self.client.case_count().await?;
+        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
+        let (mut n, mut next_cursor, mut front_settled) = (cursor, cursor, true);
+        while n <= end {
+            if let Some(case) = self.client.case(n).await? {
+                let step = self.serve_case(n, &case, now).await;
+                refused_is_skipped(&format!("case {n}"), step)?;
+                front_settled &= case.state == "resolved";
+            }
+            if front_settled {
+                next_cursor = n + U256::from(1);
+            }
+            n += U256::from(1);
+        }
+        if next_cursor != cursor {
+            self.journal
+                .set_fact("case-cursor", &next_cursor.to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tops the stake up to the configured amount from the vault balance.
+    async fn keep_stake(&self) -> Result<(), AgentError> {
+        let staked = self.client.validator(self.me).await?.stake;
+        if staked >= self.stake {
+            return Ok(());
+        }
+        let missing = self.stake - staked;
+        let sent = send(
+            self.config.tx_timeout,
+            "staking".to_owned(),
+            self.client.stake(missing),
+        )
+        .await
+        .map(|tx| tracing::info!("staked {missing} more ({tx})"));
+        refused_is_skipped("staking", sent)
+    }
+
+    /// Whether a refusal only means "not due yet" (simulated, nothing
+    /// sent).
+    fn not_due(
+        result: Result<alloy::primitives::TxHash, ClientError>,
+        what: &str,
+    ) -> Result<(), AgentError> {
+        match result {
+            Ok(tx) => {
+                tracing::info!("{what} ({tx})");
+                Ok(())
+            }
+            Err(e) if e.is_retryable() => Err(e.into()),
+            Err(e) => {
+                tracing::debug!("{what}: not due: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    async fn serve_case(&mut self, id: U256, case: &CaseInfo, now: u64) -> Result<(), AgentError> {
+        match case.state {
+            "awaiting_randomness" if self.config.keep_cases => {
+                let drawn = tokio::time::timeout(
+                    Duration::from_secs(self.config.tx_timeout),
+                    self.client.draw_validators(id),
+                )
+                .await
+                .map_err(|_| AgentError::TxTimeout(format!("drawing case {id}")))?;
+                Self::not_due(drawn, &format!("case {id}: committee drawn"))
+            }
+            "voting" => {
+                if case.validators.contains(&self.me) {
+                    self.vote_in(id, case, now).await?;
+                }
+                if self.config.keep_cases {
+                    let resolved = tokio::time::timeout(
+                        Duration::from_secs(self.config.tx_timeout),
+                        self.client.resolve_case(id),
+                    )
+                    .await
+                    .map_err(|_| AgentError::TxTimeout(format!("resolving case {id}")))?;
+                    Self::not_due(resolved, &format!("case {id}: resolved"))?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Works out, commits and reveals this validator's vote in the case's
+    /// current round, whichever is due.
+    async fn vote_in(&mut self, id: U256, case: &CaseInfo, now: u64) -> Result<(), AgentError> {
+        let round = case.round;
+        let Some(vote) = self.journal.vote(id, round).await? else {
+            if now <= case.commit_deadline && self.in_progress.insert((id, round)) {
+                self.start_working_out(id, case.clone());
+            }
+            return Ok(());
+        };
+        match vote.stage {
+            "chosen" if now <= case.commit_deadline => {
+                let commitment = vote_commitment(id, self.me, vote.result, vote.digest, vote.salt);
+                let sent = send(
+                    self.config.tx_timeout,
+                    format!("committing a vote in case {id}"),
+                    self.client.commit_vote(id, commitment),
+                )
+                .await;
+                match sent {
+                    Ok(tx) => tracing::info!("case {id}: vote {} committed ({tx})", vote.result),
+                    Err(AgentError::Client(ClientError::Revert(r)))
+                        if r.error == "AlreadyCommitted" => {}
+                    Err(e) => return Err(e),
+                }
+                self.journal.set_vote_stage(id, round, "committed").await?;
+            }
+            "committed" => {
+                let revealed = tokio::time::timeout(
+                    Duration::from_secs(self.config.tx_timeout),
+                    self.client
+                        .reveal_vote(id, vote.result, vote.digest, vote.salt),
+                )
+                .await
+                .map_err(|_| AgentError::TxTimeout(format!("revealing in case {id}")))?;
+                match revealed {
+                    Ok(tx) => tracing::info!("case {id}: vote revealed ({tx})"),
+                    Err(ClientError::Revert(r)) if r.error == "AlreadyRevealed" => {}
+                    // Not open yet (others still committing): next pass.
+                    Err(ClientError::Revert(r)) if r.error == "RevealNotOpen" => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+                self.journal.set_vote_stage(id, round, "revealed").await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Re-runs the case's job and judges the provider's outputs in the
+    /// background.
+    fn start_working_out(&mut self, id: U256, case: CaseInfo) {
+        let (client, executor) = (self.client.clone(), self.executor.clone());
+        tracing::info!(
+            "case {id}: drawn for round {}; re-running the job",
+            case.round
+        );
+        self.working.spawn(async move {
+            let vote = work_out(&client, &executor, id, &case)
+                .await
+                .map_err(|e| e.to_string());
+            ((id, case.round), vote)
+        });
+    }
+
+    /// Journals a worked-out vote with a new salt (committed by the next
+    /// pass).
+    async fn keep_vote(
+        &mut self,
+        case: U256,
+        round: u8,
+        vote: Result<Vote, String>,
+    ) -> Result<(), AgentError> {
+        self.in_progress.remove(&(case, round));
+        match vote {
+            Ok(vote) => {
+                let mut salt = B256::ZERO;
+                rand::thread_rng().fill_bytes(salt.as_mut_slice());
+                self.journal
+                    .record_vote(case, round, vote.result, vote.digest, salt)
+                    .await?;
+                tracing::info!("case {case}: will vote {}", vote.result);
+            }
+            // Tried again on the next pass while the commit window lasts.
+            Err(e) => tracing::warn!("case {case}: cannot work out a vote yet: {e}"),
+        }
+        Ok(())
+    }
+}
+
+/// Why a vote could not be worked out (yet).
+#[derive(Debug, thiserror::Error)]
+enum WorkOutError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Execute(#[from] crate::execute::ExecuteError),
+    #[error(transparent)]
+    Store(#[from] pond_store::StoreError),
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// The vote of this machine in `case`'s current round.
+async fn work_out(
+    client: &Client,
+    executor: &Executor,
+    id: U256,
+    case: &CaseInfo,
+) -> Result<Vote, WorkOutError> {
+    let missing = |what: String| WorkOutError::Missing(what);
+    let deal = client
+        .deal(case.deal_id)
+        .await?
+        .ok_or_else(|| missing(format!("deal {} not found", case.deal_id)))?;
+    let data = client
+        .job_data(deal.job_id)
+        .await?
+        .ok_or_else(|| missing(format!("job {}'s posting not found", deal.job_id)))?;
+    let seed = client.case_seed(id, case.round).await?.ok_or_else(|| {
+        missing(format!(
+            "the randomness of case {id} round {} is not available",
+            case.round
+        ))
+    })?;
+    let name = format!("case-{id}-round-{}", case.round);
+    let own = executor.run(&name, &data).await?;
+    let provider = match client.revealed_result(case.deal_id).await? {
+        Some((hash, uri)) if hash == case.provider_result => executor
+            .resolver
+            .tree(&uri, &ContentHash(hash.0), "outputs")
+            .await
+            .map_err(|e| tracing::info!("case {id}: the provider's outputs cannot be fetched: {e}"))
+            .ok(),
+        _ => None,
+    };
+    let Some(provider) = provider else {
+        return Ok(Vote {
+            result: outputs_unavailable(),
+            digest: B256::ZERO,
+        });
+    };
+    let verdict = executor
+        .judge(&name, &ContentHash(data.input_hash.0), &provider, &own)
+        .await?;
+    let voted = match &verdict {
+        Verdict::Agree => &provider,
+        Verdict::Disagree(reason) => {
+            tracing::info!("case {id}: the provider's result is wrong: {reason}");
+            &own
+        }
+    };
+    let digest = output_digest(&seed.0, voted, &executor.store)?;
+    Ok(Vote {
+        result: B256::from(voted.hash().0),
+        digest: B256::from(digest.0),
+    })
+}
