@@ -230,4 +230,59 @@ impl Executor {
         .await
         .map_err(|e| ExecuteError::Stopped(e.to_string()))?
     }
+
+    /// Fetches the tree `required` from the store server `uri` names (never
+    /// from this machine's store, which may hold the same tree from its own
+    /// run: what counts is whether the server serves it) and keeps it.
+    ///
+    /// # Errors
+    /// The URI is not a store server's, names another hash, or the server
+    /// does not serve the tree (within `limits`).
+    pub async fn fetch_served(
+        &self,
+        name: &str,
+        uri: &str,
+        required: &ContentHash,
+    ) -> Result<Manifest, ExecuteError> {
+        let fetch = |source| ExecuteError::Fetch {
+            what: "provider's outputs",
+            source,
+        };
+        let DataUri::Store { base, hash } = uri.parse::<DataUri>().map_err(fetch)? else {
+            return Err(fetch(pond_store::ResolveError::BadUri(format!(
+                "{uri} (the provider must serve its outputs from a store server)"
+            ))));
+        };
+        if hash != *required {
+            return Err(fetch(pond_store::ResolveError::NamesAnotherHash {
+                named: hash,
+                required: *required,
+            }));
+        }
+        let server = pond_store::RemoteStore::new(&base, None).map_err(|e| fetch(e.into()))?;
+        // A store of its own, so that nothing already held here counts as
+        // served.
+        let dir = self.work_dir.join(format!("{name}-served"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|source| ExecuteError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let fresh = LocalStore::open(&dir)?;
+        let fetched = server
+            .fetch_tree(&fresh, required, &self.resolver.limits)
+            .await
+            .map_err(|e| fetch(e.into()));
+        let kept = fetched.and_then(|tree| {
+            for entry in tree.entries() {
+                self.store
+                    .put_file(&fresh.blob_path(&entry.hash), entry.size)?;
+            }
+            self.store.put_bytes(&tree.encode())?;
+            Ok(tree)
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        kept
+    }
 }

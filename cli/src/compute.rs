@@ -36,17 +36,17 @@ pub(crate) struct Executors {
     runtime: PathBuf,
     /// Pass a GPU to image jobs as a CDI device, e.g. nvidia.com/gpu=all
     /// (repeatable; podman, or docker 25+).
-    #[arg(long, conflicts_with = "gpus")]
+    #[arg(long, conflicts_with = "docker_gpus")]
     gpu_device: Vec<String>,
     /// Pass GPUs to image jobs with docker's --gpus, e.g. all.
     #[arg(long)]
-    gpus: Option<String>,
+    docker_gpus: Option<String>,
 }
 
 impl Executors {
-    fn containers(&self) -> ContainerRuntime {
+    pub(crate) fn containers(&self) -> ContainerRuntime {
         let mut runtime = ContainerRuntime::new(&self.runtime);
-        runtime.gpu = match (&self.gpus, self.gpu_device.is_empty()) {
+        runtime.gpu = match (&self.docker_gpus, self.gpu_device.is_empty()) {
             (Some(which), _) => GpuAccess::DockerGpus(which.clone()),
             (None, false) => GpuAccess::Cdi(self.gpu_device.clone()),
             (None, true) => GpuAccess::None,
@@ -55,23 +55,24 @@ impl Executors {
     }
 }
 
-/// `pond job run --local MODULE --input DIR --output DIR`.
+/// `pond job run [--local] MODULE --input DIR --output DIR`.
 #[derive(Args, Debug)]
 pub(crate) struct Run {
-    /// Run here, as a provider would (the only mode so far; agents run
-    /// matched jobs).
-    #[arg(long, required = true)]
-    local: bool,
+    /// Run here, as a provider would, instead of on the market.
+    #[arg(long)]
+    pub(crate) local: bool,
     /// The module: a .wasm file, or image:sha256:<id> for a loaded image.
-    module: String,
+    pub(crate) module: String,
     /// The input directory (with pond-job.json at its root).
     #[arg(long)]
-    input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Where to write the outputs (a new directory).
     #[arg(long)]
-    output: PathBuf,
+    pub(crate) output: PathBuf,
     #[command(flatten)]
-    executors: Executors,
+    pub(crate) executors: Executors,
+    #[command(flatten)]
+    pub(crate) market: crate::creator_run::Market,
 }
 
 /// `pond job verify MODULE --input DIR --claimed DIR`.
@@ -199,7 +200,6 @@ impl Pack {
 
 impl Run {
     pub(crate) fn run(self, json: bool) -> eyre::Result<()> {
-        let _ = self.local;
         let module = JobModule::open(&self.module)?;
         let report = run_job(
             &module,

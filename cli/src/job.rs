@@ -78,7 +78,9 @@ enum JobCommand {
     },
     /// Hash an input directory as a tree: the input hash to post.
     Pack(crate::compute::Pack),
-    /// Run a job here exactly as a provider does and print its result hash.
+    /// Run a job on the market and get its verified outputs: publish,
+    /// post, wait, download, check, accept or challenge (with --local: run
+    /// it here exactly as a provider does and print its result hash).
     Run(Box<crate::compute::Run>),
     /// Re-run a job and compare with a provider's outputs (or run the
     /// job's comparator), as a validator does; prints the vote.
@@ -144,33 +146,75 @@ struct Post {
     /// Most you pay, in tokens (e.g. 100 or 12.5).
     #[arg(long)]
     max_price: String,
-    /// Longest the job may run, e.g. 1h.
-    #[arg(long)]
-    max_duration: String,
-    /// How long it may wait for a match, e.g. 1d.
-    #[arg(long, default_value = "1d")]
-    match_within: String,
     /// Match this offer at once (direct mode).
     #[arg(long, conflicts_with = "auction")]
     offer: Option<U256>,
     /// Run a reverse auction for this long, e.g. 10m (auction mode).
     #[arg(long)]
     auction: Option<String>,
+    #[command(flatten)]
+    needs: Needs,
+}
+
+/// What a job needs of a provider, and how long it may wait and run.
+#[derive(Args, Debug)]
+pub(crate) struct Needs {
+    /// Longest the job may run, e.g. 1h.
+    #[arg(long, default_value = "1h")]
+    pub(crate) max_duration: String,
+    /// How long it may wait for a match, e.g. 1d.
+    #[arg(long, default_value = "1d")]
+    pub(crate) match_within: String,
     /// GPUs needed.
     #[arg(long, default_value_t = 0)]
-    gpus: u32,
+    pub(crate) gpus: u32,
     /// Memory per GPU needed, GB.
     #[arg(long, default_value_t = 0)]
-    gpu_memory_gb: u32,
+    pub(crate) gpu_memory_gb: u32,
     /// CPU cores needed.
     #[arg(long, default_value_t = 1)]
-    cpu_cores: u32,
+    pub(crate) cpu_cores: u32,
     /// RAM needed, GB.
     #[arg(long, default_value_t = 0)]
-    ram_gb: u32,
+    pub(crate) ram_gb: u32,
     /// Disk needed, GB.
     #[arg(long, default_value_t = 0)]
-    disk_gb: u32,
+    pub(crate) disk_gb: u32,
+}
+
+impl Needs {
+    /// The job request for `data`, paying at most `max_price`, matched at
+    /// once with `offer` (or zero) or auctioned for `bidding_window`
+    /// seconds (or zero).
+    pub(crate) async fn request(
+        &self,
+        data: crate::compute::ResolvedJobData,
+        max_price: U256,
+        offer: U256,
+        bidding_window: u64,
+        client: &pond_client::Client,
+    ) -> eyre::Result<JobRequest> {
+        let max_duration = parse_duration(&self.max_duration)?;
+        let match_within = parse_duration(&self.match_within)?;
+        Ok(JobRequest {
+            module_hash: data.module_hash,
+            module_uri: data.module_uri,
+            input_hash: data.input_hash,
+            input_uri: data.input_uri,
+            min_hardware: Hardware {
+                gpu_count: self.gpus,
+                gpu_memory_gb: self.gpu_memory_gb,
+                cpu_cores: self.cpu_cores,
+                ram_gb: self.ram_gb,
+                disk_gb: self.disk_gb,
+            },
+            max_duration,
+            max_price,
+            match_deadline: client.now().await?.saturating_add(match_within),
+            bidding_window,
+            offer_id: offer,
+        })
+    }
 }
 
 impl Job {
@@ -180,7 +224,7 @@ impl Job {
         let json = self.session.json;
         let command = match self.command {
             JobCommand::Pack(pack) => return blocking(move || pack.run(json)).await,
-            JobCommand::Run(run) => return blocking(move || run.run(json)).await,
+            JobCommand::Run(run) if run.local => return blocking(move || run.run(json)).await,
             JobCommand::Verify(verify) => return blocking(move || verify.run(json)).await,
             on_chain => on_chain,
         };
@@ -374,7 +418,8 @@ impl Job {
                 }
             }
             // Returned above.
-            JobCommand::Pack(_) | JobCommand::Run(_) | JobCommand::Verify(_) => {}
+            JobCommand::Run(run) => crate::creator_run::run(run, &client, decimals, json).await?,
+            JobCommand::Pack(_) | JobCommand::Verify(_) => {}
         }
         Ok(())
     }
@@ -455,8 +500,6 @@ async fn request_of(
     decimals: u8,
 ) -> eyre::Result<(JobRequest, Vec<(&'static str, Option<String>)>)> {
     let max_price = parse_amount(&p.max_price, decimals)?;
-    let max_duration = parse_duration(&p.max_duration)?;
-    let match_within = parse_duration(&p.match_within)?;
     let bidding_window = p.auction.as_deref().map(parse_duration).transpose()?;
     let data = crate::compute::JobData {
         module: p.module.clone(),
@@ -476,23 +519,15 @@ async fn request_of(
         ("inputHash", Some(data.input_hash.to_string())),
         ("inputUri", Some(data.input_uri.clone())),
     ];
-    let request = JobRequest {
-        module_hash: data.module_hash,
-        module_uri: data.module_uri,
-        input_hash: data.input_hash,
-        input_uri: data.input_uri,
-        min_hardware: Hardware {
-            gpu_count: p.gpus,
-            gpu_memory_gb: p.gpu_memory_gb,
-            cpu_cores: p.cpu_cores,
-            ram_gb: p.ram_gb,
-            disk_gb: p.disk_gb,
-        },
-        max_duration,
-        max_price,
-        match_deadline: client.now().await?.saturating_add(match_within),
-        bidding_window: bidding_window.unwrap_or(0),
-        offer_id: p.offer.unwrap_or(U256::ZERO),
-    };
+    let request = p
+        .needs
+        .request(
+            data,
+            max_price,
+            p.offer.unwrap_or(U256::ZERO),
+            bidding_window.unwrap_or(0),
+            client,
+        )
+        .await?;
     Ok((request, sent_data.to_vec()))
 }

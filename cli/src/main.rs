@@ -31,6 +31,7 @@ mod account;
 mod compute;
 mod config;
 mod contracts;
+mod creator_run;
 mod deal;
 mod job;
 mod keeper;

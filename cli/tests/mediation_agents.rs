@@ -225,6 +225,24 @@ async fn validator_agents_uphold_an_honest_result_and_reject_a_wrong_one() {
     );
     assert_eq!(creator_locked, U256::ZERO);
     s.assert_vault_invariant().await;
+
+    // The seed outlives the beacon's window: once the round's block is
+    // more than 256 blocks old, it is computed from the block's header,
+    // to the same value.
+    let case = U256::from(1);
+    let round = creator_client
+        .case(case)
+        .await
+        .expect("case")
+        .expect("exists")
+        .round;
+    let fresh = creator_client.case_seed(case, round).await.expect("seed");
+    for _ in 0..260 {
+        s.mine().await;
+    }
+    let late = creator_client.case_seed(case, round).await.expect("seed");
+    assert!(fresh.is_some());
+    assert_eq!(late, fresh);
     for agent in agents {
         assert!(agent.terminate().success());
     }

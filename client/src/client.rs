@@ -60,6 +60,16 @@ pub enum ClientError {
     /// A transaction was mined but failed.
     #[error("transaction {0} was mined but reverted")]
     Reverted(TxHash),
+    /// The node answered and refused (a transaction that would revert or
+    /// whose nonce is taken, say): the same request will not succeed as
+    /// it is.
+    #[error("the node at {rpc} refused: {message}")]
+    Refused {
+        /// The endpoint.
+        rpc: String,
+        /// What the node said.
+        message: String,
+    },
     /// A transaction needs an account and none was given.
     #[error("this needs an account: pass --keystore NAME, --private-key-env VAR, --private-key-file FILE or --mnemonic-file FILE")]
     NoAccount,
@@ -305,7 +315,8 @@ pub struct CaseInfo {
     pub provider: Address,
     /// State name (`awaiting_randomness`, `voting`, `resolved`).
     pub state: &'static str,
-    /// Voting round (1 or 2).
+    /// Voting round as the contract counts it: 0 for the first committee,
+    /// 1 for the redraw (the seed is computed with this number).
     pub round: u8,
     /// Commit votes by (unix seconds).
     pub commit_deadline: u64,
@@ -346,7 +357,16 @@ impl Client {
         let account = signer.as_ref().map(PrivateKeySigner::address);
         let kept = signer.clone();
         let provider = match signer {
+            // The nonce is asked of the node for every transaction, never
+            // cached: a transaction the node refused (another agent's
+            // identical step won the race) must not leave a gap that
+            // blocks every later one, and other processes may sign for the
+            // same account (an agent and a person's command).
             Some(signer) => ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .with_gas_estimation()
+                .with_simple_nonce_management()
+                .fetch_chain_id()
                 .wallet(EthereumWallet::from(signer))
                 .connect_http(url)
                 .erased(),
@@ -433,10 +453,19 @@ impl Client {
     /// Pond error, `called` being the contract called) or a transport
     /// failure.
     fn classify(&self, called: &str, error: &alloy::contract::Error) -> ClientError {
-        match error.as_revert_data() {
-            Some(data) => PondRevert::decode(&data, Some(called))
-                .map_or(ClientError::UnknownRevert(data), ClientError::Revert),
-            None => self.transport(error),
+        if let Some(data) = error.as_revert_data() {
+            return PondRevert::decode(&data, Some(called))
+                .map_or(ClientError::UnknownRevert(data), ClientError::Revert);
+        }
+        match error {
+            // Rate limits (EIP-1474's -32005) pass: retried like an outage.
+            alloy::contract::Error::TransportError(alloy::transports::RpcError::ErrorResp(
+                payload,
+            )) if payload.code != -32005 => ClientError::Refused {
+                rpc: self.rpc.clone(),
+                message: payload.message.chars().take(300).collect(),
+            },
+            other => self.transport(other),
         }
     }
 
@@ -821,15 +850,43 @@ impl Client {
             return Ok(None);
         };
         let beacon = IBlockHashBeacon::new(self.deployment.contracts.beacon, &self.provider);
-        let randomness = self
+        let mut randomness = self
             .view("BlockHashBeacon", beacon.randomness(beacon_round))
             .await?;
         if randomness.is_zero() {
-            return Ok(None);
+            // The beacon answers only for recent blocks (a minute or so on
+            // Arbitrum); the block's hash stays readable from any node.
+            match self.randomness_from_block(beacon_round).await? {
+                Some(derived) => randomness = derived,
+                None => return Ok(None),
+            }
         }
         Ok(Some(alloy::primitives::keccak256(
             (randomness, case, U256::from(round)).abi_encode(),
         )))
+    }
+
+    /// A beacon round's randomness computed from its block's header, as
+    /// `BlockHashBeacon.randomness` computes it on chain
+    /// (`keccak256(abi.encode(blockhash(round), round))`), for rounds the
+    /// beacon no longer answers for. `None`: no such block yet.
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn randomness_from_block(
+        &self,
+        round: U256,
+    ) -> Result<Option<alloy::primitives::B256>, ClientError> {
+        use alloy::sol_types::SolValue;
+        let Ok(number) = u64::try_from(round) else {
+            return Ok(None);
+        };
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| self.transport(&e))?;
+        Ok(block.map(|b| alloy::primitives::keccak256((b.header.hash, round).abi_encode())))
     }
 
     /// Commits to a result with `commitment` (see

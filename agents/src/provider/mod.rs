@@ -14,7 +14,11 @@
 
 pub mod config;
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use alloy::primitives::{Address, B256, U256};
 use pond_bindings::commitment::result_commitment;
@@ -37,9 +41,14 @@ use crate::{
 };
 pub use config::{ConfigError, ProviderConfig};
 
-/// A run that failed this often for a reason that may pass (a store was
-/// down) is given up.
-const MAX_RUN_FAILURES: u32 = 5;
+/// A run that failed this often for a reason of its own (not the host's
+/// or the network's) is given up.
+const MAX_RUN_FAILURES: u32 = 3;
+/// The longest a job's module and inputs may take to fetch before it is
+/// taken.
+const FETCH_BEFORE_TAKING: Duration = Duration::from_secs(120);
+/// The pause before a failed run is tried again.
+const RETRY_PAUSE: Duration = Duration::from_secs(20);
 /// Jobs and deals read per pass at most, so one pass stays short on a busy
 /// market; the next pass goes on from where this one stopped.
 const MAX_SCAN: u64 = 500;
@@ -68,7 +77,10 @@ pub struct ProviderAgent {
     executor: Executor,
     registered: bool,
     runs: JoinSet<(U256, Result<Manifest, ExecuteError>)>,
-    running: HashSet<U256>,
+    /// Deals being run, by their task (a task that panics is still known).
+    running: HashMap<tokio::task::Id, U256>,
+    /// Deals whose last run failed: not started again before this time.
+    not_before: HashMap<U256, std::time::Instant>,
     /// Open jobs whose module cannot run here (not asked again).
     unrunnable: HashSet<U256>,
 }
@@ -122,6 +134,18 @@ impl ProviderAgent {
             work_dir: config.data_dir.join("runs"),
         };
         let hardware = config.hardware.over(detect(&config.data_dir));
+        let host = config
+            .public_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split([':', '/']).next())
+            .unwrap_or_default();
+        if matches!(host, "localhost" | "0.0.0.0" | "[::1]") || host.starts_with("127.") {
+            tracing::warn!(
+                "public-url {} is this machine only: creators and validators elsewhere cannot fetch your outputs (and a challenge would reject them); set public-url in the configuration",
+                config.public_url
+            );
+        }
         Ok(Self {
             client,
             config,
@@ -133,7 +157,8 @@ impl ProviderAgent {
             executor,
             registered: false,
             runs: JoinSet::new(),
-            running: HashSet::new(),
+            running: HashMap::new(),
+            not_before: HashMap::new(),
             unrunnable: HashSet::new(),
         })
     }
@@ -201,11 +226,19 @@ impl ProviderAgent {
             }
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                Some(done) = self.runs.join_next(), if !self.runs.is_empty() => {
-                    if let Ok((deal, result)) = done {
-                        if let Err(e) = self.finish_run(deal, result).await {
-                            tracing::warn!("deal {deal}: keeping the run failed: {e}");
+                Some(done) = self.runs.join_next_with_id(), if !self.runs.is_empty() => {
+                    let (deal, result) = match done {
+                        Ok((task, (deal, result))) => {
+                            self.running.remove(&task);
+                            (deal, result)
                         }
+                        Err(failed) => {
+                            let Some(deal) = self.running.remove(&failed.id()) else { continue };
+                            (deal, Err(ExecuteError::Stopped(failed.to_string())))
+                        }
+                    };
+                    if let Err(e) = self.finish_run(deal, result).await {
+                        tracing::warn!("deal {deal}: keeping the run failed: {e}");
                     }
                 }
                 () = &mut stop => break,
@@ -226,10 +259,11 @@ impl ProviderAgent {
             self.ensure_registered().await?;
             self.registered = true;
         }
-        let offer = self.ensure_offer(now).await?;
+        // Deals first: their deadlines are the ones money rides on.
         self.discover_deals().await?;
-        self.find_work(now, offer.as_ref()).await?;
         self.progress_deals(now).await?;
+        let offer = self.ensure_offer(now).await?;
+        self.find_work(now, offer.as_ref()).await?;
         self.withdraw().await
     }
 
@@ -349,27 +383,38 @@ impl ProviderAgent {
         Ok(())
     }
 
-    /// Whether this machine can run job `id`'s module (a data URI, or an
-    /// image loaded here).
+    /// Whether this machine can run job `id`: its module and inputs are
+    /// fetched (and verified) now, before any collateral is at stake; a
+    /// job whose data cannot be fetched is never taken.
     async fn can_run(&mut self, id: U256) -> Result<bool, AgentError> {
         if self.unrunnable.contains(&id) {
             return Ok(false);
         }
-        let runnable = match self.client.job_data(id).await? {
-            Some(data) => {
-                data.module_uri.parse::<pond_store::DataUri>().is_ok()
-                    || self.executor.containers.as_ref().is_some_and(|runtime| {
-                        runtime
-                            .has_image(&ContentHash(data.module_hash.0))
-                            .unwrap_or(false)
-                    })
-            }
-            None => false,
+        // A node that has not indexed the posting yet: asked again later.
+        let Some(data) = self.client.job_data(id).await? else {
+            return Ok(false);
         };
-        if !runnable {
-            self.unrunnable.insert(id);
-        }
-        Ok(runnable)
+        let executor = &self.executor;
+        let fetch = async {
+            executor.module(&data).await?;
+            executor
+                .resolver
+                .tree(&data.input_uri, &ContentHash(data.input_hash.0), "input")
+                .await
+                .map_err(|source| ExecuteError::Fetch {
+                    what: "inputs",
+                    source,
+                })?;
+            Ok::<(), ExecuteError>(())
+        };
+        let why = match tokio::time::timeout(FETCH_BEFORE_TAKING, fetch).await {
+            Ok(Ok(())) => return Ok(true),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("its data took longer than {FETCH_BEFORE_TAKING:?} to fetch"),
+        };
+        tracing::info!("job {id} not taken: {why}");
+        self.unrunnable.insert(id);
+        Ok(false)
     }
 
     /// Takes open jobs the offer serves and bids in auctions, by policy.
@@ -384,11 +429,25 @@ impl ProviderAgent {
             .unwrap_or(U256::from(1));
         let count = self.client.job_count().await?;
         let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
+        // Deals not yet delivered, against the deals this machine runs at
+        // once: auction wins do not count against the offer's slots.
+        let busy = self
+            .journal
+            .deals_in_flight()
+            .await?
+            .iter()
+            .filter(|e| matches!(e.stage, Stage::New | Stage::Ran | Stage::Committed))
+            .count();
+        let mut capacity = (self.config.offer.max_concurrent as usize).saturating_sub(busy);
         let (mut n, mut next_cursor, mut front_settled) = (cursor, cursor, true);
         while n <= end {
             if let Some(job) = self.client.job(n).await? {
-                self.consider_job(n, &job, now, offer).await?;
-                front_settled &= matches!(job.state, "matched" | "cancelled" | "expired");
+                if capacity > 0 && self.consider_job(n, &job, now, offer).await? {
+                    capacity -= 1;
+                }
+                // An unmatched job past its deadline can only expire.
+                front_settled &= matches!(job.state, "matched" | "cancelled" | "expired")
+                    || now >= job.match_deadline;
             }
             if front_settled {
                 next_cursor = n + U256::from(1);
@@ -403,23 +462,24 @@ impl ProviderAgent {
         Ok(())
     }
 
+    /// Takes or bids on job `id` when the policy says so; whether it did.
     async fn consider_job(
         &mut self,
         id: U256,
         job: &JobInfo,
         now: u64,
         offer: Option<&Offer>,
-    ) -> Result<(), AgentError> {
+    ) -> Result<bool, AgentError> {
         match job.state {
             "open" if self.config.take_open_jobs && now < job.match_deadline => {
-                let Some(offer) = offer else { return Ok(()) };
+                let Some(offer) = offer else { return Ok(false) };
                 let needs = JobNeeds {
                     hardware: job.min_hardware,
                     max_price: job.max_price,
                     max_duration: job.max_duration,
                 };
                 if !mismatches(offer, &needs, now).is_empty() || !self.can_run(id).await? {
-                    return Ok(());
+                    return Ok(false);
                 }
                 let taken = send(
                     self.config.tx_timeout,
@@ -428,11 +488,13 @@ impl ProviderAgent {
                 )
                 .await
                 .map(|(deal, tx)| tracing::info!("job {id} taken: deal {deal} ({tx})"));
-                refused_is_skipped(&format!("taking job {id}"), taken)
+                let done = taken.is_ok();
+                refused_is_skipped(&format!("taking job {id}"), taken.map(drop))?;
+                Ok(done)
             }
             "bidding" if now < job.bidding_end && job.best_bidder != self.me => {
                 let Some(floor) = self.amounts.bid_floor else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let policy = &self.config.offer;
                 let fits = covers(self.hardware, job.min_hardware)
@@ -443,10 +505,10 @@ impl ProviderAgent {
                     job.best_price.checked_sub(self.amounts.bid_step)
                 };
                 let Some(price) = price.filter(|p| *p >= floor && !p.is_zero()) else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 if !fits || !self.can_run(id).await? {
-                    return Ok(());
+                    return Ok(false);
                 }
                 let bid = send(
                     self.config.tx_timeout,
@@ -455,16 +517,18 @@ impl ProviderAgent {
                 )
                 .await
                 .map(|tx| tracing::info!("bid {price} on job {id} ({tx})"));
-                refused_is_skipped(&format!("bidding on job {id}"), bid)
+                let done = bid.is_ok();
+                refused_is_skipped(&format!("bidding on job {id}"), bid)?;
+                Ok(done)
             }
-            _ => Ok(()),
+            _ => Ok(false),
         }
     }
 
     /// Does for each deal in flight what is due now.
     async fn progress_deals(&mut self, now: u64) -> Result<(), AgentError> {
         for entry in self.journal.deals_in_flight().await? {
-            if self.running.contains(&entry.deal) {
+            if self.running.values().any(|d| *d == entry.deal) {
                 continue;
             }
             let what = format!("deal {}", entry.deal);
@@ -492,7 +556,9 @@ impl ProviderAgent {
                     self.journal.set_stage(id, Stage::Committed, None).await?;
                     tracing::info!("deal {id}: committed to {result} ({tx})");
                 }
-                (None, _) if now < deal.execution_deadline => self.start_run(entry).await?,
+                (None, _) if now < deal.execution_deadline => {
+                    self.start_run(entry, deal.execution_deadline - now).await?;
+                }
                 _ => {}
             },
             "committed" => {
@@ -546,29 +612,42 @@ impl ProviderAgent {
         Ok(())
     }
 
-    /// Starts running deal `entry`'s job in the background.
-    async fn start_run(&mut self, entry: &DealEntry) -> Result<(), AgentError> {
-        if self.running.len() >= self.config.offer.max_concurrent as usize {
+    /// Starts running deal `entry`'s job in the background, for at most
+    /// `left` seconds (its execution deadline).
+    async fn start_run(&mut self, entry: &DealEntry, left: u64) -> Result<(), AgentError> {
+        if self.running.len() >= self.config.offer.max_concurrent as usize
+            || self.running.values().any(|d| *d == entry.deal)
+            || self
+                .not_before
+                .get(&entry.deal)
+                .is_some_and(|t| std::time::Instant::now() < *t)
+        {
             return Ok(());
         }
         let Some(data) = self.client.job_data(entry.job).await? else {
-            self.journal
-                .set_stage(
-                    entry.deal,
-                    Stage::Failed,
-                    Some("the job's posting was not found"),
-                )
-                .await?;
+            // A node that has not indexed the posting yet: next pass.
+            tracing::warn!(
+                "deal {}: job {}'s posting not found yet",
+                entry.deal,
+                entry.job
+            );
             return Ok(());
         };
         let executor = self.executor.clone();
         let deal = entry.deal;
         tracing::info!("deal {deal}: running job {}", entry.job);
-        self.running.insert(deal);
-        self.runs.spawn(async move {
-            let result = executor.run(&pin_name(deal), &data).await;
+        let task = self.runs.spawn(async move {
+            let name = pin_name(deal);
+            let run = executor.run(&name, &data);
+            let result = match tokio::time::timeout(Duration::from_secs(left.max(1)), run).await {
+                Ok(result) => result,
+                Err(_) => Err(ExecuteError::Stopped(
+                    "the run outlasted the deal's execution deadline".to_owned(),
+                )),
+            };
             (deal, result)
         });
+        self.running.insert(task.id(), deal);
         Ok(())
     }
 
@@ -579,7 +658,6 @@ impl ProviderAgent {
         deal: U256,
         result: Result<Manifest, ExecuteError>,
     ) -> Result<(), AgentError> {
-        self.running.remove(&deal);
         match result {
             Ok(outputs) => {
                 let hash = outputs.hash();
@@ -594,7 +672,12 @@ impl ProviderAgent {
             }
             Err(e) => {
                 let failures = self.journal.run_failed(deal, &e.to_string()).await?;
-                if !e.is_transient() || failures >= MAX_RUN_FAILURES {
+                // A host or network trouble is tried again until the
+                // deadline (the chain ends the deal then); a job that
+                // fails by itself, a few times.
+                self.not_before
+                    .insert(deal, std::time::Instant::now() + RETRY_PAUSE);
+                if !e.is_transient() && failures >= MAX_RUN_FAILURES {
                     self.journal
                         .set_stage(deal, Stage::Failed, Some(&e.to_string()))
                         .await?;

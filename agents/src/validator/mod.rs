@@ -15,7 +15,7 @@
 
 pub mod config;
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::primitives::{keccak256, Address, B256, U256};
 use pond_bindings::commitment::vote_commitment;
@@ -38,6 +38,14 @@ pub use config::ValidatorConfig;
 pub fn outputs_unavailable() -> B256 {
     keccak256("pond.outputs-unavailable")
 }
+
+/// How long before the commit deadline a vote must be worked out, and
+/// the provider's outputs counted unavailable if they still cannot be
+/// fetched, seconds.
+const COMMIT_MARGIN: u64 = 300;
+
+/// The pause before a failed working-out is tried again.
+const RETRY_PAUSE: Duration = Duration::from_secs(20);
 
 /// Cases read per pass at most.
 const MAX_SCAN: u64 = 500;
@@ -63,7 +71,11 @@ pub struct ValidatorAgent {
     journal: Journal,
     executor: Executor,
     working: Working,
-    in_progress: HashSet<(U256, u8)>,
+    /// Votes being worked out, by their task (a task that panics is still
+    /// known).
+    in_progress: HashMap<tokio::task::Id, (U256, u8)>,
+    /// Votes whose working-out failed: not started again before this time.
+    not_before: HashMap<(U256, u8), std::time::Instant>,
 }
 
 impl ValidatorAgent {
@@ -109,7 +121,8 @@ impl ValidatorAgent {
             journal,
             executor,
             working: JoinSet::new(),
-            in_progress: HashSet::new(),
+            in_progress: HashMap::new(),
+            not_before: HashMap::new(),
         })
     }
 
@@ -146,11 +159,19 @@ impl ValidatorAgent {
             }
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                Some(done) = self.working.join_next(), if !self.working.is_empty() => {
-                    if let Ok(((case, round), vote)) = done {
-                        if let Err(e) = self.keep_vote(case, round, vote).await {
-                            tracing::warn!("case {case}: keeping the vote failed: {e}");
+                Some(done) = self.working.join_next_with_id(), if !self.working.is_empty() => {
+                    let ((case, round), vote) = match done {
+                        Ok((task, done)) => {
+                            self.in_progress.remove(&task);
+                            done
                         }
+                        Err(failed) => {
+                            let Some(key) = self.in_progress.remove(&failed.id()) else { continue };
+                            (key, Err(failed.to_string()))
+                        }
+                    };
+                    if let Err(e) = self.keep_vote(case, round, vote).await {
+                        tracing::warn!("case {case}: keeping the vote failed: {e}");
                     }
                 }
                 () = &mut stop => break,
@@ -166,7 +187,6 @@ impl ValidatorAgent {
     /// The chain or the journal failed.
     pub async fn pass(&mut self) -> Result<(), AgentError> {
         let now = self.client.now().await?;
-        self.keep_stake().await?;
         let cursor = self
             .journal
             .number("case-cursor")
@@ -191,7 +211,8 @@ impl ValidatorAgent {
                 .set_fact("case-cursor", &next_cursor.to_string())
                 .await?;
         }
-        Ok(())
+        // After the votes: their deadlines are the ones stake rides on.
+        self.keep_stake().await
     }
 
     /// Tops the stake up to the configured amount from the vault balance.
@@ -265,13 +286,24 @@ impl ValidatorAgent {
     async fn vote_in(&mut self, id: U256, case: &CaseInfo, now: u64) -> Result<(), AgentError> {
         let round = case.round;
         let Some(vote) = self.journal.vote(id, round).await? else {
-            if now <= case.commit_deadline && self.in_progress.insert((id, round)) {
-                self.start_working_out(id, case.clone());
+            let busy = self.in_progress.values().any(|k| *k == (id, round))
+                || self
+                    .not_before
+                    .get(&(id, round))
+                    .is_some_and(|t| std::time::Instant::now() < *t);
+            if now <= case.commit_deadline && !busy {
+                self.start_working_out(id, case.clone(), now);
             }
             return Ok(());
         };
-        match vote.stage {
-            "chosen" if now <= case.commit_deadline => {
+        // A commitment whose receipt was lost may have landed: past the
+        // deadline, try to reveal it (refused harmlessly if it did not).
+        let stage = match vote.stage {
+            "chosen" if now > case.commit_deadline => "committed",
+            other => other,
+        };
+        match stage {
+            "chosen" => {
                 let commitment = vote_commitment(id, self.me, vote.result, vote.digest, vote.salt);
                 let sent = send(
                     self.config.tx_timeout,
@@ -300,6 +332,10 @@ impl ValidatorAgent {
                     Err(ClientError::Revert(r)) if r.error == "AlreadyRevealed" => {}
                     // Not open yet (others still committing): next pass.
                     Err(ClientError::Revert(r)) if r.error == "RevealNotOpen" => return Ok(()),
+                    Err(ClientError::Revert(r)) if r.error == "NotCommitted" => {
+                        tracing::warn!("case {id}: the vote was never committed");
+                        return Ok(());
+                    }
                     Err(e) => return Err(e.into()),
                 }
                 self.journal.set_vote_stage(id, round, "revealed").await?;
@@ -311,18 +347,31 @@ impl ValidatorAgent {
 
     /// Re-runs the case's job and judges the provider's outputs in the
     /// background.
-    fn start_working_out(&mut self, id: U256, case: CaseInfo) {
+    fn start_working_out(&mut self, id: U256, case: CaseInfo, now: u64) {
+        let round = case.round;
         let (client, executor) = (self.client.clone(), self.executor.clone());
         tracing::info!(
             "case {id}: drawn for round {}; re-running the job",
             case.round
         );
-        self.working.spawn(async move {
-            let vote = work_out(&client, &executor, id, &case)
-                .await
-                .map_err(|e| e.to_string());
+        // Whatever happens (a trickling server, a long run), the work ends
+        // in time to commit.
+        let left = case
+            .commit_deadline
+            .saturating_sub(now)
+            .saturating_sub(COMMIT_MARGIN)
+            .max(1);
+        let task = self.working.spawn(async move {
+            let vote = tokio::time::timeout(
+                Duration::from_secs(left),
+                work_out(&client, &executor, id, &case, now),
+            )
+            .await
+            .map_err(|_| "working out the vote took until the commit deadline".to_owned())
+            .and_then(|vote| vote.map_err(|e| e.to_string()));
             ((id, case.round), vote)
         });
+        self.in_progress.insert(task.id(), (id, round));
     }
 
     /// Journals a worked-out vote with a new salt (committed by the next
@@ -333,7 +382,6 @@ impl ValidatorAgent {
         round: u8,
         vote: Result<Vote, String>,
     ) -> Result<(), AgentError> {
-        self.in_progress.remove(&(case, round));
         match vote {
             Ok(vote) => {
                 let mut salt = B256::ZERO;
@@ -343,8 +391,12 @@ impl ValidatorAgent {
                     .await?;
                 tracing::info!("case {case}: will vote {}", vote.result);
             }
-            // Tried again on the next pass while the commit window lasts.
-            Err(e) => tracing::warn!("case {case}: cannot work out a vote yet: {e}"),
+            // Tried again while the commit window lasts.
+            Err(e) => {
+                self.not_before
+                    .insert((case, round), std::time::Instant::now() + RETRY_PAUSE);
+                tracing::warn!("case {case}: cannot work out a vote yet: {e}");
+            }
         }
         Ok(())
     }
@@ -369,6 +421,7 @@ async fn work_out(
     executor: &Executor,
     id: U256,
     case: &CaseInfo,
+    now: u64,
 ) -> Result<Vote, WorkOutError> {
     let missing = |what: String| WorkOutError::Missing(what);
     let deal = client
@@ -389,18 +442,27 @@ async fn work_out(
     let own = executor.run(&name, &data).await?;
     let provider = match client.revealed_result(case.deal_id).await? {
         Some((hash, uri)) if hash == case.provider_result => executor
-            .resolver
-            .tree(&uri, &ContentHash(hash.0), "outputs")
+            .fetch_served(&name, &uri, &ContentHash(hash.0))
             .await
-            .map_err(|e| tracing::info!("case {id}: the provider's outputs cannot be fetched: {e}"))
-            .ok(),
-        _ => None,
+            .map_err(|e| e.to_string()),
+        _ => Err("the provider's reveal was not found".to_owned()),
     };
-    let Some(provider) = provider else {
-        return Ok(Vote {
-            result: outputs_unavailable(),
-            digest: B256::ZERO,
-        });
+    let provider = match provider {
+        Ok(tree) => tree,
+        // A server that is down for a while is tried again; only near the
+        // deadline are the outputs counted unavailable.
+        Err(why) if now.saturating_add(2 * COMMIT_MARGIN) < case.commit_deadline => {
+            return Err(WorkOutError::Missing(format!(
+                "the provider's outputs cannot be fetched yet: {why}"
+            )));
+        }
+        Err(why) => {
+            tracing::info!("case {id}: the provider's outputs are unavailable: {why}");
+            return Ok(Vote {
+                result: outputs_unavailable(),
+                digest: B256::ZERO,
+            });
+        }
     };
     let verdict = executor
         .judge(&name, &ContentHash(data.input_hash.0), &provider, &own)
