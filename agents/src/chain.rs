@@ -2,7 +2,9 @@
 //! receipt timeout, and the rule that a step the contracts refuse is
 //! logged and skipped while a failure of the chain ends the pass.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
+
+use tokio::task::{Id, JoinSet};
 
 use pond_client::ClientError;
 
@@ -91,4 +93,117 @@ pub(crate) fn refused_is_skipped(
         }
         other => other,
     }
+}
+
+/// The longest pause between passes while the chain keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Work running in the background, each task under a key (a deal, a
+/// case's round), so that a task that panics is still known by its key.
+#[derive(Debug)]
+pub(crate) struct Tasks<K, T> {
+    set: JoinSet<T>,
+    keys: std::collections::HashMap<Id, K>,
+}
+
+impl<K: Clone + PartialEq, T: Send + 'static> Tasks<K, T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            set: JoinSet::new(),
+            keys: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Starts `work` under `key`.
+    pub(crate) fn spawn(&mut self, key: K, work: impl Future<Output = T> + Send + 'static) {
+        let task = self.set.spawn(work);
+        self.keys.insert(task.id(), key);
+    }
+
+    /// Whether work under `key` is running.
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.keys.values().any(|k| k == key)
+    }
+
+    /// How many tasks are running.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The next task to finish: its key, and its output or why it failed.
+    async fn next(&mut self) -> Option<(K, Result<T, String>)> {
+        loop {
+            let done = self.set.join_next_with_id().await?;
+            let (id, output) = match done {
+                Ok((id, output)) => (id, Ok(output)),
+                Err(failed) => (failed.id(), Err(failed.to_string())),
+            };
+            if let Some(key) = self.keys.remove(&id) {
+                return Some((key, output));
+            }
+        }
+    }
+}
+
+/// An agent as [`run_passes`] drives it: passes over the chain, and work
+/// running in the background between them.
+pub(crate) trait Passes {
+    /// What background work is known by.
+    type Key: Clone + PartialEq;
+    /// What background work gives back.
+    type Work: Send + 'static;
+
+    /// Which agent, for logs.
+    const NAME: &'static str;
+
+    /// Time between passes when all is well, seconds.
+    fn poll_interval(&self) -> u64;
+
+    /// One pass over the chain.
+    async fn pass(&mut self) -> Result<(), AgentError>;
+
+    /// The background work.
+    fn tasks(&mut self) -> &mut Tasks<Self::Key, Self::Work>;
+
+    /// Keeps what background work gave back (or why it failed).
+    async fn finished(&mut self, key: Self::Key, output: Result<Self::Work, String>);
+}
+
+/// Runs passes until `stop` completes; a pass that fails is logged and
+/// retried with a growing pause (the chain may be down), and finished
+/// background work is kept at once (its next step follows in the next
+/// pass). Work in progress when it stops is abandoned; the next agent on
+/// the same journal starts it again.
+///
+/// # Errors
+/// Only a failure no later pass can mend.
+pub(crate) async fn run_passes<A: Passes>(
+    agent: &mut A,
+    stop: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
+    let poll = Duration::from_secs(agent.poll_interval());
+    let mut pause = poll;
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let outcome = tokio::select! {
+            outcome = agent.pass() => outcome,
+            () = &mut stop => break,
+        };
+        match outcome {
+            Ok(()) => pause = poll,
+            Err(e) if e.is_retryable() => {
+                pause = (pause * 2).min(MAX_BACKOFF);
+                tracing::warn!("{} pass failed, next in {pause:?}: {e}", A::NAME);
+            }
+            Err(e) => return Err(e),
+        }
+        let busy = agent.tasks().len() > 0;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            Some((key, output)) = agent.tasks().next(), if busy => agent.finished(key, output).await,
+            () = &mut stop => break,
+        }
+    }
+    agent.tasks().set.shutdown().await;
+    Ok(())
 }

@@ -132,39 +132,24 @@ impl Executor {
             })?;
         let executor = self.clone();
         let dir = self.work_dir.join(name);
-        tokio::task::spawn_blocking(move || {
-            let io = |path: &std::path::Path| {
-                let path = path.to_owned();
-                move |source| ExecuteError::Io { path, source }
-            };
-            // A run cut short (a crash, a kill) leaves its directory behind:
-            // start clean.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        in_clean_dir(dir, move |dir| {
+            let limits = executor.resolver.limits;
+            let input = dir.join("input");
+            executor.store.materialize(&input_hash, &input, &limits)?;
+            let output = dir.join("output");
+            let report = run_job(&module, &input, &output, executor.containers.as_ref())?;
+            let kept = executor.store.put_dir(&output, &limits)?;
+            if kept.hash() != report.result_hash {
+                // The outputs changed between the run and the store
+                // (someone else wrote to the work directory).
+                return Err(ExecuteError::Io {
+                    path: output,
+                    source: std::io::Error::other("the outputs changed after the run"),
+                });
             }
-            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let result = (|| {
-                let limits = executor.resolver.limits;
-                let input = dir.join("input");
-                executor.store.materialize(&input_hash, &input, &limits)?;
-                let output = dir.join("output");
-                let report = run_job(&module, &input, &output, executor.containers.as_ref())?;
-                let kept = executor.store.put_dir(&output, &limits)?;
-                if kept.hash() != report.result_hash {
-                    // The outputs changed between the run and the store
-                    // (someone else wrote to the work directory).
-                    return Err(ExecuteError::Io {
-                        path: output,
-                        source: std::io::Error::other("the outputs changed after the run"),
-                    });
-                }
-                Ok(kept)
-            })();
-            let _ = std::fs::remove_dir_all(&dir);
-            result
+            Ok(kept)
         })
         .await
-        .map_err(|e| ExecuteError::Stopped(e.to_string()))?
     }
 
     /// Judges a provider's outputs against this machine's own run of the
@@ -188,47 +173,34 @@ impl Executor {
         let executor = self.clone();
         let dir = self.work_dir.join(name);
         let (input, provider, own) = (*input, provider.clone(), own.clone());
-        tokio::task::spawn_blocking(move || {
-            let io = |path: &std::path::Path| {
-                let path = path.to_owned();
-                move |source| ExecuteError::Io { path, source }
-            };
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        in_clean_dir(dir, move |dir| {
+            let limits = executor.resolver.limits;
+            let input_dir = dir.join("input");
+            let input_tree = executor.store.materialize(&input, &input_dir, &limits)?;
+            let spec =
+                pond_jobs::JobSpec::load(&input_dir).map_err(|e| ExecuteError::Run(e.into()))?;
+            if spec.determinism == pond_jobs::Determinism::Exact {
+                return Ok(pond_jobs::Verdict::Disagree(format!(
+                    "exact job: result {} differs from the provider's {}",
+                    own.hash(),
+                    provider.hash()
+                )));
             }
-            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let result = (|| {
-                let limits = executor.resolver.limits;
-                let input_dir = dir.join("input");
-                let input_tree = executor.store.materialize(&input, &input_dir, &limits)?;
-                let spec = pond_jobs::JobSpec::load(&input_dir)
-                    .map_err(|e| ExecuteError::Run(e.into()))?;
-                if spec.determinism == pond_jobs::Determinism::Exact {
-                    return Ok(pond_jobs::Verdict::Disagree(format!(
-                        "exact job: result {} differs from the provider's {}",
-                        own.hash(),
-                        provider.hash()
-                    )));
-                }
-                let (theirs, ours) = (dir.join("provider"), dir.join("own"));
-                executor
-                    .store
-                    .materialize(&provider.hash(), &theirs, &limits)?;
-                executor.store.materialize(&own.hash(), &ours, &limits)?;
-                let side = |dir, tree| pond_jobs::verify::Side { dir, tree };
-                pond_jobs::compare(
-                    side(&input_dir, &input_tree),
-                    &spec,
-                    side(&theirs, &provider),
-                    side(&ours, &own),
-                )
-                .map_err(ExecuteError::Verify)
-            })();
-            let _ = std::fs::remove_dir_all(&dir);
-            result
+            let (theirs, ours) = (dir.join("provider"), dir.join("own"));
+            executor
+                .store
+                .materialize(&provider.hash(), &theirs, &limits)?;
+            executor.store.materialize(&own.hash(), &ours, &limits)?;
+            let side = |dir, tree| pond_jobs::verify::Side { dir, tree };
+            pond_jobs::compare(
+                side(&input_dir, &input_tree),
+                &spec,
+                side(&theirs, &provider),
+                side(&ours, &own),
+            )
+            .map_err(ExecuteError::Verify)
         })
         .await
-        .map_err(|e| ExecuteError::Stopped(e.to_string()))?
     }
 
     /// Fetches the tree `required` from the store server `uri` names (never
@@ -285,4 +257,28 @@ impl Executor {
         let _ = std::fs::remove_dir_all(&dir);
         kept
     }
+}
+
+/// Runs `work` on a blocking thread in the new, empty directory `dir` (a
+/// leftover of a run cut short is removed first), and removes `dir`
+/// afterwards whatever happens.
+async fn in_clean_dir<T: Send + 'static>(
+    dir: PathBuf,
+    work: impl FnOnce(&std::path::Path) -> Result<T, ExecuteError> + Send + 'static,
+) -> Result<T, ExecuteError> {
+    tokio::task::spawn_blocking(move || {
+        let io = |source| ExecuteError::Io {
+            path: dir.clone(),
+            source,
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io)?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let result = work(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    })
+    .await
+    .map_err(|e| ExecuteError::Stopped(e.to_string()))?
 }

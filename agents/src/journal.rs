@@ -38,6 +38,10 @@ pub enum JournalError {
         /// Whose it was opened as.
         expected: String,
     },
+    /// There is no journal yet (the agent has not run with this data
+    /// directory).
+    #[error("no journal at {0}: the agent has not run with this configuration yet")]
+    NotFound(String),
     /// A value in the journal does not parse (edited by hand, or corrupt).
     #[error("the journal {path} holds an unreadable {what}: {value}")]
     Corrupt {
@@ -205,6 +209,17 @@ impl Journal {
                 Ok(journal)
             }
         }
+    }
+
+    /// Opens an existing journal (for status reports): never creates one.
+    ///
+    /// # Errors
+    /// As [`Self::open`], or [`JournalError::NotFound`].
+    pub async fn open_existing(path: &Path, owner: &str) -> Result<Self, JournalError> {
+        if !path.is_file() {
+            return Err(JournalError::NotFound(path.display().to_string()));
+        }
+        Self::open(path, owner).await
     }
 
     fn sqlite(&self) -> impl Fn(sqlx::Error) -> JournalError + '_ {

@@ -204,13 +204,7 @@ async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyr
     let bound = agent.serve_outputs().await?;
     println!("provider    {me}");
     println!("outputs at  http://{bound}");
-    let stop = async {
-        match pond_devnode::signal::stop_requested().await {
-            Ok(signal) => tracing::info!("stopping ({signal})"),
-            Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
-        }
-    };
-    agent.run(stop).await?;
+    agent.run(until_stop_requested()).await?;
     Ok(())
 }
 
@@ -222,14 +216,8 @@ async fn agent_status(
 ) -> eyre::Result<()> {
     let config = ProviderConfig::load(config)?;
     let path = journal_file(&config.data_dir);
-    if !path.is_file() {
-        eyre::bail!(
-            "no journal at {}: the agent has not run with this configuration yet (pond provider run)",
-            path.display()
-        );
-    }
     let d = client.deployment();
-    let journal = Journal::open(
+    let journal = Journal::open_existing(
         &path,
         &provider_owner(d.chain_id, d.contracts.deals, client.account()?),
     )
@@ -276,4 +264,12 @@ async fn agent_status(
         );
     }
     Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM: what stops an agent.
+pub(crate) async fn until_stop_requested() {
+    match pond_devnode::signal::stop_requested().await {
+        Ok(signal) => tracing::info!("stopping ({signal})"),
+        Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
+    }
 }

@@ -17,7 +17,7 @@ use pond_agents::{
     validator::{ValidatorAgent, ValidatorConfig},
 };
 
-use crate::account::Session;
+use crate::{account::Session, provider::until_stop_requested};
 
 /// `pond validator …`.
 #[derive(Args, Debug)]
@@ -339,13 +339,7 @@ async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyr
     let me = client.account()?;
     let agent = ValidatorAgent::start(client, config).await?;
     println!("validator   {me}");
-    let stop = async {
-        match pond_devnode::signal::stop_requested().await {
-            Ok(signal) => tracing::info!("stopping ({signal})"),
-            Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
-        }
-    };
-    agent.run(stop).await?;
+    agent.run(until_stop_requested()).await?;
     Ok(())
 }
 
@@ -357,14 +351,8 @@ async fn agent_status(
 ) -> eyre::Result<()> {
     let config = ValidatorConfig::load(config)?;
     let path = journal_file(&config.data_dir);
-    if !path.is_file() {
-        eyre::bail!(
-            "no journal at {}: the agent has not run with this configuration yet (pond validator run)",
-            path.display()
-        );
-    }
     let d = client.deployment();
-    let journal = Journal::open(
+    let journal = Journal::open_existing(
         &path,
         &validator_owner(d.chain_id, d.contracts.mediation, client.account()?),
     )

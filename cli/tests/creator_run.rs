@@ -52,48 +52,29 @@ async fn one_command_runs_a_job_on_the_market_and_returns_verified_outputs() {
     let module = example_wasm("align").display().to_string();
     let input = example_dir("align").join("input").display().to_string();
     let (before, _) = s.balances(creator.address).await;
-    let run = tokio::task::spawn_blocking({
-        let (dir, rpc, deployment, key) = (
-            cli.dir.clone(),
-            s.node.http_url(),
-            cli.dir.join("deployment.json").display().to_string(),
-            key_of(&creator),
-        );
-        let (module, input, server) = (module.clone(), input.clone(), server.clone());
-        move || {
-            common::run_pond(
-                &dir,
-                None,
-                &[
-                    ("POND_RPC", &rpc),
-                    ("POND_DEPLOYMENT", &deployment),
-                    ("KEY", &key),
-                ],
-                &[
-                    "job",
-                    "run",
-                    &module,
-                    "--input",
-                    &input,
-                    "--output",
-                    "outputs",
-                    "--max-price",
-                    "20",
-                    "--gpus",
-                    "1",
-                    "--publish",
-                    &server,
-                    "--publish-token-file",
-                    "token",
-                    "--verify",
-                    "local",
-                    "--json",
-                    "--private-key-env",
-                    "KEY",
-                ],
-            )
-        }
-    });
+    let run = cli.run_in_background(
+        &key_of(&creator),
+        &[
+            "job",
+            "run",
+            &module,
+            "--input",
+            &input,
+            "--output",
+            "outputs",
+            "--max-price",
+            "20",
+            "--gpus",
+            "1",
+            "--publish",
+            &server,
+            "--publish-token-file",
+            "token",
+            "--verify",
+            "local",
+            "--json",
+        ],
+    );
     let out = tokio::time::timeout(Duration::from_secs(300), run)
         .await
         .unwrap_or_else(|_| panic!("pond job run hung; logs:\n{}", agent_logs(&cli.dir)))
@@ -141,46 +122,28 @@ async fn one_command_runs_a_job_on_the_market_and_returns_verified_outputs() {
 
     // A job nobody can take (it pays less than any offer asks): the
     // command expires it once its match deadline passes.
-    let run = tokio::task::spawn_blocking({
-        let (dir, rpc, deployment, key) = (
-            cli.dir.clone(),
-            s.node.http_url(),
-            cli.dir.join("deployment.json").display().to_string(),
-            key_of(&creator),
-        );
-        move || {
-            common::run_pond(
-                &dir,
-                None,
-                &[
-                    ("POND_RPC", &rpc),
-                    ("POND_DEPLOYMENT", &deployment),
-                    ("KEY", &key),
-                ],
-                &[
-                    "job",
-                    "run",
-                    &module,
-                    "--input",
-                    &input,
-                    "--output",
-                    "never",
-                    "--max-price",
-                    "1",
-                    "--gpus",
-                    "1",
-                    "--match-within",
-                    "10m",
-                    "--publish",
-                    &server,
-                    "--publish-token-file",
-                    "token",
-                    "--private-key-env",
-                    "KEY",
-                ],
-            )
-        }
-    });
+    let run = cli.run_in_background(
+        &key_of(&creator),
+        &[
+            "job",
+            "run",
+            &module,
+            "--input",
+            &input,
+            "--output",
+            "never",
+            "--max-price",
+            "1",
+            "--gpus",
+            "1",
+            "--match-within",
+            "10m",
+            "--publish",
+            &server,
+            "--publish-token-file",
+            "token",
+        ],
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     s.advance(11 * 60).await;
     s.mine().await;

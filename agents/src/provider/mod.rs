@@ -31,11 +31,10 @@ use pond_client::{
 use pond_jobs::ContainerRuntime;
 use pond_store::{ContentHash, LocalStore, Manifest, Resolver};
 use rand::RngCore;
-use tokio::task::JoinSet;
 
 pub use crate::chain::AgentError;
 use crate::{
-    chain::{refused_is_skipped, send},
+    chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
     execute::{ExecuteError, Executor},
     journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
 };
@@ -52,8 +51,6 @@ const RETRY_PAUSE: Duration = Duration::from_secs(20);
 /// Jobs and deals read per pass at most, so one pass stays short on a busy
 /// market; the next pass goes on from where this one stopped.
 const MAX_SCAN: u64 = 500;
-/// The longest pause between passes while the chain keeps failing.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// The configuration's amounts in the token's smallest units.
 #[derive(Debug, Clone, Copy)]
@@ -76,9 +73,8 @@ pub struct ProviderAgent {
     store: Arc<LocalStore>,
     executor: Executor,
     registered: bool,
-    runs: JoinSet<(U256, Result<Manifest, ExecuteError>)>,
-    /// Deals being run, by their task (a task that panics is still known).
-    running: HashMap<tokio::task::Id, U256>,
+    /// Deals being run.
+    runs: Tasks<U256, Result<Manifest, ExecuteError>>,
     /// Deals whose last run failed: not started again before this time.
     not_before: HashMap<U256, std::time::Instant>,
     /// Open jobs whose module cannot run here (not asked again).
@@ -156,8 +152,7 @@ impl ProviderAgent {
             store,
             executor,
             registered: false,
-            runs: JoinSet::new(),
-            running: HashMap::new(),
+            runs: Tasks::new(),
             not_before: HashMap::new(),
             unrunnable: HashSet::new(),
         })
@@ -197,10 +192,9 @@ impl ProviderAgent {
         Ok(bound)
     }
 
-    /// Runs passes until `stop` completes; a pass that fails is logged and
-    /// retried with a growing pause (the chain may be down). Runs in
-    /// progress when it stops are abandoned and started again by the next
-    /// agent on this journal.
+    /// Runs passes until `stop` completes (see [`run_passes`]); runs in
+    /// progress when it stops are started again by the next agent on this
+    /// journal.
     ///
     /// # Errors
     /// Only a failure no later pass can mend (a configuration amount).
@@ -208,44 +202,7 @@ impl ProviderAgent {
         mut self,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), AgentError> {
-        let poll = Duration::from_secs(self.config.poll_interval);
-        let mut pause = poll;
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            let outcome = tokio::select! {
-                outcome = self.pass() => outcome,
-                () = &mut stop => break,
-            };
-            match outcome {
-                Ok(()) => pause = poll,
-                Err(e) if e.is_retryable() => {
-                    pause = (pause * 2).min(MAX_BACKOFF);
-                    tracing::warn!("provider pass failed, next in {pause:?}: {e}");
-                }
-                Err(e) => return Err(e),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                Some(done) = self.runs.join_next_with_id(), if !self.runs.is_empty() => {
-                    let (deal, result) = match done {
-                        Ok((task, (deal, result))) => {
-                            self.running.remove(&task);
-                            (deal, result)
-                        }
-                        Err(failed) => {
-                            let Some(deal) = self.running.remove(&failed.id()) else { continue };
-                            (deal, Err(ExecuteError::Stopped(failed.to_string())))
-                        }
-                    };
-                    if let Err(e) = self.finish_run(deal, result).await {
-                        tracing::warn!("deal {deal}: keeping the run failed: {e}");
-                    }
-                }
-                () = &mut stop => break,
-            }
-        }
-        self.runs.shutdown().await;
-        Ok(())
+        run_passes(&mut self, stop).await
     }
 
     /// One pass: everything that is due now.
@@ -528,7 +485,7 @@ impl ProviderAgent {
     /// Does for each deal in flight what is due now.
     async fn progress_deals(&mut self, now: u64) -> Result<(), AgentError> {
         for entry in self.journal.deals_in_flight().await? {
-            if self.running.values().any(|d| *d == entry.deal) {
+            if self.runs.contains(&entry.deal) {
                 continue;
             }
             let what = format!("deal {}", entry.deal);
@@ -615,8 +572,8 @@ impl ProviderAgent {
     /// Starts running deal `entry`'s job in the background, for at most
     /// `left` seconds (its execution deadline).
     async fn start_run(&mut self, entry: &DealEntry, left: u64) -> Result<(), AgentError> {
-        if self.running.len() >= self.config.offer.max_concurrent as usize
-            || self.running.values().any(|d| *d == entry.deal)
+        if self.runs.len() >= self.config.offer.max_concurrent as usize
+            || self.runs.contains(&entry.deal)
             || self
                 .not_before
                 .get(&entry.deal)
@@ -636,7 +593,7 @@ impl ProviderAgent {
         let executor = self.executor.clone();
         let deal = entry.deal;
         tracing::info!("deal {deal}: running job {}", entry.job);
-        let task = self.runs.spawn(async move {
+        self.runs.spawn(deal, async move {
             let name = pin_name(deal);
             let run = executor.run(&name, &data);
             let result = match tokio::time::timeout(Duration::from_secs(left.max(1)), run).await {
@@ -645,9 +602,8 @@ impl ProviderAgent {
                     "the run outlasted the deal's execution deadline".to_owned(),
                 )),
             };
-            (deal, result)
+            result
         });
-        self.running.insert(task.id(), deal);
         Ok(())
     }
 
@@ -708,6 +664,31 @@ impl ProviderAgent {
         .await
         .map(|tx| tracing::info!("withdrew {amount} ({tx})"));
         refused_is_skipped("withdrawing", sent)
+    }
+}
+
+impl Passes for ProviderAgent {
+    type Key = U256;
+    type Work = Result<Manifest, ExecuteError>;
+    const NAME: &'static str = "provider";
+
+    fn poll_interval(&self) -> u64 {
+        self.config.poll_interval
+    }
+
+    async fn pass(&mut self) -> Result<(), AgentError> {
+        ProviderAgent::pass(self).await
+    }
+
+    fn tasks(&mut self) -> &mut Tasks<U256, Self::Work> {
+        &mut self.runs
+    }
+
+    async fn finished(&mut self, deal: U256, output: Result<Self::Work, String>) {
+        let result = output.unwrap_or_else(|why| Err(ExecuteError::Stopped(why)));
+        if let Err(e) = self.finish_run(deal, result).await {
+            tracing::warn!("deal {deal}: keeping the run failed: {e}");
+        }
     }
 }
 

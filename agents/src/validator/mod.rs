@@ -23,11 +23,10 @@ use pond_client::{units::parse_amount, CaseInfo, Client, ClientError};
 use pond_jobs::{verify::output_digest, ContainerRuntime, Verdict};
 use pond_store::{ContentHash, LocalStore, Resolver};
 use rand::RngCore;
-use tokio::task::JoinSet;
 
 pub use crate::chain::AgentError;
 use crate::{
-    chain::{refused_is_skipped, send},
+    chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
     execute::Executor,
     journal::{journal_file, validator_owner, Journal},
 };
@@ -49,17 +48,13 @@ const RETRY_PAUSE: Duration = Duration::from_secs(20);
 
 /// Cases read per pass at most.
 const MAX_SCAN: u64 = 500;
-/// The longest pause between passes while the chain keeps failing.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// A vote worked out for one round of a case.
 #[derive(Debug, Clone, Copy)]
-struct Vote {
+pub(crate) struct Vote {
     result: B256,
     digest: B256,
 }
-
-type Working = JoinSet<((U256, u8), Result<Vote, String>)>;
 
 /// A validator agent for one account.
 #[derive(Debug)]
@@ -70,10 +65,8 @@ pub struct ValidatorAgent {
     me: Address,
     journal: Journal,
     executor: Executor,
-    working: Working,
-    /// Votes being worked out, by their task (a task that panics is still
-    /// known).
-    in_progress: HashMap<tokio::task::Id, (U256, u8)>,
+    /// Votes being worked out, by case and round.
+    working: Tasks<(U256, u8), Result<Vote, String>>,
     /// Votes whose working-out failed: not started again before this time.
     not_before: HashMap<(U256, u8), std::time::Instant>,
 }
@@ -120,8 +113,7 @@ impl ValidatorAgent {
             me,
             journal,
             executor,
-            working: JoinSet::new(),
-            in_progress: HashMap::new(),
+            working: Tasks::new(),
             not_before: HashMap::new(),
         })
     }
@@ -132,8 +124,7 @@ impl ValidatorAgent {
         &self.journal
     }
 
-    /// Runs passes until `stop` completes (see the provider agent's
-    /// `run`: failures are logged and retried with a growing pause).
+    /// Runs passes until `stop` completes (see [`run_passes`]).
     ///
     /// # Errors
     /// None today; kept for failures no later pass can mend.
@@ -141,44 +132,7 @@ impl ValidatorAgent {
         mut self,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), AgentError> {
-        let poll = Duration::from_secs(self.config.poll_interval);
-        let mut pause = poll;
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            let outcome = tokio::select! {
-                outcome = self.pass() => outcome,
-                () = &mut stop => break,
-            };
-            match outcome {
-                Ok(()) => pause = poll,
-                Err(e) if e.is_retryable() => {
-                    pause = (pause * 2).min(MAX_BACKOFF);
-                    tracing::warn!("validator pass failed, next in {pause:?}: {e}");
-                }
-                Err(e) => return Err(e),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                Some(done) = self.working.join_next_with_id(), if !self.working.is_empty() => {
-                    let ((case, round), vote) = match done {
-                        Ok((task, done)) => {
-                            self.in_progress.remove(&task);
-                            done
-                        }
-                        Err(failed) => {
-                            let Some(key) = self.in_progress.remove(&failed.id()) else { continue };
-                            (key, Err(failed.to_string()))
-                        }
-                    };
-                    if let Err(e) = self.keep_vote(case, round, vote).await {
-                        tracing::warn!("case {case}: keeping the vote failed: {e}");
-                    }
-                }
-                () = &mut stop => break,
-            }
-        }
-        self.working.shutdown().await;
-        Ok(())
+        run_passes(&mut self, stop).await
     }
 
     /// One pass: the stake, then every case from the cursor on.
@@ -286,7 +240,7 @@ impl ValidatorAgent {
     async fn vote_in(&mut self, id: U256, case: &CaseInfo, now: u64) -> Result<(), AgentError> {
         let round = case.round;
         let Some(vote) = self.journal.vote(id, round).await? else {
-            let busy = self.in_progress.values().any(|k| *k == (id, round))
+            let busy = self.working.contains(&(id, round))
                 || self
                     .not_before
                     .get(&(id, round))
@@ -361,7 +315,7 @@ impl ValidatorAgent {
             .saturating_sub(now)
             .saturating_sub(COMMIT_MARGIN)
             .max(1);
-        let task = self.working.spawn(async move {
+        self.working.spawn((id, round), async move {
             let vote = tokio::time::timeout(
                 Duration::from_secs(left),
                 work_out(&client, &executor, id, &case, now),
@@ -369,9 +323,8 @@ impl ValidatorAgent {
             .await
             .map_err(|_| "working out the vote took until the commit deadline".to_owned())
             .and_then(|vote| vote.map_err(|e| e.to_string()));
-            ((id, case.round), vote)
+            vote
         });
-        self.in_progress.insert(task.id(), (id, round));
     }
 
     /// Journals a worked-out vote with a new salt (committed by the next
@@ -399,6 +352,33 @@ impl ValidatorAgent {
             }
         }
         Ok(())
+    }
+}
+
+impl Passes for ValidatorAgent {
+    type Key = (U256, u8);
+    type Work = Result<Vote, String>;
+    const NAME: &'static str = "validator";
+
+    fn poll_interval(&self) -> u64 {
+        self.config.poll_interval
+    }
+
+    async fn pass(&mut self) -> Result<(), AgentError> {
+        ValidatorAgent::pass(self).await
+    }
+
+    fn tasks(&mut self) -> &mut Tasks<(U256, u8), Self::Work> {
+        &mut self.working
+    }
+
+    async fn finished(&mut self, (case, round): (U256, u8), output: Result<Self::Work, String>) {
+        if let Err(e) = self
+            .keep_vote(case, round, output.and_then(|vote| vote))
+            .await
+        {
+            tracing::warn!("case {case}: keeping the vote failed: {e}");
+        }
     }
 }
 

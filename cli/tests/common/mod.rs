@@ -273,6 +273,36 @@ impl ChainCli {
         run_pond(&self.dir, path_first, &all_env, &all_args)
     }
 
+    /// Runs `pond args…` as `key` to completion on a blocking thread, so
+    /// the test's own servers keep answering meanwhile.
+    pub(crate) fn run_in_background(
+        &self,
+        key: &str,
+        args: &[&str],
+    ) -> tokio::task::JoinHandle<std::process::Output> {
+        let (dir, rpc, deployment, key) = (
+            self.dir.clone(),
+            self.rpc.clone(),
+            self.deployment.clone(),
+            key.to_owned(),
+        );
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend(["--private-key-env".to_owned(), "KEY".to_owned()]);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            run_pond(
+                &dir,
+                None,
+                &[
+                    ("POND_RPC", &rpc),
+                    ("POND_DEPLOYMENT", &deployment),
+                    ("KEY", &key),
+                ],
+                &args,
+            )
+        })
+    }
+
     /// Starts `pond args…` as `key` in the background (an agent), with
     /// its stderr logged to `log` in the directory.
     pub(crate) fn spawn(&self, key: &str, log: &str, args: &[&str]) -> Pond {
