@@ -8,7 +8,10 @@ use tokio::task::{Id, JoinSet};
 
 use pond_client::ClientError;
 
-use crate::journal::JournalError;
+use crate::{
+    journal::JournalError,
+    metrics::{self, Metrics},
+};
 
 /// Why the agent cannot start, or why a pass failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,11 +86,13 @@ pub(crate) async fn send<T>(
 /// # Errors
 /// `result`'s error when a later pass may succeed.
 pub(crate) fn refused_is_skipped(
+    metrics: &Metrics,
     what: &str,
     result: Result<(), AgentError>,
 ) -> Result<(), AgentError> {
     match result {
         Err(e) if !e.is_retryable() => {
+            metrics.add(metrics::REFUSED, 1);
             tracing::warn!("{what}: {e}");
             Ok(())
         }
@@ -159,6 +164,9 @@ pub(crate) trait Passes {
     /// Time between passes when all is well, seconds.
     fn poll_interval(&self) -> u64;
 
+    /// The agent's metrics.
+    fn metrics(&self) -> &Metrics;
+
     /// One pass over the chain.
     async fn pass(&mut self) -> Result<(), AgentError>;
 
@@ -189,9 +197,11 @@ pub(crate) async fn run_passes<A: Passes>(
             outcome = agent.pass() => outcome,
             () = &mut stop => break,
         };
+        agent.metrics().add(metrics::PASSES, 1);
         match outcome {
             Ok(()) => pause = poll,
             Err(e) if e.is_retryable() => {
+                agent.metrics().add(metrics::PASS_ERRORS, 1);
                 pause = (pause * 2).min(MAX_BACKOFF);
                 tracing::warn!("{} pass failed, next in {pause:?}: {e}", A::NAME);
             }

@@ -8,12 +8,14 @@
 //!   and resolves cases when due;
 //! - [`journal`]: the crash-safe SQLite journal an agent writes before
 //!   each transaction that depends on it;
+//! - [`metrics`]: each agent's Prometheus metrics;
 //! - [`execute`]: a job run from the chain's description of it (fetched,
 //!   verified, executed, kept), shared by every role that runs jobs.
 
 mod chain;
 pub mod execute;
 pub mod journal;
+pub mod metrics;
 pub mod provider;
 mod settings;
 pub mod validator;

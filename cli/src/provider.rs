@@ -204,6 +204,7 @@ async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyr
     let bound = agent.serve_outputs().await?;
     println!("provider    {me}");
     println!("outputs at  http://{bound}");
+    println!("metrics at  http://{bound}/metrics");
     agent.run(until_stop_requested()).await?;
     Ok(())
 }

@@ -337,8 +337,13 @@ impl Case {
 async fn run_agent(client: pond_client::Client, config: &std::path::Path) -> eyre::Result<()> {
     let config = ValidatorConfig::load(config)?;
     let me = client.account()?;
+    let metrics = config.metrics.clone();
     let agent = ValidatorAgent::start(client, config).await?;
     println!("validator   {me}");
+    if let Some(address) = metrics {
+        let bound = agent.serve_metrics(&address).await?;
+        println!("metrics at  http://{bound}/metrics");
+    }
     agent.run(until_stop_requested()).await?;
     Ok(())
 }

@@ -120,6 +120,21 @@ async fn one_command_runs_a_job_on_the_market_and_returns_verified_outputs() {
     assert_eq!(before - after, tokens(10));
     assert_eq!(locked, U256::ZERO);
 
+    // The provider agent's metrics tell the same story (earnings as the
+    // registry records them, once its next pass has read them).
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let paid = tokens(10) - tokens(10) * U256::from(250) / U256::from(10_000);
+    let text = common::wait_for_metric(&metrics, "pond_provider_earned", paid.to::<u64>()).await;
+    for line in [
+        "pond_provider_jobs_taken_total 1",
+        "pond_provider_runs_ok_total 1",
+        "pond_provider_runs_failed_total 0",
+        "pond_provider_results_committed_total 1",
+        "pond_provider_results_revealed_total 1",
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}:\n{text}");
+    }
+
     // A job nobody can take (it pays less than any offer asks): the
     // command expires it once its match deadline passes.
     let run = cli.run_in_background(

@@ -64,11 +64,20 @@ async fn validator_agents_uphold_an_honest_result_and_reject_a_wrong_one() {
 
     // Three validator agents, each with a directory of its own.
     let mut agents: Vec<Pond> = Vec::new();
+    let metrics_port = common::free_port();
     for (i, v) in validators.iter().enumerate() {
         let config = format!("validator-{i}.toml");
+        // The first also serves its metrics.
+        let metrics = if i == 0 {
+            format!("metrics = \"127.0.0.1:{metrics_port}\"\n")
+        } else {
+            String::new()
+        };
         std::fs::write(
             cli.dir.join(&config),
-            format!("data-dir = \"validator-{i}\"\nstake = \"200\"\npoll-interval = \"1s\"\n"),
+            format!(
+                "data-dir = \"validator-{i}\"\nstake = \"200\"\npoll-interval = \"1s\"\n{metrics}"
+            ),
         )
         .expect("config");
         agents.push(cli.spawn(
@@ -225,6 +234,17 @@ async fn validator_agents_uphold_an_honest_result_and_reject_a_wrong_one() {
     );
     assert_eq!(creator_locked, U256::ZERO);
     s.assert_vault_invariant().await;
+    let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let earned = fee / three + reward / three;
+    let text = common::wait_for_metric(&metrics, "pond_validator_earned", earned.to::<u64>()).await;
+    for line in [
+        "pond_validator_votes_worked_out_total 2",
+        "pond_validator_votes_committed_total 2",
+        "pond_validator_votes_revealed_total 2",
+        "pond_validator_slashed 0",
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}:\n{text}");
+    }
 
     // The seed outlives the beacon's window: once the round's block is
     // more than 256 blocks old, it is computed from the block's header,

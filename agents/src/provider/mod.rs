@@ -37,6 +37,7 @@ use crate::{
     chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
     execute::{ExecuteError, Executor},
     journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
+    metrics::{self, Metrics},
 };
 pub use config::{ConfigError, ProviderConfig};
 
@@ -75,6 +76,7 @@ pub struct ProviderAgent {
     registered: bool,
     /// Deals being run.
     runs: Tasks<U256, Result<Manifest, ExecuteError>>,
+    metrics: Metrics,
     /// Deals whose last run failed: not started again before this time.
     not_before: HashMap<U256, std::time::Instant>,
     /// Open jobs whose module cannot run here (not asked again).
@@ -153,9 +155,16 @@ impl ProviderAgent {
             executor,
             registered: false,
             runs: Tasks::new(),
+            metrics: Metrics::new(&PROVIDER_METRICS),
             not_before: HashMap::new(),
             unrunnable: HashSet::new(),
         })
+    }
+
+    /// The agent's metrics (also served at `/metrics`).
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The journal (for status reports and tests).
@@ -183,7 +192,8 @@ impl ProviderAgent {
         let router = pond_store::http::router(
             Arc::clone(&self.store),
             pond_store::http::ServeConfig::default(),
-        );
+        )
+        .merge(self.metrics.router());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!("the outputs server stopped: {e}");
@@ -221,7 +231,12 @@ impl ProviderAgent {
         self.progress_deals(now).await?;
         let offer = self.ensure_offer(now).await?;
         self.find_work(now, offer.as_ref()).await?;
-        self.withdraw().await
+        self.withdraw().await?;
+        if let Some(info) = self.client.provider(self.me).await? {
+            self.metrics
+                .set(metrics::PROVIDER_EARNED, metrics::amount(info.earned));
+        }
+        Ok(())
     }
 
     async fn ensure_registered(&self) -> Result<(), AgentError> {
@@ -311,7 +326,11 @@ impl ProviderAgent {
             )
             .await
             .map(drop);
-            refused_is_skipped(&format!("cancelling offer {}", old.id), cancelled)?;
+            refused_is_skipped(
+                &self.metrics,
+                &format!("cancelling offer {}", old.id),
+                cancelled,
+            )?;
         }
         Ok(self.client.offer(id).await?)
     }
@@ -444,9 +463,12 @@ impl ProviderAgent {
                     self.client.take_offer(id, offer.id),
                 )
                 .await
-                .map(|(deal, tx)| tracing::info!("job {id} taken: deal {deal} ({tx})"));
+                .map(|(deal, tx)| {
+                    self.metrics.add(metrics::JOBS_TAKEN, 1);
+                    tracing::info!("job {id} taken: deal {deal} ({tx})");
+                });
                 let done = taken.is_ok();
-                refused_is_skipped(&format!("taking job {id}"), taken.map(drop))?;
+                refused_is_skipped(&self.metrics, &format!("taking job {id}"), taken.map(drop))?;
                 Ok(done)
             }
             "bidding" if now < job.bidding_end && job.best_bidder != self.me => {
@@ -473,9 +495,12 @@ impl ProviderAgent {
                     self.client.bid(id, price),
                 )
                 .await
-                .map(|tx| tracing::info!("bid {price} on job {id} ({tx})"));
+                .map(|tx| {
+                    self.metrics.add(metrics::BIDS, 1);
+                    tracing::info!("bid {price} on job {id} ({tx})");
+                });
                 let done = bid.is_ok();
-                refused_is_skipped(&format!("bidding on job {id}"), bid)?;
+                refused_is_skipped(&self.metrics, &format!("bidding on job {id}"), bid)?;
                 Ok(done)
             }
             _ => Ok(false),
@@ -490,7 +515,7 @@ impl ProviderAgent {
             }
             let what = format!("deal {}", entry.deal);
             let step = self.progress(&entry, now).await;
-            refused_is_skipped(&what, step)?;
+            refused_is_skipped(&self.metrics, &what, step)?;
         }
         Ok(())
     }
@@ -511,6 +536,7 @@ impl ProviderAgent {
                     )
                     .await?;
                     self.journal.set_stage(id, Stage::Committed, None).await?;
+                    self.metrics.add(metrics::COMMITTED, 1);
                     tracing::info!("deal {id}: committed to {result} ({tx})");
                 }
                 (None, _) if now < deal.execution_deadline => {
@@ -540,6 +566,7 @@ impl ProviderAgent {
                     )
                     .await?;
                     self.journal.set_stage(id, Stage::Revealed, None).await?;
+                    self.metrics.add(metrics::REVEALED, 1);
                     tracing::info!("deal {id}: revealed at {uri} ({tx})");
                 }
             }
@@ -554,6 +581,7 @@ impl ProviderAgent {
                         self.client.finalize_deal(id),
                     )
                     .await?;
+                    self.metrics.add(metrics::FINALIZED, 1);
                     tracing::info!("deal {id}: finalized ({tx})");
                 }
             }
@@ -590,11 +618,12 @@ impl ProviderAgent {
             );
             return Ok(());
         };
-        let executor = self.executor.clone();
+        let (executor, metrics) = (self.executor.clone(), self.metrics.clone());
         let deal = entry.deal;
         tracing::info!("deal {deal}: running job {}", entry.job);
         self.runs.spawn(deal, async move {
             let name = pin_name(deal);
+            let started = std::time::Instant::now();
             let run = executor.run(&name, &data);
             let result = match tokio::time::timeout(Duration::from_secs(left.max(1)), run).await {
                 Ok(result) => result,
@@ -602,6 +631,8 @@ impl ProviderAgent {
                     "the run outlasted the deal's execution deadline".to_owned(),
                 )),
             };
+            let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            metrics.add(metrics::RUN_MILLISECONDS, spent);
             result
         });
         Ok(())
@@ -624,9 +655,11 @@ impl ProviderAgent {
                 self.journal
                     .record_result(deal, B256::from(hash.0), salt, &uri)
                     .await?;
+                self.metrics.add(metrics::RUNS_OK, 1);
                 tracing::info!("deal {deal}: ran, result {hash}");
             }
             Err(e) => {
+                self.metrics.add(metrics::RUNS_FAILED, 1);
                 let failures = self.journal.run_failed(deal, &e.to_string()).await?;
                 // A host or network trouble is tried again until the
                 // deadline (the chain ends the deal then); a job that
@@ -663,7 +696,7 @@ impl ProviderAgent {
         )
         .await
         .map(|tx| tracing::info!("withdrew {amount} ({tx})"));
-        refused_is_skipped("withdrawing", sent)
+        refused_is_skipped(&self.metrics, "withdrawing", sent)
     }
 }
 
@@ -674,6 +707,10 @@ impl Passes for ProviderAgent {
 
     fn poll_interval(&self) -> u64 {
         self.config.poll_interval
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     async fn pass(&mut self) -> Result<(), AgentError> {
@@ -691,6 +728,22 @@ impl Passes for ProviderAgent {
         }
     }
 }
+
+/// What a provider agent measures.
+const PROVIDER_METRICS: [metrics::Metric; 12] = [
+    metrics::PASSES,
+    metrics::PASS_ERRORS,
+    metrics::REFUSED,
+    metrics::JOBS_TAKEN,
+    metrics::BIDS,
+    metrics::RUNS_OK,
+    metrics::RUNS_FAILED,
+    metrics::RUN_MILLISECONDS,
+    metrics::COMMITTED,
+    metrics::REVEALED,
+    metrics::FINALIZED,
+    metrics::PROVIDER_EARNED,
+];
 
 /// The pin that keeps a deal's outputs (and names its run directory).
 fn pin_name(deal: U256) -> String {

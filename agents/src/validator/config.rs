@@ -8,6 +8,7 @@
 //! poll-interval = "2s"
 //! keep-cases = true             # also draw committees and resolve cases when due
 //! container-runtime = "podman"  # image jobs (no key: WASM jobs only)
+//! metrics = "127.0.0.1:9101"    # Prometheus metrics at /metrics (no key: not served)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ struct File {
     tx_timeout: Option<String>,
     keep_cases: Option<bool>,
     container_runtime: Option<PathBuf>,
+    metrics: Option<String>,
 }
 
 /// A validator agent's configuration, checked; the stake still in tokens.
@@ -42,6 +44,8 @@ pub struct ValidatorConfig {
     pub keep_cases: bool,
     /// Image jobs' runtime (`None`: WASM jobs only).
     pub container_runtime: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (`None`: nowhere).
+    pub metrics: Option<String>,
 }
 
 impl ValidatorConfig {
@@ -72,6 +76,15 @@ impl ValidatorConfig {
             tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
             keep_cases: file.keep_cases.unwrap_or(true),
             container_runtime: file.container_runtime,
+            metrics: match file.metrics {
+                Some(address) if address.parse::<std::net::SocketAddr>().is_err() => {
+                    return Err(ConfigError::Value {
+                        key: "metrics",
+                        why: format!("`{address}` is not an address such as 127.0.0.1:9101"),
+                    })
+                }
+                other => other,
+            },
         })
     }
 }

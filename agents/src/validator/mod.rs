@@ -29,8 +29,21 @@ use crate::{
     chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
     execute::Executor,
     journal::{journal_file, validator_owner, Journal},
+    metrics::{self, Metrics},
 };
 pub use config::ValidatorConfig;
+
+/// What a validator agent measures.
+const VALIDATOR_METRICS: [metrics::Metric; 8] = [
+    metrics::PASSES,
+    metrics::PASS_ERRORS,
+    metrics::REFUSED,
+    metrics::VOTES_WORKED_OUT,
+    metrics::VOTES_COMMITTED,
+    metrics::VOTES_REVEALED,
+    metrics::VALIDATOR_EARNED,
+    metrics::VALIDATOR_SLASHED,
+];
 
 /// The result voted when the provider's outputs cannot be fetched.
 #[must_use]
@@ -67,6 +80,7 @@ pub struct ValidatorAgent {
     executor: Executor,
     /// Votes being worked out, by case and round.
     working: Tasks<(U256, u8), Result<Vote, String>>,
+    metrics: Metrics,
     /// Votes whose working-out failed: not started again before this time.
     not_before: HashMap<(U256, u8), std::time::Instant>,
 }
@@ -114,8 +128,36 @@ impl ValidatorAgent {
             journal,
             executor,
             working: Tasks::new(),
+            metrics: Metrics::new(&VALIDATOR_METRICS),
             not_before: HashMap::new(),
         })
+    }
+
+    /// The agent's metrics (see [`Self::serve_metrics`]).
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Serves the metrics at `http://<address>/metrics`; the address bound.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn serve_metrics(&self, address: &str) -> Result<std::net::SocketAddr, AgentError> {
+        let io = |what: String| move |source| AgentError::Io { what, source };
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(io(format!("serving metrics on {address}")))?;
+        let bound = listener
+            .local_addr()
+            .map_err(io("reading the bound address".to_owned()))?;
+        let router = self.metrics.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("the metrics server stopped: {e}");
+            }
+        });
+        Ok(bound)
     }
 
     /// The journal (for status reports).
@@ -152,7 +194,7 @@ impl ValidatorAgent {
         while n <= end {
             if let Some(case) = self.client.case(n).await? {
                 let step = self.serve_case(n, &case, now).await;
-                refused_is_skipped(&format!("case {n}"), step)?;
+                refused_is_skipped(&self.metrics, &format!("case {n}"), step)?;
                 front_settled &= case.state == "resolved";
             }
             if front_settled {
@@ -171,7 +213,12 @@ impl ValidatorAgent {
 
     /// Tops the stake up to the configured amount from the vault balance.
     async fn keep_stake(&self) -> Result<(), AgentError> {
-        let staked = self.client.validator(self.me).await?.stake;
+        let record = self.client.validator(self.me).await?;
+        self.metrics
+            .set(metrics::VALIDATOR_EARNED, metrics::amount(record.earned));
+        self.metrics
+            .set(metrics::VALIDATOR_SLASHED, metrics::amount(record.slashed));
+        let staked = record.stake;
         if staked >= self.stake {
             return Ok(());
         }
@@ -183,7 +230,7 @@ impl ValidatorAgent {
         )
         .await
         .map(|tx| tracing::info!("staked {missing} more ({tx})"));
-        refused_is_skipped("staking", sent)
+        refused_is_skipped(&self.metrics, "staking", sent)
     }
 
     /// Whether a refusal only means "not due yet" (simulated, nothing
@@ -266,7 +313,10 @@ impl ValidatorAgent {
                 )
                 .await;
                 match sent {
-                    Ok(tx) => tracing::info!("case {id}: vote {} committed ({tx})", vote.result),
+                    Ok(tx) => {
+                        self.metrics.add(metrics::VOTES_COMMITTED, 1);
+                        tracing::info!("case {id}: vote {} committed ({tx})", vote.result);
+                    }
                     Err(AgentError::Client(ClientError::Revert(r)))
                         if r.error == "AlreadyCommitted" => {}
                     Err(e) => return Err(e),
@@ -282,7 +332,10 @@ impl ValidatorAgent {
                 .await
                 .map_err(|_| AgentError::TxTimeout(format!("revealing in case {id}")))?;
                 match revealed {
-                    Ok(tx) => tracing::info!("case {id}: vote revealed ({tx})"),
+                    Ok(tx) => {
+                        self.metrics.add(metrics::VOTES_REVEALED, 1);
+                        tracing::info!("case {id}: vote revealed ({tx})");
+                    }
                     Err(ClientError::Revert(r)) if r.error == "AlreadyRevealed" => {}
                     // Not open yet (others still committing): next pass.
                     Err(ClientError::Revert(r)) if r.error == "RevealNotOpen" => return Ok(()),
@@ -342,6 +395,7 @@ impl ValidatorAgent {
                 self.journal
                     .record_vote(case, round, vote.result, vote.digest, salt)
                     .await?;
+                self.metrics.add(metrics::VOTES_WORKED_OUT, 1);
                 tracing::info!("case {case}: will vote {}", vote.result);
             }
             // Tried again while the commit window lasts.
@@ -362,6 +416,10 @@ impl Passes for ValidatorAgent {
 
     fn poll_interval(&self) -> u64 {
         self.config.poll_interval
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     async fn pass(&mut self) -> Result<(), AgentError> {

@@ -39,6 +39,41 @@ pub(crate) fn post(url: &str, body: &str) -> Option<String> {
     answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
 }
 
+/// GETs `url` (`http://host:port/path`); the response body, or `None`
+/// when the server does not answer.
+pub(crate) fn get(url: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/')?;
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// Waits (bounded) until the Prometheus text at `url` shows `metric` at
+/// `value`; the text last read.
+pub(crate) async fn wait_for_metric(url: &str, metric: &str, value: u64) -> String {
+    let line = format!("\n{metric} {value}\n");
+    let started = Instant::now();
+    loop {
+        let text = get(url).unwrap_or_default();
+        if text.contains(&line) || text.starts_with(&line[1..]) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{url} never showed {metric} {value}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// A running `pond` process.
 pub(crate) struct Pond {
     pub(crate) child: Child,
