@@ -6,6 +6,7 @@ use std::{future::Future, time::Duration};
 
 use tokio::task::{Id, JoinSet};
 
+use alloy::primitives::U256;
 use pond_client::ClientError;
 
 use crate::{
@@ -216,4 +217,72 @@ pub(crate) async fn run_passes<A: Passes>(
     }
     agent.tasks().set.shutdown().await;
     Ok(())
+}
+
+/// Ids read per scan and pass at most, so one pass stays short on a busy
+/// market; the next pass goes on from where this one stopped.
+const MAX_SCAN: u64 = 500;
+
+/// The ids one pass scans: from `cursor` to `count` (the number of ids
+/// that exist), at most [`MAX_SCAN`] of them.
+pub(crate) fn scan_window(cursor: U256, count: U256) -> impl Iterator<Item = U256> {
+    let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
+    let first = cursor.max(U256::from(1));
+    let n = if end < first {
+        0
+    } else {
+        u64::try_from(end - first).map_or(MAX_SCAN, |d| d + 1)
+    };
+    (0..n).map(move |i| first + U256::from(i))
+}
+
+/// Serves `router` on `address` in the background (`what` names it in
+/// errors and logs); the address bound.
+///
+/// # Errors
+/// The address cannot be bound.
+pub(crate) async fn serve(
+    address: &str,
+    router: axum::Router,
+    what: &'static str,
+) -> Result<std::net::SocketAddr, AgentError> {
+    let io = |doing: String| {
+        move |source| AgentError::Io {
+            what: doing,
+            source,
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(io(format!("serving {what} on {address}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(io("reading the bound address".to_owned()))?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("the {what} server stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_window_is_bounded_and_starts_at_the_cursor() {
+        let ids = |c: u64, n: u64| -> Vec<u64> {
+            scan_window(U256::from(c), U256::from(n))
+                .map(|u| u.to::<u64>())
+                .collect()
+        };
+        assert_eq!(ids(1, 3), vec![1, 2, 3]);
+        assert_eq!(ids(3, 3), vec![3]);
+        assert!(ids(4, 3).is_empty());
+        assert!(ids(1, 0).is_empty());
+        let long = ids(10, 10_000);
+        assert_eq!(long.len() as u64, MAX_SCAN);
+        assert_eq!((long[0], long[long.len() - 1]), (10, 10 + MAX_SCAN - 1));
+    }
 }

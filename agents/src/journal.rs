@@ -257,6 +257,25 @@ impl Journal {
         }
     }
 
+    /// A scan cursor: the first id not yet settled (1 when new).
+    ///
+    /// # Errors
+    /// SQLite fails, or the cursor is not a number.
+    pub async fn cursor(&self, key: &'static str) -> Result<U256, JournalError> {
+        Ok(self.number(key).await?.unwrap_or(U256::from(1)))
+    }
+
+    /// Moves a scan cursor from `from` to `to` (written only if it moved).
+    ///
+    /// # Errors
+    /// SQLite fails.
+    pub async fn set_cursor(&self, key: &str, from: U256, to: U256) -> Result<(), JournalError> {
+        if from == to {
+            return Ok(());
+        }
+        self.set_fact(key, &to.to_string()).await
+    }
+
     /// Stores a fact, replacing the old value.
     ///
     /// # Errors

@@ -34,7 +34,7 @@ use rand::RngCore;
 
 pub use crate::chain::AgentError;
 use crate::{
-    chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
+    chain::{refused_is_skipped, run_passes, scan_window, send, serve, Passes, Tasks},
     execute::{ExecuteError, Executor},
     journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
     metrics::{self, Metrics},
@@ -49,9 +49,6 @@ const MAX_RUN_FAILURES: u32 = 3;
 const FETCH_BEFORE_TAKING: Duration = Duration::from_secs(120);
 /// The pause before a failed run is tried again.
 const RETRY_PAUSE: Duration = Duration::from_secs(20);
-/// Jobs and deals read per pass at most, so one pass stays short on a busy
-/// market; the next pass goes on from where this one stopped.
-const MAX_SCAN: u64 = 500;
 
 /// The configuration's amounts in the token's smallest units.
 #[derive(Debug, Clone, Copy)]
@@ -179,27 +176,12 @@ impl ProviderAgent {
     /// # Errors
     /// The address cannot be bound.
     pub async fn serve_outputs(&self) -> Result<std::net::SocketAddr, AgentError> {
-        let listener = tokio::net::TcpListener::bind(&self.config.serve)
-            .await
-            .map_err(|source| AgentError::Io {
-                what: format!("serving outputs on {}", self.config.serve),
-                source,
-            })?;
-        let bound = listener.local_addr().map_err(|source| AgentError::Io {
-            what: "reading the bound address".to_owned(),
-            source,
-        })?;
         let router = pond_store::http::router(
             Arc::clone(&self.store),
             pond_store::http::ServeConfig::default(),
         )
         .merge(self.metrics.router());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::error!("the outputs server stopped: {e}");
-            }
-        });
-        Ok(bound)
+        serve(&self.config.serve, router, "outputs").await
     }
 
     /// Runs passes until `stop` completes (see [`run_passes`]); runs in
@@ -337,25 +319,17 @@ impl ProviderAgent {
 
     /// Journals every new deal of this provider.
     async fn discover_deals(&self) -> Result<(), AgentError> {
-        let cursor = self
-            .journal
-            .number("deal-cursor")
-            .await?
-            .unwrap_or(U256::from(1));
-        let count = self.client.deal_count().await?;
-        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
-        let mut n = cursor;
-        while n <= end {
+        let cursor = self.journal.cursor("deal-cursor").await?;
+        let mut next = cursor;
+        for n in scan_window(cursor, self.client.deal_count().await?) {
             if let Some(deal) = self.client.deal(n).await? {
                 if deal.provider == self.me && self.journal.add_deal(n, deal.job_id).await? {
                     tracing::info!("deal {n} (job {}) found", deal.job_id);
                 }
             }
-            n += U256::from(1);
+            next = n + U256::from(1);
         }
-        if n != cursor {
-            self.journal.set_fact("deal-cursor", &n.to_string()).await?;
-        }
+        self.journal.set_cursor("deal-cursor", cursor, next).await?;
         Ok(())
     }
 
@@ -398,13 +372,8 @@ impl ProviderAgent {
         if !self.config.take_open_jobs && self.amounts.bid_floor.is_none() {
             return Ok(());
         }
-        let cursor = self
-            .journal
-            .number("job-cursor")
-            .await?
-            .unwrap_or(U256::from(1));
+        let cursor = self.journal.cursor("job-cursor").await?;
         let count = self.client.job_count().await?;
-        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
         // Deals not yet delivered, against the deals this machine runs at
         // once: auction wins do not count against the offer's slots.
         let busy = self
@@ -415,8 +384,8 @@ impl ProviderAgent {
             .filter(|e| matches!(e.stage, Stage::New | Stage::Ran | Stage::Committed))
             .count();
         let mut capacity = (self.config.offer.max_concurrent as usize).saturating_sub(busy);
-        let (mut n, mut next_cursor, mut front_settled) = (cursor, cursor, true);
-        while n <= end {
+        let (mut next_cursor, mut front_settled) = (cursor, true);
+        for n in scan_window(cursor, count) {
             if let Some(job) = self.client.job(n).await? {
                 if capacity > 0 && self.consider_job(n, &job, now, offer).await? {
                     capacity -= 1;
@@ -428,13 +397,10 @@ impl ProviderAgent {
             if front_settled {
                 next_cursor = n + U256::from(1);
             }
-            n += U256::from(1);
         }
-        if next_cursor != cursor {
-            self.journal
-                .set_fact("job-cursor", &next_cursor.to_string())
-                .await?;
-        }
+        self.journal
+            .set_cursor("job-cursor", cursor, next_cursor)
+            .await?;
         Ok(())
     }
 

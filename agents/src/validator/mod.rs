@@ -26,7 +26,7 @@ use rand::RngCore;
 
 pub use crate::chain::AgentError;
 use crate::{
-    chain::{refused_is_skipped, run_passes, send, Passes, Tasks},
+    chain::{refused_is_skipped, run_passes, scan_window, send, serve, Passes, Tasks},
     execute::Executor,
     journal::{journal_file, validator_owner, Journal},
     metrics::{self, Metrics},
@@ -58,9 +58,6 @@ const COMMIT_MARGIN: u64 = 300;
 
 /// The pause before a failed working-out is tried again.
 const RETRY_PAUSE: Duration = Duration::from_secs(20);
-
-/// Cases read per pass at most.
-const MAX_SCAN: u64 = 500;
 
 /// A vote worked out for one round of a case.
 #[derive(Debug, Clone, Copy)]
@@ -144,20 +141,7 @@ impl ValidatorAgent {
     /// # Errors
     /// The address cannot be bound.
     pub async fn serve_metrics(&self, address: &str) -> Result<std::net::SocketAddr, AgentError> {
-        let io = |what: String| move |source| AgentError::Io { what, source };
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(io(format!("serving metrics on {address}")))?;
-        let bound = listener
-            .local_addr()
-            .map_err(io("reading the bound address".to_owned()))?;
-        let router = self.metrics.router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::error!("the metrics server stopped: {e}");
-            }
-        });
-        Ok(bound)
+        serve(address, self.metrics.router(), "metrics").await
     }
 
     /// The journal (for status reports).
@@ -183,15 +167,9 @@ impl ValidatorAgent {
     /// The chain or the journal failed.
     pub async fn pass(&mut self) -> Result<(), AgentError> {
         let now = self.client.now().await?;
-        let cursor = self
-            .journal
-            .number("case-cursor")
-            .await?
-            .unwrap_or(U256::from(1));
-        let count = self.client.case_count().await?;
-        let end = count.min(cursor.saturating_add(U256::from(MAX_SCAN - 1)));
-        let (mut n, mut next_cursor, mut front_settled) = (cursor, cursor, true);
-        while n <= end {
+        let cursor = self.journal.cursor("case-cursor").await?;
+        let (mut next_cursor, mut front_settled) = (cursor, true);
+        for n in scan_window(cursor, self.client.case_count().await?) {
             if let Some(case) = self.client.case(n).await? {
                 let step = self.serve_case(n, &case, now).await;
                 refused_is_skipped(&self.metrics, &format!("case {n}"), step)?;
@@ -200,13 +178,10 @@ impl ValidatorAgent {
             if front_settled {
                 next_cursor = n + U256::from(1);
             }
-            n += U256::from(1);
         }
-        if next_cursor != cursor {
-            self.journal
-                .set_fact("case-cursor", &next_cursor.to_string())
-                .await?;
-        }
+        self.journal
+            .set_cursor("case-cursor", cursor, next_cursor)
+            .await?;
         // After the votes: their deadlines are the ones stake rides on.
         self.keep_stake().await
     }
