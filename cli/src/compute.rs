@@ -334,17 +334,10 @@ impl JobData {
         let (module_hash, module_uri) = match (&self.module, self.module_hash) {
             (Some(name), _) => match JobModule::open(name)? {
                 JobModule::Wasm(bytes) => {
-                    let blob = store.put_bytes(&bytes)?;
-                    let tree = pond_store::Manifest::single(
-                        pond_jobs::module::WASM_MODULE_FILE,
-                        bytes.len() as u64,
-                        blob,
-                    )?;
-                    store.put_bytes(&tree.encode())?;
+                    let hash = pond_jobs::module::put_wasm_module(&store, &bytes)?;
                     if let Some(remote) = &remote {
-                        remote.push_tree(&store, &tree.hash(), &limits).await?;
+                        remote.push_tree(&store, &hash, &limits).await?;
                     }
-                    let hash = tree.hash();
                     (hash, self.module_uri.clone().unwrap_or_else(|| uri(&hash)))
                 }
                 JobModule::Image(id) => {

@@ -3,7 +3,7 @@
 //! OCI image is named by its image ID, the SHA-256 of its configuration,
 //! which names every layer by the digest of its content.
 
-use pond_store::{ContentHash, Manifest};
+use pond_store::{ContentHash, LocalStore, Manifest, StoreError};
 use std::path::{Path, PathBuf};
 
 /// The file name a WASM module has in its one-file tree.
@@ -52,6 +52,19 @@ pub fn wasm_module_hash(bytes: &[u8]) -> ContentHash {
         // bytes alone would still name them uniquely.
         Err(_) => ContentHash::of(bytes),
     }
+}
+
+/// Puts a WASM module into `store` as its one-file tree (the module's
+/// blob and the tree's manifest), so the tree can be served and fetched
+/// by the hash [`wasm_module_hash`] gives; that hash.
+///
+/// # Errors
+/// The store cannot write.
+pub fn put_wasm_module(store: &LocalStore, bytes: &[u8]) -> Result<ContentHash, StoreError> {
+    let blob = store.put_bytes(bytes)?;
+    let tree = Manifest::single(WASM_MODULE_FILE, bytes.len() as u64, blob)?;
+    store.put_bytes(&tree.encode())?;
+    Ok(tree.hash())
 }
 
 impl JobModule {
