@@ -160,13 +160,6 @@ impl Metrics {
         }
     }
 
-    /// A metric's value now.
-    #[must_use]
-    pub fn get(&self, metric: Metric) -> u64 {
-        self.slot(metric)
-            .map_or(0, |value| value.load(Ordering::Relaxed))
-    }
-
     /// The Prometheus text exposition of every metric.
     #[must_use]
     pub fn render(&self) -> String {
@@ -236,6 +229,5 @@ mod tests {
         );
         assert!(text.contains("pond_provider_earned 1950\n"), "{text}");
         assert!(!text.contains("bids"), "{text}");
-        assert_eq!(metrics.get(BIDS), 0);
     }
 }
