@@ -12,6 +12,7 @@ use pond_client::ClientError;
 use crate::{
     journal::JournalError,
     metrics::{self, Metrics},
+    wake::Wakeups,
 };
 
 /// Why the agent cannot start, or why a pass failed.
@@ -75,10 +76,22 @@ pub(crate) async fn send<T>(
     what: String,
     transaction: impl std::future::Future<Output = Result<T, ClientError>>,
 ) -> Result<T, AgentError> {
-    match tokio::time::timeout(Duration::from_secs(limit_secs), transaction).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(AgentError::TxTimeout(what)),
-    }
+    Ok(within(limit_secs, what, transaction).await??)
+}
+
+/// [`send`] that leaves the client's answer to the caller, which tells
+/// the refusals it expects (not due yet, done already) from failures.
+///
+/// # Errors
+/// [`AgentError::TxTimeout`].
+pub(crate) async fn within<T>(
+    limit_secs: u64,
+    what: String,
+    transaction: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<Result<T, ClientError>, AgentError> {
+    tokio::time::timeout(Duration::from_secs(limit_secs), transaction)
+        .await
+        .map_err(|_| AgentError::TxTimeout(what))
 }
 
 /// A step the contracts refused is logged and skipped; anything else ends
@@ -181,13 +194,14 @@ pub(crate) trait Passes {
 /// Runs passes until `stop` completes; a pass that fails is logged and
 /// retried with a growing pause (the chain may be down), and finished
 /// background work is kept at once (its next step follows in the next
-/// pass). Work in progress when it stops is abandoned; the next agent on
+/// pass). A notice from `wakeups` starts the next pass early. Work in progress when it stops is abandoned; the next agent on
 /// the same journal starts it again.
 ///
 /// # Errors
 /// Only a failure no later pass can mend.
 pub(crate) async fn run_passes<A: Passes>(
     agent: &mut A,
+    wakeups: Option<&Wakeups>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
     let poll = Duration::from_secs(agent.poll_interval());
@@ -209,8 +223,16 @@ pub(crate) async fn run_passes<A: Passes>(
             Err(e) => return Err(e),
         }
         let busy = agent.tasks().len() > 0;
+        let woken = async {
+            match wakeups {
+                // After a failed pass the pause holds: the chain may be down.
+                Some(w) if pause == poll => w.changed().await,
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
+            () = woken => {}
             Some((key, output)) = agent.tasks().next(), if busy => agent.finished(key, output).await,
             () = &mut stop => break,
         }

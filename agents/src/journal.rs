@@ -129,12 +129,13 @@ pub struct VoteEntry {
     pub digest: B256,
     /// The commit salt.
     pub salt: B256,
-    /// How far it went: `chosen`, `committed` or `revealed`.
+    /// How far it went: `chosen`, `committed`, `revealed`, or `missed`
+    /// (the reveal window closed first).
     pub stage: &'static str,
 }
 
 /// The stages of a vote, as stored.
-pub const VOTE_STAGES: [&str; 3] = ["chosen", "committed", "revealed"];
+pub const VOTE_STAGES: [&str; 4] = ["chosen", "committed", "revealed", "missed"];
 
 /// The journal of one agent.
 #[derive(Clone, Debug)]

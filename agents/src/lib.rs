@@ -10,7 +10,9 @@
 //!   each transaction that depends on it;
 //! - [`metrics`]: each agent's Prometheus metrics;
 //! - [`execute`]: a job run from the chain's description of it (fetched,
-//!   verified, executed, kept), shared by every role that runs jobs.
+//!   verified, executed, kept), shared by every role that runs jobs;
+//! - [`wake`]: wake-ups from the GraphQL API's subscriptions, so an agent
+//!   acts on a change at once instead of at its next poll.
 
 mod chain;
 pub mod execute;
@@ -19,5 +21,6 @@ pub mod metrics;
 pub mod provider;
 mod settings;
 pub mod validator;
+pub mod wake;
 
 pub use chain::AgentError;

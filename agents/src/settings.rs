@@ -83,3 +83,18 @@ pub(crate) fn amount(key: &'static str, value: &str) -> Result<String, ConfigErr
             why: e.to_string(),
         })
 }
+
+/// A GraphQL subscription endpoint: `ws://…` or `wss://…`.
+pub(crate) fn graphql_ws(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(url) if !(url.starts_with("ws://") || url.starts_with("wss://")) => {
+            Err(ConfigError::Value {
+                key: "graphql",
+                why: format!(
+                    "`{url}` is not a WebSocket URL such as ws://127.0.0.1:4000/graphql/ws"
+                ),
+            })
+        }
+        other => Ok(other),
+    }
+}

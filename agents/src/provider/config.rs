@@ -7,6 +7,7 @@
 //! serve = "127.0.0.1:7070"               # outputs are served here
 //! public-url = "http://203.0.113.7:7070" # how others reach it (default: http://<serve>)
 //! poll-interval = "2s"
+//! graphql = "ws://127.0.0.1:4000/graphql/ws"  # wake at once on changes (no key: poll only)
 //! withdraw-above = "500"                 # keep 500 tokens in the vault, withdraw the rest
 //!
 //! [hardware]            # any field left out is detected
@@ -32,7 +33,7 @@ use pond_client::hardware::HardwareOverrides;
 use serde::Deserialize;
 
 pub use crate::settings::ConfigError;
-use crate::settings::{amount, duration, read};
+use crate::settings::{amount, duration, graphql_ws, read};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -42,6 +43,7 @@ struct File {
     serve: Option<String>,
     public_url: Option<String>,
     poll_interval: Option<String>,
+    graphql: Option<String>,
     tx_timeout: Option<String>,
     withdraw_above: Option<String>,
     metadata_uri: Option<String>,
@@ -94,6 +96,9 @@ pub struct ProviderConfig {
     pub public_url: String,
     /// Time between passes, seconds.
     pub poll_interval: u64,
+    /// Pond's GraphQL subscription endpoint: a change there starts the
+    /// next pass at once (`None`: passes only every `poll_interval`).
+    pub graphql: Option<String>,
     /// How long a transaction may wait for its receipt before the pass
     /// gives up on it (the next pass re-sends what is still due), seconds.
     pub tx_timeout: u64,
@@ -197,6 +202,7 @@ impl ProviderConfig {
             serve,
             public_url,
             poll_interval: duration("poll-interval", file.poll_interval, "2s")?.max(1),
+            graphql: graphql_ws(file.graphql)?,
             tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
             withdraw_above: file
                 .withdraw_above
@@ -258,6 +264,10 @@ mod tests {
             (
                 "public-url = \"ftp://x\"\n[offer]\nprice = \"1\"\n",
                 "public-url",
+            ),
+            (
+                "graphql = \"http://127.0.0.1:4000/graphql\"\n[offer]\nprice = \"1\"\n",
+                "graphql",
             ),
         ] {
             match ProviderConfig::parse(text, Path::new(".")) {

@@ -38,6 +38,7 @@ use crate::{
     execute::{ExecuteError, Executor},
     journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
     metrics::{self, Metrics},
+    wake::Wakeups,
 };
 pub use config::{ConfigError, ProviderConfig};
 
@@ -164,12 +165,6 @@ impl ProviderAgent {
         &self.metrics
     }
 
-    /// The journal (for status reports and tests).
-    #[must_use]
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
-
     /// Serves the outputs (the local store, read-only) on the configured
     /// address; the address bound.
     ///
@@ -186,7 +181,8 @@ impl ProviderAgent {
 
     /// Runs passes until `stop` completes (see [`run_passes`]); runs in
     /// progress when it stops are started again by the next agent on this
-    /// journal.
+    /// journal. With a GraphQL endpoint configured, a change to any job or
+    /// to one of this provider's deals starts the next pass at once.
     ///
     /// # Errors
     /// Only a failure no later pass can mend (a configuration amount).
@@ -194,7 +190,19 @@ impl ProviderAgent {
         mut self,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), AgentError> {
-        run_passes(&mut self, stop).await
+        let wakeups = self.config.graphql.clone().map(|url| {
+            Wakeups::follow(
+                url,
+                vec![
+                    "subscription { jobChanges { id } }".to_owned(),
+                    format!(
+                        "subscription {{ dealChanges(account: \"{:#x}\") {{ id }} }}",
+                        self.me
+                    ),
+                ],
+            )
+        });
+        run_passes(&mut self, wakeups.as_ref(), stop).await
     }
 
     /// One pass: everything that is due now.

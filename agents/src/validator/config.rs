@@ -6,6 +6,7 @@
 //! data-dir = "validator-data"   # journal, store, scratch space
 //! stake = "200"                 # topped up from the vault balance; never unbonded
 //! poll-interval = "2s"
+//! graphql = "ws://127.0.0.1:4000/graphql/ws"  # wake at once on mediation events (no key: poll only)
 //! keep-cases = true             # also draw committees and resolve cases when due
 //! container-runtime = "podman"  # image jobs (no key: WASM jobs only)
 //! metrics = "127.0.0.1:9101"    # Prometheus metrics at /metrics (no key: not served)
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::settings::{amount, duration, read, ConfigError};
+use crate::settings::{amount, duration, graphql_ws, read, ConfigError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -23,6 +24,7 @@ struct File {
     data_dir: Option<PathBuf>,
     stake: String,
     poll_interval: Option<String>,
+    graphql: Option<String>,
     tx_timeout: Option<String>,
     keep_cases: Option<bool>,
     container_runtime: Option<PathBuf>,
@@ -38,6 +40,10 @@ pub struct ValidatorConfig {
     pub stake: String,
     /// Time between passes, seconds.
     pub poll_interval: u64,
+    /// Pond's GraphQL subscription endpoint: a mediation event there
+    /// starts the next pass at once (`None`: passes only every
+    /// `poll_interval`).
+    pub graphql: Option<String>,
     /// How long a transaction may wait for its receipt, seconds.
     pub tx_timeout: u64,
     /// Draw committees and resolve cases when due (any validator may).
@@ -73,6 +79,7 @@ impl ValidatorConfig {
             ),
             stake: amount("stake", &file.stake)?,
             poll_interval: duration("poll-interval", file.poll_interval, "2s")?.max(1),
+            graphql: graphql_ws(file.graphql)?,
             tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
             keep_cases: file.keep_cases.unwrap_or(true),
             container_runtime: file.container_runtime,

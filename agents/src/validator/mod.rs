@@ -26,10 +26,11 @@ use rand::RngCore;
 
 pub use crate::chain::AgentError;
 use crate::{
-    chain::{refused_is_skipped, run_passes, scan_window, send, serve, Passes, Tasks},
+    chain::{refused_is_skipped, run_passes, scan_window, send, serve, within, Passes, Tasks},
     execute::Executor,
     journal::{journal_file, validator_owner, Journal},
     metrics::{self, Metrics},
+    wake::Wakeups,
 };
 pub use config::ValidatorConfig;
 
@@ -144,13 +145,9 @@ impl ValidatorAgent {
         serve(address, self.metrics.router(), "metrics").await
     }
 
-    /// The journal (for status reports).
-    #[must_use]
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
-
-    /// Runs passes until `stop` completes (see [`run_passes`]).
+    /// Runs passes until `stop` completes (see [`run_passes`]). With a
+    /// GraphQL endpoint configured, any mediation event starts the next
+    /// pass at once.
     ///
     /// # Errors
     /// None today; kept for failures no later pass can mend.
@@ -158,7 +155,13 @@ impl ValidatorAgent {
         mut self,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), AgentError> {
-        run_passes(&mut self, stop).await
+        let wakeups = self.config.graphql.clone().map(|url| {
+            Wakeups::follow(
+                url,
+                vec!["subscription { events(contract: \"Mediation\") { name } }".to_owned()],
+            )
+        });
+        run_passes(&mut self, wakeups.as_ref(), stop).await
     }
 
     /// One pass: the stake, then every case from the cursor on.
@@ -230,25 +233,28 @@ impl ValidatorAgent {
     async fn serve_case(&mut self, id: U256, case: &CaseInfo, now: u64) -> Result<(), AgentError> {
         match case.state {
             "awaiting_randomness" if self.config.keep_cases => {
-                let drawn = tokio::time::timeout(
-                    Duration::from_secs(self.config.tx_timeout),
+                let drawn = within(
+                    self.config.tx_timeout,
+                    format!("drawing case {id}"),
                     self.client.draw_validators(id),
                 )
-                .await
-                .map_err(|_| AgentError::TxTimeout(format!("drawing case {id}")))?;
+                .await?;
                 Self::not_due(drawn, &format!("case {id}: committee drawn"))
             }
             "voting" => {
                 if case.validators.contains(&self.me) {
-                    self.vote_in(id, case, now).await?;
+                    // A vote the contracts refuse must not keep the case
+                    // from being resolved.
+                    let voted = self.vote_in(id, case, now).await;
+                    refused_is_skipped(&self.metrics, &format!("case {id}: voting"), voted)?;
                 }
                 if self.config.keep_cases {
-                    let resolved = tokio::time::timeout(
-                        Duration::from_secs(self.config.tx_timeout),
+                    let resolved = within(
+                        self.config.tx_timeout,
+                        format!("resolving case {id}"),
                         self.client.resolve_case(id),
                     )
-                    .await
-                    .map_err(|_| AgentError::TxTimeout(format!("resolving case {id}")))?;
+                    .await?;
                     Self::not_due(resolved, &format!("case {id}: resolved"))?;
                 }
                 Ok(())
@@ -279,6 +285,7 @@ impl ValidatorAgent {
             other => other,
         };
         match stage {
+            "committed" if now > case.reveal_deadline => self.missed(id, round).await?,
             "chosen" => {
                 let commitment = vote_commitment(id, self.me, vote.result, vote.digest, vote.salt);
                 let sent = send(
@@ -299,19 +306,22 @@ impl ValidatorAgent {
                 self.journal.set_vote_stage(id, round, "committed").await?;
             }
             "committed" => {
-                let revealed = tokio::time::timeout(
-                    Duration::from_secs(self.config.tx_timeout),
+                let revealed = within(
+                    self.config.tx_timeout,
+                    format!("revealing in case {id}"),
                     self.client
                         .reveal_vote(id, vote.result, vote.digest, vote.salt),
                 )
-                .await
-                .map_err(|_| AgentError::TxTimeout(format!("revealing in case {id}")))?;
+                .await?;
                 match revealed {
                     Ok(tx) => {
                         self.metrics.add(metrics::VOTES_REVEALED, 1);
                         tracing::info!("case {id}: vote revealed ({tx})");
                     }
                     Err(ClientError::Revert(r)) if r.error == "AlreadyRevealed" => {}
+                    Err(ClientError::Revert(r)) if r.error == "RevealWindowClosed" => {
+                        return self.missed(id, round).await;
+                    }
                     // Not open yet (others still committing): next pass.
                     Err(ClientError::Revert(r)) if r.error == "RevealNotOpen" => return Ok(()),
                     Err(ClientError::Revert(r)) if r.error == "NotCommitted" => {
@@ -353,6 +363,18 @@ impl ValidatorAgent {
             .and_then(|vote| vote.map_err(|e| e.to_string()));
             vote
         });
+    }
+
+    /// Records that the reveal window closed before this vote was revealed
+    /// (the agent was down or the chain unreachable): the contracts count
+    /// it as a no-show, and nothing more can be done for it.
+    async fn missed(&self, id: U256, round: u8) -> Result<(), AgentError> {
+        tracing::warn!(
+            "case {id}: the reveal window closed before this validator revealed its vote; \
+             it is slashed as a no-show"
+        );
+        self.journal.set_vote_stage(id, round, "missed").await?;
+        Ok(())
     }
 
     /// Journals a worked-out vote with a new salt (committed by the next
