@@ -210,3 +210,57 @@ async fn a_provider_agent_killed_twenty_times_delivers_every_deal_once() {
     assert_eq!(locked, U256::ZERO, "collateral left locked");
     s.assert_vault_invariant().await;
 }
+
+/// With `graphql` configured, the agent acts on a new job when the API
+/// announces it: its poll interval is an hour, so only the subscription
+/// can make it take, run and reveal the job within the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_woken_by_graphql_takes_a_job_long_before_its_next_poll() {
+    let s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
+    s.fund(creator.address, tokens(1_000)).await;
+    s.fund(provider.address, tokens(1_000)).await;
+    let cli = ChainCli::for_stack(&s, "pond-provider-agent-graphql");
+    let api = common::Api::start(&s).await;
+    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+    let creator_client = common::client_of(&s, &creator).await;
+    let config = common::provider_toml(common::free_port(), 1)
+        .replace("poll-interval = \"1s\"", "poll-interval = \"1h\"");
+    std::fs::write(
+        cli.dir.join("provider.toml"),
+        format!("graphql = \"{}\"\n{config}", api.ws_url),
+    )
+    .expect("config");
+    let mut agent = cli.spawn(
+        &key_of(&provider),
+        "agent.log",
+        &["provider", "run", "--config", "provider.toml"],
+    );
+    // The first pass (at start) registers and posts the offer.
+    let started = std::time::Instant::now();
+    while creator_client
+        .provider(provider.address)
+        .await
+        .expect("provider")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never registered; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let now = creator_client.now().await.expect("now");
+    let job = creator_client
+        .post_job(data.request(now, U256::ZERO))
+        .await
+        .expect("job posted")
+        .job_id;
+    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    assert_eq!(deals.len(), 1);
+    agent.assert_running();
+    assert!(agent.terminate().success());
+}

@@ -141,6 +141,28 @@ impl Stack {
             .expect("evm_mine");
     }
 
+    /// Makes a governed change at once: the owner schedules `call` on
+    /// `target` through the timelock, the clock moves past the delay, and
+    /// the change is executed.
+    pub async fn govern(&self, target: Address, call: alloy::primitives::Bytes) {
+        ok(self
+            .timelock()
+            .schedule(target, call.clone(), B256::ZERO)
+            .from(self.owner())
+            .send()
+            .await)
+        .await;
+        let delay = self.timelock().delay().call().await.expect("delay");
+        self.advance(delay + 1).await;
+        ok(self
+            .timelock()
+            .execute(target, call, B256::ZERO)
+            .from(self.owner())
+            .send()
+            .await)
+        .await;
+    }
+
     /// Mints `amount` to `account` and deposits it into the vault.
     pub async fn fund(&self, account: Address, amount: U256) {
         ok(self

@@ -527,14 +527,7 @@ impl ExampleJob {
         use pond_jobs::testkit::{example_dir, example_wasm};
         let store = std::sync::Arc::new(pond_store::LocalStore::open(dir).expect("store"));
         let module = std::fs::read(example_wasm(name)).expect("module");
-        let blob = store.put_bytes(&module).expect("module blob");
-        let tree = pond_store::Manifest::single(
-            pond_jobs::module::WASM_MODULE_FILE,
-            module.len() as u64,
-            blob,
-        )
-        .expect("module tree");
-        store.put_bytes(&tree.encode()).expect("module manifest");
+        let module = pond_jobs::module::put_wasm_module(&store, &module).expect("module stored");
         let input = store
             .put_dir(
                 &example_dir(name).join("input"),
@@ -553,7 +546,7 @@ impl ExampleJob {
         Self {
             store,
             base,
-            module: tree.hash(),
+            module,
             input: input.hash(),
         }
     }
@@ -592,9 +585,95 @@ impl ExampleJob {
 /// A provider agent's configuration: one GPU, 10 tokens a job, outputs
 /// served on `port`, its data under `agent`.
 pub(crate) fn provider_toml(port: u16, max_concurrent: u32) -> String {
+    provider_toml_with("agent", port, 24, max_concurrent)
+}
+
+/// [`provider_toml`] with its own data directory and GPU memory.
+pub(crate) fn provider_toml_with(
+    data_dir: &str,
+    port: u16,
+    gpu_memory_gb: u32,
+    max_concurrent: u32,
+) -> String {
     format!(
-        "data-dir = \"agent\"\nserve = \"127.0.0.1:{port}\"\npoll-interval = \"1s\"\n\
-         [hardware]\ngpus = 1\ngpu-memory-gb = 24\ncpu-cores = 4\nram-gb = 16\ndisk-gb = 100\n\
+        "data-dir = \"{data_dir}\"\nserve = \"127.0.0.1:{port}\"\npoll-interval = \"1s\"\n\
+         [hardware]\ngpus = 1\ngpu-memory-gb = {gpu_memory_gb}\ncpu-cores = 4\nram-gb = 16\ndisk-gb = 100\n\
          [offer]\nprice = \"10\"\nmax-duration = \"2h\"\nmax-concurrent = {max_concurrent}\n"
     )
+}
+
+/// The indexer and the GraphQL API of `stack`, in this process (SQLite);
+/// stopped when dropped.
+pub(crate) struct Api {
+    /// The GraphQL endpoint.
+    pub(crate) url: String,
+    /// Its subscription endpoint.
+    pub(crate) ws_url: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: Option<pond_graphql::Server>,
+}
+
+impl Api {
+    /// Starts indexing `stack`'s chain and serving GraphQL on loopback.
+    pub(crate) async fn start(stack: &pond_deploy::testkit::Stack) -> Self {
+        let store = pond_indexer::store::Store::open(&pond_indexer::testkit::sqlite_url())
+            .await
+            .expect("index database");
+        let mut config = pond_indexer::follow::IndexerConfig::new(
+            &stack.node.http_url(),
+            stack.deployment.clone(),
+        );
+        config.poll_interval = Duration::from_millis(100);
+        let indexer = pond_indexer::follow::Indexer::new(store.clone(), config);
+        let state = pond_graphql::ApiState {
+            store,
+            updates: indexer.updates(),
+            progress: indexer.progress.clone(),
+            chain_id: stack.deployment.chain_id,
+        };
+        let server = pond_graphql::Server::start(
+            pond_graphql::router(state, None),
+            "127.0.0.1:0".parse().expect("address"),
+        )
+        .await
+        .expect("GraphQL served");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(indexer.run(stopped));
+        Self {
+            url: server.url(),
+            ws_url: server.ws_url(),
+            stop,
+            server: Some(server),
+        }
+    }
+
+    /// Answers `query` once the index holds block `block`.
+    pub(crate) async fn query_at(&self, block: u64, query: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "query": query }).to_string();
+        let meta = r#"{"query":"{ _meta { indexedBlock { number } } }"}"#;
+        let started = Instant::now();
+        loop {
+            let indexed = post(&self.url, meta)
+                .and_then(|answer| serde_json::from_str::<serde_json::Value>(&answer).ok())
+                .and_then(|v| v["data"]["_meta"]["indexedBlock"]["number"].as_u64());
+            if indexed.is_some_and(|n| n >= block) {
+                let answer = post(&self.url, &body).expect("GraphQL answers");
+                return serde_json::from_str(&answer).expect("GraphQL JSON");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the index did not reach block {block} (at {indexed:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
 }
