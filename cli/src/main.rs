@@ -33,6 +33,7 @@ mod config;
 mod contracts;
 mod creator_run;
 mod deal;
+mod demo;
 mod job;
 mod keeper;
 mod market;
@@ -137,6 +138,11 @@ struct Up {
     /// Blocks to wait before indexing a block.
     #[arg(long, default_value_t = 0)]
     confirmations: u64,
+    /// Also run a market that moves by itself (devnode mode): provider
+    /// and validator agents, a cheating provider and a creator posting the
+    /// example jobs; deal and mediation windows shortened to one minute.
+    #[arg(long, conflicts_with = "rpc")]
+    demo: bool,
 }
 
 /// Runs the command; a failure is one line on stderr (the error and its
@@ -293,6 +299,13 @@ async fn run_up(up: Up) -> eyre::Result<()> {
                     .await
                     .wrap_err("deploying Pond")?;
                     deployment.save(&deployment_file)?;
+                    demo::fund_dev_wallets(&node, &deployment)
+                        .await
+                        .wrap_err("minting the dev accounts' tokens")?;
+                    println!(
+                        "tokens      {} pUSD in each dev account's wallet",
+                        demo::DEV_WALLET_TOKENS
+                    );
                     deployment
                 }
             };
@@ -347,21 +360,65 @@ async fn run_up(up: Up) -> eyre::Result<()> {
         "ready when  http://{}/ready answers 200; Ctrl-C (or SIGTERM) stops",
         server.addr
     );
-    tokio::select! {
-        signal = pond_devnode::signal::stop_requested() => {
-            println!("stopping    ({})", signal?);
+    let demo = match (&node, up.demo) {
+        (Some(node), true) => Some(
+            start_demo(
+                node,
+                &deployment,
+                &repo.join(".pond").join("demo"),
+                up.state.is_none(),
+            )
+            .await,
+        ),
+        _ => None,
+    };
+    // Whatever ends the run (a signal, the indexer, a demo that could not
+    // start), devnode is stopped cleanly so that `--state` is written.
+    let outcome = match demo {
+        Some(Err(e)) => Err(e),
+        demo => {
+            let outcome = tokio::select! {
+                signal = pond_devnode::signal::stop_requested() => {
+                    signal.map(|signal| println!("stopping    ({signal})")).map_err(eyre::Report::from)
+                }
+                result = indexing => match result {
+                    Ok(Ok(())) => Err(eyre::eyre!("the indexer stopped")),
+                    Ok(Err(e)) => Err(e.into()),
+                    Err(e) => Err(e.into()),
+                },
+            };
+            if let Some(Ok(demo)) = demo {
+                demo.stop().await;
+            }
+            outcome
         }
-        result = indexing => {
-            result??;
-            bail!("the indexer stopped");
-        }
-    }
+    };
     let _ = stop.send(true);
     server.stop();
     if let Some(node) = node {
         node.stop().await?;
     }
-    Ok(())
+    outcome
+}
+
+/// Starts `pond up --demo`'s market on `node`, its data in `dir` (emptied
+/// first on a new chain: an older chain's journals name deals this one
+/// never had).
+async fn start_demo(
+    node: &Node,
+    deployment: &Deployment,
+    dir: &std::path::Path,
+    new_chain: bool,
+) -> eyre::Result<demo::Demo> {
+    if new_chain {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    println!("demo        starting agents and a job creator (logs below) …");
+    let demo = demo::Demo::start(node, deployment, dir)
+        .await
+        .wrap_err("starting the demo market")?;
+    println!("demo        {}; data in {}", demo::summary(), dir.display());
+    Ok(demo)
 }
 
 /// The deployment in `file` if devnode's restored chain (from `state`)
