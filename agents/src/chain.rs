@@ -194,8 +194,9 @@ pub(crate) trait Passes {
 /// Runs passes until `stop` completes; a pass that fails is logged and
 /// retried with a growing pause (the chain may be down), and finished
 /// background work is kept at once (its next step follows in the next
-/// pass). A notice from `wakeups` starts the next pass early. Work in progress when it stops is abandoned; the next agent on
-/// the same journal starts it again.
+/// pass). A notice from `wakeups` starts the next pass early (at most one
+/// pass a second). Work in progress when it stops is abandoned; the next
+/// agent on the same journal starts it again.
 ///
 /// # Errors
 /// Only a failure no later pass can mend.
@@ -208,25 +209,35 @@ pub(crate) async fn run_passes<A: Passes>(
     let mut pause = poll;
     let mut stop = std::pin::pin!(stop);
     loop {
+        let started = tokio::time::Instant::now();
         let outcome = tokio::select! {
             outcome = agent.pass() => outcome,
             () = &mut stop => break,
         };
         agent.metrics().add(metrics::PASSES, 1);
-        match outcome {
-            Ok(()) => pause = poll,
+        let failing = match outcome {
+            Ok(()) => {
+                pause = poll;
+                false
+            }
             Err(e) if e.is_retryable() => {
                 agent.metrics().add(metrics::PASS_ERRORS, 1);
                 pause = (pause * 2).min(MAX_BACKOFF);
                 tracing::warn!("{} pass failed, next in {pause:?}: {e}", A::NAME);
+                true
             }
             Err(e) => return Err(e),
-        }
+        };
         let busy = agent.tasks().len() > 0;
         let woken = async {
             match wakeups {
                 // After a failed pass the pause holds: the chain may be down.
-                Some(w) if pause == poll => w.changed().await,
+                Some(w) if !failing => {
+                    w.changed().await;
+                    // However busy the market, passes start at most this
+                    // often (notices in between fold into this wake-up).
+                    tokio::time::sleep_until(started + MIN_WAKE_GAP).await;
+                }
                 _ => std::future::pending().await,
             }
         };
@@ -240,6 +251,10 @@ pub(crate) async fn run_passes<A: Passes>(
     agent.tasks().set.shutdown().await;
     Ok(())
 }
+
+/// The shortest time from one pass's start to the next when woken by a
+/// notice.
+const MIN_WAKE_GAP: Duration = Duration::from_secs(1);
 
 /// Ids read per scan and pass at most, so one pass stays short on a busy
 /// market; the next pass goes on from where this one stopped.
