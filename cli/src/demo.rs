@@ -1,7 +1,7 @@
 //! What `pond up` adds on the devnode it runs: tokens in every dev
 //! account's wallet, and with `--demo` a market that moves by itself —
 //! provider agents with varied hardware, a validator set, a provider that
-//! cheats, and a creator posting the example jobs, accepting most results,
+//! cheats, and a creator posting the example jobs, accepting some results,
 //! challenging some and leaving some to be finalized — so that a new user
 //! sees jobs flow through every state in GraphQL and the CLI within
 //! seconds.
@@ -168,14 +168,17 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 
 impl Demo {
     /// Starts the demo on `node` (Pond deployed as `deployment`), keeping
-    /// its agents' journals and stores under `dir`.
+    /// its agents' journals and stores under `dir`; the agents are woken
+    /// by the GraphQL subscriptions at `graphql_ws`.
     ///
     /// # Errors
-    /// The chain refuses a setup step, or `dir` is unusable.
+    /// The chain refuses a setup step, a port kept from an earlier run is
+    /// taken, or `dir` is unusable.
     pub(crate) async fn start(
         node: &Node,
         deployment: &Deployment,
         dir: &Path,
+        graphql_ws: &str,
     ) -> eyre::Result<Self> {
         let accounts = node.accounts();
         if accounts.len() <= CREATOR {
@@ -201,15 +204,23 @@ impl Demo {
         let mut everyone: Vec<usize> = VALIDATORS.to_vec();
         everyone.extend(PROVIDERS.iter().map(|p| p.0));
         everyone.extend([CHEAT, CREATOR]);
+        let funder = Funder {
+            owner: owner.clone(),
+            deployment: deployment.clone(),
+        };
         for &index in &everyone {
-            deposit(&owner, deployment, &connect(index).await?).await?;
+            funder.top_up(&connect(index).await?).await?;
         }
+        let ports = Ports::kept_in(dir)?;
 
         let (stop, stopping) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for (k, &index) in VALIDATORS.iter().enumerate() {
             let config = ValidatorConfig::parse(
-                &format!("data-dir = \"validator-{k}\"\nstake = \"500\"\npoll-interval = \"1s\"\n"),
+                &format!(
+                    "data-dir = \"validator-{k}\"\nstake = \"500\"\npoll-interval = \"1s\"\n\
+                     graphql = \"{graphql_ws}\"\n"
+                ),
                 dir,
             )?;
             let agent = ValidatorAgent::start(connect(index).await?, config).await?;
@@ -221,17 +232,21 @@ impl Demo {
             });
         }
         for (k, &(index, gpus, gpu_memory, price)) in PROVIDERS.iter().enumerate() {
-            let port = free_port()?;
+            let port = ports.providers[k];
             let config = ProviderConfig::parse(
                 &format!(
                     "data-dir = \"provider-{k}\"\nserve = \"127.0.0.1:{port}\"\npoll-interval = \"1s\"\n\
+                     graphql = \"{graphql_ws}\"\n\
                      [hardware]\ngpus = {gpus}\ngpu-memory-gb = {gpu_memory}\n\
                      [offer]\nprice = \"{price}\"\nmax-duration = \"1h\"\nmax-concurrent = 2\n"
                 ),
                 dir,
             )?;
             let agent = ProviderAgent::start(connect(index).await?, config).await?;
-            agent.serve_outputs().await?;
+            agent
+                .serve_outputs()
+                .await
+                .wrap_err_with(|| ports.taken())?;
             let stop = stopped(stopping.clone());
             tasks.spawn(async move {
                 if let Err(e) = agent.run(stop).await {
@@ -241,7 +256,9 @@ impl Demo {
         }
 
         let store = Arc::new(LocalStore::open(dir.join("store"))?);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ports.store))
+            .await
+            .wrap_err_with(|| ports.taken())?;
         let base = format!("http://{}", listener.local_addr()?);
         let router =
             pond_store::http::router(Arc::clone(&store), pond_store::http::ServeConfig::default());
@@ -257,6 +274,7 @@ impl Demo {
         let creator = Creator::prepare(
             connect(CREATOR).await?,
             connect(CHEAT).await?,
+            funder,
             &store,
             base,
             dir,
@@ -280,34 +298,77 @@ impl Demo {
     }
 }
 
-/// A free loopback port (for a provider's outputs server, whose public URL
-/// names the port before the server binds it).
-fn free_port() -> eyre::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// The loopback ports of the demo's servers: the creator's store and each
+/// provider's outputs. URIs naming them go on chain, so a chain kept with
+/// `--state` needs the same ports on the next run: they are chosen once
+/// and kept in the demo's directory.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Ports {
+    store: u16,
+    providers: [u16; PROVIDERS.len()],
+    #[serde(skip)]
+    file: std::path::PathBuf,
 }
 
-/// Mints and deposits tokens for the demo account `client` signs for,
-/// unless its vault already holds them (a chain kept with `--state`).
-async fn deposit(
-    owner: &DynProvider,
-    deployment: &Deployment,
-    client: &Client,
-) -> eyre::Result<()> {
-    let account = client.account()?;
-    let decimals = client.token_decimals().await?;
-    let (amount, enough) = (
-        parse_amount("100000", decimals)?,
-        parse_amount("10000", decimals)?,
-    );
-    if client.balances(account).await?.available >= enough {
-        return Ok(());
+impl Ports {
+    fn kept_in(dir: &Path) -> eyre::Result<Self> {
+        let file = dir.join("ports.json");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Ok(mut ports) = serde_json::from_str::<Self>(&text) {
+                ports.file = file;
+                return Ok(ports);
+            }
+        }
+        let free = || -> eyre::Result<u16> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
+        };
+        let ports = Self {
+            store: free()?,
+            providers: [free()?, free()?, free()?],
+            file,
+        };
+        std::fs::write(&ports.file, serde_json::to_string(&ports)?)
+            .wrap_err_with(|| format!("writing {}", ports.file.display()))?;
+        Ok(ports)
     }
-    let token = IPondToken::new(deployment.contracts.token, owner);
-    sent("minting demo tokens", token.mint(account, amount)).await?;
-    client.deposit(amount).await?;
-    Ok(())
+
+    /// What to do when one of them is taken.
+    fn taken(&self) -> String {
+        format!(
+            "a demo port is taken (kept in {} for the chain's URIs); stop what uses it, \
+             or start a new chain (another --state file, or delete that file and the state)",
+            self.file.display()
+        )
+    }
+}
+
+/// Mints tokens for the demo's accounts (the token's owner signs).
+struct Funder {
+    owner: DynProvider,
+    deployment: Deployment,
+}
+
+impl Funder {
+    /// Mints and deposits tokens for the demo account `client` signs for
+    /// when its vault runs low (checked at start, and by the creator as it
+    /// posts, so the demo runs for as long as it is left on).
+    async fn top_up(&self, client: &Client) -> eyre::Result<()> {
+        let account = client.account()?;
+        let decimals = client.token_decimals().await?;
+        let (amount, enough) = (
+            parse_amount("100000", decimals)?,
+            parse_amount("10000", decimals)?,
+        );
+        if client.balances(account).await?.available >= enough {
+            return Ok(());
+        }
+        let token = IPondToken::new(self.deployment.contracts.token, &self.owner);
+        sent("minting demo tokens", token.mint(account, amount)).await?;
+        client.deposit(amount).await?;
+        Ok(())
+    }
 }
 
 /// Sets the deal and mediation windows to [`DEMO_WINDOW`] through the
@@ -404,12 +465,15 @@ struct Posted {
     job: U256,
     deal: Option<U256>,
     plan: Plan,
+    /// Posted on the cheat's offer: the cheat delivers made-up outputs.
+    cheat: bool,
 }
 
 /// The demo's job creator, and the cheat whose offer some of its jobs name.
 struct Creator {
     client: Client,
     cheat: Client,
+    funder: Funder,
     cheat_offer: U256,
     /// Each example's module and input trees.
     examples: Vec<(&'static str, ContentHash, ContentHash)>,
@@ -426,6 +490,7 @@ impl Creator {
     async fn prepare(
         client: Client,
         cheat: Client,
+        funder: Funder,
         store: &LocalStore,
         base: String,
         dir: &Path,
@@ -456,21 +521,42 @@ impl Creator {
         if cheat.provider(me).await?.is_none() {
             cheat.register_provider(hardware, "").await?;
         }
-        let decimals = cheat.token_decimals().await?;
         let now = cheat.now().await?;
-        let (cheat_offer, _) = cheat
-            .post_offer(OfferTerms {
-                hardware,
-                price: parse_amount("5", decimals)?,
-                min_duration: 300,
-                max_duration: 3600,
-                max_concurrent: 4,
-                expiry: now + 30 * 86_400,
-            })
-            .await?;
+        // The offer of an earlier run on this chain, while it lasts.
+        let kept = dir.join("cheat-offer");
+        let earlier = match std::fs::read_to_string(&kept)
+            .ok()
+            .and_then(|id| id.trim().parse::<U256>().ok())
+        {
+            Some(id) => cheat
+                .offer(id)
+                .await?
+                .filter(|o| o.open && o.terms.expiry > now + 86_400)
+                .map(|o| o.id),
+            None => None,
+        };
+        let cheat_offer = match earlier {
+            Some(id) => id,
+            None => {
+                let decimals = cheat.token_decimals().await?;
+                let (id, _) = cheat
+                    .post_offer(OfferTerms {
+                        hardware,
+                        price: parse_amount("5", decimals)?,
+                        min_duration: 300,
+                        max_duration: 3600,
+                        max_concurrent: 4,
+                        expiry: now + 30 * 86_400,
+                    })
+                    .await?;
+                std::fs::write(&kept, id.to_string())?;
+                id
+            }
+        };
         Ok(Self {
             client,
             cheat,
+            funder,
             cheat_offer,
             examples,
             wrong,
@@ -507,8 +593,10 @@ impl Creator {
     async fn post(&mut self) -> eyre::Result<()> {
         let waiting = self.posted.iter().filter(|p| p.deal.is_none()).count();
         if waiting >= MAX_WAITING_JOBS {
+            tracing::info!("demo creator: {waiting} jobs wait for a provider; posting paused");
             return Ok(());
         }
+        self.funder.top_up(&self.client).await?;
         let decimals = self.client.token_decimals().await?;
         let now = self.client.now().await?;
         let kind = self.count % 5;
@@ -549,13 +637,13 @@ impl Creator {
                 ", on the cheat's offer"
             }
         );
-        if let (false, Some(deal)) = (offer.is_zero(), posted.deal_id) {
-            self.cheat_delivers(deal).await?;
-        }
+        // Followed before the cheat delivers: a delivery that fails now is
+        // tried again as the job is followed.
         self.posted.push(Posted {
             job: posted.job_id,
             deal: posted.deal_id,
             plan,
+            cheat: !offer.is_zero(),
         });
         Ok(())
     }
@@ -596,8 +684,11 @@ impl Creator {
         Ok(())
     }
 
-    /// One job's next step; whether to keep following it.
+    /// One job's next step; whether to keep following it. Jobs nobody
+    /// took and deals whose provider missed a deadline are closed (the
+    /// creator's money back), so nothing waits forever.
     async fn step(&self, posted: &mut Posted) -> eyre::Result<bool> {
+        let now = self.client.now().await?;
         let deal = match posted.deal {
             Some(deal) => deal,
             None => {
@@ -605,7 +696,13 @@ impl Creator {
                     return Ok(false);
                 };
                 if job.deal_id.is_zero() {
-                    return Ok(matches!(job.state, "open" | "bidding"));
+                    let waiting = matches!(job.state, "open" | "bidding");
+                    if waiting && now > job.match_deadline {
+                        self.client.expire_job(posted.job).await?;
+                        tracing::info!("demo creator: job {} expired unmatched", posted.job);
+                        return Ok(false);
+                    }
+                    return Ok(waiting);
                 }
                 posted.deal = Some(job.deal_id);
                 job.deal_id
@@ -614,6 +711,20 @@ impl Creator {
         let Some(info) = self.client.deal(deal).await? else {
             return Ok(false);
         };
+        let missed = match info.state {
+            "active" => now > info.execution_deadline,
+            "committed" => now > info.reveal_deadline,
+            _ => false,
+        };
+        if missed {
+            self.client.claim_timeout(deal).await?;
+            tracing::info!("demo creator: deal {deal} timed out; price and collateral back");
+            return Ok(false);
+        }
+        if posted.cheat && info.state == "active" {
+            self.cheat_delivers(deal).await?;
+            return Ok(true);
+        }
         if info.state != "revealed" {
             return Ok(matches!(info.state, "active" | "committed"));
         }

@@ -261,10 +261,11 @@ async fn run_serve(serve: Serve) -> eyre::Result<()> {
 
 async fn run_up(up: Up) -> eyre::Result<()> {
     let repo = std::env::current_dir()?;
-    let (node, deployment, rpc_url, ws_url) = match (&up.rpc, &up.deployment) {
+    // `fresh`: Pond was deployed on a new devnode chain in this run.
+    let (node, deployment, rpc_url, ws_url, fresh) = match (&up.rpc, &up.deployment) {
         (Some(rpc), Some(file)) => {
             let deployment = Deployment::load(file)?;
-            (None, deployment, rpc.clone(), up.ws.clone())
+            (None, deployment, rpc.clone(), up.ws.clone(), false)
         }
         (None, None) => {
             let node = Node::spawn(NodeConfig {
@@ -280,7 +281,9 @@ async fn run_up(up: Up) -> eyre::Result<()> {
                 pond_devnode::node::DEFAULT_CHAIN_ID
             );
             let deployment_file = repo.join("deployments/devnode.json");
-            let deployment = match reuse(&node, &deployment_file, up.state.as_deref()).await? {
+            let reused = reuse(&node, &deployment_file, up.state.as_deref()).await?;
+            let fresh = reused.is_none();
+            let deployment = match reused {
                 Some(deployment) => deployment,
                 None => {
                     println!("deploying   the contracts (embedded code, see `pond contracts`) …");
@@ -312,7 +315,7 @@ async fn run_up(up: Up) -> eyre::Result<()> {
             println!("deployment  {}", deployment_file.display());
             let rpc = node.http_url();
             let ws = node.ws_url();
-            (Some(node), deployment, rpc, Some(ws))
+            (Some(node), deployment, rpc, Some(ws), fresh)
         }
         _ => bail!("--rpc and --deployment go together"),
     };
@@ -322,7 +325,7 @@ async fn run_up(up: Up) -> eyre::Result<()> {
             let dir = repo.join(".pond");
             std::fs::create_dir_all(&dir)?;
             let file = dir.join(format!("{}.db", deployment.network));
-            if node.is_some() && up.state.is_none() {
+            if fresh {
                 // A new devnode chain every run: start its index afresh.
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
@@ -360,39 +363,45 @@ async fn run_up(up: Up) -> eyre::Result<()> {
         "ready when  http://{}/ready answers 200; Ctrl-C (or SIGTERM) stops",
         server.addr
     );
+    // Whatever ends the run (a signal, even while the demo starts; the
+    // indexer; a demo that could not start), devnode is stopped cleanly so
+    // that `--state` is written.
+    let mut stop_signal = std::pin::pin!(pond_devnode::signal::stop_requested());
+    let stopping = |signal: std::io::Result<&'static str>| {
+        signal
+            .map(|signal| println!("stopping    ({signal})"))
+            .map_err(eyre::Report::from)
+    };
+    let mut ended = None;
     let demo = match (&node, up.demo) {
-        (Some(node), true) => Some(
-            start_demo(
-                node,
-                &deployment,
-                &repo.join(".pond").join("demo"),
-                up.state.is_none(),
-            )
-            .await,
-        ),
+        (Some(node), true) => {
+            let (dir, ws) = (repo.join(".pond").join("demo"), server.ws_url());
+            tokio::select! {
+                started = start_demo(node, &deployment, &dir, fresh, &ws) => {
+                    started.map_err(|e| ended = Some(Err(e))).ok()
+                }
+                signal = &mut stop_signal => {
+                    ended = Some(stopping(signal));
+                    None
+                }
+            }
+        }
         _ => None,
     };
-    // Whatever ends the run (a signal, the indexer, a demo that could not
-    // start), devnode is stopped cleanly so that `--state` is written.
-    let outcome = match demo {
-        Some(Err(e)) => Err(e),
-        demo => {
-            let outcome = tokio::select! {
-                signal = pond_devnode::signal::stop_requested() => {
-                    signal.map(|signal| println!("stopping    ({signal})")).map_err(eyre::Report::from)
-                }
-                result = indexing => match result {
-                    Ok(Ok(())) => Err(eyre::eyre!("the indexer stopped")),
-                    Ok(Err(e)) => Err(e.into()),
-                    Err(e) => Err(e.into()),
-                },
-            };
-            if let Some(Ok(demo)) = demo {
-                demo.stop().await;
-            }
-            outcome
-        }
+    let outcome = match ended {
+        Some(outcome) => outcome,
+        None => tokio::select! {
+            signal = &mut stop_signal => stopping(signal),
+            result = indexing => match result {
+                Ok(Ok(())) => Err(eyre::eyre!("the indexer stopped")),
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
+            },
+        },
     };
+    if let Some(demo) = demo {
+        demo.stop().await;
+    }
     let _ = stop.send(true);
     server.stop();
     if let Some(node) = node {
@@ -409,12 +418,13 @@ async fn start_demo(
     deployment: &Deployment,
     dir: &std::path::Path,
     new_chain: bool,
+    graphql_ws: &str,
 ) -> eyre::Result<demo::Demo> {
     if new_chain {
         let _ = std::fs::remove_dir_all(dir);
     }
     println!("demo        starting agents and a job creator (logs below) …");
-    let demo = demo::Demo::start(node, deployment, dir)
+    let demo = demo::Demo::start(node, deployment, dir, graphql_ws)
         .await
         .wrap_err("starting the demo market")?;
     println!("demo        {}; data in {}", demo::summary(), dir.display());
