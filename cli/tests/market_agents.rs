@@ -589,3 +589,130 @@ async fn the_market_settles_honest_cheating_and_vanished_providers_and_slashes_l
         assert!(agent.terminate().success());
     }
 }
+
+/// A validator agent that was down through its reveal window journals the
+/// vote as missed when it comes back, and still resolves the case: a vote
+/// the contracts no longer take must not block the step that moves the
+/// case on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_agent_back_after_its_reveal_window_records_the_miss_and_resolves_the_case() {
+    let s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider, agent_key) = (
+        accounts[9].clone(),
+        accounts[2].clone(),
+        accounts[3].clone(),
+    );
+    let (first, second) = (accounts[4].clone(), accounts[5].clone());
+    for who in [&creator, &provider, &agent_key, &first, &second] {
+        s.fund(who.address, tokens(1_000)).await;
+    }
+    let cli = ChainCli::for_stack(&s, "pond-missed-reveal");
+    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+    let creator_client = client_of(&s, &creator).await;
+    let (first_client, second_client) = (client_of(&s, &first).await, client_of(&s, &second).await);
+    first_client.stake(tokens(200)).await.expect("staked");
+    second_client.stake(tokens(200)).await.expect("staked");
+    std::fs::write(
+        cli.dir.join("provider.toml"),
+        common::provider_toml(common::free_port(), 1),
+    )
+    .expect("config");
+    let provider_agent = cli.spawn(
+        &key_of(&provider),
+        "provider.log",
+        &["provider", "run", "--config", "provider.toml"],
+    );
+    let metrics_port = common::free_port();
+    std::fs::write(
+        cli.dir.join("validator.toml"),
+        format!(
+            "data-dir = \"validator\"\nstake = \"200\"\npoll-interval = \"1s\"\n\
+             metrics = \"127.0.0.1:{metrics_port}\"\n"
+        ),
+    )
+    .expect("config");
+    let run = ["validator", "run", "--config", "validator.toml"];
+    let validator = cli.spawn(&key_of(&agent_key), "validator-1.log", &run);
+    let now = creator_client.now().await.expect("now");
+    let job = creator_client
+        .post_job(data.request(now, U256::ZERO))
+        .await
+        .expect("posted")
+        .job_id;
+    let deal = loop {
+        let deal = creator_client
+            .job(job)
+            .await
+            .expect("job")
+            .expect("exists")
+            .deal_id;
+        if !deal.is_zero() {
+            break deal;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    wait_for_deal(&s, &creator_client, deal, "revealed", &cli.dir).await;
+    let (case, _) = creator_client
+        .challenge_result(deal)
+        .await
+        .expect("challenged");
+
+    // The agent draws the committee (all three), works out its vote and
+    // commits it; one hand-driven validator commits too, the other not yet,
+    // so reveals are not open. Then the agent goes down.
+    let garbage = (B256::repeat_byte(0xc0), B256::ZERO);
+    vote_by_hand(&s, &first_client, case, garbage, false, &cli.dir).await;
+    let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+    common::wait_for_metric(&metrics, "pond_validator_votes_committed_total", 1).await;
+    validator.kill();
+    vote_by_hand(&s, &second_client, case, garbage, false, &cli.dir).await;
+    // The whole reveal window passes while it is down.
+    let info = creator_client
+        .case(case)
+        .await
+        .expect("case")
+        .expect("exists");
+    let now = creator_client.now().await.expect("now");
+    s.advance(info.reveal_deadline - now + 1).await;
+    s.mine().await;
+
+    // Back: the vote is journalled as missed, and the case moves on (no
+    // majority in round 0 — nobody revealed — so a second round is drawn).
+    let _back = cli.spawn(&key_of(&agent_key), "validator-2.log", &run);
+    let started = std::time::Instant::now();
+    loop {
+        let now = creator_client
+            .case(case)
+            .await
+            .expect("case")
+            .expect("exists");
+        if now.round > info.round || now.state == "resolved" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "case {case} stayed in round {} ({}); logs:\n{}",
+            now.round,
+            now.state,
+            agent_logs(&cli.dir)
+        );
+        s.mine().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let status = cli.ok_json(
+        &agent_key,
+        &["validator", "status", "--config", "validator.toml"],
+    );
+    let round_zero = status["votes"]
+        .as_array()
+        .and_then(|votes| votes.iter().find(|v| v["round"] == info.round))
+        .unwrap_or_else(|| panic!("no round-{} vote: {status}", info.round));
+    assert_eq!(round_zero["stage"], "missed", "{status}");
+    let log = std::fs::read_to_string(cli.dir.join("validator-2.log")).expect("log");
+    assert!(
+        log.matches("RevealWindowClosed").count() <= 1,
+        "the agent kept retrying a closed reveal:\n{log}"
+    );
+    assert!(provider_agent.terminate().success());
+}
