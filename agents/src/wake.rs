@@ -271,6 +271,18 @@ mod tests {
         (url, connections)
     }
 
+    /// Waits (bounded) for the client's second connection.
+    async fn reconnected(connections: &std::sync::atomic::AtomicUsize) {
+        let started = std::time::Instant::now();
+        while connections.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never reconnected"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     #[tokio::test]
     async fn a_change_notice_wakes_the_agent() {
         let (url, _) = server(vec![
@@ -299,14 +311,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), wakeups.changed())
             .await
             .expect("woken when the connection ended");
-        let started = std::time::Instant::now();
-        while connections.load(std::sync::atomic::Ordering::SeqCst) < 2 {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "never reconnected"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        reconnected(&connections).await;
     }
 
     #[tokio::test]
@@ -334,14 +339,7 @@ mod tests {
         ])
         .await;
         let wakeups = Wakeups::follow(url, vec!["subscription { jobChanges { id } }".to_owned()]);
-        let started = std::time::Instant::now();
-        while connections.load(std::sync::atomic::Ordering::SeqCst) < 2 {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "never reconnected"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        reconnected(&connections).await;
         assert!(!wakeups.task.is_finished());
     }
 

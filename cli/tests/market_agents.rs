@@ -42,6 +42,22 @@ async fn wait_for_deal(s: &Stack, client: &Client, deal: U256, state: &str, dir:
     }
 }
 
+/// Waits (bounded) until `job` is matched; its deal.
+async fn deal_of(client: &Client, job: U256) -> U256 {
+    let started = std::time::Instant::now();
+    loop {
+        let deal = client.job(job).await.expect("job").expect("exists").deal_id;
+        if !deal.is_zero() {
+            return deal;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "job {job} never matched"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A validator the test drives by hand: it commits `vote` (a result hash
 /// and output digest) in case `case` once drawn, and reveals it when
 /// `reveal` is set and the reveal phase has begun.
@@ -91,25 +107,6 @@ async fn vote_by_hand(
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-}
-
-/// An input for `align` that takes seconds to run: the example's targets
-/// many times over, with the fuel to match.
-fn slow_align_input(dir: &std::path::Path) -> std::path::PathBuf {
-    let example = pond_jobs::testkit::example_dir("align").join("input");
-    let slow = dir.join("slow-input");
-    std::fs::create_dir_all(&slow).expect("dir");
-    std::fs::copy(example.join("query.fasta"), slow.join("query.fasta")).expect("query");
-    let targets = std::fs::read_to_string(example.join("targets.fasta")).expect("targets");
-    std::fs::write(slow.join("targets.fasta"), targets.repeat(200)).expect("targets");
-    std::fs::write(
-        slow.join("pond-job.json"),
-        r#"{ "version": 1, "args": ["query.fasta", "targets.fasta"],
-             "limits": { "fuel": 5000000000000, "memory_bytes": 268435456 },
-             "determinism": "exact" }"#,
-    )
-    .expect("spec");
-    slow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,24 +217,7 @@ async fn the_market_settles_honest_cheating_and_vanished_providers_and_slashes_l
         .await
         .expect("posted")
         .job_id;
-    let deal_of = |job: U256| {
-        let client = &creator_client;
-        async move {
-            let started = std::time::Instant::now();
-            loop {
-                let deal = client.job(job).await.expect("job").expect("exists").deal_id;
-                if !deal.is_zero() {
-                    return deal;
-                }
-                assert!(
-                    started.elapsed() < Duration::from_secs(120),
-                    "job {job} never matched"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
-    let honest_deal = deal_of(honest_job).await;
+    let honest_deal = deal_of(&creator_client, honest_job).await;
     wait_for_deal(&s, &creator_client, honest_deal, "revealed", &cli.dir).await;
 
     // The cheat: takes a job on its own offer and reveals outputs that are
@@ -304,7 +284,10 @@ async fn the_market_settles_honest_cheating_and_vanished_providers_and_slashes_l
     );
     let slow = data
         .store
-        .put_dir(&slow_align_input(&cli.dir), &pond_store::Limits::default())
+        .put_dir(
+            &common::slow_align_input(&cli.dir, 200),
+            &pond_store::Limits::default(),
+        )
         .expect("slow input");
     let mut request = data.request(now, U256::ZERO);
     request.input_hash = B256::from(slow.hash().0);
@@ -315,7 +298,7 @@ async fn the_market_settles_honest_cheating_and_vanished_providers_and_slashes_l
         .await
         .expect("posted")
         .job_id;
-    let vanished_deal = deal_of(vanished_job).await;
+    let vanished_deal = deal_of(&creator_client, vanished_job).await;
     let running = creator_client
         .deal(vanished_deal)
         .await
@@ -640,18 +623,7 @@ async fn a_validator_agent_back_after_its_reveal_window_records_the_miss_and_res
         .await
         .expect("posted")
         .job_id;
-    let deal = loop {
-        let deal = creator_client
-            .job(job)
-            .await
-            .expect("job")
-            .expect("exists")
-            .deal_id;
-        if !deal.is_zero() {
-            break deal;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let deal = deal_of(&creator_client, job).await;
     wait_for_deal(&s, &creator_client, deal, "revealed", &cli.dir).await;
     let (case, _) = creator_client
         .challenge_result(deal)
