@@ -189,14 +189,25 @@ pub(crate) trait Passes {
 
     /// Keeps what background work gave back (or why it failed).
     async fn finished(&mut self, key: Self::Key, output: Result<Self::Work, String>);
+
+    /// How long a stop waits for work in flight to finish, seconds.
+    fn shutdown_grace(&self) -> u64;
+
+    /// Stops taking new work: the agent is shutting down.
+    fn drain(&mut self);
+
+    /// Whether work a short wait would finish is still in flight (a run,
+    /// a result not yet revealed, a vote not yet committed).
+    async fn in_flight(&mut self) -> Result<bool, AgentError>;
 }
 
 /// Runs passes until `stop` completes; a pass that fails is logged and
 /// retried with a growing pause (the chain may be down), and finished
 /// background work is kept at once (its next step follows in the next
 /// pass). A notice from `wakeups` starts the next pass early (at most one
-/// pass a second). Work in progress when it stops is abandoned; the next
-/// agent on the same journal starts it again.
+/// pass a second). When `stop` completes the agent takes no new work and
+/// goes on until what is in flight is done or its shutdown grace is over;
+/// whatever is left then is resumed from the journal by the next start.
 ///
 /// # Errors
 /// Only a failure no later pass can mend.
@@ -208,11 +219,32 @@ pub(crate) async fn run_passes<A: Passes>(
     let poll = Duration::from_secs(agent.poll_interval());
     let mut pause = poll;
     let mut stop = std::pin::pin!(stop);
+    // Once stopped: until when work in flight may still finish.
+    let mut draining: Option<tokio::time::Instant> = None;
     loop {
+        if let Some(deadline) = draining {
+            let left = agent.tasks().len() > 0 || agent.in_flight().await.unwrap_or(true);
+            if !left {
+                tracing::info!("{}: work in flight finished; stopped", A::NAME);
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "{}: work still in flight after the shutdown grace; the next start resumes it from the journal",
+                    A::NAME
+                );
+                break;
+            }
+        }
         let started = tokio::time::Instant::now();
         let outcome = tokio::select! {
             outcome = agent.pass() => outcome,
-            () = &mut stop => break,
+            () = &mut stop, if draining.is_none() => {
+                match begin_draining(agent) {
+                    Some(deadline) => { draining = Some(deadline); continue }
+                    None => break,
+                }
+            }
         };
         agent.metrics().add(metrics::PASSES, 1);
         let failing = match outcome {
@@ -241,15 +273,42 @@ pub(crate) async fn run_passes<A: Passes>(
                 _ => std::future::pending().await,
             }
         };
+        // While draining, the next step follows as soon as a run ends or
+        // after a short pause: a stop should not wait out a long poll.
+        let pause = if draining.is_some() {
+            pause.min(Duration::from_secs(1))
+        } else {
+            pause
+        };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = woken => {}
             Some((key, output)) = agent.tasks().next(), if busy => agent.finished(key, output).await,
-            () = &mut stop => break,
+            () = &mut stop, if draining.is_none() => {
+                match begin_draining(agent) {
+                    Some(deadline) => draining = Some(deadline),
+                    None => break,
+                }
+            }
         }
     }
     agent.tasks().set.shutdown().await;
     Ok(())
+}
+
+/// A stop was asked for: the agent takes no new work and, unless its grace
+/// is zero, has until the returned time to finish what is in flight.
+fn begin_draining<A: Passes>(agent: &mut A) -> Option<tokio::time::Instant> {
+    let grace = agent.shutdown_grace();
+    if grace == 0 {
+        return None;
+    }
+    agent.drain();
+    tracing::info!(
+        "{}: stopping; finishing work in flight for up to {grace} s (taking no new work)",
+        A::NAME
+    );
+    Some(tokio::time::Instant::now() + Duration::from_secs(grace))
 }
 
 /// The shortest time from one pass's start to the next when woken by a

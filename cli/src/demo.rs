@@ -219,7 +219,7 @@ impl Demo {
             let config = ValidatorConfig::parse(
                 &format!(
                     "data-dir = \"validator-{k}\"\nstake = \"500\"\npoll-interval = \"1s\"\n\
-                     graphql = \"{graphql_ws}\"\n"
+                     shutdown-grace = \"5s\"\ngraphql = \"{graphql_ws}\"\n"
                 ),
                 dir,
             )?;
@@ -236,7 +236,7 @@ impl Demo {
             let config = ProviderConfig::parse(
                 &format!(
                     "data-dir = \"provider-{k}\"\nserve = \"127.0.0.1:{port}\"\npoll-interval = \"1s\"\n\
-                     graphql = \"{graphql_ws}\"\n\
+                     shutdown-grace = \"10s\"\ngraphql = \"{graphql_ws}\"\n\
                      [hardware]\ngpus = {gpus}\ngpu-memory-gb = {gpu_memory}\n\
                      [offer]\nprice = \"{price}\"\nmax-duration = \"1h\"\nmax-concurrent = 2\n"
                 ),

@@ -267,10 +267,22 @@ async fn agent_status(
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM: what stops an agent.
+/// Completes on Ctrl-C or SIGTERM: what stops an agent (which then
+/// finishes its work in flight for up to its shutdown grace). A second
+/// signal exits at once: the journal lets the next start resume.
 pub(crate) async fn until_stop_requested() {
     match pond_devnode::signal::stop_requested().await {
-        Ok(signal) => tracing::info!("stopping ({signal})"),
+        Ok(signal) => {
+            tracing::info!("stopping ({signal}); a second Ctrl-C or SIGTERM stops at once");
+            tokio::spawn(async {
+                if let Ok(signal) = pond_devnode::signal::stop_requested().await {
+                    tracing::warn!(
+                        "stopped at once ({signal}); the next start resumes the work in flight"
+                    );
+                    std::process::exit(130);
+                }
+            });
+        }
         Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
     }
 }

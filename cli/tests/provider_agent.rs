@@ -264,3 +264,161 @@ async fn a_provider_agent_woken_by_graphql_takes_a_job_long_before_its_next_poll
     agent.assert_running();
     assert!(agent.terminate().success());
 }
+
+/// SIGTERM while a job runs: the agent takes no new work, finishes the
+/// run, commits and reveals, and only then exits (within its grace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_provider_agent_finishes_the_run_in_flight_before_it_exits() {
+    let s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
+    s.fund(creator.address, tokens(1_000)).await;
+    s.fund(provider.address, tokens(1_000)).await;
+    let cli = ChainCli::for_stack(&s, "pond-provider-agent-drain");
+    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+    let creator_client = common::client_of(&s, &creator).await;
+    std::fs::write(
+        cli.dir.join("provider.toml"),
+        common::provider_toml(common::free_port(), 2),
+    )
+    .expect("config");
+    let mut agent = cli.spawn(
+        &key_of(&provider),
+        "agent.log",
+        &["provider", "run", "--config", "provider.toml"],
+    );
+    let slow = data
+        .store
+        .put_dir(
+            &common::slow_align_input(&cli.dir, 20),
+            &pond_store::Limits::default(),
+        )
+        .expect("slow input");
+    let now = creator_client.now().await.expect("now");
+    let mut request = data.request(now, U256::ZERO);
+    request.input_hash = alloy::primitives::B256::from(slow.hash().0);
+    request.input_uri = data.uri(&slow.hash());
+    let job = creator_client
+        .post_job(request)
+        .await
+        .expect("posted")
+        .job_id;
+    let log = cli.dir.join("agent.log");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(&format!("running job {job}"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never started; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    agent.request_stop();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("finishing work in flight")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no drain; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A job posted while it stops is not taken.
+    let later = creator_client
+        .post_job(data.request(now, U256::ZERO))
+        .await
+        .expect("posted")
+        .job_id;
+    let status = agent.wait_exit(Duration::from_secs(90));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{status}; log:\n{text}");
+    assert!(text.contains("work in flight finished; stopped"), "{text}");
+    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    assert_eq!(deals.len(), 1);
+    let untaken = creator_client
+        .job(later)
+        .await
+        .expect("job")
+        .expect("exists");
+    assert!(untaken.deal_id.is_zero(), "a job was taken while stopping");
+}
+
+/// An RPC outage while a job waits: the agent's passes fail, it backs off
+/// and keeps running, and once the node answers again it takes, runs and
+/// reveals the job posted meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_rides_out_an_rpc_outage() {
+    let s = Stack::start().await;
+    let accounts = s.node.accounts();
+    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
+    s.fund(creator.address, tokens(1_000)).await;
+    s.fund(provider.address, tokens(1_000)).await;
+    let node = s.node.http_url();
+    let upstream = node
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = common::CuttableProxy::start(&upstream).await;
+    let cli = ChainCli::for_stack(&s, "pond-provider-agent-outage").with_rpc(&proxy.url);
+    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+    let creator_client = common::client_of(&s, &creator).await;
+    std::fs::write(
+        cli.dir.join("provider.toml"),
+        common::provider_toml(common::free_port(), 1),
+    )
+    .expect("config");
+    let mut agent = cli.spawn(
+        &key_of(&provider),
+        "agent.log",
+        &["provider", "run", "--config", "provider.toml"],
+    );
+    let started = std::time::Instant::now();
+    while creator_client
+        .provider(provider.address)
+        .await
+        .expect("provider")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never registered; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    proxy.set_cut(true);
+    let now = creator_client.now().await.expect("now");
+    let job = creator_client
+        .post_job(data.request(now, U256::ZERO))
+        .await
+        .expect("job posted")
+        .job_id;
+    let log = cli.dir.join("agent.log");
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("pass failed, next in")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the outage went unnoticed; logs:\n{}",
+            agent_logs(&cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    agent.assert_running();
+    let untaken = creator_client.job(job).await.expect("job").expect("exists");
+    assert!(untaken.deal_id.is_zero(), "taken through a cut connection?");
+
+    proxy.set_cut(false);
+    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    assert_eq!(deals.len(), 1);
+    agent.assert_running();
+    assert!(agent.terminate().success());
+}

@@ -79,6 +79,8 @@ pub struct ProviderAgent {
     not_before: HashMap<U256, std::time::Instant>,
     /// Open jobs whose module cannot run here (not asked again).
     unrunnable: HashSet<U256>,
+    /// Shutting down: no new jobs are taken.
+    draining: bool,
 }
 
 impl ProviderAgent {
@@ -156,6 +158,7 @@ impl ProviderAgent {
             metrics: Metrics::new(&PROVIDER_METRICS),
             not_before: HashMap::new(),
             unrunnable: HashSet::new(),
+            draining: false,
         })
     }
 
@@ -220,7 +223,9 @@ impl ProviderAgent {
         self.discover_deals().await?;
         self.progress_deals(now).await?;
         let offer = self.ensure_offer(now).await?;
-        self.find_work(now, offer.as_ref()).await?;
+        if !self.draining {
+            self.find_work(now, offer.as_ref()).await?;
+        }
         self.withdraw().await?;
         if let Some(info) = self.client.provider(self.me).await? {
             self.metrics
@@ -700,6 +705,24 @@ impl Passes for ProviderAgent {
         if let Err(e) = self.finish_run(deal, result).await {
             tracing::warn!("deal {deal}: keeping the run failed: {e}");
         }
+    }
+
+    fn shutdown_grace(&self) -> u64 {
+        self.config.shutdown_grace
+    }
+
+    fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Deals not yet revealed: to run, to commit, to reveal.
+    async fn in_flight(&mut self) -> Result<bool, AgentError> {
+        Ok(self
+            .journal
+            .deals_in_flight()
+            .await?
+            .iter()
+            .any(|d| matches!(d.stage, Stage::New | Stage::Ran | Stage::Committed)))
     }
 }
 

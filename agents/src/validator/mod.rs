@@ -81,6 +81,8 @@ pub struct ValidatorAgent {
     metrics: Metrics,
     /// Votes whose working-out failed: not started again before this time.
     not_before: HashMap<(U256, u8), std::time::Instant>,
+    /// Shutting down: no new votes are worked out.
+    draining: bool,
 }
 
 impl ValidatorAgent {
@@ -128,6 +130,7 @@ impl ValidatorAgent {
             working: Tasks::new(),
             metrics: Metrics::new(&VALIDATOR_METRICS),
             not_before: HashMap::new(),
+            draining: false,
         })
     }
 
@@ -273,7 +276,7 @@ impl ValidatorAgent {
                     .not_before
                     .get(&(id, round))
                     .is_some_and(|t| std::time::Instant::now() < *t);
-            if now <= case.commit_deadline && !busy {
+            if now <= case.commit_deadline && !busy && !self.draining {
                 self.start_working_out(id, case.clone(), now);
             }
             return Ok(());
@@ -434,6 +437,25 @@ impl Passes for ValidatorAgent {
         {
             tracing::warn!("case {case}: keeping the vote failed: {e}");
         }
+    }
+
+    fn shutdown_grace(&self) -> u64 {
+        self.config.shutdown_grace
+    }
+
+    fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Votes worked out but not yet committed (a commit is due at once;
+    /// reveals wait for the others, so they are left to the next start).
+    async fn in_flight(&mut self) -> Result<bool, AgentError> {
+        Ok(self
+            .journal
+            .all_votes()
+            .await?
+            .iter()
+            .any(|(_, _, vote)| vote.stage == "chosen"))
     }
 }
 

@@ -160,12 +160,17 @@ impl Pond {
     /// Sends SIGTERM (as `kill`, `docker stop` and systemd do) and waits
     /// up to a minute for the process to exit; its exit status.
     pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        self.request_stop();
+        self.wait_exit(Duration::from_secs(60))
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub(crate) fn request_stop(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success(), "kill -TERM failed");
-        self.wait_exit(Duration::from_secs(60))
     }
 
     /// Waits up to `within` for the process to exit by itself; its exit
@@ -373,6 +378,12 @@ impl ChainCli {
 }
 
 impl ChainCli {
+    /// The same, reaching the chain at `rpc` instead (a proxy in front).
+    pub(crate) fn with_rpc(mut self, rpc: &str) -> Self {
+        rpc.clone_into(&mut self.rpc);
+        self
+    }
+
     /// Runs `pond args… --json` as `who` and returns the JSON printed,
     /// failing the test (with everything printed) if the command fails.
     pub(crate) fn ok_json(
@@ -674,6 +685,85 @@ impl Drop for Api {
         let _ = self.stop.send(true);
         if let Some(server) = self.server.take() {
             server.stop();
+        }
+    }
+}
+
+/// An input for `align` that takes a while to run: the example's targets
+/// `repeat` times over (20: a few seconds in a debug build), with the fuel
+/// to match; in `dir/slow-input`.
+pub(crate) fn slow_align_input(dir: &Path, repeat: usize) -> PathBuf {
+    let example = pond_jobs::testkit::example_dir("align").join("input");
+    let slow = dir.join("slow-input");
+    std::fs::create_dir_all(&slow).expect("dir");
+    std::fs::copy(example.join("query.fasta"), slow.join("query.fasta")).expect("query");
+    let targets = std::fs::read_to_string(example.join("targets.fasta")).expect("targets");
+    std::fs::write(slow.join("targets.fasta"), targets.repeat(repeat)).expect("targets");
+    std::fs::write(
+        slow.join("pond-job.json"),
+        r#"{ "version": 1, "args": ["query.fasta", "targets.fasta"],
+             "limits": { "fuel": 5000000000000, "memory_bytes": 268435456 },
+             "determinism": "exact" }"#,
+    )
+    .expect("spec");
+    slow
+}
+
+/// A TCP proxy on loopback in front of `upstream` (`host:port`) that the
+/// test can cut: while cut, every open connection is dropped and new ones
+/// are closed at once — an RPC outage as a client sees it.
+pub(crate) struct CuttableProxy {
+    /// `http://127.0.0.1:PORT`: the proxy's URL.
+    pub(crate) url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl CuttableProxy {
+    /// Starts the proxy.
+    pub(crate) async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bound");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let generation = std::sync::Arc::new(generation);
+        let (upstream, is_cut, cuts) = (
+            upstream.to_owned(),
+            std::sync::Arc::clone(&cut),
+            std::sync::Arc::clone(&generation),
+        );
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if is_cut.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection close
+                }
+                let upstream = upstream.clone();
+                let mut cut_now = cuts.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut_now.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            cut,
+            generation,
+        }
+    }
+
+    /// Starts (`true`) or ends (`false`) the outage.
+    pub(crate) fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            self.generation.send_modify(|g| *g += 1);
         }
     }
 }
