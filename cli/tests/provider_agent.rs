@@ -211,55 +211,113 @@ async fn a_provider_agent_killed_twenty_times_delivers_every_deal_once() {
     s.assert_vault_invariant().await;
 }
 
+/// One provider and one creator (1 000 tokens each) on a new stack, the
+/// `align` example served from the creator's store, and a directory for
+/// the agent; the agent is started by each test.
+struct Market {
+    s: Stack,
+    cli: ChainCli,
+    data: ExampleJob,
+    creator: Client,
+    provider: pond_devnode::node::DevAccount,
+}
+
+impl Market {
+    async fn start(tag: &str) -> Self {
+        let s = Stack::start().await;
+        let accounts = s.node.accounts();
+        let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
+        s.fund(creator.address, tokens(1_000)).await;
+        s.fund(provider.address, tokens(1_000)).await;
+        let cli = ChainCli::for_stack(&s, tag);
+        let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
+        let creator = common::client_of(&s, &creator).await;
+        Self {
+            s,
+            cli,
+            data,
+            creator,
+            provider,
+        }
+    }
+
+    /// Writes `provider.toml` and starts `pond provider run` on it.
+    fn agent(&self, config: &str) -> common::Pond {
+        std::fs::write(self.cli.dir.join("provider.toml"), config).expect("config");
+        self.cli.spawn(
+            &key_of(&self.provider),
+            "agent.log",
+            &["provider", "run", "--config", "provider.toml"],
+        )
+    }
+
+    /// Waits (bounded) for the agent's first pass to register it.
+    async fn registered(&self) {
+        let started = std::time::Instant::now();
+        while self
+            .creator
+            .provider(self.provider.address)
+            .await
+            .expect("provider")
+            .is_none()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never registered; logs:\n{}",
+                agent_logs(&self.cli.dir)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Posts the example job (with `input` instead of its own when given).
+    async fn post(&self, input: Option<&pond_store::Manifest>) -> U256 {
+        let now = self.creator.now().await.expect("now");
+        let mut request = self.data.request(now, U256::ZERO);
+        if let Some(input) = input {
+            request.input_hash = alloy::primitives::B256::from(input.hash().0);
+            request.input_uri = self.data.uri(&input.hash());
+        }
+        self.creator
+            .post_job(request)
+            .await
+            .expect("job posted")
+            .job_id
+    }
+
+    /// Waits (bounded) until the agent's log shows `text`.
+    async fn logged(&self, text: &str) {
+        let log = self.cli.dir.join("agent.log");
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(text)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the agent never logged {text:?}; logs:\n{}",
+                agent_logs(&self.cli.dir)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// With `graphql` configured, the agent acts on a new job when the API
 /// announces it: its poll interval is an hour, so only the subscription
 /// can make it take, run and reveal the job within the bound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_agent_woken_by_graphql_takes_a_job_long_before_its_next_poll() {
-    let s = Stack::start().await;
-    let accounts = s.node.accounts();
-    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
-    s.fund(creator.address, tokens(1_000)).await;
-    s.fund(provider.address, tokens(1_000)).await;
-    let cli = ChainCli::for_stack(&s, "pond-provider-agent-graphql");
-    let api = common::Api::start(&s).await;
-    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
-    let creator_client = common::client_of(&s, &creator).await;
+    let m = Market::start("pond-provider-agent-graphql").await;
+    let api = common::Api::start(&m.s).await;
     let config = common::provider_toml(common::free_port(), 1)
         .replace("poll-interval = \"1s\"", "poll-interval = \"1h\"");
-    std::fs::write(
-        cli.dir.join("provider.toml"),
-        format!("graphql = \"{}\"\n{config}", api.ws_url),
-    )
-    .expect("config");
-    let mut agent = cli.spawn(
-        &key_of(&provider),
-        "agent.log",
-        &["provider", "run", "--config", "provider.toml"],
-    );
+    let mut agent = m.agent(&format!("graphql = \"{}\"\n{config}", api.ws_url));
     // The first pass (at start) registers and posts the offer.
-    let started = std::time::Instant::now();
-    while creator_client
-        .provider(provider.address)
-        .await
-        .expect("provider")
-        .is_none()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never registered; logs:\n{}",
-            agent_logs(&cli.dir)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    m.registered().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let now = creator_client.now().await.expect("now");
-    let job = creator_client
-        .post_job(data.request(now, U256::ZERO))
-        .await
-        .expect("job posted")
-        .job_id;
-    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    let job = m.post(None).await;
+    let deals = wait_for(&m.creator, &[job], "revealed", &m.cli.dir).await;
     assert_eq!(deals.len(), 1);
     agent.assert_running();
     assert!(agent.terminate().success());
@@ -269,82 +327,29 @@ async fn a_provider_agent_woken_by_graphql_takes_a_job_long_before_its_next_poll
 /// run, commits and reveals, and only then exits (within its grace).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_provider_agent_finishes_the_run_in_flight_before_it_exits() {
-    let s = Stack::start().await;
-    let accounts = s.node.accounts();
-    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
-    s.fund(creator.address, tokens(1_000)).await;
-    s.fund(provider.address, tokens(1_000)).await;
-    let cli = ChainCli::for_stack(&s, "pond-provider-agent-drain");
-    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
-    let creator_client = common::client_of(&s, &creator).await;
-    std::fs::write(
-        cli.dir.join("provider.toml"),
-        common::provider_toml(common::free_port(), 2),
-    )
-    .expect("config");
-    let mut agent = cli.spawn(
-        &key_of(&provider),
-        "agent.log",
-        &["provider", "run", "--config", "provider.toml"],
-    );
-    let slow = data
+    let m = Market::start("pond-provider-agent-drain").await;
+    let mut agent = m.agent(&common::provider_toml(common::free_port(), 2));
+    let slow = m
+        .data
         .store
         .put_dir(
-            &common::slow_align_input(&cli.dir, 20),
+            &common::slow_align_input(&m.cli.dir, 20),
             &pond_store::Limits::default(),
         )
         .expect("slow input");
-    let now = creator_client.now().await.expect("now");
-    let mut request = data.request(now, U256::ZERO);
-    request.input_hash = alloy::primitives::B256::from(slow.hash().0);
-    request.input_uri = data.uri(&slow.hash());
-    let job = creator_client
-        .post_job(request)
-        .await
-        .expect("posted")
-        .job_id;
-    let log = cli.dir.join("agent.log");
-    let started = std::time::Instant::now();
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains(&format!("running job {job}"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never started; logs:\n{}",
-            agent_logs(&cli.dir)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let job = m.post(Some(&slow)).await;
+    m.logged(&format!("running job {job}")).await;
     agent.request_stop();
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("finishing work in flight")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no drain; logs:\n{}",
-            agent_logs(&cli.dir)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    m.logged("finishing work in flight").await;
     // A job posted while it stops is not taken.
-    let later = creator_client
-        .post_job(data.request(now, U256::ZERO))
-        .await
-        .expect("posted")
-        .job_id;
+    let later = m.post(None).await;
     let status = agent.wait_exit(Duration::from_secs(90));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = std::fs::read_to_string(m.cli.dir.join("agent.log")).unwrap_or_default();
     assert!(status.success(), "{status}; log:\n{text}");
     assert!(text.contains("work in flight finished; stopped"), "{text}");
-    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    let deals = wait_for(&m.creator, &[job], "revealed", &m.cli.dir).await;
     assert_eq!(deals.len(), 1);
-    let untaken = creator_client
-        .job(later)
-        .await
-        .expect("job")
-        .expect("exists");
+    let untaken = m.creator.job(later).await.expect("job").expect("exists");
     assert!(untaken.deal_id.is_zero(), "a job was taken while stopping");
 }
 
@@ -353,71 +358,25 @@ async fn a_stopped_provider_agent_finishes_the_run_in_flight_before_it_exits() {
 /// reveals the job posted meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_agent_rides_out_an_rpc_outage() {
-    let s = Stack::start().await;
-    let accounts = s.node.accounts();
-    let (creator, provider) = (accounts[7].clone(), accounts[2].clone());
-    s.fund(creator.address, tokens(1_000)).await;
-    s.fund(provider.address, tokens(1_000)).await;
-    let node = s.node.http_url();
-    let upstream = node
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let proxy = common::CuttableProxy::start(&upstream).await;
-    let cli = ChainCli::for_stack(&s, "pond-provider-agent-outage").with_rpc(&proxy.url);
-    let data = ExampleJob::serve("align", &cli.dir.join("creator-store")).await;
-    let creator_client = common::client_of(&s, &creator).await;
-    std::fs::write(
-        cli.dir.join("provider.toml"),
-        common::provider_toml(common::free_port(), 1),
-    )
-    .expect("config");
-    let mut agent = cli.spawn(
-        &key_of(&provider),
-        "agent.log",
-        &["provider", "run", "--config", "provider.toml"],
-    );
-    let started = std::time::Instant::now();
-    while creator_client
-        .provider(provider.address)
-        .await
-        .expect("provider")
-        .is_none()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never registered; logs:\n{}",
-            agent_logs(&cli.dir)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut m = Market::start("pond-provider-agent-outage").await;
+    let node = m.s.node.http_url();
+    let proxy =
+        common::CuttableProxy::start(node.trim_start_matches("http://").trim_end_matches('/'))
+            .await;
+    m.cli = m.cli.with_rpc(&proxy.url);
+    let mut agent = m.agent(&common::provider_toml(common::free_port(), 1));
+    m.registered().await;
 
     proxy.set_cut(true);
-    let now = creator_client.now().await.expect("now");
-    let job = creator_client
-        .post_job(data.request(now, U256::ZERO))
-        .await
-        .expect("job posted")
-        .job_id;
-    let log = cli.dir.join("agent.log");
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("pass failed, next in")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the outage went unnoticed; logs:\n{}",
-            agent_logs(&cli.dir)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let job = m.post(None).await;
+    m.logged("pass failed, next in").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     agent.assert_running();
-    let untaken = creator_client.job(job).await.expect("job").expect("exists");
+    let untaken = m.creator.job(job).await.expect("job").expect("exists");
     assert!(untaken.deal_id.is_zero(), "taken through a cut connection?");
 
     proxy.set_cut(false);
-    let deals = wait_for(&creator_client, &[job], "revealed", &cli.dir).await;
+    let deals = wait_for(&m.creator, &[job], "revealed", &m.cli.dir).await;
     assert_eq!(deals.len(), 1);
     agent.assert_running();
     assert!(agent.terminate().success());
