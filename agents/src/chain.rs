@@ -229,16 +229,19 @@ pub(crate) async fn run_passes<A: Passes>(
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                tracing::warn!(
-                    "{}: work still in flight after the shutdown grace; the next start resumes it from the journal",
-                    A::NAME
-                );
+                grace_over::<A>();
                 break;
             }
         }
         let started = tokio::time::Instant::now();
         let outcome = tokio::select! {
             outcome = agent.pass() => outcome,
+            // A pass that hangs (a node that stopped answering) must not
+            // hold a stop past its grace.
+            () = until(draining) => {
+                grace_over::<A>();
+                break;
+            }
             () = &mut stop, if draining.is_none() => {
                 match begin_draining(agent) {
                     Some(deadline) => { draining = Some(deadline); continue }
@@ -284,6 +287,10 @@ pub(crate) async fn run_passes<A: Passes>(
             () = tokio::time::sleep(pause) => {}
             () = woken => {}
             Some((key, output)) = agent.tasks().next(), if busy => agent.finished(key, output).await,
+            () = until(draining) => {
+                grace_over::<A>();
+                break;
+            }
             () = &mut stop, if draining.is_none() => {
                 match begin_draining(agent) {
                     Some(deadline) => draining = Some(deadline),
@@ -294,6 +301,21 @@ pub(crate) async fn run_passes<A: Passes>(
     }
     agent.tasks().set.shutdown().await;
     Ok(())
+}
+
+/// Completes at `deadline`; never without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn grace_over<A: Passes>() {
+    tracing::warn!(
+        "{}: work still in flight after the shutdown grace; the next start resumes it from the journal",
+        A::NAME
+    );
 }
 
 /// A stop was asked for: the agent takes no new work and, unless its grace

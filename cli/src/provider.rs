@@ -279,10 +279,15 @@ pub(crate) async fn until_stop_requested() {
                     tracing::warn!(
                         "stopped at once ({signal}); the next start resumes the work in flight"
                     );
-                    std::process::exit(130);
+                    // The shells' convention: 128 + the signal's number.
+                    std::process::exit(if signal == "SIGTERM" { 143 } else { 130 });
                 }
             });
         }
-        Err(e) => tracing::warn!("no signal handler ({e}): stop with kill -9"),
+        Err(e) => {
+            // Without a handler nothing can ask for a stop: run on.
+            tracing::warn!("no signal handler ({e}): stop with kill -9");
+            std::future::pending::<()>().await;
+        }
     }
 }

@@ -381,3 +381,46 @@ async fn a_provider_agent_rides_out_an_rpc_outage() {
     agent.assert_running();
     assert!(agent.terminate().success());
 }
+
+/// A node that stops answering while the agent is asked to stop: the
+/// pass in progress hangs, yet the agent exits once its shutdown grace is
+/// over (the journal resumes the rest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_stops_within_its_grace_when_the_node_hangs() {
+    let mut m = Market::start("pond-provider-agent-hang").await;
+    let node = m.s.node.http_url();
+    let proxy =
+        common::CuttableProxy::start(node.trim_start_matches("http://").trim_end_matches('/'))
+            .await;
+    m.cli = m.cli.with_rpc(&proxy.url);
+    let config = format!(
+        "shutdown-grace = \"3s\"\n{}",
+        common::provider_toml(common::free_port(), 1)
+    );
+    let mut agent = m.agent(&config);
+    m.registered().await;
+    // A job taken and running, so a stop has work in flight to wait for.
+    let slow = m
+        .data
+        .store
+        .put_dir(
+            &common::slow_align_input(&m.cli.dir, 20),
+            &pond_store::Limits::default(),
+        )
+        .expect("slow input");
+    let job = m.post(Some(&slow)).await;
+    m.logged(&format!("running job {job}")).await;
+    proxy.go_silent();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    agent.request_stop();
+    let asked = std::time::Instant::now();
+    let status = agent.wait_exit(Duration::from_secs(30));
+    let text = std::fs::read_to_string(m.cli.dir.join("agent.log")).unwrap_or_default();
+    assert!(status.success(), "{status}; log:\n{text}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "took {:?} to stop; log:\n{text}",
+        asked.elapsed()
+    );
+    assert!(text.contains("after the shutdown grace"), "{text}");
+}

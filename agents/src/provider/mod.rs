@@ -81,6 +81,9 @@ pub struct ProviderAgent {
     unrunnable: HashSet<U256>,
     /// Shutting down: no new jobs are taken.
     draining: bool,
+    /// Deals seen by the last pass that this agent can still run, commit
+    /// or reveal before their deadlines.
+    movable: HashSet<U256>,
 }
 
 impl ProviderAgent {
@@ -159,6 +162,7 @@ impl ProviderAgent {
             not_before: HashMap::new(),
             unrunnable: HashSet::new(),
             draining: false,
+            movable: HashSet::new(),
         })
     }
 
@@ -222,8 +226,8 @@ impl ProviderAgent {
         // Deals first: their deadlines are the ones money rides on.
         self.discover_deals().await?;
         self.progress_deals(now).await?;
-        let offer = self.ensure_offer(now).await?;
         if !self.draining {
+            let offer = self.ensure_offer(now).await?;
             self.find_work(now, offer.as_ref()).await?;
         }
         self.withdraw().await?;
@@ -501,9 +505,19 @@ impl ProviderAgent {
 
     async fn progress(&mut self, entry: &DealEntry, now: u64) -> Result<(), AgentError> {
         let id = entry.deal;
+        self.movable.remove(&id);
         let Some(deal) = self.client.deal(id).await? else {
             return Ok(());
         };
+        // What a stop waits for: only deals this agent can still move.
+        let movable = match deal.state {
+            "active" => now <= deal.execution_deadline,
+            "committed" => now <= deal.reveal_deadline,
+            _ => false,
+        };
+        if movable {
+            self.movable.insert(id);
+        }
         match deal.state {
             "active" => match (entry.result, entry.salt) {
                 (Some(result), Some(salt)) if now <= deal.execution_deadline => {
@@ -715,14 +729,10 @@ impl Passes for ProviderAgent {
         self.draining = true;
     }
 
-    /// Deals not yet revealed: to run, to commit, to reveal.
+    /// Deals this agent can still run, commit or reveal in time (a deal
+    /// past its deadline waits for a timeout claim, not for this agent).
     async fn in_flight(&mut self) -> Result<bool, AgentError> {
-        Ok(self
-            .journal
-            .deals_in_flight()
-            .await?
-            .iter()
-            .any(|d| matches!(d.stage, Stage::New | Stage::Ran | Stage::Committed)))
+        Ok(!self.movable.is_empty())
     }
 }
 

@@ -15,7 +15,11 @@
 
 pub mod config;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use alloy::primitives::{keccak256, Address, B256, U256};
 use pond_bindings::commitment::vote_commitment;
@@ -83,6 +87,9 @@ pub struct ValidatorAgent {
     not_before: HashMap<(U256, u8), std::time::Instant>,
     /// Shutting down: no new votes are worked out.
     draining: bool,
+    /// Votes the last pass found worked out and still committable (a stop
+    /// waits for their commits).
+    committable: HashSet<(U256, u8)>,
 }
 
 impl ValidatorAgent {
@@ -131,6 +138,7 @@ impl ValidatorAgent {
             metrics: Metrics::new(&VALIDATOR_METRICS),
             not_before: HashMap::new(),
             draining: false,
+            committable: HashSet::new(),
         })
     }
 
@@ -173,6 +181,7 @@ impl ValidatorAgent {
     /// The chain or the journal failed.
     pub async fn pass(&mut self) -> Result<(), AgentError> {
         let now = self.client.now().await?;
+        self.committable.clear();
         let cursor = self.journal.cursor("case-cursor").await?;
         let (mut next_cursor, mut front_settled) = (cursor, true);
         for n in scan_window(cursor, self.client.case_count().await?) {
@@ -287,6 +296,9 @@ impl ValidatorAgent {
             "chosen" if now > case.commit_deadline => "committed",
             other => other,
         };
+        if stage == "chosen" {
+            self.committable.insert((id, round));
+        }
         match stage {
             "committed" if now > case.reveal_deadline => self.missed(id, round).await?,
             "chosen" => {
@@ -447,15 +459,10 @@ impl Passes for ValidatorAgent {
         self.draining = true;
     }
 
-    /// Votes worked out but not yet committed (a commit is due at once;
+    /// Votes worked out and still committable (a commit is due at once;
     /// reveals wait for the others, so they are left to the next start).
     async fn in_flight(&mut self) -> Result<bool, AgentError> {
-        Ok(self
-            .journal
-            .all_votes()
-            .await?
-            .iter()
-            .any(|(_, _, vote)| vote.stage == "chosen"))
+        Ok(!self.committable.is_empty())
     }
 }
 

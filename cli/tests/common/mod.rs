@@ -711,11 +711,14 @@ pub(crate) fn slow_align_input(dir: &Path, repeat: usize) -> PathBuf {
 
 /// A TCP proxy on loopback in front of `upstream` (`host:port`) that the
 /// test can cut: while cut, every open connection is dropped and new ones
-/// are closed at once — an RPC outage as a client sees it.
+/// are closed at once — an RPC outage as a client sees it; while silent,
+/// open connections are dropped and new ones are held open unanswered — a
+/// node that hangs.
 pub(crate) struct CuttableProxy {
     /// `http://127.0.0.1:PORT`: the proxy's URL.
     pub(crate) url: String,
     cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
     generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -727,17 +730,27 @@ impl CuttableProxy {
             .expect("bound");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (generation, _) = tokio::sync::watch::channel(0u64);
         let generation = std::sync::Arc::new(generation);
-        let (upstream, is_cut, cuts) = (
+        let (upstream, is_cut, is_silent, cuts) = (
             upstream.to_owned(),
             std::sync::Arc::clone(&cut),
+            std::sync::Arc::clone(&silent),
             std::sync::Arc::clone(&generation),
         );
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if is_cut.load(std::sync::atomic::Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection close
+                }
+                if is_silent.load(std::sync::atomic::Ordering::SeqCst) {
+                    let mut cut_now = cuts.subscribe();
+                    tokio::spawn(async move {
+                        let _held = inbound;
+                        let _ = cut_now.changed().await;
+                    });
+                    continue;
                 }
                 let upstream = upstream.clone();
                 let mut cut_now = cuts.subscribe();
@@ -755,6 +768,7 @@ impl CuttableProxy {
         Self {
             url,
             cut,
+            silent,
             generation,
         }
     }
@@ -765,5 +779,11 @@ impl CuttableProxy {
         if cut {
             self.generation.send_modify(|g| *g += 1);
         }
+    }
+
+    /// Makes the node hang: open connections dropped, new ones unanswered.
+    pub(crate) fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
     }
 }
