@@ -264,8 +264,14 @@ impl ContainerRuntime {
         let deadline = started
             .checked_add(wall)
             .unwrap_or(started + Duration::from_secs(MAX_LIMITS.wall_seconds));
-        let mut child = self
-            .command()
+        let mut command = self.command();
+        // A process group of its own: a Ctrl-C at the agent's terminal, or
+        // a service manager signalling the agent's group, must not stop
+        // the job (the agent finishes it while it shuts down, or the next
+        // start runs it again); the timeout below still ends it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .args(self.run_args(&name, image, input, &partial, spec))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
