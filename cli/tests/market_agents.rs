@@ -651,7 +651,7 @@ async fn a_validator_agent_back_after_its_reveal_window_records_the_miss_and_res
 
     // Back: the vote is journalled as missed, and the case moves on (no
     // majority in round 0 — nobody revealed — so a second round is drawn).
-    let _back = cli.spawn(&key_of(&agent_key), "validator-2.log", &run);
+    let back = cli.spawn(&key_of(&agent_key), "validator-2.log", &run);
     let started = std::time::Instant::now();
     loop {
         let now = creator_client
@@ -686,5 +686,6 @@ async fn a_validator_agent_back_after_its_reveal_window_records_the_miss_and_res
         log.matches("RevealWindowClosed").count() <= 1,
         "the agent kept retrying a closed reveal:\n{log}"
     );
+    assert!(back.terminate().success());
     assert!(provider_agent.terminate().success());
 }

@@ -83,6 +83,17 @@ pub(crate) struct Pond {
     seen: std::cell::RefCell<Vec<String>>,
 }
 
+/// A `pond` a test started never outlives the test, even one that fails:
+/// an agent left behind would poll a dead node (or another test's) forever.
+impl Drop for Pond {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Pond {
     /// Starts `pond args…` in `dir`, its stderr logged to `dir/<log>`.
     pub(crate) fn start(dir: &Path, log: &str, args: &[&str]) -> Self {
