@@ -50,6 +50,16 @@ pub enum AgentError {
     /// the next pass sends what is still due.
     #[error("no receipt for {0} within the transaction timeout")]
     TxTimeout(String),
+    /// An offer's hardware class asks for more than the machine has.
+    #[error("offer {number}: its hardware {offered:?} exceeds this machine's {machine:?}; lower the offer's hardware fields")]
+    OfferExceedsMachine {
+        /// The offer's place in the configuration, from 1.
+        number: usize,
+        /// The class offered.
+        offered: pond_client::hardware::Hardware,
+        /// The machine.
+        machine: pond_client::hardware::Hardware,
+    },
 }
 
 impl AgentError {
@@ -60,7 +70,7 @@ impl AgentError {
         match self {
             Self::Client(e) => e.is_retryable(),
             Self::TxTimeout(_) | Self::Journal(_) | Self::Store(_) | Self::Io { .. } => true,
-            Self::Amount { .. } => false,
+            Self::Amount { .. } | Self::OfferExceedsMachine { .. } => false,
         }
     }
 }

@@ -294,6 +294,42 @@ impl Journal {
         .map_err(self.sqlite())
     }
 
+    /// The offers the agent posted and has not seen closed (an older
+    /// journal's single `offer` fact included).
+    ///
+    /// # Errors
+    /// SQLite fails, or an id is not a number.
+    pub async fn offers(&self) -> Result<Vec<U256>, JournalError> {
+        let mut ids = Vec::new();
+        for key in ["offers", "offer"] {
+            for text in self.fact(key).await?.unwrap_or_default().split_whitespace() {
+                let id = text.parse().map_err(|_| JournalError::Corrupt {
+                    path: self.path.clone(),
+                    what: "offers",
+                    value: text.to_owned(),
+                })?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Replaces the list of the agent's offers.
+    ///
+    /// # Errors
+    /// SQLite fails.
+    pub async fn set_offers(&self, ids: &[U256]) -> Result<(), JournalError> {
+        let list: Vec<String> = ids.iter().map(U256::to_string).collect();
+        self.set_fact("offers", &list.join(" ")).await?;
+        sqlx::query("DELETE FROM facts WHERE key = 'offer'")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
     /// Records a deal found on chain; `false` when it was known.
     ///
     /// # Errors

@@ -35,6 +35,15 @@ pub enum ConfigError {
         /// Why.
         why: String,
     },
+    /// One entry of a list of offers is refused.
+    #[error("offer {number} in the list: {source}")]
+    Offer {
+        /// Its place in the list, from 1.
+        number: usize,
+        /// Why.
+        #[source]
+        source: Box<ConfigError>,
+    },
 }
 
 /// Reads `path` and parses it with `parse` (given the file's directory).
@@ -51,13 +60,24 @@ pub(crate) fn read<T>(
         source,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, base).map_err(|e| match e {
-        ConfigError::Toml { source, .. } => ConfigError::Toml {
-            path: path.to_owned(),
-            source,
-        },
-        other => other,
-    })
+    parse(&text, base).map_err(|e| e.in_file(path))
+}
+
+impl ConfigError {
+    /// The error with TOML errors naming `path`.
+    fn in_file(self, path: &Path) -> Self {
+        match self {
+            Self::Toml { source, .. } => Self::Toml {
+                path: path.to_owned(),
+                source,
+            },
+            Self::Offer { number, source } => Self::Offer {
+                number,
+                source: Box::new(source.in_file(path)),
+            },
+            other => other,
+        }
+    }
 }
 
 /// A duration (`90s`, `5m`, `2h`, `1d`) in seconds, `default` when absent.

@@ -224,7 +224,12 @@ async fn agent_status(
     )
     .await?;
     let deals = journal.all_deals().await?;
-    let offer = journal.fact("offer").await?;
+    let offers: Vec<String> = journal
+        .offers()
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if json {
         let list: Vec<_> = deals
             .iter()
@@ -240,10 +245,17 @@ async fn agent_status(
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "offer": offer, "deals": list }));
+        println!("{}", serde_json::json!({ "offers": offers, "deals": list }));
         return Ok(());
     }
-    println!("offer   {}", offer.as_deref().unwrap_or("none yet"));
+    println!(
+        "offers  {}",
+        if offers.is_empty() {
+            "none yet".to_owned()
+        } else {
+            offers.join(", ")
+        }
+    );
     for stage in [
         Stage::New,
         Stage::Ran,

@@ -424,3 +424,113 @@ async fn a_provider_agent_stops_within_its_grace_when_the_node_hangs() {
     );
     assert!(text.contains("after the shutdown grace"), "{text}");
 }
+
+/// A price policy per hardware class and duration: a GPU machine offers a
+/// cheap CPU-only class for short jobs and its whole machine for the rest.
+/// Each job is taken with the first offer in the file that serves it, at
+/// that offer's price; a configuration without the CPU class cancels its
+/// offer on the next start and keeps the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_prices_each_hardware_class_and_duration_with_its_own_offer() {
+    let m = Market::start("pond-provider-agent-offers").await;
+    let base = common::provider_toml(common::free_port(), 2);
+    let (head, whole_machine) = base.split_once("[offer]\n").expect("one offer");
+    let cpu_class =
+        "[[offer]]\nprice = \"3\"\nmax-duration = \"15m\"\nhardware = { gpus = 0, gpu-memory-gb = 0 }\n";
+    let both = format!("{head}{cpu_class}[[offer]]\n{whole_machine}");
+    let agent = m.agent(&both);
+    let status = || {
+        m.cli.ok_json(
+            &m.provider,
+            &["provider", "status", "--config", "provider.toml"],
+        )["offers"]
+            .as_array()
+            .expect("offers")
+            .iter()
+            .map(|id| id.as_str().expect("id").parse::<U256>().expect("number"))
+            .collect::<Vec<_>>()
+    };
+    let started = std::time::Instant::now();
+    while status().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "two offers never posted; logs:\n{}",
+            agent_logs(&m.cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let offers = status();
+    for (offer, price) in offers.iter().zip([tokens(3), tokens(10)]) {
+        let terms = m
+            .creator
+            .offer(*offer)
+            .await
+            .expect("offer")
+            .expect("exists")
+            .terms;
+        assert_eq!(terms.price, price);
+    }
+
+    // A short CPU job, a long CPU job, a GPU job.
+    let now = m.creator.now().await.expect("now");
+    let mut jobs = Vec::new();
+    for (gpus, minutes) in [(0, 10), (0, 60), (1, 10)] {
+        let mut request = m.data.request(now, U256::ZERO);
+        request.min_hardware.gpu_count = gpus;
+        request.max_duration = minutes * 60;
+        jobs.push(
+            m.creator
+                .post_job(request)
+                .await
+                .expect("job posted")
+                .job_id,
+        );
+    }
+    let deals = wait_for(&m.creator, &jobs, "revealed", &m.cli.dir).await;
+    let mut paid = Vec::new();
+    for deal in &deals {
+        paid.push(
+            m.creator
+                .deal(*deal)
+                .await
+                .expect("deal")
+                .expect("exists")
+                .price,
+        );
+    }
+    assert_eq!(
+        paid,
+        [tokens(3), tokens(10), tokens(10)],
+        "the short CPU job at the CPU class's price, the rest at the machine's"
+    );
+    assert!(agent.terminate().success());
+
+    // Without the CPU class: its offer is cancelled, the other kept.
+    let agent = m.agent(&base);
+    let started = std::time::Instant::now();
+    while status() != [offers[1]] {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "offers {:?}; logs:\n{}",
+            status(),
+            agent_logs(&m.cli.dir)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let cpu = m
+        .creator
+        .offer(offers[0])
+        .await
+        .expect("offer")
+        .expect("exists");
+    assert!(!cpu.open, "the CPU class's offer is cancelled");
+    assert!(
+        m.creator
+            .offer(offers[1])
+            .await
+            .expect("offer")
+            .expect("exists")
+            .open
+    );
+    assert!(agent.terminate().success());
+}

@@ -23,10 +23,30 @@
 //!
 //! [work]
 //! take-open-jobs = true
+//! max-concurrent = 4    # deals run at once (default: the largest offer's)
 //! bid-floor = "40"      # bid in auctions down to this price (no key: never bid)
 //! bid-step = "1"
 //! container-runtime = "podman"   # image jobs (no key: WASM jobs only)
 //! ```
+//!
+//! A price policy per hardware class and duration is a list of offers
+//! instead of one; each is posted and renewed on its own, and an open job
+//! is taken with the first offer in the file that serves it:
+//!
+//! ```toml
+//! [[offer]]                 # short CPU-only jobs: cheap
+//! price = "5"
+//! max-duration = "15m"
+//! hardware = { gpus = 0, gpu-memory-gb = 0 }
+//!
+//! [[offer]]                 # anything else this machine can run
+//! price = "80"
+//! max-duration = "2h"
+//! ```
+//!
+//! An offer's `hardware` is a class of this machine: each field set there
+//! replaces the machine's (detected or declared) value and may not exceed
+//! it.
 
 use std::path::{Path, PathBuf};
 
@@ -51,12 +71,14 @@ struct File {
     metadata_uri: Option<String>,
     #[serde(default)]
     hardware: HardwareFile,
-    offer: OfferFile,
+    /// `[offer]` (one table) or `[[offer]]` (a list): read as a value so
+    /// each entry's mistakes are reported with its own message.
+    offer: toml::Value,
     #[serde(default)]
     work: WorkFile,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct HardwareFile {
     gpus: Option<u32>,
@@ -75,6 +97,20 @@ struct OfferFile {
     max_concurrent: Option<u32>,
     lifetime: Option<String>,
     renew_before: Option<String>,
+    #[serde(default)]
+    hardware: HardwareFile,
+}
+
+impl From<HardwareFile> for HardwareOverrides {
+    fn from(file: HardwareFile) -> Self {
+        Self {
+            gpus: file.gpus,
+            gpu_memory_gb: file.gpu_memory_gb,
+            cpu_cores: file.cpu_cores,
+            ram_gb: file.ram_gb,
+            disk_gb: file.disk_gb,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +120,7 @@ struct WorkFile {
     bid_floor: Option<String>,
     bid_step: Option<String>,
     container_runtime: Option<PathBuf>,
+    max_concurrent: Option<u32>,
 }
 
 /// A provider agent's configuration, checked; amounts still in tokens
@@ -113,8 +150,11 @@ pub struct ProviderConfig {
     pub metadata_uri: String,
     /// Hardware declared over what is detected.
     pub hardware: HardwareOverrides,
-    /// The standing offer.
-    pub offer: OfferPolicy,
+    /// The standing offers, in the file's order (at least one): an open
+    /// job is taken with the first that serves it.
+    pub offers: Vec<OfferPolicy>,
+    /// Deals run at once, whatever offer or auction they came from.
+    pub max_concurrent: u32,
     /// Open jobs taken with the offer.
     pub take_open_jobs: bool,
     /// Auctions: the lowest price bid (`None`: never bid).
@@ -125,9 +165,11 @@ pub struct ProviderConfig {
     pub container_runtime: Option<PathBuf>,
 }
 
-/// The offer the agent keeps posted.
+/// An offer the agent keeps posted.
 #[derive(Debug, Clone)]
 pub struct OfferPolicy {
+    /// The hardware class offered: fields set replace the machine's.
+    pub hardware: HardwareOverrides,
     /// Price per job, tokens.
     pub price: String,
     /// Shortest job, seconds.
@@ -178,26 +220,43 @@ impl ProviderConfig {
                 why: format!("`{public_url}` is not an http(s) URL"),
             });
         }
-        let offer = OfferPolicy {
-            price: amount("offer.price", &file.offer.price)?,
-            min_duration: duration("offer.min-duration", file.offer.min_duration, "5m")?,
-            max_duration: duration("offer.max-duration", file.offer.max_duration, "1h")?,
-            max_concurrent: file.offer.max_concurrent.unwrap_or(1),
-            lifetime: duration("offer.lifetime", file.offer.lifetime, "1d")?,
-            renew_before: duration("offer.renew-before", file.offer.renew_before, "1h")?,
+        let offers = match file.offer {
+            toml::Value::Array(list) => list,
+            table => vec![table],
         };
-        if offer.max_concurrent == 0 {
+        if offers.is_empty() {
             return Err(ConfigError::Value {
-                key: "offer.max-concurrent",
-                why: "must be at least 1".to_owned(),
+                key: "offer",
+                why: "list at least one offer".to_owned(),
             });
         }
-        if offer.renew_before >= offer.lifetime {
-            return Err(ConfigError::Value {
-                key: "offer.renew-before",
-                why: "must be shorter than offer.lifetime".to_owned(),
-            });
-        }
+        let count = offers.len();
+        let offers = offers
+            .into_iter()
+            .enumerate()
+            .map(|(i, value)| {
+                offer_policy(value).map_err(|source| {
+                    if count == 1 {
+                        source
+                    } else {
+                        ConfigError::Offer {
+                            number: i + 1,
+                            source: Box::new(source),
+                        }
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_concurrent = match file.work.max_concurrent {
+            Some(0) => {
+                return Err(ConfigError::Value {
+                    key: "work.max-concurrent",
+                    why: "must be at least 1".to_owned(),
+                })
+            }
+            Some(n) => n,
+            None => offers.iter().map(|o| o.max_concurrent).max().unwrap_or(1),
+        };
         let data_dir = base.join(
             file.data_dir
                 .unwrap_or_else(|| PathBuf::from("provider-data")),
@@ -215,14 +274,9 @@ impl ProviderConfig {
                 .map(|v| amount("withdraw-above", &v))
                 .transpose()?,
             metadata_uri: file.metadata_uri.unwrap_or_default(),
-            hardware: HardwareOverrides {
-                gpus: file.hardware.gpus,
-                gpu_memory_gb: file.hardware.gpu_memory_gb,
-                cpu_cores: file.hardware.cpu_cores,
-                ram_gb: file.hardware.ram_gb,
-                disk_gb: file.hardware.disk_gb,
-            },
-            offer,
+            hardware: file.hardware.into(),
+            offers,
+            max_concurrent,
             take_open_jobs: file.work.take_open_jobs.unwrap_or(true),
             bid_floor: file
                 .work
@@ -238,6 +292,42 @@ impl ProviderConfig {
     }
 }
 
+/// One offer's policy, checked.
+fn offer_policy(value: toml::Value) -> Result<OfferPolicy, ConfigError> {
+    let file = OfferFile::deserialize(value).map_err(|source| ConfigError::Toml {
+        path: PathBuf::from("provider.toml"),
+        source,
+    })?;
+    let offer = OfferPolicy {
+        hardware: file.hardware.into(),
+        price: amount("offer.price", &file.price)?,
+        min_duration: duration("offer.min-duration", file.min_duration, "5m")?,
+        max_duration: duration("offer.max-duration", file.max_duration, "1h")?,
+        max_concurrent: file.max_concurrent.unwrap_or(1),
+        lifetime: duration("offer.lifetime", file.lifetime, "1d")?,
+        renew_before: duration("offer.renew-before", file.renew_before, "1h")?,
+    };
+    if offer.max_concurrent == 0 {
+        return Err(ConfigError::Value {
+            key: "offer.max-concurrent",
+            why: "must be at least 1".to_owned(),
+        });
+    }
+    if offer.renew_before >= offer.lifetime {
+        return Err(ConfigError::Value {
+            key: "offer.renew-before",
+            why: "must be shorter than offer.lifetime".to_owned(),
+        });
+    }
+    if offer.min_duration > offer.max_duration {
+        return Err(ConfigError::Value {
+            key: "offer.min-duration",
+            why: "must not exceed offer.max-duration".to_owned(),
+        });
+    }
+    Ok(offer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +338,9 @@ mod tests {
             .expect("parsed");
         assert_eq!(config.data_dir, Path::new("/etc/pond/provider-data"));
         assert_eq!(config.public_url, "http://127.0.0.1:7070");
-        assert_eq!(config.offer.max_duration, 3600);
+        assert_eq!(config.offers.len(), 1);
+        assert_eq!(config.offers[0].max_duration, 3600);
+        assert_eq!(config.max_concurrent, 1);
         assert!(config.take_open_jobs && config.bid_floor.is_none());
 
         let unknown = ProviderConfig::parse("[offer]\nprice = \"80\"\nprise = 1\n", Path::new("."));
@@ -280,6 +372,68 @@ mod tests {
                 Err(ConfigError::Value { key: k, .. }) => assert_eq!(k, key, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_list_of_offers_prices_hardware_classes_and_durations_apart() {
+        let text = "[[offer]]\nprice = \"5\"\nmax-duration = \"15m\"\nhardware = { gpus = 0, gpu-memory-gb = 0 }\n\
+                    [[offer]]\nprice = \"80\"\nmin-duration = \"10m\"\nmax-duration = \"2h\"\nmax-concurrent = 3\n";
+        let config = ProviderConfig::parse(text, Path::new(".")).expect("parsed");
+        let [cpu, any] = &config.offers[..] else {
+            panic!("two offers: {:?}", config.offers)
+        };
+        assert_eq!((cpu.price.as_str(), cpu.max_duration), ("5", 900));
+        assert_eq!(
+            (
+                cpu.hardware.gpus,
+                cpu.hardware.gpu_memory_gb,
+                cpu.hardware.cpu_cores
+            ),
+            (Some(0), Some(0), None)
+        );
+        assert_eq!((any.price.as_str(), any.min_duration), ("80", 600));
+        assert_eq!(any.hardware, HardwareOverrides::default());
+        assert_eq!(config.max_concurrent, 3, "the largest offer's");
+
+        let capped = format!("{text}[work]\nmax-concurrent = 2\n");
+        let capped = ProviderConfig::parse(&capped, Path::new(".")).expect("parsed");
+        assert_eq!(capped.max_concurrent, 2);
+
+        // A mistake names the offer it is in.
+        let bad = "[[offer]]\nprice = \"1\"\n[[offer]]\nprice = \"1\"\nmin-duration = \"2h\"\n";
+        match ProviderConfig::parse(bad, Path::new(".")) {
+            Err(ConfigError::Offer { number: 2, source }) => assert!(
+                matches!(
+                    *source,
+                    ConfigError::Value {
+                        key: "offer.min-duration",
+                        ..
+                    }
+                ),
+                "{source:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let unknown =
+            "[[offer]]\nprice = \"1\"\nhardware = { gpu = 1 }\n[[offer]]\nprice = \"1\"\n";
+        match ProviderConfig::parse(unknown, Path::new(".")) {
+            Err(e @ ConfigError::Offer { number: 1, .. }) => {
+                assert!(e.to_string().contains("gpu"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for text in [
+            "offer = []\n",
+            "[work]\nmax-concurrent = 0\n[offer]\nprice = \"1\"\n",
+        ] {
+            assert!(
+                matches!(
+                    ProviderConfig::parse(text, Path::new(".")),
+                    Err(ConfigError::Value { .. })
+                ),
+                "{text}"
+            );
         }
     }
 }

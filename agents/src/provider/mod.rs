@@ -1,6 +1,6 @@
 //! The provider agent (`pond provider run`): once started it keeps the
-//! machine registered and an offer posted, takes open jobs its offer can
-//! serve and bids in auctions by its policy, runs every deal it gets
+//! machine registered and its offers posted (one per price class), takes
+//! open jobs its offers can serve and bids in auctions by its policy, runs every deal it gets
 //! (fetch, execute, store), serves the outputs, commits, reveals, finalizes
 //! after the judge window, and withdraws earnings above a threshold.
 //!
@@ -52,9 +52,10 @@ const FETCH_BEFORE_TAKING: Duration = Duration::from_secs(120);
 const RETRY_PAUSE: Duration = Duration::from_secs(20);
 
 /// The configuration's amounts in the token's smallest units.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Amounts {
-    price: U256,
+    /// Each offer's price, in the configuration's order.
+    prices: Vec<U256>,
     withdraw_above: Option<U256>,
     bid_floor: Option<U256>,
     bid_step: U256,
@@ -68,6 +69,8 @@ pub struct ProviderAgent {
     amounts: Amounts,
     me: Address,
     hardware: Hardware,
+    /// Each offer's hardware class, in the configuration's order.
+    classes: Vec<Hardware>,
     journal: Journal,
     store: Arc<LocalStore>,
     executor: Executor,
@@ -110,7 +113,11 @@ impl ProviderAgent {
             parse_amount(text, decimals).map_err(|source| AgentError::Amount { key, source })
         };
         let amounts = Amounts {
-            price: amount("offer.price", &config.offer.price)?,
+            prices: config
+                .offers
+                .iter()
+                .map(|o| amount("offer.price", &o.price))
+                .collect::<Result<_, _>>()?,
             withdraw_above: config
                 .withdraw_above
                 .as_deref()
@@ -135,6 +142,23 @@ impl ProviderAgent {
             work_dir: config.data_dir.join("runs"),
         };
         let hardware = config.hardware.over(detect(&config.data_dir));
+        let classes = config
+            .offers
+            .iter()
+            .enumerate()
+            .map(|(i, policy)| {
+                let offered = policy.hardware.over(hardware);
+                if covers(hardware, offered) {
+                    Ok(offered)
+                } else {
+                    Err(AgentError::OfferExceedsMachine {
+                        number: i + 1,
+                        offered,
+                        machine: hardware,
+                    })
+                }
+            })
+            .collect::<Result<_, _>>()?;
         let host = config
             .public_url
             .split("://")
@@ -153,6 +177,7 @@ impl ProviderAgent {
             amounts,
             me,
             hardware,
+            classes,
             journal,
             store,
             executor,
@@ -227,8 +252,8 @@ impl ProviderAgent {
         self.discover_deals().await?;
         self.progress_deals(now).await?;
         if !self.draining {
-            let offer = self.ensure_offer(now).await?;
-            self.find_work(now, offer.as_ref()).await?;
+            let offers = self.ensure_offers(now).await?;
+            self.find_work(now, &offers).await?;
         }
         self.withdraw().await?;
         if let Some(info) = self.client.provider(self.me).await? {
@@ -264,12 +289,12 @@ impl ProviderAgent {
         Ok(())
     }
 
-    /// The terms the policy asks for, for an offer posted at `now`.
-    fn wanted_terms(&self, now: u64) -> OfferTerms {
-        let policy = &self.config.offer;
+    /// The terms offer `i`'s policy asks for, for an offer posted at `now`.
+    fn wanted_terms(&self, i: usize, now: u64) -> OfferTerms {
+        let policy = &self.config.offers[i];
         OfferTerms {
-            hardware: self.hardware,
-            price: self.amounts.price,
+            hardware: self.classes[i],
+            price: self.amounts.prices[i],
             min_duration: policy.min_duration,
             max_duration: policy.max_duration,
             max_concurrent: policy.max_concurrent,
@@ -277,47 +302,71 @@ impl ProviderAgent {
         }
     }
 
-    /// Keeps one offer with the policy's terms posted, replacing it before
-    /// it expires; the live offer.
-    async fn ensure_offer(&self, now: u64) -> Result<Option<Offer>, AgentError> {
-        let current = match self.journal.number("offer").await? {
-            Some(id) => self.client.offer(id).await?,
-            None => None,
-        };
-        let wanted = self.wanted_terms(now);
-        let same_terms = |o: &Offer| {
-            let t = o.terms;
-            t.hardware == wanted.hardware
-                && t.price == wanted.price
-                && t.min_duration == wanted.min_duration
-                && t.max_duration == wanted.max_duration
-                && t.max_concurrent == wanted.max_concurrent
-        };
-        if let Some(offer) = current.filter(|o| {
-            o.open
-                && o.provider == self.me
-                && same_terms(o)
-                && now.saturating_add(self.config.offer.renew_before) < o.terms.expiry
-        }) {
-            return Ok(Some(offer));
-        }
-        let posted = send(
-            self.config.tx_timeout,
-            "an offer".to_owned(),
-            self.client.post_offer(wanted),
-        )
-        .await;
-        let (id, tx) = match posted {
-            Ok(posted) => posted,
-            Err(e) if !e.is_retryable() => {
-                tracing::warn!("posting the offer: {e}");
-                return Ok(current.filter(|o| o.open && now < o.terms.expiry));
+    /// Keeps one offer per policy posted with its terms, replacing each
+    /// before it expires and cancelling offers no policy asks for any
+    /// more (a changed configuration); the live offer of each policy, in
+    /// the configuration's order.
+    async fn ensure_offers(&self, now: u64) -> Result<Vec<Option<Offer>>, AgentError> {
+        let mut known = Vec::new();
+        for id in self.journal.offers().await? {
+            if let Some(offer) = self.client.offer(id).await? {
+                if offer.open && offer.provider == self.me {
+                    known.push(offer);
+                }
             }
-            Err(e) => return Err(e),
-        };
-        self.journal.set_fact("offer", &id.to_string()).await?;
-        tracing::info!("offer {id} posted ({tx})");
-        if let Some(old) = current.filter(|o| o.open) {
+        }
+        let mut live: Vec<Option<Offer>> = Vec::with_capacity(self.config.offers.len());
+        for i in 0..self.config.offers.len() {
+            let wanted = self.wanted_terms(i, now);
+            let same_terms = |o: &Offer| {
+                let t = o.terms;
+                t.hardware == wanted.hardware
+                    && t.price == wanted.price
+                    && t.min_duration == wanted.min_duration
+                    && t.max_duration == wanted.max_duration
+                    && t.max_concurrent == wanted.max_concurrent
+            };
+            let renew_before = self.config.offers[i].renew_before;
+            let claimed = |o: &Offer| live.iter().flatten().any(|l| l.id == o.id);
+            if let Some(offer) = known.iter().find(|o| {
+                same_terms(o) && !claimed(o) && now.saturating_add(renew_before) < o.terms.expiry
+            }) {
+                live.push(Some(*offer));
+                continue;
+            }
+            let posted = send(
+                self.config.tx_timeout,
+                "an offer".to_owned(),
+                self.client.post_offer(wanted),
+            )
+            .await;
+            let id = match posted {
+                Ok((id, tx)) => {
+                    tracing::info!("offer {id} posted ({tx})");
+                    id
+                }
+                Err(e) if !e.is_retryable() => {
+                    // The old offer with these terms serves while it lasts.
+                    tracing::warn!("posting an offer: {e}");
+                    let old = known
+                        .iter()
+                        .find(|o| same_terms(o) && !claimed(o) && now < o.terms.expiry);
+                    live.push(old.copied());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            // Journaled at once: an offer posted is never forgotten.
+            let mut ids: Vec<U256> = known.iter().map(|o| o.id).collect();
+            ids.extend(live.iter().flatten().map(|o| o.id));
+            ids.push(id);
+            self.journal.set_offers(&ids).await?;
+            live.push(self.client.offer(id).await?);
+        }
+        for old in known
+            .iter()
+            .filter(|o| !live.iter().flatten().any(|l| l.id == o.id))
+        {
             let cancelled = send(
                 self.config.tx_timeout,
                 format!("cancelling offer {}", old.id),
@@ -331,7 +380,11 @@ impl ProviderAgent {
                 cancelled,
             )?;
         }
-        Ok(self.client.offer(id).await?)
+        let ids: Vec<U256> = live.iter().flatten().map(|o| o.id).collect();
+        if ids != known.iter().map(|o| o.id).collect::<Vec<_>>() {
+            self.journal.set_offers(&ids).await?;
+        }
+        Ok(live)
     }
 
     /// Journals every new deal of this provider.
@@ -384,8 +437,8 @@ impl ProviderAgent {
         Ok(false)
     }
 
-    /// Takes open jobs the offer serves and bids in auctions, by policy.
-    async fn find_work(&mut self, now: u64, offer: Option<&Offer>) -> Result<(), AgentError> {
+    /// Takes open jobs the offers serve and bids in auctions, by policy.
+    async fn find_work(&mut self, now: u64, offers: &[Option<Offer>]) -> Result<(), AgentError> {
         if !self.config.take_open_jobs && self.amounts.bid_floor.is_none() {
             return Ok(());
         }
@@ -400,11 +453,11 @@ impl ProviderAgent {
             .iter()
             .filter(|e| matches!(e.stage, Stage::New | Stage::Ran | Stage::Committed))
             .count();
-        let mut capacity = (self.config.offer.max_concurrent as usize).saturating_sub(busy);
+        let mut capacity = (self.config.max_concurrent as usize).saturating_sub(busy);
         let (mut next_cursor, mut front_settled) = (cursor, true);
         for n in scan_window(cursor, count) {
             if let Some(job) = self.client.job(n).await? {
-                if capacity > 0 && self.consider_job(n, &job, now, offer).await? {
+                if capacity > 0 && self.consider_job(n, &job, now, offers).await? {
                     capacity -= 1;
                 }
                 // An unmatched job past its deadline can only expire.
@@ -427,17 +480,24 @@ impl ProviderAgent {
         id: U256,
         job: &JobInfo,
         now: u64,
-        offer: Option<&Offer>,
+        offers: &[Option<Offer>],
     ) -> Result<bool, AgentError> {
         match job.state {
             "open" if self.config.take_open_jobs && now < job.match_deadline => {
-                let Some(offer) = offer else { return Ok(false) };
                 let needs = JobNeeds {
                     hardware: job.min_hardware,
                     max_price: job.max_price,
                     max_duration: job.max_duration,
                 };
-                if !mismatches(offer, &needs, now).is_empty() || !self.can_run(id).await? {
+                // The first offer in the configuration that serves it.
+                let Some(offer) = offers
+                    .iter()
+                    .flatten()
+                    .find(|offer| mismatches(offer, &needs, now).is_empty())
+                else {
+                    return Ok(false);
+                };
+                if !self.can_run(id).await? {
                     return Ok(false);
                 }
                 let taken = send(
@@ -458,9 +518,16 @@ impl ProviderAgent {
                 let Some(floor) = self.amounts.bid_floor else {
                     return Ok(false);
                 };
-                let policy = &self.config.offer;
-                let fits = covers(self.hardware, job.min_hardware)
-                    && (policy.min_duration..=policy.max_duration).contains(&job.max_duration);
+                let fits = self
+                    .config
+                    .offers
+                    .iter()
+                    .zip(&self.classes)
+                    .any(|(policy, class)| {
+                        covers(*class, job.min_hardware)
+                            && (policy.min_duration..=policy.max_duration)
+                                .contains(&job.max_duration)
+                    });
                 let price = if job.best_price.is_zero() {
                     Some(job.max_price)
                 } else {
@@ -593,7 +660,7 @@ impl ProviderAgent {
     /// Starts running deal `entry`'s job in the background, for at most
     /// `left` seconds (its execution deadline).
     async fn start_run(&mut self, entry: &DealEntry, left: u64) -> Result<(), AgentError> {
-        if self.runs.len() >= self.config.offer.max_concurrent as usize
+        if self.runs.len() >= self.config.max_concurrent as usize
             || self.runs.contains(&entry.deal)
             || self
                 .not_before
