@@ -10,6 +10,14 @@
 //! A step nobody else takes is taken here: an unmatched job past its match
 //! deadline is expired and a deal past its deadline is timed out, so the
 //! money comes back without a keeper.
+//!
+//! With `--relay FILE` the creator needs no gas: the job is signed for a
+//! relayer instead of posted (with `--permit`, funded from the wallet), and
+//! the command sends no transaction at all. It waits for a relayer to post
+//! the file, follows the job and checks the outputs as above; a good
+//! result is paid when the provider finalizes it after the judge window,
+//! and a step that needs a transaction (a challenge, an expiry, a timeout
+//! claim) is reported with the command that takes it.
 
 use std::{io::IsTerminal, sync::Arc, time::Instant};
 
@@ -72,6 +80,19 @@ pub(crate) struct Market {
     /// here), or sample=P (re-run on that share of runs).
     #[arg(long, default_value = "none")]
     verify: VerifyMode,
+    /// Sign the job for a relayer instead of posting it, and send no
+    /// transaction: the signed job is written to FILE for a relayer to
+    /// post (`pond job relay FILE`); a good result is paid when the
+    /// provider finalizes it after the judge window.
+    #[arg(long, value_name = "FILE")]
+    relay: Option<std::path::PathBuf>,
+    /// With --relay: how long the signature is valid, e.g. 1h.
+    #[arg(long, default_value = "1h")]
+    valid_for: String,
+    /// With --relay: fund the job from your wallet with an EIP-2612 permit
+    /// for this many tokens (the max price), instead of from your vault.
+    #[arg(long, requires = "relay")]
+    permit: Option<String>,
     #[command(flatten)]
     needs: crate::job::Needs,
 }
@@ -162,12 +183,33 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
         .needs
         .request(data, max_price, U256::ZERO, 0, client)
         .await?;
-    let posted = client.post_job(request).await?;
-    let job = posted.job_id;
-    progress.event("posted", serde_json::json!({ "job": job.to_string(), "transaction": posted.transaction.to_string() }));
+    let job = match &market.relay {
+        None => {
+            let posted = client.post_job(request).await?;
+            progress.event("posted", serde_json::json!({ "job": posted.job_id.to_string(), "transaction": posted.transaction.to_string() }));
+            posted.job_id
+        }
+        Some(file) => {
+            let valid_for = pond_client::units::parse_duration(&market.valid_for)?;
+            let permit = market
+                .permit
+                .as_deref()
+                .map(|a| parse_amount(a, decimals))
+                .transpose()?;
+            let signed = client.sign_job(request, valid_for, permit).await?;
+            crate::job::write_signed(file, &signed)?;
+            progress.event("signed", serde_json::json!({ "file": file.display().to_string(), "creator": signed.creator.to_string(), "nonce": signed.nonce.to_string(), "validUntil": signed.deadline.to_string() }));
+            let (job, relayer, transaction) =
+                await_relayer(client, &signed, file, &progress).await?;
+            progress.event("posted", serde_json::json!({ "job": job.to_string(), "relayer": relayer.to_string(), "transaction": transaction.to_string() }));
+            job
+        }
+    };
+    // Relayed: this command sends no transaction.
+    let sends = market.relay.is_none();
 
-    let deal = await_match(client, job, &progress).await?;
-    let info = await_reveal(client, deal, &progress).await?;
+    let deal = await_match(client, job, sends, &progress).await?;
+    let info = await_reveal(client, deal, sends, &progress).await?;
     let (result, uri) = client.revealed_result(deal).await?.ok_or_else(|| {
         eyre::eyre!("deal {deal} is revealed but its ResultRevealed event was not found")
     })?;
@@ -212,6 +254,16 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
         }
     };
     match verdict {
+        Verdict::Agree if !sends => {
+            progress.event("finalizing", serde_json::json!({ "deal": deal.to_string(), "paid": pond_client::units::format_amount(info.price, decimals), "after": info.judge_deadline }));
+            Ok(())
+        }
+        Verdict::Disagree(reason) if !sends => bail!(
+            "deal {deal}'s result is wrong ({reason}): challenge it before {} (unix time) with `pond deal challenge {deal}` from an account with gas and the mediation fee; \
+             unchallenged, the provider is paid when it finalizes. Do not use the outputs in {}",
+            info.judge_deadline,
+            run.output.display()
+        ),
         Verdict::Agree => {
             let tx = client.accept_result(deal).await?;
             progress.event("accepted", serde_json::json!({ "deal": deal.to_string(), "paid": pond_client::units::format_amount(info.price, decimals), "transaction": tx.to_string() }));
@@ -275,7 +327,12 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Waits for job `job` to be matched; its deal. Expires it (and fails)
 /// when its match deadline passes unmatched.
-async fn await_match(client: &Client, job: U256, progress: &Progress) -> eyre::Result<U256> {
+async fn await_match(
+    client: &Client,
+    job: U256,
+    sends: bool,
+    progress: &Progress,
+) -> eyre::Result<U256> {
     loop {
         let info = client
             .job(job)
@@ -294,6 +351,9 @@ async fn await_match(client: &Client, job: U256, progress: &Progress) -> eyre::R
                 "job {job} was {}: no provider took it; its price is back in your vault (raise --max-price or lower the hardware asked)",
                 info.state
             ),
+            _ if client.now().await? >= info.match_deadline && !sends => bail!(
+                "no provider took job {job} before its match deadline: its price comes back to your vault once anyone expires it (a keeper: pond keeper run)"
+            ),
             _ if client.now().await? >= info.match_deadline => {
                 client.expire_job(job).await?;
                 bail!("no provider took job {job} before its match deadline: it is expired and its price is back in your vault (see pond why-no-match)");
@@ -309,6 +369,7 @@ async fn await_match(client: &Client, job: U256, progress: &Progress) -> eyre::R
 async fn await_reveal(
     client: &Client,
     deal: U256,
+    sends: bool,
     progress: &Progress,
 ) -> eyre::Result<pond_client::DealInfo> {
     let mut last = "";
@@ -332,6 +393,9 @@ async fn await_reveal(
                 } else {
                     info.reveal_deadline
                 };
+                if now > deadline && !sends {
+                    bail!("the provider missed its deadline: once anyone claims the timeout (pond deal timeout {deal}, or a keeper), your price and its timeout collateral are in your vault; run the job again");
+                }
                 if now > deadline {
                     client.claim_timeout(deal).await?;
                     bail!("the provider missed its deadline: deal {deal} is timed out and your price and its timeout collateral are in your vault; run the job again");
@@ -343,6 +407,41 @@ async fn await_reveal(
                 });
             }
             other => bail!("deal {deal} ended as {other} before its result was revealed"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits for a relayer to post `signed` (written to `file`); the job, the
+/// relayer and the transaction. Fails when it never can be posted any
+/// more.
+async fn await_relayer(
+    client: &Client,
+    signed: &pond_client::SignedJob,
+    file: &std::path::Path,
+    progress: &Progress,
+) -> eyre::Result<(U256, alloy::primitives::Address, alloy::primitives::B256)> {
+    loop {
+        match client.relayed(signed).await? {
+            pond_client::Relayed::Posted {
+                job,
+                relayer,
+                transaction,
+            } => return Ok((job, relayer, transaction)),
+            pond_client::Relayed::Waiting => progress.waiting(&format!(
+                "waiting for a relayer to post {} (pond job relay {})",
+                file.display(),
+                file.display()
+            )),
+            pond_client::Relayed::NonceUsed => bail!(
+                "another job signed with relay nonce {} was posted first: {} can never be posted; run again to sign anew",
+                signed.nonce,
+                file.display()
+            ),
+            pond_client::Relayed::Expired => bail!(
+                "nobody posted {} before its signature expired: run again (a longer --valid-for gives a relayer more time)",
+                file.display()
+            ),
         }
         tokio::time::sleep(POLL).await;
     }

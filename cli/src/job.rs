@@ -300,16 +300,7 @@ impl Job {
                     .map(|a| parse_amount(a, decimals))
                     .transpose()?;
                 let signed = client.sign_job(request, valid_for, permit).await?;
-                let text = serde_json::to_string_pretty(&signed.to_json())?;
-                // Never over an existing file (another signed job, say).
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&sign.out)
-                    .and_then(|mut file| {
-                        std::io::Write::write_all(&mut file, (text + "\n").as_bytes())
-                    })
-                    .map_err(|e| eyre::eyre!("writing {}: {e}", sign.out.display()))?;
+                write_signed(&sign.out, &signed)?;
                 if self.session.json {
                     println!(
                         "{}",
@@ -530,4 +521,29 @@ async fn request_of(
         )
         .await?;
     Ok((request, sent_data.to_vec()))
+}
+
+/// Writes a signed job to `path`, never over an existing file (another
+/// signed job, say), and all at once: a relayer watching for the file
+/// never reads half of it.
+pub(crate) fn write_signed(
+    path: &std::path::Path,
+    signed: &pond_client::SignedJob,
+) -> eyre::Result<()> {
+    let text = serde_json::to_string_pretty(&signed.to_json())? + "\n";
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let written = tempfile::Builder::new()
+        .prefix(".signed-job-")
+        .tempfile_in(dir)
+        .and_then(|mut file| {
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            file.as_file().sync_all()?;
+            // A hard link fails when the name exists; the temporary name
+            // is removed when `file` drops.
+            std::fs::hard_link(file.path(), path)
+        });
+    written.map_err(|e| eyre::eyre!("writing {}: {e}", path.display()))
 }

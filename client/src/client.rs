@@ -25,7 +25,7 @@ use pond_bindings::{
 use crate::hardware::Hardware;
 
 mod relay;
-pub use relay::{SignedJob, SignedPermit};
+pub use relay::{Relayed, SignedJob, SignedPermit};
 
 /// Why a client call failed, classified: retry transport errors; fix the
 /// input for reverts and bad input.

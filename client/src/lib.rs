@@ -28,5 +28,5 @@ pub mod units;
 
 pub use client::{
     Balances, CaseInfo, Client, ClientError, DealInfo, JobData, JobInfo, JobRequest, Offer,
-    OfferTerms, PostedJob, ProviderInfo, SignedJob, SignedPermit, ValidatorInfo,
+    OfferTerms, PostedJob, ProviderInfo, Relayed, SignedJob, SignedPermit, ValidatorInfo,
 };

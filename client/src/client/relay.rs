@@ -36,6 +36,27 @@ pub struct SignedPermit {
     pub signature: Bytes,
 }
 
+/// Where a signed job stands ([`Client::relayed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relayed {
+    /// Posted as job `job` by `relayer` in `transaction`.
+    Posted {
+        /// The job's id.
+        job: U256,
+        /// Who paid the gas.
+        relayer: Address,
+        /// The transaction that posted it.
+        transaction: B256,
+    },
+    /// Not posted yet, and still postable.
+    Waiting,
+    /// Another job signed with the same nonce was posted: this one never
+    /// can be.
+    NonceUsed,
+    /// Not posted, and its signature has expired.
+    Expired,
+}
+
 /// A job request signed by its creator: what `pond job sign` writes and
 /// `pond job relay` sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,6 +227,56 @@ impl Client {
             amount,
             deadline,
             signature: Bytes::from(signature.as_bytes().to_vec()),
+        })
+    }
+
+    /// Where `signed` stands on chain: posted (the job, who relayed it and
+    /// in which transaction), still postable, or never postable any more
+    /// (its nonce used by another signed job, or its signature expired).
+    ///
+    /// # Errors
+    /// The chain cannot be read.
+    pub async fn relayed(&self, signed: &SignedJob) -> Result<Relayed, ClientError> {
+        use alloy::sol_types::SolEvent;
+        // The nonce before the logs: a posting between the two reads shows
+        // in the logs, never as a nonce used by another job.
+        let next = self
+            .relay()
+            .nonces(signed.creator)
+            .call()
+            .await
+            .map_err(|e| self.classify("JobRelay", &e))?;
+        let relay = self.deployment.contracts.relay;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(relay)
+            .event_signature(IJobRelay::JobRelayed::SIGNATURE_HASH)
+            .topic2(signed.creator.into_word())
+            .from_block(self.deployment.deployment_block);
+        let posted = self
+            .logs(&filter)
+            .await?
+            .iter()
+            .filter(|log| log.address() == relay)
+            .find_map(|log| {
+                let event = log.log_decode::<IJobRelay::JobRelayed>().ok()?;
+                let data = &event.inner.data;
+                (data.creator == signed.creator && data.nonce == signed.nonce).then(|| {
+                    Relayed::Posted {
+                        job: data.jobId,
+                        relayer: data.relayer,
+                        transaction: log.transaction_hash.unwrap_or_default(),
+                    }
+                })
+            });
+        if let Some(posted) = posted {
+            return Ok(posted);
+        }
+        Ok(if next > signed.nonce {
+            Relayed::NonceUsed
+        } else if U256::from(self.now().await?) > signed.deadline {
+            Relayed::Expired
+        } else {
+            Relayed::Waiting
         })
     }
 
