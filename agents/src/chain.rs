@@ -207,8 +207,9 @@ pub(crate) trait Passes {
     fn drain(&mut self);
 
     /// Whether work a short wait would finish is still in flight (a run,
-    /// a result not yet revealed, a vote not yet committed).
-    async fn in_flight(&mut self) -> Result<bool, AgentError>;
+    /// a result not yet revealed, a vote not yet committed), as the last
+    /// pass saw it.
+    fn in_flight(&self) -> bool;
 }
 
 /// Runs passes until `stop` completes; a pass that fails is logged and
@@ -226,38 +227,50 @@ pub(crate) async fn run_passes<A: Passes>(
     wakeups: Option<&Wakeups>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
+    passes(agent, wakeups, stop, false).await?;
+    let grace = agent.shutdown_grace();
+    if grace > 0 {
+        agent.drain();
+        tracing::info!(
+            "{}: stopping; finishing work in flight for up to {grace} s (taking no new work)",
+            A::NAME
+        );
+        // One bound for the whole drain: a pass that hangs (a node that
+        // stopped answering) does not hold a stop past its grace.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(grace);
+        let drained = passes(agent, wakeups, std::future::pending(), true);
+        match tokio::time::timeout_at(deadline, drained).await {
+            Ok(done) => done?,
+            Err(_) => tracing::warn!(
+                "{}: work still in flight after the shutdown grace; the next start resumes it from the journal",
+                A::NAME
+            ),
+        }
+    }
+    agent.tasks().set.shutdown().await;
+    Ok(())
+}
+
+/// The pass loop of [`run_passes`]: until `stop` completes or, when
+/// `draining`, until no work is left in flight.
+async fn passes<A: Passes>(
+    agent: &mut A,
+    wakeups: Option<&Wakeups>,
+    stop: impl Future<Output = ()>,
+    draining: bool,
+) -> Result<(), AgentError> {
     let poll = Duration::from_secs(agent.poll_interval());
     let mut pause = poll;
     let mut stop = std::pin::pin!(stop);
-    // Once stopped: until when work in flight may still finish.
-    let mut draining: Option<tokio::time::Instant> = None;
     loop {
-        if let Some(deadline) = draining {
-            let left = agent.tasks().len() > 0 || agent.in_flight().await.unwrap_or(true);
-            if !left {
-                tracing::info!("{}: work in flight finished; stopped", A::NAME);
-                break;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                grace_over::<A>();
-                break;
-            }
+        if draining && agent.tasks().len() == 0 && !agent.in_flight() {
+            tracing::info!("{}: work in flight finished; stopped", A::NAME);
+            return Ok(());
         }
         let started = tokio::time::Instant::now();
         let outcome = tokio::select! {
             outcome = agent.pass() => outcome,
-            // A pass that hangs (a node that stopped answering) must not
-            // hold a stop past its grace.
-            () = until(draining) => {
-                grace_over::<A>();
-                break;
-            }
-            () = &mut stop, if draining.is_none() => {
-                match begin_draining(agent) {
-                    Some(deadline) => { draining = Some(deadline); continue }
-                    None => break,
-                }
-            }
+            () = &mut stop => return Ok(()),
         };
         agent.metrics().add(metrics::PASSES, 1);
         let failing = match outcome {
@@ -288,7 +301,7 @@ pub(crate) async fn run_passes<A: Passes>(
         };
         // While draining, the next step follows as soon as a run ends or
         // after a short pause: a stop should not wait out a long poll.
-        let pause = if draining.is_some() {
+        let pause = if draining {
             pause.min(Duration::from_secs(1))
         } else {
             pause
@@ -297,50 +310,9 @@ pub(crate) async fn run_passes<A: Passes>(
             () = tokio::time::sleep(pause) => {}
             () = woken => {}
             Some((key, output)) = agent.tasks().next(), if busy => agent.finished(key, output).await,
-            () = until(draining) => {
-                grace_over::<A>();
-                break;
-            }
-            () = &mut stop, if draining.is_none() => {
-                match begin_draining(agent) {
-                    Some(deadline) => draining = Some(deadline),
-                    None => break,
-                }
-            }
+            () = &mut stop => return Ok(()),
         }
     }
-    agent.tasks().set.shutdown().await;
-    Ok(())
-}
-
-/// Completes at `deadline`; never without one.
-async fn until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-fn grace_over<A: Passes>() {
-    tracing::warn!(
-        "{}: work still in flight after the shutdown grace; the next start resumes it from the journal",
-        A::NAME
-    );
-}
-
-/// A stop was asked for: the agent takes no new work and, unless its grace
-/// is zero, has until the returned time to finish what is in flight.
-fn begin_draining<A: Passes>(agent: &mut A) -> Option<tokio::time::Instant> {
-    let grace = agent.shutdown_grace();
-    if grace == 0 {
-        return None;
-    }
-    agent.drain();
-    tracing::info!(
-        "{}: stopping; finishing work in flight for up to {grace} s (taking no new work)",
-        A::NAME
-    );
-    Some(tokio::time::Instant::now() + Duration::from_secs(grace))
 }
 
 /// The shortest time from one pass's start to the next when woken by a

@@ -204,10 +204,8 @@ impl Demo {
         let mut everyone: Vec<usize> = VALIDATORS.to_vec();
         everyone.extend(PROVIDERS.iter().map(|p| p.0));
         everyone.extend([CHEAT, CREATOR]);
-        let funder = Funder {
-            owner: owner.clone(),
-            deployment: deployment.clone(),
-        };
+        let funder =
+            Funder::new(owner.clone(), deployment.clone(), &connect(CREATOR).await?).await?;
         for &index in &everyone {
             funder.top_up(&connect(index).await?).await?;
         }
@@ -313,11 +311,20 @@ struct Ports {
 impl Ports {
     fn kept_in(dir: &Path) -> eyre::Result<Self> {
         let file = dir.join("ports.json");
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            if let Ok(mut ports) = serde_json::from_str::<Self>(&text) {
+        match std::fs::read_to_string(&file).map(|text| serde_json::from_str::<Self>(&text)) {
+            Ok(Ok(mut ports)) => {
                 ports.file = file;
                 return Ok(ports);
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                "{} cannot be read ({e}): new ports are chosen, so outputs of earlier demo deals are no longer served",
+                file.display()
+            ),
+            Ok(Err(e)) => tracing::warn!(
+                "{} is not a demo port list ({e}): new ports are chosen, so outputs of earlier demo deals are no longer served",
+                file.display()
+            ),
         }
         let free = || -> eyre::Result<u16> {
             Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -348,25 +355,39 @@ impl Ports {
 struct Funder {
     owner: DynProvider,
     deployment: Deployment,
+    /// What a top-up mints, in the token's units.
+    amount: U256,
+    /// A vault balance below this is topped up.
+    enough: U256,
 }
 
 impl Funder {
+    /// A funder signing with `owner`, amounts in `client`'s token.
+    async fn new(
+        owner: DynProvider,
+        deployment: Deployment,
+        client: &Client,
+    ) -> eyre::Result<Self> {
+        let decimals = client.token_decimals().await?;
+        Ok(Self {
+            owner,
+            deployment,
+            amount: parse_amount("100000", decimals)?,
+            enough: parse_amount("10000", decimals)?,
+        })
+    }
+
     /// Mints and deposits tokens for the demo account `client` signs for
     /// when its vault runs low (checked at start, and by the creator as it
     /// posts, so the demo runs for as long as it is left on).
     async fn top_up(&self, client: &Client) -> eyre::Result<()> {
         let account = client.account()?;
-        let decimals = client.token_decimals().await?;
-        let (amount, enough) = (
-            parse_amount("100000", decimals)?,
-            parse_amount("10000", decimals)?,
-        );
-        if client.balances(account).await?.available >= enough {
+        if client.balances(account).await?.available >= self.enough {
             return Ok(());
         }
         let token = IPondToken::new(self.deployment.contracts.token, &self.owner);
-        sent("minting demo tokens", token.mint(account, amount)).await?;
-        client.deposit(amount).await?;
+        sent("minting demo tokens", token.mint(account, self.amount)).await?;
+        client.deposit(self.amount).await?;
         Ok(())
     }
 }
@@ -482,6 +503,8 @@ struct Creator {
     base: String,
     posted: Vec<Posted>,
     count: u64,
+    /// Every job's max price, in the token's units.
+    max_price: U256,
 }
 
 impl Creator {
@@ -535,10 +558,10 @@ impl Creator {
                 .map(|o| o.id),
             None => None,
         };
+        let decimals = cheat.token_decimals().await?;
         let cheat_offer = match earlier {
             Some(id) => id,
             None => {
-                let decimals = cheat.token_decimals().await?;
                 let (id, _) = cheat
                     .post_offer(OfferTerms {
                         hardware,
@@ -563,6 +586,7 @@ impl Creator {
             base,
             posted: Vec::new(),
             count: 0,
+            max_price: parse_amount("20", decimals)?,
         })
     }
 
@@ -597,7 +621,6 @@ impl Creator {
             return Ok(());
         }
         self.funder.top_up(&self.client).await?;
-        let decimals = self.client.token_decimals().await?;
         let now = self.client.now().await?;
         let kind = self.count % 5;
         self.count += 1;
@@ -622,7 +645,7 @@ impl Creator {
                     ..Hardware::default()
                 },
                 max_duration: 600,
-                max_price: parse_amount("20", decimals)?,
+                max_price: self.max_price,
                 match_deadline: now + 600,
                 bidding_window: 0,
                 offer_id: offer,
@@ -669,9 +692,10 @@ impl Creator {
     /// Moves every followed job on: notes its deal once matched, acts on
     /// a revealed result by plan, and forgets jobs that are done.
     async fn follow(&mut self) -> eyre::Result<()> {
+        let now = self.client.now().await?;
         let mut kept = Vec::new();
         for mut posted in std::mem::take(&mut self.posted) {
-            match self.step(&mut posted).await {
+            match self.step(&mut posted, now).await {
                 Ok(true) => kept.push(posted),
                 Ok(false) => {}
                 Err(e) => {
@@ -687,8 +711,7 @@ impl Creator {
     /// One job's next step; whether to keep following it. Jobs nobody
     /// took and deals whose provider missed a deadline are closed (the
     /// creator's money back), so nothing waits forever.
-    async fn step(&self, posted: &mut Posted) -> eyre::Result<bool> {
-        let now = self.client.now().await?;
+    async fn step(&self, posted: &mut Posted, now: u64) -> eyre::Result<bool> {
         let deal = match posted.deal {
             Some(deal) => deal,
             None => {
@@ -745,7 +768,28 @@ impl Creator {
 
 #[cfg(test)]
 mod tests {
-    use super::EXAMPLES;
+    use super::{Ports, EXAMPLES};
+
+    /// Ports kept for the chain's URIs are reused; a file that is not a
+    /// port list is replaced by one (with a warning), never kept broken.
+    #[test]
+    fn demo_ports_are_kept_and_a_broken_list_is_replaced() {
+        let scratch = pond_jobs::testkit::scratch();
+        let dir = scratch.path();
+        let first = Ports::kept_in(dir).expect("chosen");
+        let again = Ports::kept_in(dir).expect("kept");
+        assert_eq!(
+            (again.store, again.providers),
+            (first.store, first.providers)
+        );
+        std::fs::write(dir.join("ports.json"), "{ not json").expect("broken");
+        let replaced = Ports::kept_in(dir).expect("replaced");
+        let reread = Ports::kept_in(dir).expect("kept");
+        assert_eq!(
+            (reread.store, reread.providers),
+            (replaced.store, replaced.providers)
+        );
+    }
     use pond_jobs::{
         module::JobModule,
         run::run_job,

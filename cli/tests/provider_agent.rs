@@ -241,6 +241,16 @@ impl Market {
         }
     }
 
+    /// Puts a proxy between the agents started from now on and the node.
+    async fn behind_proxy(&mut self) -> common::CuttableProxy {
+        let node = self.s.node.http_url();
+        let proxy =
+            common::CuttableProxy::start(node.trim_start_matches("http://").trim_end_matches('/'))
+                .await;
+        self.cli.use_rpc(&proxy.url);
+        proxy
+    }
+
     /// Writes `provider.toml` and starts `pond provider run` on it.
     fn agent(&self, config: &str) -> common::Pond {
         std::fs::write(self.cli.dir.join("provider.toml"), config).expect("config");
@@ -359,11 +369,7 @@ async fn a_stopped_provider_agent_finishes_the_run_in_flight_before_it_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_agent_rides_out_an_rpc_outage() {
     let mut m = Market::start("pond-provider-agent-outage").await;
-    let node = m.s.node.http_url();
-    let proxy =
-        common::CuttableProxy::start(node.trim_start_matches("http://").trim_end_matches('/'))
-            .await;
-    m.cli = m.cli.with_rpc(&proxy.url);
+    let proxy = m.behind_proxy().await;
     let mut agent = m.agent(&common::provider_toml(common::free_port(), 1));
     m.registered().await;
 
@@ -388,11 +394,7 @@ async fn a_provider_agent_rides_out_an_rpc_outage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_agent_stops_within_its_grace_when_the_node_hangs() {
     let mut m = Market::start("pond-provider-agent-hang").await;
-    let node = m.s.node.http_url();
-    let proxy =
-        common::CuttableProxy::start(node.trim_start_matches("http://").trim_end_matches('/'))
-            .await;
-    m.cli = m.cli.with_rpc(&proxy.url);
+    let proxy = m.behind_proxy().await;
     let config = format!(
         "shutdown-grace = \"3s\"\n{}",
         common::provider_toml(common::free_port(), 1)
@@ -450,6 +452,7 @@ async fn a_provider_agent_prices_each_hardware_class_and_duration_with_its_own_o
             .map(|id| id.as_str().expect("id").parse::<U256>().expect("number"))
             .collect::<Vec<_>>()
     };
+    m.registered().await;
     let started = std::time::Instant::now();
     while status().len() < 2 {
         assert!(

@@ -461,8 +461,8 @@ impl Passes for ValidatorAgent {
 
     /// Votes worked out and still committable (a commit is due at once;
     /// reveals wait for the others, so they are left to the next start).
-    async fn in_flight(&mut self) -> Result<bool, AgentError> {
-        Ok(!self.committable.is_empty())
+    fn in_flight(&self) -> bool {
+        !self.committable.is_empty()
     }
 }
 

@@ -389,10 +389,9 @@ impl ChainCli {
 }
 
 impl ChainCli {
-    /// The same, reaching the chain at `rpc` instead (a proxy in front).
-    pub(crate) fn with_rpc(mut self, rpc: &str) -> Self {
+    /// Reaches the chain at `rpc` from now on (a proxy in front).
+    pub(crate) fn use_rpc(&mut self, rpc: &str) {
         rpc.clone_into(&mut self.rpc);
-        self
     }
 
     /// Runs `pond args… --json` as `who` and returns the JSON printed,
