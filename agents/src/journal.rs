@@ -643,6 +643,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_offer_list_takes_over_an_older_journal_single_offer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = journal_file(dir.path());
+        let owner = provider_owner(1, Address::repeat_byte(1), Address::repeat_byte(2));
+        let journal = Journal::open(&path, &owner).await.expect("opened");
+        assert!(journal.offers().await.expect("read").is_empty());
+        // What a journal of an agent with one offer holds.
+        journal.set_fact("offer", "7").await.expect("kept");
+        assert_eq!(journal.offers().await.expect("read"), [U256::from(7)]);
+        journal
+            .set_offers(&[U256::from(7), U256::from(9)])
+            .await
+            .expect("kept");
+        assert_eq!(
+            journal.offers().await.expect("read"),
+            [U256::from(7), U256::from(9)]
+        );
+        assert_eq!(journal.fact("offer").await.expect("read"), None);
+        journal.set_fact("offers", "7 x").await.expect("kept");
+        assert!(matches!(
+            journal.offers().await,
+            Err(JournalError::Corrupt { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn a_vote_is_kept_once_per_round() {
         let dir = tempfile::tempdir().expect("dir");
         let path = journal_file(dir.path());

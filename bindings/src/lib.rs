@@ -23,5 +23,14 @@ pub use abi::*;
 pub use deployment::{Contracts, Deployment, DeploymentFileError};
 pub use revert::{PondRevert, RevertArg};
 
+/// The shortest job duration an offer or a job may name, seconds (the
+/// contracts' `MIN_JOB_DURATION`; `deploy/tests/lifecycle.rs` checks the
+/// contracts refuse one second less).
+pub const MIN_JOB_DURATION: u64 = 5 * 60;
+
+/// The longest period (job duration, offer lifetime, match window) the
+/// contracts accept, seconds (their `MAX_PERIOD`; checked likewise).
+pub const MAX_PERIOD: u64 = 30 * 24 * 60 * 60;
+
 /// One token unit (the token has 6 decimals).
 pub const TOKEN_UNIT: u64 = 1_000_000;

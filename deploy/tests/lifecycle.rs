@@ -741,3 +741,43 @@ async fn parameters_change_only_through_the_timelock() {
     let parameters = s.mediation().parameters().call().await.expect("parameters");
     assert_eq!((parameters._2, parameters._3), (600, 600));
 }
+
+/// The off-chain copies of the offer book's bounds (`pond_bindings::
+/// MIN_JOB_DURATION`, `MAX_PERIOD`) are the contracts' own: one second
+/// past either is refused, the bound itself accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offer_bounds_clients_check_are_the_contracts() {
+    use pond_bindings::{MAX_PERIOD, MIN_JOB_DURATION};
+    let s = Stack::start().await;
+    let provider = s.node.accounts()[2].address;
+    s.register_provider(provider, 1).await;
+    let now = s.now().await + 10;
+    let post = |min: u64, max: u64, expiry: u64| {
+        let offers = s.offers();
+        async move {
+            offers
+                .postOffer(
+                    pond_bindings::offers::Hardware {
+                        gpuCount: 1,
+                        gpuMemoryGb: 0,
+                        cpuCores: 0,
+                        ramGb: 0,
+                        diskGb: 0,
+                    },
+                    tokens(1),
+                    min,
+                    max,
+                    1,
+                    expiry,
+                )
+                .from(provider)
+                .call()
+                .await
+                .is_ok()
+        }
+    };
+    assert!(post(MIN_JOB_DURATION, MAX_PERIOD, now + MAX_PERIOD - 20).await);
+    assert!(!post(MIN_JOB_DURATION - 1, 3600, now + 3600).await);
+    assert!(!post(MIN_JOB_DURATION, MAX_PERIOD + 1, now + 3600).await);
+    assert!(!post(MIN_JOB_DURATION, 3600, now + MAX_PERIOD + 20).await);
+}

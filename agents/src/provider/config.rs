@@ -23,7 +23,7 @@
 //!
 //! [work]
 //! take-open-jobs = true
-//! max-concurrent = 4    # deals run at once (default: the largest offer's)
+//! max-concurrent = 4    # deals run at once: at least the offers' slots (the default)
 //! bid-floor = "40"      # bid in auctions down to this price (no key: never bid)
 //! bid-step = "1"
 //! container-runtime = "podman"   # image jobs (no key: WASM jobs only)
@@ -50,6 +50,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pond_bindings::{MAX_PERIOD, MIN_JOB_DURATION};
 use pond_client::hardware::HardwareOverrides;
 use serde::Deserialize;
 
@@ -247,15 +248,24 @@ impl ProviderConfig {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Anyone can open deals on an offer up to its slots, so the agent
+        // must be able to run that many at once.
+        let slots = offers
+            .iter()
+            .fold(0u32, |sum, o| sum.saturating_add(o.max_concurrent));
         let max_concurrent = match file.work.max_concurrent {
-            Some(0) => {
+            Some(n) if n < slots => {
                 return Err(ConfigError::Value {
                     key: "work.max-concurrent",
-                    why: "must be at least 1".to_owned(),
+                    why: format!(
+                        "{n} is less than the {slots} deals the offers let creators open at once \
+                         (a deal not run in time costs its timeout collateral): raise it or lower \
+                         the offers' max-concurrent"
+                    ),
                 })
             }
             Some(n) => n,
-            None => offers.iter().map(|o| o.max_concurrent).max().unwrap_or(1),
+            None => slots,
         };
         let data_dir = base.join(
             file.data_dir
@@ -318,6 +328,25 @@ fn offer_policy(value: toml::Value) -> Result<OfferPolicy, ConfigError> {
             key: "offer.renew-before",
             why: "must be shorter than offer.lifetime".to_owned(),
         });
+    }
+    if offer.min_duration < MIN_JOB_DURATION {
+        return Err(ConfigError::Value {
+            key: "offer.min-duration",
+            why: format!("must be at least {MIN_JOB_DURATION} s (the market's shortest job)"),
+        });
+    }
+    for (key, value) in [
+        ("offer.max-duration", offer.max_duration),
+        ("offer.lifetime", offer.lifetime),
+    ] {
+        if value > MAX_PERIOD {
+            return Err(ConfigError::Value {
+                key,
+                why: format!(
+                    "must be at most {MAX_PERIOD} s (30 days, the market's longest period)"
+                ),
+            });
+        }
     }
     if offer.min_duration > offer.max_duration {
         return Err(ConfigError::Value {
@@ -394,11 +423,31 @@ mod tests {
         );
         assert_eq!((any.price.as_str(), any.min_duration), ("80", 600));
         assert_eq!(any.hardware, HardwareOverrides::default());
-        assert_eq!(config.max_concurrent, 3, "the largest offer's");
-
-        let capped = format!("{text}[work]\nmax-concurrent = 2\n");
-        let capped = ProviderConfig::parse(&capped, Path::new(".")).expect("parsed");
-        assert_eq!(capped.max_concurrent, 2);
+        assert_eq!(config.max_concurrent, 4, "every offer's slots");
+        let more = format!("{text}[work]\nmax-concurrent = 6\n");
+        let more = ProviderConfig::parse(&more, Path::new(".")).expect("parsed");
+        assert_eq!(more.max_concurrent, 6);
+        // Fewer runs than creators can open deals: deals would time out.
+        let fewer = format!("{text}[work]\nmax-concurrent = 3\n");
+        assert!(matches!(
+            ProviderConfig::parse(&fewer, Path::new(".")),
+            Err(ConfigError::Value {
+                key: "work.max-concurrent",
+                ..
+            })
+        ));
+        // What the market refuses is refused here, before any posting.
+        for (offer, key) in [
+            ("min-duration = \"4m\"", "offer.min-duration"),
+            ("max-duration = \"31d\"", "offer.max-duration"),
+            ("lifetime = \"31d\"", "offer.lifetime"),
+        ] {
+            let text = format!("[offer]\nprice = \"1\"\n{offer}\n");
+            match ProviderConfig::parse(&text, Path::new(".")) {
+                Err(ConfigError::Value { key: k, .. }) => assert_eq!(k, key, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
 
         // A mistake names the offer it is in.
         let bad = "[[offer]]\nprice = \"1\"\n[[offer]]\nprice = \"1\"\nmin-duration = \"2h\"\n";

@@ -252,8 +252,8 @@ impl ProviderAgent {
         self.discover_deals().await?;
         self.progress_deals(now).await?;
         if !self.draining {
-            let offers = self.ensure_offers(now).await?;
-            self.find_work(now, &offers).await?;
+            let mut offers = self.ensure_offers(now).await?;
+            self.find_work(now, &mut offers).await?;
         }
         self.withdraw().await?;
         if let Some(info) = self.client.provider(self.me).await? {
@@ -306,16 +306,25 @@ impl ProviderAgent {
     /// before it expires and cancelling offers no policy asks for any
     /// more (a changed configuration); the live offer of each policy, in
     /// the configuration's order.
+    ///
+    /// An offer leaves the journal only once the chain shows it closed
+    /// or expired, or once it is cancelled here; one posted is journaled
+    /// at once. (A posting whose receipt timed out and that is mined later
+    /// is not journaled: it expires by itself, and deals on it are found
+    /// and served like any other.)
     async fn ensure_offers(&self, now: u64) -> Result<Vec<Option<Offer>>, AgentError> {
-        let mut known = Vec::new();
+        // Open offers of this agent, and ids the node does not know yet
+        // (a lagging node): kept in the journal, never forgotten.
+        let (mut known, mut unseen) = (Vec::new(), Vec::new());
         for id in self.journal.offers().await? {
-            if let Some(offer) = self.client.offer(id).await? {
-                if offer.open && offer.provider == self.me {
-                    known.push(offer);
-                }
+            match self.client.offer(id).await? {
+                None => unseen.push(id),
+                Some(o) if o.open && o.provider == self.me && now < o.terms.expiry => known.push(o),
+                Some(_) => {}
             }
         }
         let mut live: Vec<Option<Offer>> = Vec::with_capacity(self.config.offers.len());
+        let mut refused = false;
         for i in 0..self.config.offers.len() {
             let wanted = self.wanted_terms(i, now);
             let same_terms = |o: &Offer| {
@@ -346,43 +355,70 @@ impl ProviderAgent {
                     id
                 }
                 Err(e) if !e.is_retryable() => {
-                    // The old offer with these terms serves while it lasts.
-                    tracing::warn!("posting an offer: {e}");
+                    // The old offer of this class serves while it lasts,
+                    // and nothing is cancelled this pass.
+                    tracing::warn!("posting offer {} of the configuration: {e}", i + 1);
+                    refused = true;
                     let old = known
                         .iter()
-                        .find(|o| same_terms(o) && !claimed(o) && now < o.terms.expiry);
+                        .find(|o| same_terms(o) && !claimed(o))
+                        .or_else(|| {
+                            known
+                                .iter()
+                                .find(|o| o.terms.hardware == wanted.hardware && !claimed(o))
+                        });
                     live.push(old.copied());
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            // Journaled at once: an offer posted is never forgotten.
-            let mut ids: Vec<U256> = known.iter().map(|o| o.id).collect();
+            let mut ids: Vec<U256> = known
+                .iter()
+                .map(|o| o.id)
+                .chain(unseen.iter().copied())
+                .collect();
             ids.extend(live.iter().flatten().map(|o| o.id));
             ids.push(id);
             self.journal.set_offers(&ids).await?;
-            live.push(self.client.offer(id).await?);
+            // A node that has not seen it yet: it is what was posted.
+            let offer = self.client.offer(id).await?.unwrap_or(Offer {
+                id,
+                provider: self.me,
+                open: true,
+                terms: wanted,
+                active_deals: 0,
+            });
+            live.push(Some(offer));
         }
-        for old in known
+        let mut kept: Vec<U256> = live.iter().flatten().map(|o| o.id).collect();
+        kept.extend(&unseen);
+        let unwanted: Vec<U256> = known
             .iter()
-            .filter(|o| !live.iter().flatten().any(|l| l.id == o.id))
-        {
+            .map(|o| o.id)
+            .filter(|id| !kept.contains(id))
+            .collect();
+        for old in unwanted {
+            if refused {
+                kept.push(old);
+                continue;
+            }
             let cancelled = send(
                 self.config.tx_timeout,
-                format!("cancelling offer {}", old.id),
-                self.client.cancel_offer(old.id),
+                format!("cancelling offer {}", old),
+                self.client.cancel_offer(old),
             )
             .await
             .map(drop);
+            // A failure leaves the journal as it is (every known offer in
+            // it): a later pass cancels what is still open.
             refused_is_skipped(
                 &self.metrics,
-                &format!("cancelling offer {}", old.id),
+                &format!("cancelling offer {}", old),
                 cancelled,
             )?;
         }
-        let ids: Vec<U256> = live.iter().flatten().map(|o| o.id).collect();
-        if ids != known.iter().map(|o| o.id).collect::<Vec<_>>() {
-            self.journal.set_offers(&ids).await?;
+        if self.journal.offers().await? != kept {
+            self.journal.set_offers(&kept).await?;
         }
         Ok(live)
     }
@@ -438,7 +474,11 @@ impl ProviderAgent {
     }
 
     /// Takes open jobs the offers serve and bids in auctions, by policy.
-    async fn find_work(&mut self, now: u64, offers: &[Option<Offer>]) -> Result<(), AgentError> {
+    async fn find_work(
+        &mut self,
+        now: u64,
+        offers: &mut [Option<Offer>],
+    ) -> Result<(), AgentError> {
         if !self.config.take_open_jobs && self.amounts.bid_floor.is_none() {
             return Ok(());
         }
@@ -480,7 +520,7 @@ impl ProviderAgent {
         id: U256,
         job: &JobInfo,
         now: u64,
-        offers: &[Option<Offer>],
+        offers: &mut [Option<Offer>],
     ) -> Result<bool, AgentError> {
         match job.state {
             "open" if self.config.take_open_jobs && now < job.match_deadline => {
@@ -491,7 +531,7 @@ impl ProviderAgent {
                 };
                 // The first offer in the configuration that serves it.
                 let Some(offer) = offers
-                    .iter()
+                    .iter_mut()
                     .flatten()
                     .find(|offer| mismatches(offer, &needs, now).is_empty())
                 else {
@@ -511,6 +551,10 @@ impl ProviderAgent {
                     tracing::info!("job {id} taken: deal {deal} ({tx})");
                 });
                 let done = taken.is_ok();
+                if done {
+                    // A later job this pass sees the slot taken.
+                    offer.active_deals = offer.active_deals.saturating_add(1);
+                }
                 refused_is_skipped(&self.metrics, &format!("taking job {id}"), taken.map(drop))?;
                 Ok(done)
             }
@@ -798,8 +842,8 @@ impl Passes for ProviderAgent {
 
     /// Deals this agent can still run, commit or reveal in time (a deal
     /// past its deadline waits for a timeout claim, not for this agent).
-    async fn in_flight(&mut self) -> Result<bool, AgentError> {
-        Ok(!self.movable.is_empty())
+    fn in_flight(&self) -> bool {
+        !self.movable.is_empty()
     }
 }
 
