@@ -84,11 +84,11 @@ pub(crate) struct Market {
     /// transaction: the signed job is written to FILE for a relayer to
     /// post (`pond job relay FILE`); a good result is paid when the
     /// provider finalizes it after the judge window.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "local")]
     relay: Option<std::path::PathBuf>,
-    /// With --relay: how long the signature is valid, e.g. 1h.
-    #[arg(long, default_value = "1h")]
-    valid_for: String,
+    /// With --relay: how long the signature is valid, e.g. 1h (default 1h).
+    #[arg(long, requires = "relay")]
+    valid_for: Option<String>,
     /// With --relay: fund the job from your wallet with an EIP-2612 permit
     /// for this many tokens (the max price), instead of from your vault.
     #[arg(long, requires = "relay")]
@@ -159,6 +159,12 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
             run.output.display()
         );
     }
+    if let Some(file) = market.relay.as_ref().filter(|f| f.exists()) {
+        bail!(
+            "{} exists (another signed job?): give a new file for the signed job",
+            file.display()
+        );
+    }
     let max_price = parse_amount(max_price, decimals)?;
     let progress = Progress {
         json,
@@ -190,7 +196,8 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
             posted.job_id
         }
         Some(file) => {
-            let valid_for = pond_client::units::parse_duration(&market.valid_for)?;
+            let valid_for =
+                pond_client::units::parse_duration(market.valid_for.as_deref().unwrap_or("1h"))?;
             let permit = market
                 .permit
                 .as_deref()
@@ -259,8 +266,10 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
             Ok(())
         }
         Verdict::Disagree(reason) if !sends => bail!(
-            "deal {deal}'s result is wrong ({reason}): challenge it before {} (unix time) with `pond deal challenge {deal}` from an account with gas and the mediation fee; \
-             unchallenged, the provider is paid when it finalizes. Do not use the outputs in {}",
+            "deal {deal}'s result is wrong ({reason}). Only you, the job's creator, can challenge it: \
+             give this account gas and the mediation fee in its vault (pond vault deposit), then run \
+             `pond deal challenge {deal}` with the same key before {} (unix time); unchallenged, the \
+             provider is paid when it finalizes. Do not use the outputs in {}",
             info.judge_deadline,
             run.output.display()
         ),
@@ -352,7 +361,7 @@ async fn await_match(
                 info.state
             ),
             _ if client.now().await? >= info.match_deadline && !sends => bail!(
-                "no provider took job {job} before its match deadline: its price comes back to your vault once anyone expires it (a keeper: pond keeper run)"
+                "no provider took job {job} before its match deadline: its price comes back to your vault once anyone expires it (pond market expire {job}, or a keeper)"
             ),
             _ if client.now().await? >= info.match_deadline => {
                 client.expire_job(job).await?;
@@ -422,7 +431,26 @@ async fn await_relayer(
     progress: &Progress,
 ) -> eyre::Result<(U256, alloy::primitives::Address, alloy::primitives::B256)> {
     loop {
-        match client.relayed(signed).await? {
+        let fate = match client.relayed(signed).await {
+            Ok(fate) => fate,
+            // The node is away for a while: the signature may still be
+            // posted meanwhile, so keep waiting.
+            Err(e) if e.is_retryable() => {
+                progress.waiting(&format!("the node does not answer ({e})"));
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let never = |why: String| {
+            // It can never be posted: the file is of no use to anyone.
+            let _ = std::fs::remove_file(file);
+            eyre::eyre!(
+                "{why}; {} is removed: run the command again to sign anew",
+                file.display()
+            )
+        };
+        match fate {
             pond_client::Relayed::Posted {
                 job,
                 relayer,
@@ -433,15 +461,18 @@ async fn await_relayer(
                 file.display(),
                 file.display()
             )),
-            pond_client::Relayed::NonceUsed => bail!(
-                "another job signed with relay nonce {} was posted first: {} can never be posted; run again to sign anew",
-                signed.nonce,
-                file.display()
-            ),
-            pond_client::Relayed::Expired => bail!(
-                "nobody posted {} before its signature expired: run again (a longer --valid-for gives a relayer more time)",
-                file.display()
-            ),
+            pond_client::Relayed::NonceUsed => {
+                return Err(never(format!(
+                    "another job signed with relay nonce {} was posted instead, so this one never can be",
+                    signed.nonce
+                )))
+            }
+            pond_client::Relayed::Expired => {
+                return Err(never(format!(
+                    "nobody posted {} before its signature or match deadline passed (a longer --valid-for and --match-within give a relayer more time)",
+                    file.display()
+                )))
+            }
         }
         tokio::time::sleep(POLL).await;
     }

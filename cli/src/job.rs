@@ -540,10 +540,16 @@ pub(crate) fn write_signed(
         .tempfile_in(dir)
         .and_then(|mut file| {
             std::io::Write::write_all(&mut file, text.as_bytes())?;
+            // Readable by a relayer running as another user, like any
+            // file written here (a temporary file starts owner-only).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            }
             file.as_file().sync_all()?;
-            // A hard link fails when the name exists; the temporary name
-            // is removed when `file` drops.
-            std::fs::hard_link(file.path(), path)
+            file.persist_noclobber(path).map(drop).map_err(|e| e.error)
         });
     written.map_err(|e| eyre::eyre!("writing {}: {e}", path.display()))
 }

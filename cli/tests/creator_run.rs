@@ -104,6 +104,20 @@ impl Market {
     }
 }
 
+/// Waits (bounded) until `pond job run --relay` has written its signed
+/// job to `path`.
+async fn signed_file(path: &std::path::Path) {
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} never written",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The JSON events a `pond job run --json` printed, and their names.
 fn events_of(out: &std::process::Output) -> (Vec<serde_json::Value>, Vec<String>) {
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
@@ -239,12 +253,7 @@ async fn a_creator_without_gas_runs_a_job_through_a_relayer() {
             "--json",
         ],
     );
-    let signed = m.cli.dir.join("signed.json");
-    let started = std::time::Instant::now();
-    while !signed.exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "never signed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    signed_file(&m.cli.dir.join("signed.json")).await;
     let relayed = m.cli.ok_json(&relayer, &["job", "relay", "signed.json"]);
     let out = m.finished(run).await;
     let text = printed_text(&out);
@@ -345,31 +354,59 @@ async fn a_creator_without_gas_runs_a_job_through_a_relayer() {
     assert_eq!(wallet, tokens(10));
     m.s.assert_vault_invariant().await;
 
+    // Two jobs signed with the same relay nonce (both unposted when
+    // signed): once one is posted, the other command ends, saying so, and
+    // removes its file; it never follows the job that was posted.
+    let first = m.job_run(
+        &key,
+        "first",
+        &["--max-price", "10", "--relay", "a.json", "--json"],
+    );
+    signed_file(&m.cli.dir.join("a.json")).await;
+    // (Another job: the same one signed twice would be the job posted.)
+    let second = m.job_run(&key, "second", &["--max-price", "11", "--relay", "b.json"]);
+    signed_file(&m.cli.dir.join("b.json")).await;
+    m.cli.ok_json(&relayer, &["job", "relay", "a.json"]);
+    let out = m.finished(first).await;
+    let (_, names) = events_of(&out);
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("finalizing"),
+        "{}",
+        printed_text(&out)
+    );
+    let out = m.finished(second).await;
+    let text = printed_text(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("was posted instead"), "{text}");
+    assert!(!m.cli.dir.join("b.json").exists());
+    assert!(!m.cli.dir.join("second").exists());
+
     // A signed job nobody posts: the command gives up when its signature
-    // expires, and says so.
+    // expires, says so, and removes the file.
     let run = m.job_run(
         &key,
         "unposted",
         &[
             "--max-price",
-            "20",
+            "10",
             "--relay",
             "unposted.json",
             "--valid-for",
             "2m",
         ],
     );
-    let started = std::time::Instant::now();
-    while !m.cli.dir.join("unposted.json").exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "never signed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    signed_file(&m.cli.dir.join("unposted.json")).await;
     m.s.advance(3 * 60).await;
     m.s.mine().await;
     let out = m.finished(run).await;
     let text = printed_text(&out);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("before its signature expired"), "{text}");
+    assert!(
+        text.contains("before its signature or match deadline passed"),
+        "{text}"
+    );
+    assert!(!m.cli.dir.join("unposted.json").exists());
     assert_eq!(
         chain
             .get_transaction_count(creator.address())

@@ -53,7 +53,8 @@ pub enum Relayed {
     /// Another job signed with the same nonce was posted: this one never
     /// can be.
     NonceUsed,
-    /// Not posted, and its signature has expired.
+    /// Not posted, and past its signature's deadline or its match
+    /// deadline: it never can be.
     Expired,
 }
 
@@ -232,52 +233,93 @@ impl Client {
 
     /// Where `signed` stands on chain: posted (the job, who relayed it and
     /// in which transaction), still postable, or never postable any more
-    /// (its nonce used by another signed job, or its signature expired).
+    /// (its nonce used by another job signed with it, or its signature or
+    /// match deadline passed). Every read is of one block, so the answer
+    /// is that block's; logs are read only once the nonce is used.
     ///
     /// # Errors
     /// The chain cannot be read.
     pub async fn relayed(&self, signed: &SignedJob) -> Result<Relayed, ClientError> {
-        use alloy::sol_types::SolEvent;
-        // The nonce before the logs: a posting between the two reads shows
-        // in the logs, never as a nonce used by another job.
-        let next = self
-            .relay()
-            .nonces(signed.creator)
-            .call()
+        use alloy::{providers::Provider as _, sol_types::SolEvent};
+        let head = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| self.classify("JobRelay", &e))?;
-        let relay = self.deployment.contracts.relay;
+            .map_err(|e| self.transport(&e))?
+            .ok_or_else(|| self.transport(&"the node has no latest block"))?;
+        let (number, timestamp) = (head.header.number, head.header.timestamp);
+        let relay = self.relay();
+        let next = self
+            .view(
+                "JobRelay",
+                relay
+                    .nonces(signed.creator)
+                    .block(alloy::eips::BlockId::number(number)),
+            )
+            .await?;
+        if next <= signed.nonce {
+            // A later block is no earlier than this one: past either
+            // deadline now, the relay or the market refuses it for good.
+            let past =
+                U256::from(timestamp) > signed.deadline || timestamp >= signed.job.match_deadline;
+            return Ok(if past {
+                Relayed::Expired
+            } else {
+                Relayed::Waiting
+            });
+        }
+        let address = self.deployment.contracts.relay;
         let filter = alloy::rpc::types::Filter::new()
-            .address(relay)
+            .address(address)
             .event_signature(IJobRelay::JobRelayed::SIGNATURE_HASH)
             .topic2(signed.creator.into_word())
-            .from_block(self.deployment.deployment_block);
+            .from_block(self.deployment.deployment_block)
+            .to_block(number);
         let posted = self
             .logs(&filter)
             .await?
             .iter()
-            .filter(|log| log.address() == relay)
+            .filter(|log| log.address() == address)
             .find_map(|log| {
                 let event = log.log_decode::<IJobRelay::JobRelayed>().ok()?;
                 let data = &event.inner.data;
                 (data.creator == signed.creator && data.nonce == signed.nonce).then(|| {
-                    Relayed::Posted {
-                        job: data.jobId,
-                        relayer: data.relayer,
-                        transaction: log.transaction_hash.unwrap_or_default(),
-                    }
+                    (
+                        data.jobId,
+                        data.relayer,
+                        log.transaction_hash.unwrap_or_default(),
+                    )
                 })
             });
-        if let Some(posted) = posted {
-            return Ok(posted);
-        }
-        Ok(if next > signed.nonce {
-            Relayed::NonceUsed
-        } else if U256::from(self.now().await?) > signed.deadline {
-            Relayed::Expired
+        let Some((job, relayer, transaction)) = posted else {
+            return Ok(Relayed::NonceUsed);
+        };
+        // Another job signed with the same nonce is relayed the same way:
+        // the posting is this one only if it is the job signed.
+        Ok(if self.is_posting_of(job, &signed.job).await? {
+            Relayed::Posted {
+                job,
+                relayer,
+                transaction,
+            }
         } else {
-            Relayed::Waiting
+            Relayed::NonceUsed
         })
+    }
+
+    /// Whether job `id` on chain is `job` as it was requested.
+    async fn is_posting_of(&self, id: U256, job: &super::JobRequest) -> Result<bool, ClientError> {
+        let (Some(info), Some(data)) = (self.job(id).await?, self.job_data(id).await?) else {
+            return Ok(false);
+        };
+        Ok(data.module_hash == job.module_hash
+            && data.module_uri == job.module_uri
+            && data.input_hash == job.input_hash
+            && data.input_uri == job.input_uri
+            && info.min_hardware == job.min_hardware
+            && info.max_duration == job.max_duration
+            && info.max_price == job.max_price
+            && info.match_deadline == job.match_deadline)
     }
 
     /// Posts a job another account signed, paying the gas as this account.
