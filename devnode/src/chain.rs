@@ -46,7 +46,8 @@ pub const SEQUENCER: Address = address!("a4b000000000000000000073657175656e63657
 pub const BLOCK_GAS_LIMIT: u64 = 1_125_899_906_842_624;
 /// Gas a call or estimate may use when the request sets none.
 pub const CALL_GAS_CAP: u64 = 1 << 32;
-/// Base fee: Arbitrum's minimum, 0.1 gwei, constant here.
+/// The base fee a chain starts with: Arbitrum's minimum, 0.1 gwei (it
+/// changes only by `anvil_setNextBlockBaseFeePerGas`).
 pub const BASE_FEE: u64 = 100_000_000;
 
 /// Why the chain refused a request. Each maps to a JSON-RPC error.
@@ -208,6 +209,10 @@ pub struct Chain {
     next_timestamp: Option<u64>,
     automine: bool,
     reorgs: u64,
+    /// The base fee of the blocks mined from now on, wei per gas
+    /// (`anvil_setNextBlockBaseFeePerGas`; devnode has no congestion
+    /// pricing, so it stays until set again).
+    base_fee: u64,
     impersonated: HashSet<Address>,
     signers: HashMap<Address, PrivateKeySigner>,
     /// The dev accounts in the order devnode prints them (the first is
@@ -276,6 +281,7 @@ impl Chain {
             next_timestamp: None,
             automine: true,
             reorgs: 0,
+            base_fee: BASE_FEE,
             impersonated: HashSet::new(),
             account_order: signers.iter().map(PrivateKeySigner::address).collect(),
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
@@ -293,6 +299,7 @@ impl Chain {
         for block in dump.blocks {
             chain.push_block(block);
         }
+        chain.base_fee = chain.head().header.base_fee_per_gas.unwrap_or(BASE_FEE);
         chain
     }
 
@@ -458,7 +465,7 @@ impl Chain {
         let (max_fee, priority) = match (request.max_fee_per_gas, request.gas_price) {
             (Some(max_fee), _) => (max_fee, request.max_priority_fee_per_gas.unwrap_or(0)),
             (None, Some(price)) => (price, 0),
-            (None, None) => (u128::from(BASE_FEE) * 2, 0),
+            (None, None) => (u128::from(self.base_fee) * 2, 0),
         };
         let tx = TxEip1559 {
             chain_id: self.config.chain_id,
@@ -530,7 +537,7 @@ impl Chain {
         } else {
             // Check it would run now; it is re-checked when mined.
             let env = self.next_block_env();
-            let tx_env = tx_env(&tx.envelope, tx.from);
+            let tx_env = tx_env(&tx.envelope, tx.from, env.basefee);
             evm::transact(
                 WrapDatabaseRef(&self.state),
                 self.programs.clone(),
@@ -571,7 +578,19 @@ impl Chain {
 
     fn next_block_env(&self) -> BlockEnv {
         let number = self.block_number() + 1;
-        block_env(number, self.next_timestamp())
+        block_env(number, self.next_timestamp(), self.base_fee)
+    }
+
+    /// The base fee of the next block, wei per gas.
+    #[must_use]
+    pub fn base_fee(&self) -> u64 {
+        self.base_fee
+    }
+
+    /// `anvil_setNextBlockBaseFeePerGas`: the base fee of the blocks mined
+    /// from now on (a transaction whose max fee is below it is refused).
+    pub fn set_base_fee(&mut self, fee: u64) {
+        self.base_fee = fee;
     }
 
     fn cfg(&self, call: bool) -> CfgEnv {
@@ -596,7 +615,7 @@ impl Chain {
     fn build_block(&mut self, txs: Vec<PendingTx>, strict: bool) -> Result<MinedBlock, ChainError> {
         let number = self.block_number() + 1;
         let timestamp = self.next_timestamp();
-        let env = block_env(number, timestamp);
+        let env = block_env(number, timestamp, self.base_fee);
         let mut undo = Vec::new();
         let mut mined: Vec<MinedTx> = Vec::new();
         let mut cumulative = 0u64;
@@ -607,7 +626,7 @@ impl Chain {
                 self.programs.clone(),
                 self.cfg(false),
                 env.clone(),
-                tx_env(&tx.envelope, tx.from),
+                tx_env(&tx.envelope, tx.from, env.basefee),
             );
             let executed = match executed {
                 Ok(executed) => executed,
@@ -630,7 +649,9 @@ impl Chain {
             };
             let logs = result.logs().to_vec();
             let bloom = logs_bloom(&logs);
-            let effective_gas_price = tx.envelope.effective_gas_price(Some(BASE_FEE));
+            // Arbitrum drops the tip: a mined transaction pays the base
+            // fee, whatever it offered above it.
+            let effective_gas_price = u128::from(env.basefee);
             let first_log_index = log_index;
             log_index += logs.len() as u64;
             mined.push(MinedTx {
@@ -660,7 +681,7 @@ impl Chain {
             timestamp,
             gas_limit: BLOCK_GAS_LIMIT,
             gas_used: cumulative,
-            base_fee_per_gas: Some(BASE_FEE),
+            base_fee_per_gas: Some(env.basefee),
             beneficiary: SEQUENCER,
             difficulty: U256::from(1),
             mix_hash: env.prevrandao.unwrap_or_default(),
@@ -882,7 +903,9 @@ impl Chain {
                     chain_id: self.config.chain_id,
                     nonce,
                     gas_limit: request.gas.unwrap_or(30_000_000),
-                    max_fee_per_gas: request.max_fee_per_gas.unwrap_or(u128::from(BASE_FEE) * 2),
+                    max_fee_per_gas: request
+                        .max_fee_per_gas
+                        .unwrap_or(u128::from(self.base_fee) * 2),
                     max_priority_fee_per_gas: request.max_priority_fee_per_gas.unwrap_or(0),
                     to: request.to.unwrap_or(TxKind::Create),
                     value: request.value.unwrap_or_default(),
@@ -1016,7 +1039,11 @@ impl Chain {
             self.next_block_env()
         } else {
             let block = self.block(number).ok_or(ChainError::UnknownBlock)?;
-            block_env(number, block.header.timestamp)
+            block_env(
+                number,
+                block.header.timestamp,
+                block.header.base_fee_per_gas.unwrap_or(BASE_FEE),
+            )
         };
         let tx = call_env(&request, self.config.chain_id, CALL_GAS_CAP);
         let executed = evm::transact(
@@ -1120,14 +1147,15 @@ pub enum ReorgTx {
     Request(TransactionRequest),
 }
 
-/// The EVM block environment of block `number` at `timestamp`.
-fn block_env(number: u64, timestamp: u64) -> BlockEnv {
+/// The EVM block environment of block `number` at `timestamp`, with base
+/// fee `basefee`.
+fn block_env(number: u64, timestamp: u64, basefee: u64) -> BlockEnv {
     BlockEnv {
         number: U256::from(number),
         beneficiary: SEQUENCER,
         timestamp: U256::from(timestamp),
         gas_limit: BLOCK_GAS_LIMIT,
-        basefee: BASE_FEE,
+        basefee,
         difficulty: U256::from(1),
         prevrandao: Some(keccak256(number.to_be_bytes())),
         ..BlockEnv::default()
@@ -1135,13 +1163,22 @@ fn block_env(number: u64, timestamp: u64) -> BlockEnv {
 }
 
 /// revm's view of a signed transaction from `from`.
-fn tx_env(envelope: &TxEnvelope, from: Address) -> TxEnv {
+fn tx_env(envelope: &TxEnvelope, from: Address, basefee: u64) -> TxEnv {
+    let offered = envelope.max_fee_per_gas();
+    let is_1559 = envelope.max_priority_fee_per_gas().is_some();
     TxEnv {
         tx_type: envelope.tx_type() as u8,
         caller: from,
         gas_limit: envelope.gas_limit(),
-        gas_price: envelope.max_fee_per_gas(),
-        gas_priority_fee: envelope.max_priority_fee_per_gas(),
+        // Arbitrum charges the base fee and drops any tip: no priority fee,
+        // and a legacy gas price above the base fee is charged as the base
+        // fee (one below it is still refused as too low).
+        gas_price: if is_1559 {
+            offered
+        } else {
+            offered.min(u128::from(basefee))
+        },
+        gas_priority_fee: is_1559.then_some(0),
         kind: envelope.kind(),
         value: envelope.value(),
         data: envelope.input().clone(),

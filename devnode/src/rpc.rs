@@ -89,6 +89,7 @@ pub const METHODS: &[&str] = &[
     "anvil_impersonateAccount",
     "anvil_stopImpersonatingAccount",
     "anvil_reorg",
+    "anvil_setNextBlockBaseFeePerGas",
 ];
 
 /// A polling filter.
@@ -360,7 +361,9 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "eth_blockNumber", |rpc, p| {
         on_chain(&rpc, |c| Ok(U64::from(c.block_number()))).await
     });
-    method!(m, "eth_gasPrice", |rpc, p| Ok(json!(U64::from(BASE_FEE))));
+    method!(m, "eth_gasPrice", |rpc, p| {
+        on_chain(&rpc, |c| Ok(U64::from(c.base_fee()))).await
+    });
     method!(m, "eth_maxPriorityFeePerGas", |rpc, p| Ok(json!(U64::ZERO)));
 
     method!(m, "eth_getBlockByNumber", |rpc, p| {
@@ -449,14 +452,20 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
             let newest = c.resolve(newest)?;
             let count = count.to::<u64>().clamp(1, 1024).min(newest + 1);
             let oldest = newest + 1 - count;
-            let mut ratios = Vec::new();
+            let (mut ratios, mut base_fees) = (Vec::new(), Vec::new());
             for n in oldest..=newest {
                 let header = &c.block(n).ok_or(ChainError::UnknownBlock)?.header;
                 ratios.push(header.gas_used as f64 / header.gas_limit as f64);
+                base_fees.push(u128::from(header.base_fee_per_gas.unwrap_or(BASE_FEE)));
             }
+            // And the block after the newest: the head's successor is next.
+            base_fees.push(match c.block(newest + 1) {
+                Some(block) => u128::from(block.header.base_fee_per_gas.unwrap_or(BASE_FEE)),
+                None => u128::from(c.base_fee()),
+            });
             let rewards = percentiles.map(|p| vec![vec![0u128; p.len()]; count as usize]);
             Ok(FeeHistory {
-                base_fee_per_gas: vec![u128::from(BASE_FEE); count as usize + 1],
+                base_fee_per_gas: base_fees,
                 gas_used_ratio: ratios,
                 base_fee_per_blob_gas: Vec::new(),
                 blob_gas_used_ratio: Vec::new(),
@@ -588,6 +597,15 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "evm_revert", |rpc, p| {
         let id: U64 = Args::new(&p).next()?;
         on_chain(&rpc, move |c| Ok(c.revert_to(id.to::<u64>()))).await
+    });
+    method!(m, "anvil_setNextBlockBaseFeePerGas", |rpc, p| {
+        let fee: U256 = Args::new(&p).next()?;
+        let fee = u64::try_from(fee).map_err(|_| error(-32602, "base fee above 2^64 wei"))?;
+        on_chain(&rpc, move |c| {
+            c.set_base_fee(fee);
+            Ok(Value::Null)
+        })
+        .await
     });
     method!(m, "evm_increaseTime", |rpc, p| {
         let seconds: Value = Args::new(&p).next()?;

@@ -715,3 +715,118 @@ where
         }
     }
 }
+
+/// `anvil_setNextBlockBaseFeePerGas`: the next blocks carry the new base
+/// fee (headers, `eth_gasPrice`, `eth_feeHistory`, receipts), a
+/// transaction whose max fee is below it is refused, and a client that
+/// fills its fees from the node goes on as before; older blocks keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_fee_change_reaches_every_fee_reading_and_admission() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    // (A refused transaction uses up the provider's cached nonce: it is
+    // sent from an account of its own.)
+    let send = |from: usize, max_fee: Option<u128>| {
+        let mut tx = TransactionRequest::default()
+            .with_from(c.accounts[from])
+            .with_to(Address::repeat_byte(0x42))
+            .with_value(U256::from(1))
+            .with_gas_limit(21_000);
+        if let Some(max_fee) = max_fee {
+            tx = tx
+                .with_max_fee_per_gas(max_fee)
+                .with_max_priority_fee_per_gas(0);
+        }
+        let provider = c.provider.clone();
+        async move {
+            match provider.send_transaction(tx).await {
+                Ok(pending) => Ok(pending.get_receipt().await.expect("receipt")),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    let old = u128::from(pond_devnode::chain::BASE_FEE);
+    assert_eq!(c.provider.get_gas_price().await.unwrap(), old);
+    let before = send(0, None).await.expect("mined");
+    assert_eq!(before.effective_gas_price, old);
+
+    let new = old * 40;
+    let _: Value = c
+        .dev(
+            "anvil_setNextBlockBaseFeePerGas",
+            json!([format!("{new:#x}")]),
+        )
+        .await;
+    assert_eq!(c.provider.get_gas_price().await.unwrap(), new);
+    // Fees fixed before the change no longer pay for a block.
+    let refused = send(3, Some(old * 2))
+        .await
+        .expect_err("below the base fee");
+    assert!(refused.contains("basefee"), "{refused}");
+    // Fees filled from the node (twice the latest block's base fee, as
+    // alloy and viem estimate): mined at the new base fee once a block
+    // carries it (no chain jumps 40-fold in one block).
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let after = send(0, None).await.expect("mined");
+    assert_eq!(after.effective_gas_price, new);
+    let block = c
+        .provider
+        .get_block_by_number(after.block_number.expect("mined").into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(block.header.base_fee_per_gas, Some(new as u64));
+    let history = c
+        .provider
+        .get_fee_history(3, BlockNumberOrTag::Latest, &[])
+        .await
+        .unwrap();
+    assert_eq!(history.base_fee_per_gas, [old, new, new, new]);
+    // The older block keeps its base fee.
+    let first = c
+        .provider
+        .get_block_by_number(before.block_number.expect("mined").into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.header.base_fee_per_gas, Some(old as u64));
+}
+
+/// Arbitrum drops the tip: a transaction offering 1 gwei above the base
+/// fee (or a legacy gas price above it) pays the base fee and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tip_is_not_charged() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let base = u128::from(pond_devnode::chain::BASE_FEE);
+    let to = Address::repeat_byte(0x43);
+    for legacy in [false, true] {
+        let mut tx = TransactionRequest::default()
+            .with_from(c.accounts[1])
+            .with_to(to)
+            .with_value(U256::from(5))
+            .with_gas_limit(21_000);
+        tx = if legacy {
+            tx.with_gas_price(base * 30)
+        } else {
+            tx.with_max_fee_per_gas(base * 30)
+                .with_max_priority_fee_per_gas(1_000_000_000)
+        };
+        let before = c.provider.get_balance(c.accounts[1]).await.unwrap();
+        let receipt = c
+            .provider
+            .send_transaction(tx)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert_eq!(receipt.effective_gas_price, base, "legacy: {legacy}");
+        let after = c.provider.get_balance(c.accounts[1]).await.unwrap();
+        assert_eq!(
+            before - after,
+            U256::from(5) + U256::from(u128::from(receipt.gas_used) * base),
+            "legacy: {legacy}"
+        );
+    }
+}
