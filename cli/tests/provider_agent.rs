@@ -537,3 +537,92 @@ async fn a_provider_agent_prices_each_hardware_class_and_duration_with_its_own_o
     );
     assert!(agent.terminate().success());
 }
+
+/// A reorg drops the agent's commitment and reveal after both were mined,
+/// and the base fee rises tenfold: the chain shows the deal active again,
+/// and the agent sends both once more, paying the new base fee, with the
+/// salt it journaled (the same commitment, never a second result); the
+/// deal then completes and pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_agent_sends_again_what_a_reorg_dropped_at_a_higher_gas_price() {
+    let m = Market::start("pond-provider-agent-reorg").await;
+    let mut agent = m.agent(&common::provider_toml(common::free_port(), 1));
+    m.registered().await;
+    let slow = m
+        .data
+        .store
+        .put_dir(
+            &common::slow_align_input(&m.cli.dir, 10),
+            &pond_store::Limits::default(),
+        )
+        .expect("slow input");
+    let job = m.post(Some(&slow)).await;
+    // Taken (its transaction mined) and running: the fork point.
+    m.logged(&format!("running job {job}")).await;
+    let fork = m.s.provider.get_block_number().await.expect("head");
+    let deal = wait_for(&m.creator, &[job], "revealed", &m.cli.dir).await[0];
+    let first = m.creator.deal(deal).await.expect("deal").expect("exists");
+    let head = m.s.provider.get_block_number().await.expect("head");
+    assert!(
+        head > fork,
+        "the commitment and reveal are mined after the fork"
+    );
+    let _: serde_json::Value =
+        m.s.provider
+            .raw_request(
+                "anvil_reorg".into(),
+                (head - fork, Vec::<serde_json::Value>::new()),
+            )
+            .await
+            .expect("reorg");
+    let dropped = m.creator.deal(deal).await.expect("deal").expect("exists");
+    assert_eq!(
+        dropped.state, "active",
+        "the reorg dropped commit and reveal"
+    );
+    // And gas got dearer meanwhile: ten times the base fee from the next
+    // block on; what the agent sends now must pay it.
+    let base = u128::from(pond_devnode::chain::BASE_FEE) * 10;
+    let _: serde_json::Value =
+        m.s.provider
+            .raw_request(
+                "anvil_setNextBlockBaseFeePerGas".into(),
+                (format!("{base:#x}"),),
+            )
+            .await
+            .expect("base fee");
+    m.s.mine().await;
+
+    wait_for(&m.creator, &[job], "revealed", &m.cli.dir).await;
+    let again = m.creator.deal(deal).await.expect("deal").expect("exists");
+    assert_eq!(again.commitment, first.commitment, "the journaled salt");
+    assert_eq!(again.result_hash, first.result_hash);
+    let block =
+        m.s.provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .expect("block")
+            .expect("exists");
+    assert_eq!(
+        block.header.base_fee_per_gas,
+        Some(base as u64),
+        "mined at the new base fee"
+    );
+    agent.assert_running();
+
+    // Past the judge window the agent finalizes: paid once.
+    let (before, _) = m.s.balances(m.provider.address).await;
+    m.s.advance(again.judge_deadline.saturating_sub(m.s.now().await) + 1)
+        .await;
+    m.s.mine().await;
+    wait_for(&m.creator, &[job], "completed", &m.cli.dir).await;
+    let (after, _) = m.s.balances(m.provider.address).await;
+    let fee = tokens(10) * U256::from(250) / U256::from(10_000);
+    // The price less the protocol fee, and both collaterals back.
+    assert_eq!(
+        after - before,
+        tokens(10) - fee + first.results_collateral + first.timeout_collateral
+    );
+    m.s.assert_vault_invariant().await;
+    assert!(agent.terminate().success());
+}
