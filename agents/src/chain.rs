@@ -358,6 +358,8 @@ pub(crate) async fn serve(
     let bound = listener
         .local_addr()
         .map_err(io("reading the bound address".to_owned()))?;
+    // Public: a stranger's connections must not exhaust the agent.
+    let listener = pond_store::listener::GuardedListener::new(listener, Default::default());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!("the {what} server stopped: {e}");

@@ -551,3 +551,108 @@ async fn a_trickling_upload_is_cut_off_and_writes_beyond_the_limit_are_refused()
     assert_eq!(ok.status().as_u16(), 201);
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// Opens a connection to `server` from the loopback address `from`.
+async fn connect_from(from: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("address"))
+        .expect("bind");
+    socket.connect(server).await.expect("connect")
+}
+
+/// Whether the server closed `stream` (within `wait`).
+async fn closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// `GET path` from the loopback address `from`: the status line.
+async fn get_from(from: &str, server: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = connect_from(from, server).await;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: pond\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer");
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A stranger opening connections and sending nothing: one address keeps
+/// no more than its share (the rest are closed at once), another address
+/// is served meanwhile, idle connections are closed after the limit, and
+/// a server whose every slot is held serves again once they idle out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_hold_the_servers_connections() {
+    use pond_store::listener::{ConnectionLimits, GuardedListener};
+    let root = scratch("guarded");
+    let store = Arc::new(LocalStore::open(root.join("server")).expect("store"));
+    let hash = store.put_bytes(b"hello").expect("put");
+    let path = format!("/blobs/{hash}");
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = tcp.local_addr().expect("addr");
+    let limits = ConnectionLimits {
+        max_connections: 8,
+        max_per_peer: 4,
+        idle: Duration::from_secs(3),
+    };
+    let app = router(store, ServeConfig::default());
+    tokio::spawn(async move {
+        let _ = axum::serve(GuardedListener::new(tcp, limits), app).await;
+    });
+
+    let mut held = Vec::new();
+    for _ in 0..12 {
+        held.push(connect_from("127.0.0.2", server).await);
+    }
+    let mut open = 0;
+    for stream in &mut held {
+        if !closed(stream, Duration::from_millis(300)).await {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 4, "one address keeps only its share");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        get_from("127.0.0.3", server, &path).await,
+        "HTTP/1.1 200 OK"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Idle connections are closed by the server.
+    for stream in &mut held {
+        assert!(
+            closed(stream, Duration::from_secs(10)).await,
+            "idle, still open"
+        );
+    }
+
+    // Every slot held (4 + 4 of 8): a new client is served once they idle out.
+    let mut full = Vec::new();
+    for from in ["127.0.0.4", "127.0.0.5"] {
+        for _ in 0..4 {
+            full.push(connect_from(from, server).await);
+        }
+    }
+    let path_again = path.clone();
+    let client = tokio::spawn(async move { get_from("127.0.0.6", server, &path_again).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!client.is_finished(), "served while every slot was held");
+    let served = tokio::time::timeout(Duration::from_secs(15), client)
+        .await
+        .expect("served once the held slots idled out")
+        .expect("client");
+    assert_eq!(served, "HTTP/1.1 200 OK");
+    for stream in &mut full {
+        assert!(closed(stream, Duration::from_secs(10)).await);
+    }
+}

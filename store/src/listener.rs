@@ -1,0 +1,259 @@
+//! A TCP listener for public HTTP servers (a provider's outputs, a store
+//! server) that a stranger cannot exhaust: at most `max_connections`
+//! connections at once, at most `max_per_peer` from one IP address (more
+//! are closed at once), and a connection that moves no byte either way
+//! for `idle` is closed (hyper, as `axum::serve` runs it, has no timer:
+//! an idle or half-sent request would otherwise hold its connection
+//! forever).
+//!
+//! ```no_run
+//! # async fn f(router: axum::Router) -> std::io::Result<()> {
+//! let tcp = tokio::net::TcpListener::bind("0.0.0.0:7070").await?;
+//! let listener = pond_store::listener::GuardedListener::new(tcp, Default::default());
+//! axum::serve(listener, router).await
+//! # }
+//! ```
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    io,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore},
+    time::{Instant, Sleep},
+};
+
+/// How many connections a [`GuardedListener`] keeps, and for how long.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Connections at once; a new one waits in the kernel's backlog
+    /// until one closes.
+    pub max_connections: usize,
+    /// Connections at once from one IP address; more are closed at once.
+    pub max_per_peer: usize,
+    /// A connection that moves no byte for this long is closed.
+    pub idle: Duration,
+}
+
+impl Default for ConnectionLimits {
+    /// 256 connections, 16 per address, 30 s idle.
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            max_per_peer: 16,
+            idle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A [`TcpListener`] under [`ConnectionLimits`], for `axum::serve`.
+#[derive(Debug)]
+pub struct GuardedListener {
+    tcp: TcpListener,
+    limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
+    per_peer: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl GuardedListener {
+    /// Guards `tcp` with `limits`.
+    #[must_use]
+    pub fn new(tcp: TcpListener, limits: ConnectionLimits) -> Self {
+        Self {
+            tcp,
+            slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            limits,
+            per_peer: Arc::default(),
+        }
+    }
+
+    /// Counts a connection from `ip`; `None` when it has its share.
+    fn admit(&self, ip: IpAddr) -> Option<PeerSlot> {
+        let mut peers = self.per_peer.lock().unwrap_or_else(|e| e.into_inner());
+        let count = peers.entry(ip).or_insert(0);
+        if *count >= self.limits.max_per_peer.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(PeerSlot {
+            ip,
+            peers: Arc::clone(&self.per_peer),
+        })
+    }
+}
+
+impl axum::serve::Listener for GuardedListener {
+    type Io = GuardedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            // A slot first: at the cap, new connections wait unaccepted.
+            let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
+                // The semaphore is never closed; wait for a connection anyway.
+                std::future::pending::<()>().await;
+                continue;
+            };
+            let (stream, peer) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, as
+                    // axum's own listener does, instead of spinning.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Some(peer_slot) = self.admit(peer.ip()) else {
+                // Dropping the stream closes it: this address has its share.
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            return (
+                GuardedStream {
+                    stream,
+                    idle: self.limits.idle,
+                    deadline: Box::pin(tokio::time::sleep(self.limits.idle)),
+                    _slot: slot,
+                    _peer: peer_slot,
+                },
+                peer,
+            );
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// One address's count, given back when its connection closes.
+#[derive(Debug)]
+struct PeerSlot {
+    ip: IpAddr,
+    peers: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = peers.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                peers.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection accepted by a [`GuardedListener`]: its slots are freed
+/// when it closes, and it fails with `TimedOut` once it has been idle for
+/// the limit.
+#[derive(Debug)]
+pub struct GuardedStream {
+    stream: TcpStream,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+    _slot: OwnedSemaphorePermit,
+    _peer: PeerSlot,
+}
+
+impl GuardedStream {
+    /// Bytes moved: the idle clock starts again.
+    fn moved(&mut self) {
+        let next = Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
+    }
+
+    /// Pending I/O: fails once the idle limit has passed.
+    fn check_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection idle past its limit",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for GuardedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.moved();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check_idle(cx).map(Err),
+        }
+    }
+}
+
+impl AsyncWrite for GuardedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_write(cx, data) {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    this.moved();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check_idle(cx).map(Err),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_flush(cx) {
+            Poll::Pending => this.check_idle(cx).map(Err),
+            ready => ready,
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    this.moved();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check_idle(cx).map(Err),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
