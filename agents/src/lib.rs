@@ -20,6 +20,7 @@ pub mod journal;
 pub mod metrics;
 pub mod provider;
 mod settings;
+mod upkeep;
 pub mod validator;
 pub mod wake;
 

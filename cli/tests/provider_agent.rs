@@ -542,7 +542,8 @@ async fn a_provider_agent_prices_each_hardware_class_and_duration_with_its_own_o
 /// and the base fee rises tenfold: the chain shows the deal active again,
 /// and the agent sends both once more, paying the new base fee, with the
 /// salt it journaled (the same commitment, never a second result); the
-/// deal then completes and pays.
+/// deal then completes and pays, and its outputs become garbage the
+/// store collects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_agent_sends_again_what_a_reorg_dropped_at_a_higher_gas_price() {
     let m = Market::start("pond-provider-agent-reorg").await;
@@ -624,5 +625,16 @@ async fn a_provider_agent_sends_again_what_a_reorg_dropped_at_a_higher_gas_price
         tokens(10) - fee + first.results_collateral + first.timeout_collateral
     );
     m.s.assert_vault_invariant().await;
+    // The deal is over: once the agent has seen it end, its outputs are
+    // garbage, and an agent keeping data for no time removes them.
+    m.logged(&format!("deal {deal}: completed")).await;
+    assert!(agent.terminate().success());
+    let outputs = pond_store::ContentHash(first.result_hash.0);
+    let store = LocalStore::open(m.cli.dir.join("agent").join("store")).expect("store");
+    assert!(store.contains(&outputs));
+    let config = common::provider_toml(common::free_port(), 1);
+    let agent = m.agent(&format!("store-grace = \"0s\"\n{config}"));
+    m.logged("no deal needs any more").await;
+    assert!(!store.contains(&outputs), "the finished deal's outputs are collected");
     assert!(agent.terminate().success());
 }

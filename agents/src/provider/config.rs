@@ -8,6 +8,7 @@
 //! public-url = "http://203.0.113.7:7070" # how others reach it (default: http://<serve>)
 //! poll-interval = "2s"
 //! shutdown-grace = "60s"                 # on a stop, finish runs and reveals for this long
+//! store-grace = "1d"                     # keep fetched data and finished outputs this long
 //! graphql = "ws://127.0.0.1:4000/graphql/ws"  # wake at once on changes (no key: poll only)
 //! withdraw-above = "500"                 # keep 500 tokens in the vault, withdraw the rest
 //!
@@ -66,6 +67,7 @@ struct File {
     public_url: Option<String>,
     poll_interval: Option<String>,
     shutdown_grace: Option<String>,
+    store_grace: Option<String>,
     graphql: Option<String>,
     tx_timeout: Option<String>,
     withdraw_above: Option<String>,
@@ -139,6 +141,9 @@ pub struct ProviderConfig {
     /// On a stop, how long runs in progress and results not yet revealed
     /// may take to finish, seconds (`0`: stop at once).
     pub shutdown_grace: u64,
+    /// How long the store keeps data no unfinished deal needs (fetched
+    /// modules and inputs, outputs of deals that are over), seconds.
+    pub store_grace: u64,
     /// Pond's GraphQL subscription endpoint: a change there starts the
     /// next pass at once (`None`: passes only every `poll_interval`).
     pub graphql: Option<String>,
@@ -277,6 +282,7 @@ impl ProviderConfig {
             public_url,
             poll_interval: duration("poll-interval", file.poll_interval, "2s")?.max(1),
             shutdown_grace: duration("shutdown-grace", file.shutdown_grace, "60s")?,
+            store_grace: duration("store-grace", file.store_grace, "1d")?,
             graphql: graphql_ws(file.graphql)?,
             tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
             withdraw_above: file

@@ -38,6 +38,7 @@ use crate::{
     execute::{ExecuteError, Executor},
     journal::{journal_file, provider_owner, DealEntry, Journal, Stage},
     metrics::{self, Metrics},
+    upkeep::StoreUpkeep,
     wake::Wakeups,
 };
 pub use config::{ConfigError, ProviderConfig};
@@ -87,6 +88,7 @@ pub struct ProviderAgent {
     /// Deals seen by the last pass that this agent can still run, commit
     /// or reveal before their deadlines.
     movable: HashSet<U256>,
+    upkeep: StoreUpkeep,
 }
 
 impl ProviderAgent {
@@ -171,7 +173,9 @@ impl ProviderAgent {
                 config.public_url
             );
         }
+        let upkeep = StoreUpkeep::new(Arc::clone(&store), config.store_grace);
         Ok(Self {
+            upkeep,
             client,
             config,
             amounts,
@@ -260,6 +264,7 @@ impl ProviderAgent {
             self.metrics
                 .set(metrics::PROVIDER_EARNED, metrics::amount(info.earned));
         }
+        self.upkeep.collect_if_due(self.runs.len() == 0).await;
         Ok(())
     }
 

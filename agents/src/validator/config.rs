@@ -7,6 +7,7 @@
 //! stake = "200"                 # topped up from the vault balance; never unbonded
 //! poll-interval = "2s"
 //! shutdown-grace = "60s"       # on a stop, finish votes being worked out and commit them
+//! store-grace = "1d"            # keep fetched job data this long
 //! graphql = "ws://127.0.0.1:4000/graphql/ws"  # wake at once on mediation events (no key: poll only)
 //! keep-cases = true             # also draw committees and resolve cases when due
 //! container-runtime = "podman"  # image jobs (no key: WASM jobs only)
@@ -26,6 +27,7 @@ struct File {
     stake: String,
     poll_interval: Option<String>,
     shutdown_grace: Option<String>,
+    store_grace: Option<String>,
     graphql: Option<String>,
     tx_timeout: Option<String>,
     keep_cases: Option<bool>,
@@ -45,6 +47,8 @@ pub struct ValidatorConfig {
     /// On a stop, how long votes being worked out may take to be
     /// committed, seconds (`0`: stop at once).
     pub shutdown_grace: u64,
+    /// How long the store keeps fetched job data, seconds.
+    pub store_grace: u64,
     /// Pond's GraphQL subscription endpoint: a mediation event there
     /// starts the next pass at once (`None`: passes only every
     /// `poll_interval`).
@@ -85,6 +89,7 @@ impl ValidatorConfig {
             stake: amount("stake", &file.stake)?,
             poll_interval: duration("poll-interval", file.poll_interval, "2s")?.max(1),
             shutdown_grace: duration("shutdown-grace", file.shutdown_grace, "60s")?,
+            store_grace: duration("store-grace", file.store_grace, "1d")?,
             graphql: graphql_ws(file.graphql)?,
             tx_timeout: duration("tx-timeout", file.tx_timeout, "2m")?.max(1),
             keep_cases: file.keep_cases.unwrap_or(true),

@@ -34,6 +34,7 @@ use crate::{
     execute::Executor,
     journal::{journal_file, validator_owner, Journal},
     metrics::{self, Metrics},
+    upkeep::StoreUpkeep,
     wake::Wakeups,
 };
 pub use config::ValidatorConfig;
@@ -90,6 +91,7 @@ pub struct ValidatorAgent {
     /// Votes the last pass found worked out and still committable (a stop
     /// waits for their commits).
     committable: HashSet<(U256, u8)>,
+    upkeep: StoreUpkeep,
 }
 
 impl ValidatorAgent {
@@ -119,7 +121,7 @@ impl ValidatorAgent {
         let executor = Executor {
             store: Arc::clone(&store),
             resolver: Resolver {
-                local: store,
+                local: Arc::clone(&store),
                 servers: Vec::new(),
                 limits: pond_store::Limits::default(),
                 allow_file_uris: false,
@@ -127,7 +129,9 @@ impl ValidatorAgent {
             containers: config.container_runtime.as_ref().map(ContainerRuntime::new),
             work_dir: config.data_dir.join("runs"),
         };
+        let upkeep = StoreUpkeep::new(store, config.store_grace);
         Ok(Self {
+            upkeep,
             client,
             config,
             stake,
@@ -198,7 +202,9 @@ impl ValidatorAgent {
             .set_cursor("case-cursor", cursor, next_cursor)
             .await?;
         // After the votes: their deadlines are the ones stake rides on.
-        self.keep_stake().await
+        self.keep_stake().await?;
+        self.upkeep.collect_if_due(self.working.len() == 0).await;
+        Ok(())
     }
 
     /// Tops the stake up to the configured amount from the vault balance.
