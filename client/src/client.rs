@@ -108,6 +108,14 @@ impl ClientError {
 /// How many times a read is tried while the chain is unreachable.
 const READ_TRIES: u32 = 4;
 
+/// Why one `eth_getLogs` failed.
+enum LogsError {
+    /// The node answered with an error (a range or result cap).
+    Refused(ClientError),
+    /// The node did not answer.
+    Unreachable(ClientError),
+}
+
 /// Pond on one chain, for one account (or read-only).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -119,6 +127,9 @@ pub struct Client {
     /// shows the address only.
     signer: Option<PrivateKeySigner>,
     confirmations: u64,
+    /// The widest block range `eth_getLogs` is asked for (narrowed when
+    /// the node refuses one); shared by the client's clones.
+    log_window: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A registered provider as the registry holds it.
@@ -379,6 +390,7 @@ impl Client {
             account,
             signer: kept,
             confirmations: 1,
+            log_window: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
         };
         let actual = client
             .provider
@@ -772,18 +784,72 @@ impl Client {
             }))
     }
 
-    /// The logs `filter` selects, read again while the chain is
-    /// unreachable (like every view).
+    /// The logs `filter` selects (a block range), read in windows of
+    /// blocks: the whole range at first, and a window half as wide each
+    /// time the node refuses one (most public endpoints cap the range or
+    /// the results of `eth_getLogs`), remembered for later reads. Each
+    /// window is read again while the chain is unreachable, like every
+    /// view.
     async fn logs(
         &self,
         filter: &alloy::rpc::types::Filter,
     ) -> Result<Vec<alloy::rpc::types::Log>, ClientError> {
+        use alloy::eips::BlockNumberOrTag as Tag;
+        let number = |tag: Option<Tag>| match tag {
+            Some(Tag::Number(n)) => Some(n),
+            Some(Tag::Earliest) => Some(0),
+            _ => None,
+        };
+        let from = number(filter.block_option.get_from_block().copied()).unwrap_or(0);
+        let to = match number(filter.block_option.get_to_block().copied()) {
+            Some(to) => to,
+            None => self
+                .provider
+                .get_block_number()
+                .await
+                .map_err(|e| self.transport(&e))?,
+        };
+        let mut found = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let window = self.log_window.load(std::sync::atomic::Ordering::Relaxed);
+            let end = start.saturating_add(window - 1).min(to);
+            let part = filter.clone().from_block(start).to_block(end);
+            match self.logs_once(&part).await {
+                Ok(logs) => found.extend(logs),
+                Err(LogsError::Refused(_)) if end > start => {
+                    let narrower = (end - start).div_ceil(2).max(1);
+                    self.log_window
+                        .fetch_min(narrower, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                Err(LogsError::Refused(e) | LogsError::Unreachable(e)) => return Err(e),
+            }
+            start = end.saturating_add(1);
+            if end == u64::MAX {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// One `eth_getLogs`, tried again while the chain is unreachable.
+    async fn logs_once(
+        &self,
+        filter: &alloy::rpc::types::Filter,
+    ) -> Result<Vec<alloy::rpc::types::Log>, LogsError> {
         let mut pause = std::time::Duration::from_millis(100);
         let mut tries = 1;
         loop {
             match self.provider.get_logs(filter).await {
                 Ok(logs) => return Ok(logs),
-                Err(e) if tries >= READ_TRIES => return Err(self.transport(&e)),
+                // The node answered: trying the same range again is futile.
+                Err(e @ alloy::transports::RpcError::ErrorResp(_)) => {
+                    return Err(LogsError::Refused(self.transport(&e)))
+                }
+                Err(e) if tries >= READ_TRIES => {
+                    return Err(LogsError::Unreachable(self.transport(&e)))
+                }
                 Err(_) => {}
             }
             tokio::time::sleep(pause).await;
