@@ -36,6 +36,17 @@ pub enum RemoteError {
     /// The base URL cannot name blobs.
     #[error("`{0}` is not a store URL (expected http:// or https://)")]
     BadUrl(String),
+    /// The server sent too slowly: a fetch may take its idle timeout plus
+    /// its size at the minimum rate, and no longer.
+    #[error("store {url}: sent slower than {rate} bytes/s; given up after {} s", .after.as_secs())]
+    TooSlow {
+        /// The URL asked.
+        url: String,
+        /// The minimum rate, bytes per second.
+        rate: u64,
+        /// When it was given up.
+        after: Duration,
+    },
 }
 
 /// A store server at a base URL (the part before `/blobs/`).
@@ -45,12 +56,18 @@ pub struct RemoteStore {
     token: Option<String>,
     http: reqwest::Client,
     idle_timeout: Duration,
+    min_rate: u64,
 }
+
+/// The slowest a fetch may be, over its whole length, by default: 64 KiB/s.
+pub const DEFAULT_MIN_FETCH_RATE: u64 = 64 << 10;
 
 impl RemoteStore {
     /// A client for the server at `base`; `token` is sent with writes.
-    /// Connecting gives up after 10 s and a transfer that sends nothing for
-    /// 30 s is dropped.
+    /// Connecting gives up after 10 s, a transfer that sends nothing for
+    /// 30 s is dropped, and so is one slower than
+    /// [`DEFAULT_MIN_FETCH_RATE`] over its whole length (a server that
+    /// trickles a byte now and then cannot hold a fetch for long).
     ///
     /// # Errors
     /// `base` is not an http(s) URL.
@@ -70,6 +87,7 @@ impl RemoteStore {
             token,
             http,
             idle_timeout,
+            min_rate: DEFAULT_MIN_FETCH_RATE,
         })
     }
 
@@ -85,6 +103,19 @@ impl RemoteStore {
                 url: base.to_owned(),
                 source,
             })
+    }
+
+    /// Fetches slower than `rate` bytes per second over their whole length
+    /// (after the idle timeout) are given up.
+    #[must_use]
+    pub fn with_min_rate(mut self, rate: u64) -> Self {
+        self.min_rate = rate.max(1);
+        self
+    }
+
+    /// How long a fetch of at most `bytes` may take.
+    fn deadline(&self, bytes: u64) -> Duration {
+        self.idle_timeout + Duration::from_secs_f64(bytes as f64 / self.min_rate as f64)
     }
 
     /// Drops a transfer that sends nothing for `idle` (30 s by default).
@@ -179,11 +210,20 @@ impl RemoteStore {
         if response.content_length().is_some_and(|n| n > max) {
             return Err(StoreError::TooLarge { limit: max }.into());
         }
+        let allowed = self.deadline(response.content_length().unwrap_or(max).min(max));
         let stream = response
             .bytes_stream()
             .map(|chunk| chunk.map_err(|e| e.to_string()));
         let stream = Box::pin(idle_limited(stream, self.idle_timeout));
-        Ok(local.put_stream(*hash, max, stream).await?)
+        // A timeout drops the write: nothing half-fetched is kept.
+        match tokio::time::timeout(allowed, local.put_stream(*hash, max, stream)).await {
+            Ok(kept) => Ok(kept?),
+            Err(_) => Err(RemoteError::TooSlow {
+                url,
+                rate: self.min_rate,
+                after: allowed,
+            }),
+        }
     }
 
     /// Fetches the tree `hash` (its manifest, then each file it lacks) into
@@ -199,15 +239,34 @@ impl RemoteStore {
     ) -> Result<Manifest, RemoteError> {
         self.fetch(local, hash, limits.max_manifest_bytes()).await?;
         let manifest = local.manifest(hash, limits)?;
-        for entry in manifest.entries() {
-            let size = self.fetch(local, &entry.hash, entry.size).await?;
-            if size != entry.size {
-                return Err(StoreError::SizeMismatch {
-                    hash: entry.hash,
-                    expected: entry.size,
-                    actual: size,
+        // The whole tree at the minimum rate, with one idle timeout's
+        // slack per file: many small files each sent slowly are bounded
+        // together, not one by one.
+        let total: u64 = manifest.entries().iter().map(|e| e.size).sum();
+        let files = u32::try_from(manifest.entries().len()).unwrap_or(u32::MAX);
+        let allowed = self.deadline(total) + self.idle_timeout.saturating_mul(files);
+        let fetch_files = async {
+            for entry in manifest.entries() {
+                let size = self.fetch(local, &entry.hash, entry.size).await?;
+                if size != entry.size {
+                    return Err(StoreError::SizeMismatch {
+                        hash: entry.hash,
+                        expected: entry.size,
+                        actual: size,
+                    }
+                    .into());
                 }
-                .into());
+            }
+            Ok::<(), RemoteError>(())
+        };
+        match tokio::time::timeout(allowed, fetch_files).await {
+            Ok(done) => done?,
+            Err(_) => {
+                return Err(RemoteError::TooSlow {
+                    url: self.blob_url(hash),
+                    rate: self.min_rate,
+                    after: allowed,
+                })
             }
         }
         Ok(manifest)

@@ -656,3 +656,64 @@ async fn a_stranger_cannot_hold_the_servers_connections() {
         assert!(closed(stream, Duration::from_secs(10)).await);
     }
 }
+
+/// A server that sends a file a byte every 100 ms never goes idle, yet a
+/// fetch is given up once it takes longer than its idle timeout plus its
+/// size at the minimum rate, and keeps nothing.
+#[tokio::test]
+async fn a_trickling_server_cannot_hold_a_fetch() {
+    use axum::routing::get;
+    let root = scratch("trickle-fetch");
+    let limits = Limits::default();
+    let creator = LocalStore::open(root.join("creator")).expect("store");
+    let input = root.join("in");
+    write(&input, &[("slow.txt", &[b'x'; 100])]);
+    let manifest = creator.put_dir(&input, &limits).expect("put");
+    let manifest_bytes = manifest.encode();
+    let tree = manifest.hash().hex();
+    let app = axum::Router::new().route(
+        "/blobs/{hash}",
+        get(
+            move |axum::extract::Path(hash): axum::extract::Path<String>| {
+                let (manifest_bytes, tree) = (manifest_bytes.clone(), tree.clone());
+                async move {
+                    if hash == tree {
+                        return axum::response::Response::new(axum::body::Body::from(
+                            manifest_bytes,
+                        ));
+                    }
+                    let bytes = futures::stream::iter(0..100).then(|_| async {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))
+                    });
+                    axum::response::Response::builder()
+                        .header("content-length", "100")
+                        .body(axum::body::Body::from_stream(bytes))
+                        .expect("response")
+                }
+            },
+        ),
+    );
+    let base = serve(app).await;
+    let server = RemoteStore::new(&base, None)
+        .expect("client")
+        .with_idle_timeout(Duration::from_secs(1))
+        .expect("client")
+        .with_min_rate(1_000);
+    let fetcher = LocalStore::open(root.join("fetcher")).expect("store");
+    let started = std::time::Instant::now();
+    let refused = server.fetch_tree(&fetcher, &manifest.hash(), &limits).await;
+    assert!(
+        matches!(refused, Err(RemoteError::TooSlow { rate: 1_000, .. })),
+        "{refused:?}"
+    );
+    // Given up at its deadline (1.1 s), long before the 10 s trickle ends.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    let slow = manifest.get("slow.txt").expect("entry").hash;
+    assert!(!fetcher.contains(&slow), "nothing unverified kept");
+    let _ = std::fs::remove_dir_all(root);
+}
