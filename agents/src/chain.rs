@@ -359,7 +359,7 @@ pub(crate) async fn serve(
         .local_addr()
         .map_err(io("reading the bound address".to_owned()))?;
     // Public: a stranger's connections must not exhaust the agent.
-    let listener = pond_store::listener::GuardedListener::new(listener, Default::default());
+    let listener = pond_listener::GuardedListener::new(listener, Default::default());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!("the {what} server stopped: {e}");

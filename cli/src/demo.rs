@@ -262,7 +262,7 @@ impl Demo {
             pond_store::http::router(Arc::clone(&store), pond_store::http::ServeConfig::default());
         let stop_serving = stopped(stopping.clone());
         tasks.spawn(async move {
-            let listener = pond_store::listener::GuardedListener::new(listener, Default::default());
+            let listener = pond_listener::GuardedListener::new(listener, Default::default());
             if let Err(e) = axum::serve(listener, router)
                 .with_graceful_shutdown(stop_serving)
                 .await

@@ -133,8 +133,7 @@ impl Store {
                     "serving {} ({writes}); Ctrl-C stops",
                     store.root().display()
                 );
-                let listener =
-                    pond_store::listener::GuardedListener::new(listener, Default::default());
+                let listener = pond_listener::GuardedListener::new(listener, Default::default());
                 axum::serve(listener, router(store, config))
                     .with_graceful_shutdown(async {
                         let _ = tokio::signal::ctrl_c().await;

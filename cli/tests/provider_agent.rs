@@ -635,6 +635,9 @@ async fn a_provider_agent_sends_again_what_a_reorg_dropped_at_a_higher_gas_price
     let config = common::provider_toml(common::free_port(), 1);
     let agent = m.agent(&format!("store-grace = \"0s\"\n{config}"));
     m.logged("no deal needs any more").await;
-    assert!(!store.contains(&outputs), "the finished deal's outputs are collected");
+    assert!(
+        !store.contains(&outputs),
+        "the finished deal's outputs are collected"
+    );
     assert!(agent.terminate().success());
 }

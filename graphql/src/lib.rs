@@ -218,6 +218,18 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
         .with_state(app)
 }
 
+/// The API's connection limits: 768 connections (room for the database
+/// and RPC connections under a 1 024 file limit), 64 per client address;
+/// a connection that sends no complete request within 10 s is closed,
+/// and one answered (keep-alive, a subscription) after an hour without a
+/// byte either way.
+pub const CONNECTION_LIMITS: pond_listener::ConnectionLimits = pond_listener::ConnectionLimits {
+    max_connections: 768,
+    max_per_peer: 64,
+    idle_before_answer: std::time::Duration::from_secs(10),
+    idle: std::time::Duration::from_secs(3600),
+};
+
 /// A running API server.
 pub struct Server {
     /// Where it listens.
@@ -231,8 +243,21 @@ impl Server {
     /// # Errors
     /// The address cannot be bound.
     pub async fn start(router: Router, listen: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with(router, listen, CONNECTION_LIMITS).await
+    }
+
+    /// [`Self::start`] with other connection limits.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn start_with(
+        router: Router,
+        listen: SocketAddr,
+        limits: pond_listener::ConnectionLimits,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        let listener = pond_listener::GuardedListener::new(listener, limits);
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "GraphQL server stopped");

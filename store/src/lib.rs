@@ -6,8 +6,7 @@
 //! - [`local`]: a local store of blobs named by hash: atomic writes, each
 //!   content stored once, every read verified, garbage collection by pins;
 //! - [`http`] and [`remote`]: the store served over HTTP and fetched from
-//!   it, every byte verified before it is kept; [`listener`]: the
-//!   connection limits a public server needs;
+//!   it, every byte verified before it is kept;
 //! - [`uri`]: `pond://`, `file://` and `http(s)://` data URIs resolved
 //!   into the local store.
 //!
@@ -15,7 +14,6 @@
 
 pub mod hash;
 pub mod http;
-pub mod listener;
 pub mod local;
 pub mod remote;
 pub mod tree;

@@ -1,15 +1,18 @@
-//! A TCP listener for public HTTP servers (a provider's outputs, a store
-//! server) that a stranger cannot exhaust: at most `max_connections`
-//! connections at once, at most `max_per_peer` from one IP address (more
-//! are closed at once), and a connection that moves no byte either way
-//! for `idle` is closed (hyper, as `axum::serve` runs it, has no timer:
-//! an idle or half-sent request would otherwise hold its connection
-//! forever).
+//! `pond-listener`: a TCP listener for Pond's public HTTP servers (a
+//! provider's outputs, a store server, the GraphQL API) that a stranger
+//! cannot exhaust: at most `max_connections` connections at once, at most
+//! `max_per_peer` from one IP address (more are closed at once), and a
+//! connection that moves no byte either way is closed: after
+//! `idle_before_answer` until the server has answered anything (a
+//! connection that never completes a request), after `idle` once it has
+//! (keep-alive between requests, a quiet WebSocket). hyper, as
+//! `axum::serve` runs it, has no timer: an idle or half-sent request would
+//! otherwise hold its connection forever.
 //!
 //! ```no_run
 //! # async fn f(router: axum::Router) -> std::io::Result<()> {
 //! let tcp = tokio::net::TcpListener::bind("0.0.0.0:7070").await?;
-//! let listener = pond_store::listener::GuardedListener::new(tcp, Default::default());
+//! let listener = pond_listener::GuardedListener::new(tcp, Default::default());
 //! axum::serve(listener, router).await
 //! # }
 //! ```
@@ -40,16 +43,22 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Connections at once from one IP address; more are closed at once.
     pub max_per_peer: usize,
-    /// A connection that moves no byte for this long is closed.
+    /// A connection the server has not answered yet that moves no byte
+    /// for this long is closed.
+    pub idle_before_answer: Duration,
+    /// A connection the server has answered that moves no byte for this
+    /// long is closed.
     pub idle: Duration,
 }
 
 impl Default for ConnectionLimits {
-    /// 256 connections, 16 per address, 30 s idle.
+    /// 256 connections, 16 per address, 30 s idle before and after the
+    /// first answer.
     fn default() -> Self {
         Self {
             max_connections: 256,
             max_per_peer: 16,
+            idle_before_answer: Duration::from_secs(30),
             idle: Duration::from_secs(30),
         }
     }
@@ -121,8 +130,10 @@ impl axum::serve::Listener for GuardedListener {
             return (
                 GuardedStream {
                     stream,
+                    idle_before_answer: self.limits.idle_before_answer,
                     idle: self.limits.idle,
-                    deadline: Box::pin(tokio::time::sleep(self.limits.idle)),
+                    answered: false,
+                    deadline: Box::pin(tokio::time::sleep(self.limits.idle_before_answer)),
                     _slot: slot,
                     _peer: peer_slot,
                 },
@@ -161,17 +172,35 @@ impl Drop for PeerSlot {
 #[derive(Debug)]
 pub struct GuardedStream {
     stream: TcpStream,
+    /// The idle limit until answered.
+    idle_before_answer: Duration,
+    /// The idle limit once answered.
     idle: Duration,
+    /// Whether the server has written anything yet.
+    answered: bool,
     deadline: Pin<Box<Sleep>>,
     _slot: OwnedSemaphorePermit,
     _peer: PeerSlot,
 }
 
 impl GuardedStream {
-    /// Bytes moved: the idle clock starts again.
+    /// Bytes moved: the idle clock starts again, at the limit of the
+    /// connection's phase.
     fn moved(&mut self) {
-        let next = Instant::now() + self.idle;
+        let limit = if self.answered {
+            self.idle
+        } else {
+            self.idle_before_answer
+        };
+        let next = Instant::now() + limit;
         self.deadline.as_mut().reset(next);
+    }
+
+    /// Bytes written: the connection is answered, its longer limit
+    /// applies from now.
+    fn wrote(&mut self) {
+        self.answered = true;
+        self.moved();
     }
 
     /// Pending I/O: fails once the idle limit has passed.
@@ -216,7 +245,7 @@ impl AsyncWrite for GuardedStream {
         match Pin::new(&mut this.stream).poll_write(cx, data) {
             Poll::Ready(result) => {
                 if matches!(result, Ok(n) if n > 0) {
-                    this.moved();
+                    this.wrote();
                 }
                 Poll::Ready(result)
             }
@@ -245,7 +274,7 @@ impl AsyncWrite for GuardedStream {
         match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
             Poll::Ready(result) => {
                 if matches!(result, Ok(n) if n > 0) {
-                    this.moved();
+                    this.wrote();
                 }
                 Poll::Ready(result)
             }

@@ -1,0 +1,118 @@
+//! Strangers holding the API's connections (loopback; source addresses
+//! 127.0.0.x tell the "clients" apart): one address keeps only its share,
+//! a connection that never sends a request is closed after the short
+//! limit, and meanwhile a normal client's query is answered and an open
+//! subscription socket stays up past that limit.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pond_graphql::{router, ApiState, Server};
+use pond_indexer::{follow::Progress, store::Store, testkit};
+use pond_listener::ConnectionLimits;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+async fn connect_from(from: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("address"))
+        .expect("bind");
+    socket.connect(server).await.expect("connect")
+}
+
+/// Whether the server closed `stream` within `wait`.
+async fn closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_cannot_stall_the_api() {
+    let store = Store::open(&testkit::sqlite_url()).await.expect("store");
+    let (updates, _) = tokio::sync::broadcast::channel(16);
+    let state = ApiState {
+        store,
+        updates,
+        progress: std::sync::Arc::new(Progress::default()),
+        chain_id: 412_346,
+    };
+    let limits = ConnectionLimits {
+        max_connections: 64,
+        max_per_peer: 4,
+        idle_before_answer: Duration::from_secs(1),
+        idle: Duration::from_secs(60),
+    };
+    let server = Server::start_with(
+        router(state, None),
+        "127.0.0.1:0".parse().expect("addr"),
+        limits,
+    )
+    .await
+    .expect("server");
+
+    // A subscriber from its own address: upgraded, so answered.
+    let ws = connect_from("127.0.0.4", server.addr).await;
+    let mut request = server.ws_url().into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::client_async(request, ws)
+        .await
+        .expect("upgraded");
+
+    let mut silent = Vec::new();
+    for _ in 0..10 {
+        silent.push(connect_from("127.0.0.2", server.addr).await);
+    }
+    let mut open = 0;
+    for stream in &mut silent {
+        if !closed(stream, Duration::from_millis(200)).await {
+            open += 1;
+        }
+    }
+    assert!(open <= 4, "{open} kept from one address");
+    for stream in &mut silent {
+        assert!(
+            closed(stream, Duration::from_secs(10)).await,
+            "silent, still open"
+        );
+    }
+
+    // A normal client is answered.
+    let mut client = connect_from("127.0.0.3", server.addr).await;
+    let body = json!({ "query": "{ __typename }" }).to_string();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: pond\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"__typename\":\"QueryRoot\""), "{answer}");
+
+    // The subscriber, quiet for longer than the short limit, still talks.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init"}).to_string().into(),
+        ))
+        .await
+        .expect("init");
+    let ack = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("message");
+    assert!(
+        ack.to_text().expect("text").contains("connection_ack"),
+        "{ack:?}"
+    );
+}
