@@ -535,13 +535,17 @@ impl Chain {
             let block = self.build_block(vec![tx], true)?;
             self.commit_block(block);
         } else {
-            // Check it would run now; it is re-checked when mined.
+            // Check it would run now; it is re-checked when mined. Its
+            // nonce was checked against the pool above: the head state
+            // does not know the sender's earlier pending transactions.
             let env = self.next_block_env();
             let tx_env = tx_env(&tx.envelope, tx.from, env.basefee);
+            let mut cfg = self.cfg(false);
+            cfg.disable_nonce_check = true;
             evm::transact(
                 WrapDatabaseRef(&self.state),
                 self.programs.clone(),
-                self.cfg(false),
+                cfg,
                 env,
                 tx_env,
             )

@@ -830,3 +830,51 @@ async fn a_tip_is_not_charged() {
         );
     }
 }
+
+/// With automine off, a sender's transactions queue by nonce: the second
+/// is admitted while the first waits (the pool knows the pending nonce,
+/// as `eth_getTransactionCount(pending)` says), and both are mined in
+/// order into the next block (issue 15, defect 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_automine_off_a_senders_transactions_queue_by_nonce() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let from = c.accounts[4];
+    let mut pending = Vec::new();
+    for nonce in 0..3u64 {
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(Address::repeat_byte(0x44))
+            .with_value(U256::from(1 + nonce))
+            .with_nonce(nonce)
+            .with_gas_limit(21_000);
+        pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
+        let count: alloy::primitives::U64 = c
+            .dev("eth_getTransactionCount", json!([from, "pending"]))
+            .await;
+        assert_eq!(count, alloy::primitives::U64::from(nonce + 1));
+    }
+    // A gap is still refused.
+    let gap = TransactionRequest::default()
+        .with_from(from)
+        .with_to(Address::repeat_byte(0x44))
+        .with_nonce(5)
+        .with_gas_limit(21_000);
+    assert!(c.provider.send_transaction(gap).await.is_err());
+    let _: String = c.dev("evm_mine", json!([])).await;
+    for (i, tx) in pending.into_iter().enumerate() {
+        let receipt = tx.get_receipt().await.expect("mined");
+        assert!(receipt.status());
+        assert_eq!(receipt.block_number, Some(1));
+        assert_eq!(receipt.transaction_index, Some(i as u64));
+    }
+    assert_eq!(
+        c.provider
+            .get_balance(Address::repeat_byte(0x44))
+            .await
+            .unwrap(),
+        U256::from(6)
+    );
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
