@@ -62,6 +62,9 @@ pub struct RemoteStore {
 /// The slowest a fetch may be, over its whole length, by default: 64 KiB/s.
 pub const DEFAULT_MIN_FETCH_RATE: u64 = 64 << 10;
 
+/// What a tree's fetch allows per file beyond its bytes: a round trip.
+const PER_FILE_SLACK: Duration = Duration::from_millis(250);
+
 impl RemoteStore {
     /// A client for the server at `base`; `token` is sent with writes.
     /// Connecting gives up after 10 s, a transfer that sends nothing for
@@ -97,6 +100,9 @@ impl RemoteStore {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(idle)
+            // Shorter than the servers' own idle limit (pond-listener's
+            // 30 s): a pooled connection is never one the server closed.
+            .pool_idle_timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| RemoteError::Transport {
@@ -115,7 +121,25 @@ impl RemoteStore {
 
     /// How long a fetch of at most `bytes` may take.
     fn deadline(&self, bytes: u64) -> Duration {
-        self.idle_timeout + Duration::from_secs_f64(bytes as f64 / self.min_rate as f64)
+        self.idle_timeout
+            .saturating_add(Duration::from_secs(bytes / self.min_rate.max(1)))
+    }
+
+    /// Sends `request`, its answer's headers due within the idle timeout
+    /// (a server trickling its headers cannot hold the request).
+    async fn answer(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RemoteError> {
+        match tokio::time::timeout(self.idle_timeout, request.send()).await {
+            Ok(sent) => sent.map_err(Self::transport(url)),
+            Err(_) => Err(RemoteError::TooSlow {
+                url: url.to_owned(),
+                rate: self.min_rate,
+                after: self.idle_timeout,
+            }),
+        }
     }
 
     /// Drops a transfer that sends nothing for `idle` (30 s by default).
@@ -150,12 +174,16 @@ impl RemoteStore {
     async fn refused(url: &str, mut response: reqwest::Response) -> RemoteError {
         let status = response.status().as_u16();
         let mut body = Vec::new();
-        while body.len() < 4096 {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                _ => break,
+        // Bounded in time too: a trickled error body is cut short.
+        let read = async {
+            while body.len() < 4096 {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    _ => break,
+                }
             }
-        }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
         body.truncate(4096);
         RemoteError::Status {
             url: url.to_owned(),
@@ -170,12 +198,7 @@ impl RemoteStore {
     /// The server cannot be reached or answers an error other than 404.
     pub async fn contains(&self, hash: &ContentHash) -> Result<bool, RemoteError> {
         let url = self.blob_url(hash);
-        let response = self
-            .http
-            .head(&url)
-            .send()
-            .await
-            .map_err(Self::transport(&url))?;
+        let response = self.answer(&url, self.http.head(&url)).await?;
         match response.status().as_u16() {
             200 => Ok(true),
             404 => Ok(false),
@@ -198,12 +221,7 @@ impl RemoteStore {
             return Ok(size);
         }
         let url = self.blob_url(hash);
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(Self::transport(&url))?;
+        let response = self.answer(&url, self.http.get(&url)).await?;
         if !response.status().is_success() {
             return Err(Self::refused(&url, response).await);
         }
@@ -239,12 +257,14 @@ impl RemoteStore {
     ) -> Result<Manifest, RemoteError> {
         self.fetch(local, hash, limits.max_manifest_bytes()).await?;
         let manifest = local.manifest(hash, limits)?;
-        // The whole tree at the minimum rate, with one idle timeout's
-        // slack per file: many small files each sent slowly are bounded
-        // together, not one by one.
+        // The whole tree at the minimum rate, with one idle timeout and a
+        // little slack per file (a request's round trip): many small files
+        // each sent slowly are bounded together, not one by one.
         let total: u64 = manifest.entries().iter().map(|e| e.size).sum();
         let files = u32::try_from(manifest.entries().len()).unwrap_or(u32::MAX);
-        let allowed = self.deadline(total) + self.idle_timeout.saturating_mul(files);
+        let allowed = self
+            .deadline(total)
+            .saturating_add(PER_FILE_SLACK.saturating_mul(files));
         let fetch_files = async {
             for entry in manifest.entries() {
                 let size = self.fetch(local, &entry.hash, entry.size).await?;

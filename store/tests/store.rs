@@ -612,3 +612,55 @@ async fn a_trickling_server_cannot_hold_a_fetch() {
     assert!(!fetcher.contains(&slow), "nothing unverified kept");
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// A server that trickles its response headers (a byte every 100 ms, so
+/// never idle) is given up once the idle timeout passes without them.
+#[tokio::test]
+async fn a_server_trickling_its_headers_cannot_hold_a_fetch() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: "
+                    .iter()
+                    .chain([b'a'; 400].iter())
+                {
+                    if stream.write_all(&[*byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    let server = RemoteStore::new(&format!("http://{addr}/"), None)
+        .expect("client")
+        .with_idle_timeout(Duration::from_secs(1))
+        .expect("client");
+    let root = scratch("trickle-headers");
+    let local = LocalStore::open(root.join("local")).expect("store");
+    let started = std::time::Instant::now();
+    let refused = server
+        .fetch(&local, &ContentHash::of(b"anything"), 1024)
+        .await;
+    // reqwest's read timeout or the headers' deadline, whichever first.
+    assert!(
+        matches!(
+            refused,
+            Err(RemoteError::TooSlow { .. } | RemoteError::Transport { .. })
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(root);
+}
