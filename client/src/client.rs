@@ -116,6 +116,14 @@ enum LogsError {
     Unreachable(ClientError),
 }
 
+impl LogsError {
+    fn into_inner(self) -> ClientError {
+        match self {
+            Self::Refused(e) | Self::Unreachable(e) => e,
+        }
+    }
+}
+
 /// Pond on one chain, for one account (or read-only).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -795,6 +803,10 @@ impl Client {
         filter: &alloy::rpc::types::Filter,
     ) -> Result<Vec<alloy::rpc::types::Log>, ClientError> {
         use alloy::eips::BlockNumberOrTag as Tag;
+        if filter.block_option.as_block_hash().is_some() {
+            // One block, named by hash: nothing to page.
+            return self.logs_once(filter).await.map_err(LogsError::into_inner);
+        }
         let number = |tag: Option<Tag>| match tag {
             Some(Tag::Number(n)) => Some(n),
             Some(Tag::Earliest) => Some(0),
@@ -811,19 +823,32 @@ impl Client {
         };
         let mut found = Vec::new();
         let mut start = from;
+        // The window that last worked; narrowed here on a refusal, kept
+        // for later reads only once a narrower one has worked, and widened
+        // again after a run of successes (a refusal may have been a rate
+        // limit, not a range cap).
+        let mut window = self.log_window.load(std::sync::atomic::Ordering::Relaxed);
+        let mut successes = 0u32;
         while start <= to {
-            let window = self.log_window.load(std::sync::atomic::Ordering::Relaxed);
             let end = start.saturating_add(window - 1).min(to);
             let part = filter.clone().from_block(start).to_block(end);
             match self.logs_once(&part).await {
-                Ok(logs) => found.extend(logs),
-                Err(LogsError::Refused(_)) if end > start => {
-                    let narrower = (end - start).div_ceil(2).max(1);
+                Ok(logs) => {
+                    found.extend(logs);
                     self.log_window
-                        .fetch_min(narrower, std::sync::atomic::Ordering::Relaxed);
+                        .store(window, std::sync::atomic::Ordering::Relaxed);
+                    successes += 1;
+                    if successes.is_multiple_of(8) {
+                        window = window.saturating_mul(2);
+                    }
+                }
+                Err(LogsError::Refused(_)) if end > start => {
+                    window = (end - start).div_ceil(2).max(1);
+                    successes = 0;
                     continue;
                 }
-                Err(LogsError::Refused(e) | LogsError::Unreachable(e)) => return Err(e),
+                // Refused for one block: not a range cap.
+                Err(e) => return Err(e.into_inner()),
             }
             start = end.saturating_add(1);
             if end == u64::MAX {

@@ -1,7 +1,8 @@
 //! Event reads against a node that caps `eth_getLogs` at 1 000 blocks (as
 //! most public endpoints cap the range or the results): the client narrows
 //! its window until the node answers, finds the event 23 000 blocks into
-//! the chain, and starts the next read at the narrowed window.
+//! the chain, and starts the next read at the narrowed window; a node
+//! that refuses even one block is an error, not a crawl.
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -99,12 +100,58 @@ async fn a_node_capping_log_ranges_is_read_in_windows_it_accepts() {
     let first = refused.load(Ordering::SeqCst);
     assert!(first > 0, "the whole range was asked first");
     assert!(answered.load(Ordering::SeqCst) >= (HEAD + 1).div_ceil(CAP) as usize);
-    // The next read starts at the window the node accepted.
+    // The next read starts at the window the node accepted: it only
+    // probes a wider one now and then (one refusal per eight windows).
+    let answered_first = answered.load(Ordering::SeqCst);
     let again = client.revealed_result(U256::from(5)).await;
     assert!(matches!(again, Ok(Some(_))), "{again:?}");
-    assert_eq!(
-        refused.load(Ordering::SeqCst),
-        first,
-        "no range refused twice"
+    let (refused_again, answered_again) = (
+        refused.load(Ordering::SeqCst) - first,
+        answered.load(Ordering::SeqCst) - answered_first,
     );
+    assert!(
+        refused_again <= answered_again / 8 + 1,
+        "{refused_again} refusals for {answered_again} windows"
+    );
+    assert!(refused_again < first, "the accepted window was kept");
+}
+
+#[tokio::test]
+async fn a_node_refusing_every_read_is_an_error_not_a_crawl() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&asked);
+    let url = common::serve_json(move |request| {
+        let id = request["id"].clone();
+        Some(match request["method"].as_str() {
+            Some("eth_chainId") => {
+                serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": "0x1" })
+            }
+            Some("eth_blockNumber") => {
+                serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": format!("{HEAD:#x}") })
+            }
+            _ => {
+                count.fetch_add(1, Ordering::SeqCst);
+                serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32005, "message": "rate limited" } })
+            }
+        })
+    });
+    let deployment = Deployment {
+        network: "test".into(),
+        chain_id: 1,
+        deployment_block: 0,
+        token: Address::default(),
+        owner: Address::default(),
+        treasury: Address::default(),
+        contracts: Contracts::default(),
+    };
+    let client = Client::connect(&url, deployment, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(client.revealed_result(U256::from(5)).await.is_err());
+    // Halving down to one block: about log2(25 000) reads, not 25 000.
+    let first = asked.load(Ordering::SeqCst);
+    assert!(first <= 20, "{first} reads");
+    // The next read does not start at one block either.
+    assert!(client.revealed_result(U256::from(5)).await.is_err());
+    assert!(asked.load(Ordering::SeqCst) - first <= 20);
 }
