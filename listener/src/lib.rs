@@ -2,7 +2,8 @@
 //! provider's outputs, a store server, the GraphQL API) that a stranger
 //! cannot exhaust: at most `max_connections` connections at once, at most
 //! `max_per_peer` from one IP address (more are closed at once), and a
-//! connection that moves no byte either way is closed: after
+//! connection that moves no byte either way is closed (an IPv6 client
+//! counts by its /64): after
 //! `idle_before_answer` until the server has answered anything (a
 //! connection that never completes a request), after `idle` once it has
 //! (keep-alive between requests, a quiet WebSocket). hyper, as
@@ -114,6 +115,8 @@ impl axum::serve::Listener for GuardedListener {
             };
             let (stream, peer) = match self.tcp.accept().await {
                 Ok(accepted) => accepted,
+                // That one connection failed: go on with the next.
+                Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     // Out of file descriptors and the like: pause, as
                     // axum's own listener does, instead of spinning.
@@ -122,7 +125,7 @@ impl axum::serve::Listener for GuardedListener {
                     continue;
                 }
             };
-            let Some(peer_slot) = self.admit(peer.ip()) else {
+            let Some(peer_slot) = self.admit(peer_group(peer.ip())) else {
                 // Dropping the stream closes it: this address has its share.
                 continue;
             };
@@ -144,6 +147,29 @@ impl axum::serve::Listener for GuardedListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.tcp.local_addr()
+    }
+}
+
+/// Whether an accept error concerns one connection only.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// What counts as one client: an IPv4 address (also when it arrives
+/// IPv4-mapped), or an IPv6 /64 (one host usually holds a whole /64).
+fn peer_group(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        v4 => v4,
     }
 }
 
@@ -284,5 +310,20 @@ impl AsyncWrite for GuardedStream {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peer_group;
+    use std::net::IpAddr;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_mapped_ipv4_by_its_address() {
+        let group = |s: &str| peer_group(s.parse::<IpAddr>().expect("address"));
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("::ffff:192.0.2.7"), group("192.0.2.7"));
+        assert_ne!(group("192.0.2.7"), group("192.0.2.8"));
     }
 }
