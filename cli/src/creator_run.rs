@@ -232,7 +232,22 @@ pub(crate) async fn run(run: &Run, client: &Client, decimals: u8, json: bool) ->
         limits: Limits::default(),
         allow_file_uris: false,
     };
-    let fetched = resolver.tree(&uri, &ContentHash(result.0), "outputs").await;
+    // A fetch that fails is tried again while the judge window leaves
+    // time (a blip of the provider's server, or of this link, is not a
+    // wrong result); only then are outputs that cannot be fetched
+    // challenged, as validators would count them unavailable.
+    let fetched = loop {
+        let fetched = resolver.tree(&uri, &ContentHash(result.0), "outputs").await;
+        match fetched {
+            Err(e) if client.now().await?.saturating_add(FETCH_MARGIN) < info.judge_deadline => {
+                progress.waiting(&format!(
+                    "the provider's outputs cannot be fetched yet ({e})"
+                ));
+                tokio::time::sleep(FETCH_RETRY).await;
+            }
+            other => break other,
+        }
+    };
     let verdict = match fetched {
         Err(e) => Verdict::Disagree(format!("the outputs cannot be fetched: {e}")),
         Ok(tree) => {
@@ -330,6 +345,13 @@ async fn verify_here(run: &Run, module: JobModule) -> eyre::Result<Verdict> {
     })
     .await?
 }
+
+/// The judge window a failed fetch of the outputs leaves for a challenge,
+/// seconds: until then it is tried again.
+const FETCH_MARGIN: u64 = 30;
+
+/// The pause between fetches of the outputs.
+const FETCH_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How often the chain is read while waiting.
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);

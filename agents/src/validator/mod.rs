@@ -184,6 +184,9 @@ impl ValidatorAgent {
     /// # Errors
     /// The chain or the journal failed.
     pub async fn pass(&mut self) -> Result<(), AgentError> {
+        // A vote being worked out pins its job's data: collection may run
+        // at any time.
+        self.upkeep.collect_if_due();
         let now = self.client.now().await?;
         self.committable.clear();
         let cursor = self.journal.cursor("case-cursor").await?;
@@ -202,9 +205,7 @@ impl ValidatorAgent {
             .set_cursor("case-cursor", cursor, next_cursor)
             .await?;
         // After the votes: their deadlines are the ones stake rides on.
-        self.keep_stake().await?;
-        self.upkeep.collect_if_due(self.working.len() == 0).await;
-        Ok(())
+        self.keep_stake().await
     }
 
     /// Tops the stake up to the configured amount from the vault balance.
@@ -374,10 +375,13 @@ impl ValidatorAgent {
             .saturating_sub(now)
             .saturating_sub(COMMIT_MARGIN)
             .max(1);
+        // The work itself stops a little earlier, so that a provider's
+        // outputs that never arrive still give a vote.
+        let due = tokio::time::Instant::now() + Duration::from_secs(left).mul_f64(0.9);
         self.working.spawn((id, round), async move {
             let vote = tokio::time::timeout(
                 Duration::from_secs(left),
-                work_out(&client, &executor, id, &case, now),
+                work_out(&client, &executor, id, &case, now, due),
             )
             .await
             .map_err(|_| "working out the vote took until the commit deadline".to_owned())
@@ -449,6 +453,9 @@ impl Passes for ValidatorAgent {
     }
 
     async fn finished(&mut self, (case, round): (U256, u8), output: Result<Self::Work, String>) {
+        for pin in case_pins(case, round) {
+            let _ = self.executor.store.unpin(&pin);
+        }
         if let Err(e) = self
             .keep_vote(case, round, output.and_then(|vote| vote))
             .await
@@ -492,6 +499,7 @@ async fn work_out(
     id: U256,
     case: &CaseInfo,
     now: u64,
+    due: tokio::time::Instant,
 ) -> Result<Vote, WorkOutError> {
     let missing = |what: String| WorkOutError::Missing(what);
     let deal = client
@@ -509,24 +517,50 @@ async fn work_out(
         ))
     })?;
     let name = format!("case-{id}-round-{}", case.round);
-    let own = executor.run(&name, &data).await?;
-    let provider = match client.revealed_result(case.deal_id).await? {
-        Some((hash, uri)) if hash == case.provider_result => executor
-            .fetch_served(&name, &uri, &ContentHash(hash.0))
-            .await
-            .map_err(|e| e.to_string()),
-        _ => Err("the provider's reveal was not found".to_owned()),
+    // Kept through garbage collection until the vote is worked out.
+    let [module_pin, input_pin] = case_pins(id, case.round);
+    executor
+        .store
+        .pin(&module_pin, &ContentHash(data.module_hash.0))?;
+    executor
+        .store
+        .pin(&input_pin, &ContentHash(data.input_hash.0))?;
+    // The provider's outputs are fetched while the job runs here, both
+    // bounded by `due`: a provider whose server trickles or hangs gets an
+    // "unavailable" vote in time, never a validator that misses its vote.
+    let reveal = client.revealed_result(case.deal_id).await?;
+    let fetch = async {
+        match reveal {
+            Some((hash, uri)) if hash == case.provider_result => {
+                let required = ContentHash(hash.0);
+                let fetched = executor.fetch_served(&name, &uri, &required);
+                match tokio::time::timeout_at(due, fetched).await {
+                    Ok(fetched) => fetched.map_err(|e| (e.to_string(), false)),
+                    Err(_) => Err((
+                        "they did not arrive before the vote was due".to_owned(),
+                        true,
+                    )),
+                }
+            }
+            _ => Err(("the provider's reveal was not found".to_owned(), false)),
+        }
     };
+    let (own, provider) = tokio::join!(
+        tokio::time::timeout_at(due, executor.run(&name, &data)),
+        fetch,
+    );
     let provider = match provider {
         Ok(tree) => tree,
-        // A server that is down for a while is tried again; only near the
-        // deadline are the outputs counted unavailable.
-        Err(why) if now.saturating_add(2 * COMMIT_MARGIN) < case.commit_deadline => {
-            return Err(WorkOutError::Missing(format!(
-                "the provider's outputs cannot be fetched yet: {why}"
-            )));
-        }
-        Err(why) => {
+        Err((why, ran_out)) => {
+            // A server that is down for a while is tried again; only near
+            // the deadline (on a fresh look at the clock) are the outputs
+            // counted unavailable.
+            let now = client.now().await.unwrap_or(now);
+            if !ran_out && now.saturating_add(2 * COMMIT_MARGIN) < case.commit_deadline {
+                return Err(WorkOutError::Missing(format!(
+                    "the provider's outputs cannot be fetched yet: {why}"
+                )));
+            }
             tracing::info!("case {id}: the provider's outputs are unavailable: {why}");
             return Ok(Vote {
                 result: outputs_unavailable(),
@@ -534,6 +568,9 @@ async fn work_out(
             });
         }
     };
+    let own = own.map_err(|_| {
+        WorkOutError::Missing("re-running the job took until the vote was due".to_owned())
+    })??;
     let verdict = executor
         .judge(&name, &ContentHash(data.input_hash.0), &provider, &own)
         .await?;
@@ -549,4 +586,12 @@ async fn work_out(
         result: B256::from(voted.hash().0),
         digest: B256::from(digest.0),
     })
+}
+
+/// The pins that keep a case round's job data while its vote is worked out.
+fn case_pins(case: U256, round: u8) -> [String; 2] {
+    [
+        format!("case-{case}-round-{round}-module"),
+        format!("case-{case}-round-{round}-input"),
+    ]
 }
