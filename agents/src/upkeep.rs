@@ -1,9 +1,9 @@
 //! Store upkeep: an agent's store keeps what it fetched (modules, inputs,
 //! a provider's outputs) for `store-grace`, then garbage collection
-//! removes whatever no pin reaches (a provider pins each deal's outputs
-//! until the deal is over). Collection runs when the agent starts and
-//! then at most every [`COLLECT_EVERY`], only while no run is in flight,
-//! so a running job never loses a blob it is reading.
+//! removes whatever no pin reaches (a provider pins each deal's outputs,
+//! module and inputs until the deal is over; a validator pins a case's job
+//! data while it works the vote out). Collection runs in the background
+//! when the agent starts and then at most every [`COLLECT_EVERY`].
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,6 +19,7 @@ pub(crate) struct StoreUpkeep {
     store: Arc<LocalStore>,
     grace: Duration,
     last: Option<std::time::Instant>,
+    running: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl StoreUpkeep {
@@ -28,31 +29,31 @@ impl StoreUpkeep {
             store,
             grace: Duration::from_secs(grace_secs),
             last: None,
+            running: None,
         }
     }
 
-    /// Collects garbage if it is due and nothing runs (`idle`). A failure
-    /// is logged and tried again at the next due time: a full disk must
-    /// not stop the agent's passes.
-    pub(crate) async fn collect_if_due(&mut self, idle: bool) {
-        if !idle || self.last.is_some_and(|t| t.elapsed() < COLLECT_EVERY) {
+    /// Starts a collection in the background if one is due and none runs.
+    /// A failure is logged and tried again at the next due time: a full
+    /// disk must not stop the agent's passes.
+    pub(crate) fn collect_if_due(&mut self) {
+        if self.running.as_ref().is_some_and(|r| !r.is_finished())
+            || self.last.is_some_and(|t| t.elapsed() < COLLECT_EVERY)
+        {
             return;
         }
         self.last = Some(std::time::Instant::now());
         let (store, grace) = (Arc::clone(&self.store), self.grace);
-        let collected = tokio::task::spawn_blocking(move || {
-            store.collect_garbage(&pond_store::Limits::default(), grace)
-        })
-        .await;
-        match collected {
-            Ok(Ok(report)) if report.removed > 0 => tracing::info!(
-                "store: removed {} blobs ({} bytes) no deal needs any more",
-                report.removed,
-                report.bytes_freed
-            ),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("store: collecting garbage: {e}"),
-            Err(e) => tracing::warn!("store: collecting garbage stopped: {e}"),
-        }
+        self.running = Some(tokio::task::spawn_blocking(move || {
+            match store.collect_garbage(&pond_store::Limits::default(), grace) {
+                Ok(report) if report.removed > 0 => tracing::info!(
+                    "store: removed {} blobs ({} bytes) no deal needs any more",
+                    report.removed,
+                    report.bytes_freed
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("store: collecting garbage: {e}"),
+            }
+        }));
     }
 }

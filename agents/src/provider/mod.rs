@@ -247,6 +247,9 @@ impl ProviderAgent {
     /// The chain or the journal failed; refusals of single steps are
     /// logged, not returned.
     pub async fn pass(&mut self) -> Result<(), AgentError> {
+        // First: a pass that fails later must not keep the disk from
+        // being cleaned.
+        self.upkeep.collect_if_due();
         let now = self.client.now().await?;
         if !self.registered {
             self.ensure_registered().await?;
@@ -264,7 +267,6 @@ impl ProviderAgent {
             self.metrics
                 .set(metrics::PROVIDER_EARNED, metrics::amount(info.earned));
         }
-        self.upkeep.collect_if_due(self.runs.len() == 0).await;
         Ok(())
     }
 
@@ -699,7 +701,9 @@ impl ProviderAgent {
                     .set_stage(id, Stage::Finished, Some(ended))
                     .await?;
                 // Nobody can ask for the outputs any more.
-                let _ = self.store.unpin(&pin_name(id));
+                for pin in deal_pins(id) {
+                    let _ = self.store.unpin(&pin);
+                }
                 tracing::info!("deal {id}: {ended}");
             }
         }
@@ -727,6 +731,13 @@ impl ProviderAgent {
             );
             return Ok(());
         };
+        // The job's data stays through garbage collection while the deal
+        // lasts (a pin may name what is not fetched yet).
+        let [_, module_pin, input_pin] = deal_pins(entry.deal);
+        self.store
+            .pin(&module_pin, &ContentHash(data.module_hash.0))?;
+        self.store
+            .pin(&input_pin, &ContentHash(data.input_hash.0))?;
         let (executor, metrics) = (self.executor.clone(), self.metrics.clone());
         let deal = entry.deal;
         tracing::info!("deal {deal}: running job {}", entry.job);
@@ -871,6 +882,15 @@ const PROVIDER_METRICS: [metrics::Metric; 12] = [
 /// The pin that keeps a deal's outputs (and names its run directory).
 fn pin_name(deal: U256) -> String {
     format!("deal-{deal}")
+}
+
+/// Every pin of a deal: its outputs, its module, its inputs.
+fn deal_pins(deal: U256) -> [String; 3] {
+    [
+        pin_name(deal),
+        format!("deal-{deal}-module"),
+        format!("deal-{deal}-input"),
+    ]
 }
 
 /// Whether `have` covers `need` in every field.
