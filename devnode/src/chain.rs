@@ -989,7 +989,10 @@ impl Chain {
 
     /// The state at block `number` (rebuilt from undo logs when older).
     fn state_at(&self, number: u64) -> std::borrow::Cow<'_, WorldState> {
-        if number >= self.block_number() && self.pre_undo.is_empty() {
+        // At the head: with the dev changes made since it was mined
+        // (`anvil_setCode`, `anvil_setBalance`, …), which transactions see
+        // too, as anvil serves them.
+        if number >= self.block_number() {
             return std::borrow::Cow::Borrowed(&self.state);
         }
         let mut state = self.state.clone();

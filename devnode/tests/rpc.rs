@@ -878,3 +878,43 @@ async fn with_automine_off_a_senders_transactions_queue_by_nonce() {
     );
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }
+
+/// Dev changes are seen at `latest` by calls and estimates at once, as by
+/// `eth_getCode` and transactions, not only after the next block (issue
+/// 15, defect 3); an older block still answers without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_changes_reach_calls_and_estimates_at_latest() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    // Runtime code: return the word 42.
+    let answer = Address::repeat_byte(0x55);
+    let code = "0x602a60005260206000f3";
+    let _: Value = c.dev("anvil_setCode", json!([answer, code])).await;
+    let call = TransactionRequest::default().with_to(answer);
+    let out = c.provider.call(call.clone()).await.expect("call");
+    assert_eq!(U256::from_be_slice(&out), U256::from(42));
+    // Once a block carries the change, the block before it has no code
+    // there.
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let before = c
+        .provider
+        .call(call)
+        .block(BlockNumberOrTag::Number(1).into())
+        .await
+        .expect("call");
+    assert!(before.is_empty(), "{before}");
+
+    // A balance set now is what a call reads now (runtime: return
+    // SELFBALANCE); an estimate runs the code set now.
+    let rich = Address::repeat_byte(0x56);
+    let _: Value = c
+        .dev("anvil_setCode", json!([rich, "0x4760005260206000f3"]))
+        .await;
+    let _: Value = c.dev("anvil_setBalance", json!([rich, "0x1234"])).await;
+    let call = TransactionRequest::default().with_to(rich);
+    let out = c.provider.call(call.clone()).await.expect("call");
+    assert_eq!(U256::from_be_slice(&out), U256::from(0x1234));
+    let gas = c.provider.estimate_gas(call).await.expect("estimate");
+    assert!(gas > 21_000, "the code ran: {gas}");
+}
