@@ -162,6 +162,9 @@ struct Snapshot {
     block: u64,
     pre_undo_len: usize,
     time_offset: i64,
+    /// The base fee set at the snapshot (an older state file has none).
+    #[serde(default)]
+    base_fee: Option<u64>,
 }
 
 /// Chain configuration.
@@ -522,6 +525,16 @@ impl Chain {
             TxType::Legacy | TxType::Eip2930 | TxType::Eip1559 => {}
             other => return Err(ChainError::UnsupportedType(other as u8)),
         }
+        // Checked here: the EVM runs it with the tip dropped, so it would
+        // not see a tip above the max fee.
+        if let Some(tip) = tx.envelope.max_priority_fee_per_gas() {
+            if tip > tx.envelope.max_fee_per_gas() {
+                return Err(ChainError::Invalid(format!(
+                    "max priority fee per gas {tip} is higher than max fee per gas {}",
+                    tx.envelope.max_fee_per_gas()
+                )));
+            }
+        }
         let expected = self.next_nonce(&tx.from);
         let got = tx.envelope.nonce();
         if got < expected {
@@ -757,6 +770,7 @@ impl Chain {
                 block: self.block_number(),
                 pre_undo_len: self.pre_undo.len(),
                 time_offset: self.time_offset,
+                base_fee: Some(self.base_fee),
             },
         );
         id
@@ -796,6 +810,9 @@ impl Chain {
             removed
         };
         self.time_offset = snapshot.time_offset;
+        if let Some(fee) = snapshot.base_fee {
+            self.base_fee = fee;
+        }
         self.next_timestamp = None;
         if !removed.is_empty() {
             let _ = self.events.send(ChainEvent::Removed(removed));

@@ -790,6 +790,15 @@ async fn a_base_fee_change_reaches_every_fee_reading_and_admission() {
         .unwrap()
         .unwrap();
     assert_eq!(first.header.base_fee_per_gas, Some(old as u64));
+    // evm_revert brings back the base fee set at the snapshot.
+    let snapshot: String = c.dev("evm_snapshot", json!([])).await;
+    let _: Value = c
+        .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x1"]))
+        .await;
+    assert_eq!(c.provider.get_gas_price().await.unwrap(), 1);
+    let reverted: bool = c.dev("evm_revert", json!([snapshot])).await;
+    assert!(reverted);
+    assert_eq!(c.provider.get_gas_price().await.unwrap(), new);
 }
 
 /// Arbitrum drops the tip: a transaction offering 1 gwei above the base
@@ -829,6 +838,19 @@ async fn a_tip_is_not_charged() {
             "legacy: {legacy}"
         );
     }
+    // A tip above the max fee is still refused.
+    let bad = TransactionRequest::default()
+        .with_from(c.accounts[1])
+        .with_to(to)
+        .with_gas_limit(21_000)
+        .with_max_fee_per_gas(base * 2)
+        .with_max_priority_fee_per_gas(base * 3);
+    let refused = c
+        .provider
+        .send_transaction(bad)
+        .await
+        .expect_err("tip above max fee");
+    assert!(refused.to_string().contains("priority fee"), "{refused}");
 }
 
 /// With automine off, a sender's transactions queue by nonce: the second
