@@ -189,13 +189,21 @@ fn one_line(error: &eyre::Report) -> String {
 async fn run() -> eyre::Result<()> {
     // Logs go to stderr: stdout is for what a command prints (its --json
     // answers above all), which a log line must never break.
-    tracing_subscriber::fmt()
+    // POND_LOG_FORMAT=json: one JSON object per line, for a log shipper.
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
+        );
+    match std::env::var("POND_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => {
+            logs.init();
+            tracing::warn!("POND_LOG_FORMAT={other} is not json or text; logging text");
+        }
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Up(up) => run_up(up).await,

@@ -198,3 +198,32 @@ async fn the_keeper_brings_an_abandoned_market_to_rest() {
     assert_eq!(state(&["case", "show", &case], "state"), "resolved");
     s.assert_vault_invariant().await;
 }
+
+/// POND_LOG_FORMAT=json: every log line on stderr is one JSON object
+/// (level, target, fields), for a log shipper; none reaches stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_can_be_json_lines() {
+    let s = Stack::start().await;
+    let cli = ChainCli::for_stack(&s, "pond-keeper-json-logs");
+    let keeper = key_of(&s.node.accounts()[3]);
+    let out = cli.run_with(
+        Some(&keeper),
+        &[("POND_LOG_FORMAT", "json"), ("RUST_LOG", "debug")],
+        None,
+        &["keeper", "run", "--once", "--json"],
+    );
+    assert!(out.status.success(), "{}", common::printed_text(&out));
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "debug logging printed nothing");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            value["level"].is_string() && value["fields"].is_object(),
+            "{line}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("\"level\""), "a log line on stdout: {stdout}");
+}
