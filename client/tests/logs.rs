@@ -8,7 +8,7 @@ use alloy::{
     primitives::{Address, B256, U256},
     sol_types::SolEvent,
 };
-use pond_bindings::{deals::IDeals, Contracts, Deployment};
+use pond_bindings::deals::IDeals;
 use pond_client::Client;
 mod common;
 
@@ -74,16 +74,7 @@ async fn a_node_capping_log_ranges_is_read_in_windows_it_accepts() {
         };
         Some(serde_json::json!({ "jsonrpc": "2.0", "id": request["id"], "result": result }))
     });
-    let deployment = Deployment {
-        network: "test".into(),
-        chain_id: 1,
-        deployment_block: 0,
-        token: Address::default(),
-        owner: Address::default(),
-        treasury: Address::default(),
-        contracts: Contracts::default(),
-    };
-    let client = Client::connect(&url, deployment, None)
+    let client = Client::connect(&url, common::fake_deployment(), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let found = client
@@ -135,16 +126,7 @@ async fn a_node_refusing_every_read_is_an_error_not_a_crawl() {
             }
         })
     });
-    let deployment = Deployment {
-        network: "test".into(),
-        chain_id: 1,
-        deployment_block: 0,
-        token: Address::default(),
-        owner: Address::default(),
-        treasury: Address::default(),
-        contracts: Contracts::default(),
-    };
-    let client = Client::connect(&url, deployment, None)
+    let client = Client::connect(&url, common::fake_deployment(), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(client.revealed_result(U256::from(5)).await.is_err());

@@ -3,7 +3,6 @@
 //! try, and the read succeeds; one that never answers fails with a
 //! retryable transport error after the bounded tries, not a hang.
 
-use pond_bindings::{Contracts, Deployment};
 use pond_client::Client;
 mod common;
 
@@ -32,22 +31,10 @@ fn flaky_rpc(drops: usize) -> (String, Arc<AtomicUsize>) {
     (url, calls)
 }
 
-fn deployment() -> Deployment {
-    Deployment {
-        network: "test".into(),
-        chain_id: 1,
-        deployment_block: 0,
-        token: Default::default(),
-        owner: Default::default(),
-        treasury: Default::default(),
-        contracts: Contracts::default(),
-    }
-}
-
 #[tokio::test]
 async fn a_read_is_tried_again_while_the_endpoint_blips() {
     let (url, calls) = flaky_rpc(2);
-    let client = Client::connect(&url, deployment(), None)
+    let client = Client::connect(&url, common::fake_deployment(), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let count = client.offer_count().await.unwrap_or_else(|e| panic!("{e}"));
@@ -59,7 +46,7 @@ async fn a_read_is_tried_again_while_the_endpoint_blips() {
     );
 
     let (url, calls) = flaky_rpc(usize::MAX);
-    let client = Client::connect(&url, deployment(), None)
+    let client = Client::connect(&url, common::fake_deployment(), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let failed = client.offer_count().await;

@@ -9,27 +9,13 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use pond_graphql::{router, ApiState, Server};
 use pond_indexer::{follow::Progress, store::Store, testkit};
-use pond_listener::ConnectionLimits;
+use pond_listener::{
+    testkit::{closed, connect_from},
+    ConnectionLimits,
+};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-
-async fn connect_from(from: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(format!("{from}:0").parse().expect("address"))
-        .expect("bind");
-    socket.connect(server).await.expect("connect")
-}
-
-/// Whether the server closed `stream` within `wait`.
-async fn closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
-    let mut byte = [0u8; 1];
-    matches!(
-        tokio::time::timeout(wait, stream.read(&mut byte)).await,
-        Ok(Ok(0) | Err(_))
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_cannot_stall_the_api() {

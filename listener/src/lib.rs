@@ -313,6 +313,36 @@ impl AsyncWrite for GuardedStream {
     }
 }
 
+/// Loopback clients for tests of servers behind a [`GuardedListener`]:
+/// connections from chosen 127.0.0.x addresses (so one machine can play
+/// many clients) and a check that the server closed one.
+pub mod testkit {
+    use std::{net::SocketAddr, time::Duration};
+
+    use tokio::{io::AsyncReadExt, net::TcpStream};
+
+    /// Opens a connection to `server` from the loopback address `from`.
+    ///
+    /// # Panics
+    /// The address cannot be bound or the server not reached.
+    pub async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{from}:0").parse().expect("address"))
+            .expect("bind");
+        socket.connect(server).await.expect("connect")
+    }
+
+    /// Whether the server closed `stream` within `wait`.
+    pub async fn closed(stream: &mut TcpStream, wait: Duration) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(wait, stream.read(&mut byte)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::peer_group;

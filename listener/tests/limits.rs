@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use pond_listener::{ConnectionLimits, GuardedListener};
+use pond_listener::{
+    testkit::{closed, connect_from},
+    ConnectionLimits, GuardedListener,
+};
 
 /// Serves `GET /hello` behind a guarded listener with `limits`.
 async fn serve(limits: ConnectionLimits) -> std::net::SocketAddr {
@@ -18,25 +21,6 @@ async fn serve(limits: ConnectionLimits) -> std::net::SocketAddr {
         let _ = axum::serve(GuardedListener::new(tcp, limits), app).await;
     });
     server
-}
-
-/// Opens a connection to `server` from the loopback address `from`.
-async fn connect_from(from: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(format!("{from}:0").parse().expect("address"))
-        .expect("bind");
-    socket.connect(server).await.expect("connect")
-}
-
-/// Whether the server closed `stream` (within `wait`).
-async fn closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
-    use tokio::io::AsyncReadExt;
-    let mut byte = [0u8; 1];
-    matches!(
-        tokio::time::timeout(wait, stream.read(&mut byte)).await,
-        Ok(Ok(0) | Err(_))
-    )
 }
 
 /// `GET path` from the loopback address `from`: the status line.

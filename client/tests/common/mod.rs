@@ -46,3 +46,17 @@ pub(crate) fn serve_json(
     });
     url
 }
+
+/// A deployment on chain 1 with every address zero, for a fake node.
+#[allow(dead_code)] // not every test binary uses it
+pub(crate) fn fake_deployment() -> pond_bindings::Deployment {
+    pond_bindings::Deployment {
+        network: "test".into(),
+        chain_id: 1,
+        deployment_block: 0,
+        token: Default::default(),
+        owner: Default::default(),
+        treasury: Default::default(),
+        contracts: pond_bindings::Contracts::default(),
+    }
+}
