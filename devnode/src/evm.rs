@@ -438,13 +438,25 @@ fn run_program<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> I
                 limit,
                 outcome.gas_used,
             ),
-            Status::Failure(reason) => failure(ctx, reason, limit),
+            // As Nitro: a trap is a revert without data, the unused gas
+            // returned.
+            Status::Failure(reason) => {
+                tracing::debug!(%contract, "stylus program trapped: {reason}");
+                result(
+                    InstructionResult::Revert,
+                    Vec::new(),
+                    limit,
+                    outcome.gas_used,
+                )
+            }
+            Status::OutOfInk => result(InstructionResult::OutOfGas, Vec::new(), limit, limit),
         },
     }
 }
 
-/// A trapped program: all gas spent, no output; the reason is kept for
-/// the top-level result when the transaction itself called the program.
+/// A program that could not run (not activated, a module that does not
+/// instantiate): all gas spent, no output; the reason is kept for the
+/// top-level result when the transaction itself called the program.
 fn failure<DB: Database>(
     ctx: &mut DevContext<DB>,
     reason: String,

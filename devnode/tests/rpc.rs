@@ -940,3 +940,76 @@ async fn dev_changes_reach_calls_and_estimates_at_latest() {
     let gas = c.provider.estimate_gas(call).await.expect("estimate");
     assert!(gas > 21_000, "the code ran: {gas}");
 }
+
+/// A Stylus program that traps (every Rust panic does) is an ordinary
+/// revert without data, as on Nitro: `eth_call` answers "execution
+/// reverted" (code 3), and a transaction fails with the unused gas
+/// returned. Running out of ink spends all the gas (issue 15, defect 5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trapping_program_reverts_and_returns_the_unused_gas() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let program = |body: &str| {
+        wat::parse_str(format!(
+            r#"(module
+                (import "vm_hooks" "read_args" (func (param i32)))
+                (import "vm_hooks" "write_result" (func (param i32 i32)))
+                (memory (export "memory") 1 128)
+                (func (export "user_entrypoint") (param i32) (result i32) {body}))"#
+        ))
+        .expect("test module parses")
+    };
+    let trap =
+        pond_devnode::deploy::deploy_program(&c.provider, c.accounts[0], &program("unreachable"))
+            .await
+            .expect("deployed")
+            .address;
+    let spin = pond_devnode::deploy::deploy_program(
+        &c.provider,
+        c.accounts[0],
+        &program("(loop br 0) i32.const 0"),
+    )
+    .await
+    .expect("deployed")
+    .address;
+
+    let answer = c
+        .raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{{"to":"{trap:#x}"}},"latest"]}}"#
+        ))
+        .await;
+    assert_eq!(answer["error"]["code"], 3, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("execution reverted")),
+        "{answer}"
+    );
+
+    let send = |to: Address, gas: u64| {
+        let tx = TransactionRequest::default()
+            .with_from(c.accounts[0])
+            .with_to(to)
+            .with_gas_limit(gas);
+        let provider = c.provider.clone();
+        async move {
+            provider
+                .send_transaction(tx)
+                .await
+                .expect("sent")
+                .get_receipt()
+                .await
+                .expect("mined")
+        }
+    };
+    let trapped = send(trap, 1_000_000).await;
+    assert!(!trapped.status());
+    assert!(
+        trapped.gas_used < 200_000,
+        "unused gas returned: {}",
+        trapped.gas_used
+    );
+    let spun = send(spin, 300_000).await;
+    assert!(!spun.status());
+    assert_eq!(spun.gas_used, 300_000, "out of ink spends it all");
+}

@@ -67,8 +67,12 @@ pub enum Status {
     Success,
     /// Non-zero status: changes dropped, output is the revert data.
     Revert,
-    /// A trap (or running out of ink): changes dropped, no output.
+    /// A trap (a Rust panic, an out-of-bounds access, `unreachable`):
+    /// changes dropped, no output, the unused gas returned; Nitro reports
+    /// it as a plain revert.
     Failure(String),
+    /// Ink ran out: changes dropped, no output, all gas spent.
+    OutOfInk,
 }
 
 /// The result of one program run.
@@ -211,11 +215,23 @@ impl Programs {
             Ok(Err(trap)) => match trap.i32_exit_status() {
                 Some(0) => Status::Success,
                 Some(_) => Status::Revert,
+                // wasmi's metering, or a host import charging past the
+                // ink left (which empties it).
+                None if trap.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel)
+                    || fuel_left == 0 =>
+                {
+                    Status::OutOfInk
+                }
                 None => Status::Failure(trap.to_string()),
             },
         };
+        let gas_used = if status == Status::OutOfInk {
+            fuel / FUEL_PER_GAS
+        } else {
+            gas_used
+        };
         let frame = store.into_data();
-        let output = if matches!(status, Status::Failure(_)) {
+        let output = if matches!(status, Status::Failure(_) | Status::OutOfInk) {
             Vec::new()
         } else {
             frame.output
