@@ -341,7 +341,13 @@ fn load_code<DB: Database>(ctx: &mut DevContext<DB>, address: Address) -> (B256,
                 .as_ref()
                 .map(|c| c.original_bytes())
                 .unwrap_or_default();
-            if account.data.is_loaded_as_not_existing() {
+            // An account missing before this transaction but created in it
+            // (its code deployed a moment ago) has its code's hash, not
+            // zero: a program created and activated in one transaction.
+            if account.data.is_loaded_as_not_existing()
+                && !account.data.is_created()
+                && code.is_empty()
+            {
                 (B256::ZERO, code)
             } else {
                 (info.code_hash, code)

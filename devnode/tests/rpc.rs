@@ -1013,3 +1013,102 @@ async fn a_trapping_program_reverts_and_returns_the_unused_gas() {
     assert!(!spun.status());
     assert_eq!(spun.gas_used, 300_000, "out of ink spends it all");
 }
+
+/// A program created and activated in one transaction (what a factory,
+/// or the SDK's constructor flow through a deployer, does): ArbWasm sees
+/// the new account's code hash, not zero, so the program is activated and
+/// runs (issue 15, defect 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_created_and_activated_in_one_transaction_runs() {
+    use alloy::{network::TransactionBuilder as _, sol_types::SolCall};
+    use pond_devnode::arbwasm::{IArbWasm, ARB_WASM};
+    let c = Client::start(NodeConfig::default()).await;
+    // Runtime of a factory: CREATE the calldata as init code, then
+    // ArbWasm.activateProgram(created) with the call's value; returns the
+    // program's address, or bubbles ArbWasm's revert.
+    let selector = IArbWasm::activateProgramCall::SELECTOR;
+    let mut factory = vec![
+        0x36, 0x60, 0x00, 0x60, 0x00, 0x37, // calldatacopy(0, 0, calldatasize)
+        0x36, 0x60, 0x00, 0x60, 0x00, 0xf0, // create(0, 0, calldatasize)
+        0x63, // push4 selector
+    ];
+    factory.extend_from_slice(&selector);
+    factory.extend_from_slice(&[
+        0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, // mstore(0, selector << 224)
+        0x80, 0x60, 0x04, 0x52, // mstore(4, created)
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x24, 0x60, 0x00, 0x34, 0x60, 0x71, 0x5a,
+        0xf1, // call(gas, 0x71, callvalue, 0, 36, 0, 0)
+        0x15, 0x60, 0x00, // iszero, push1 <revert> (patched below)
+        0x57, // jumpi
+        0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3, // mstore(0, created); return(0, 32)
+        0x5b, 0x3d, 0x60, 0x00, 0x60, 0x00, 0x3e, 0x3d, 0x60, 0x00,
+        0xfd, // revert with the returned data
+    ]);
+    let revert_at = u8::try_from(factory.iter().rposition(|b| *b == 0x5b).expect("jumpdest"))
+        .expect("short code");
+    let jumpi = factory.iter().position(|b| *b == 0x57).expect("jumpi");
+    factory[jumpi - 1] = revert_at;
+    let deployed = c
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_deploy_code(pond_devnode::deploy::evm_init_code(&factory)),
+        )
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    let factory = deployed.contract_address.expect("factory");
+
+    let wasm = wat::parse_str(
+        r#"(module
+            (import "vm_hooks" "read_args" (func (param i32)))
+            (import "vm_hooks" "write_result" (func (param i32 i32)))
+            (memory (export "memory") 1 128)
+            (func (export "user_entrypoint") (param i32) (result i32) i32.const 0))"#,
+    )
+    .expect("test module parses");
+    let code = pond_stylus_code::deployable_code(&wasm).expect("stylus code");
+    let receipt = c
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(factory)
+                .with_value(U256::from(10u64).pow(U256::from(18)))
+                .with_input(pond_devnode::deploy::evm_init_code(&code)),
+        )
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "created and activated in one transaction");
+    let program = factory.create(1);
+    let version = c
+        .provider
+        .call(
+            TransactionRequest::default()
+                .with_to(ARB_WASM)
+                .with_input(IArbWasm::programVersionCall { program }.abi_encode()),
+        )
+        .await
+        .expect("programVersion");
+    let version = IArbWasm::programVersionCall::abi_decode_returns(&version).expect("u16");
+    assert_eq!(version, pond_devnode::arbwasm::STYLUS_VERSION);
+    let ran = c
+        .provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(program),
+        )
+        .await
+        .expect("sent")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(ran.status(), "the program runs");
+}
