@@ -252,7 +252,7 @@ impl Chain {
             base_fee_per_gas: Some(BASE_FEE),
             beneficiary: SEQUENCER,
             difficulty: U256::from(1),
-            mix_hash: keccak256(0u64.to_be_bytes()),
+            mix_hash: B256::with_last_byte(1),
             ..Header::default()
         };
         let mut chain = Self::empty(config, state, signers);
@@ -1181,7 +1181,10 @@ fn block_env(number: u64, timestamp: u64, basefee: u64) -> BlockEnv {
         gas_limit: BLOCK_GAS_LIMIT,
         basefee,
         difficulty: U256::from(1),
-        prevrandao: Some(keccak256(number.to_be_bytes())),
+        // Arbitrum documents `block.prevrandao` (and `difficulty`) as the
+        // constant 1: it is no randomness there, and must not look like
+        // some here.
+        prevrandao: Some(B256::with_last_byte(1)),
         ..BlockEnv::default()
     }
 }

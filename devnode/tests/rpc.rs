@@ -1112,3 +1112,32 @@ async fn a_program_created_and_activated_in_one_transaction_runs() {
         .expect("mined");
     assert!(ran.status(), "the program runs");
 }
+
+/// `PREVRANDAO` (post-merge `DIFFICULTY`) is the constant 1, as Arbitrum
+/// documents it, in every block (issue 15, defect 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prevrandao_is_the_constant_one() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let probe = Address::repeat_byte(0x58);
+    // Runtime: return PREVRANDAO.
+    let _: Value = c
+        .dev("anvil_setCode", json!([probe, "0x4460005260206000f3"]))
+        .await;
+    for _ in 0..2 {
+        let out = c
+            .provider
+            .call(TransactionRequest::default().with_to(probe))
+            .await
+            .expect("call");
+        assert_eq!(U256::from_be_slice(&out), U256::from(1));
+        let _: String = c.dev("evm_mine", json!([])).await;
+    }
+    let head = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.header.mix_hash, B256::with_last_byte(1));
+}
