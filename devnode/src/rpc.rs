@@ -190,8 +190,25 @@ fn rpc_header(block: &MinedBlock) -> Header {
         hash: block.hash,
         inner: block.header.clone(),
         total_difficulty: Some(U256::from(block.header.number + 1)),
-        size: None,
+        // Its RLP length, as geth and anvil give it (Ponder, for one,
+        // refuses a block without it).
+        size: Some(U256::from(block_size(block))),
     }
+}
+
+/// The length of `block`'s RLP encoding (header, transactions, no uncles).
+fn block_size(block: &MinedBlock) -> usize {
+    use alloy_rlp::Encodable;
+    let body = alloy_consensus::BlockBody::<TxEnvelope> {
+        transactions: block.txs.iter().map(|t| t.envelope.clone()).collect(),
+        ommers: Vec::new(),
+        withdrawals: None,
+    };
+    alloy_consensus::Block {
+        header: block.header.clone(),
+        body,
+    }
+    .length()
 }
 
 /// The RPC form of the `index`th transaction of `block`.

@@ -1141,3 +1141,33 @@ async fn prevrandao_is_the_constant_one() {
         .unwrap();
     assert_eq!(head.header.mix_hash, B256::with_last_byte(1));
 }
+
+/// Blocks carry `size`, their RLP length, as geth and anvil give it
+/// (Ponder refuses a block without it), also for the genesis block and an
+/// empty block (issue 15, defect 10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_carry_their_size() {
+    let c = Client::start(NodeConfig::default()).await;
+    let emitter = c.deploy_emitter().await;
+    c.emit(emitter, topic(1)).await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let mut sizes = Vec::new();
+    for number in 0..=c.provider.get_block_number().await.unwrap() {
+        let raw: Value = c
+            .dev(
+                "eth_getBlockByNumber",
+                json!([format!("{number:#x}"), false]),
+            )
+            .await;
+        let size = raw["size"]
+            .as_str()
+            .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+            .unwrap_or_else(|| panic!("block {number} has no size: {raw}"));
+        sizes.push(size);
+    }
+    // An empty block is its header and two empty lists; one with a
+    // transaction is longer by at least that transaction.
+    let empty = *sizes.last().expect("blocks");
+    assert!(empty > 500, "{sizes:?}");
+    assert!(sizes[1] > empty + 100, "{sizes:?}");
+}
