@@ -225,5 +225,8 @@ async fn logs_can_be_json_lines() {
         );
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("\"level\""), "a log line on stdout: {stdout}");
+    assert!(
+        !stdout.contains("\"level\""),
+        "a log line on stdout: {stdout}"
+    );
 }
