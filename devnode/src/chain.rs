@@ -186,6 +186,10 @@ pub struct ChainDump {
     blocks: Vec<MinedBlock>,
     time_offset: i64,
     reorgs: u64,
+    /// The base fee of the next block (an older state file has none: the
+    /// head block's is taken).
+    #[serde(default)]
+    base_fee: Option<u64>,
 }
 
 /// A transaction waiting for the next block (interval or manual mining).
@@ -302,7 +306,9 @@ impl Chain {
         for block in dump.blocks {
             chain.push_block(block);
         }
-        chain.base_fee = chain.head().header.base_fee_per_gas.unwrap_or(BASE_FEE);
+        chain.base_fee = dump
+            .base_fee
+            .unwrap_or_else(|| chain.head().header.base_fee_per_gas.unwrap_or(BASE_FEE));
         chain
     }
 
@@ -315,6 +321,7 @@ impl Chain {
             blocks: self.blocks.iter().map(|b| (**b).clone()).collect(),
             time_offset: self.time_offset,
             reorgs: self.reorgs,
+            base_fee: Some(self.base_fee),
         }
     }
 
@@ -509,11 +516,12 @@ impl Chain {
         Err(ChainError::UnknownAccount(from))
     }
 
-    fn submit(&mut self, tx: PendingTx) -> Result<B256, ChainError> {
-        if self.tx_index.contains_key(&tx.hash) || self.pending.iter().any(|p| p.hash == tx.hash) {
-            return Err(ChainError::AlreadyKnown(tx.hash));
-        }
-        if let Some(id) = tx.envelope.chain_id() {
+    /// What a transaction must be before it is run, wherever it comes
+    /// from (the pool or `anvil_reorg`): this chain's id, a supported type,
+    /// and a tip no higher than its max fee (the EVM runs it with the tip
+    /// dropped, so it would not see that).
+    fn check_envelope(&self, envelope: &TxEnvelope) -> Result<(), ChainError> {
+        if let Some(id) = envelope.chain_id() {
             if id != self.config.chain_id {
                 return Err(ChainError::WrongChainId {
                     expected: self.config.chain_id,
@@ -521,20 +529,36 @@ impl Chain {
                 });
             }
         }
-        match tx.envelope.tx_type() {
+        match envelope.tx_type() {
             TxType::Legacy | TxType::Eip2930 | TxType::Eip1559 => {}
             other => return Err(ChainError::UnsupportedType(other as u8)),
         }
-        // Checked here: the EVM runs it with the tip dropped, so it would
-        // not see a tip above the max fee.
-        if let Some(tip) = tx.envelope.max_priority_fee_per_gas() {
-            if tip > tx.envelope.max_fee_per_gas() {
+        if let Some(tip) = envelope.max_priority_fee_per_gas() {
+            if tip > envelope.max_fee_per_gas() {
                 return Err(ChainError::Invalid(format!(
                     "max priority fee per gas {tip} is higher than max fee per gas {}",
-                    tx.envelope.max_fee_per_gas()
+                    envelope.max_fee_per_gas()
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// The most the sender's pending transactions can spend: gas limit at
+    /// the max fee, plus value, each.
+    fn pending_cost(&self, from: &Address) -> U256 {
+        self.pending
+            .iter()
+            .filter(|p| p.from == *from)
+            .map(|p| worst_cost(&p.envelope))
+            .fold(U256::ZERO, U256::saturating_add)
+    }
+
+    fn submit(&mut self, tx: PendingTx) -> Result<B256, ChainError> {
+        if self.tx_index.contains_key(&tx.hash) || self.pending.iter().any(|p| p.hash == tx.hash) {
+            return Err(ChainError::AlreadyKnown(tx.hash));
+        }
+        self.check_envelope(&tx.envelope)?;
         let expected = self.next_nonce(&tx.from);
         let got = tx.envelope.nonce();
         if got < expected {
@@ -548,6 +572,20 @@ impl Chain {
             let block = self.build_block(vec![tx], true)?;
             self.commit_block(block);
         } else {
+            // What the sender's earlier pending transactions may spend
+            // must leave enough for this one: the head state does not know
+            // them, and a transaction dropped at mining would leave its
+            // sender waiting for a receipt that never comes.
+            let balance = self.state.balance(&tx.from);
+            let needed = self
+                .pending_cost(&tx.from)
+                .saturating_add(worst_cost(&tx.envelope));
+            if needed > balance {
+                return Err(ChainError::Invalid(format!(
+                    "insufficient funds for this and the sender's pending transactions: \
+                     balance {balance}, needed {needed}"
+                )));
+            }
             // Check it would run now; it is re-checked when mined. Its
             // nonce was checked against the pool above: the head state
             // does not know the sender's earlier pending transactions.
@@ -883,12 +921,13 @@ impl Chain {
             .iter()
             .filter_map(|a| self.signers.get(a).cloned())
             .collect();
-        let automine = self.automine;
+        let (automine, base_fee) = (self.automine, self.base_fee);
         let impersonated = std::mem::take(&mut self.impersonated);
         let events = self.events.clone();
         let programs = self.programs.clone();
         *self = Self::restore(dump, signers);
         self.automine = automine;
+        self.base_fee = base_fee;
         self.impersonated = impersonated;
         self.events = events;
         self.programs = programs;
@@ -901,6 +940,7 @@ impl Chain {
     ) -> Result<PendingTx, ChainError> {
         match tx {
             ReorgTx::Signed(envelope) => {
+                self.check_envelope(&envelope)?;
                 let from = envelope
                     .recover_signer()
                     .map_err(|e| ChainError::Invalid(format!("bad signature: {e}")))?;
@@ -1189,6 +1229,14 @@ fn block_env(number: u64, timestamp: u64, basefee: u64) -> BlockEnv {
     }
 }
 
+/// The most `envelope` can spend: its gas limit at its max fee, plus its
+/// value.
+fn worst_cost(envelope: &TxEnvelope) -> U256 {
+    U256::from(envelope.gas_limit())
+        .saturating_mul(U256::from(envelope.max_fee_per_gas()))
+        .saturating_add(envelope.value())
+}
+
 /// revm's view of a signed transaction from `from`.
 fn tx_env(envelope: &TxEnvelope, from: Address, basefee: u64) -> TxEnv {
     let offered = envelope.max_fee_per_gas();
@@ -1231,7 +1279,8 @@ fn call_env(request: &TransactionRequest, chain_id: u64, cap: u64) -> TxEnv {
         caller: request.from.unwrap_or_default(),
         gas_limit: request.gas.unwrap_or(cap).min(cap),
         gas_price,
-        gas_priority_fee: request.max_priority_fee_per_gas,
+        // The tip is dropped, as for transactions.
+        gas_priority_fee: request.max_fee_per_gas.map(|_| 0),
         kind: request.to.unwrap_or(TxKind::Create),
         value: request.value.unwrap_or_default(),
         data: request.input.input().cloned().unwrap_or_default(),

@@ -341,13 +341,11 @@ fn load_code<DB: Database>(ctx: &mut DevContext<DB>, address: Address) -> (B256,
                 .as_ref()
                 .map(|c| c.original_bytes())
                 .unwrap_or_default();
-            // An account missing before this transaction but created in it
-            // (its code deployed a moment ago) has its code's hash, not
-            // zero: a program created and activated in one transaction.
-            if account.data.is_loaded_as_not_existing()
-                && !account.data.is_created()
-                && code.is_empty()
-            {
+            // EIP-1052 as revm and Nitro read it: an empty account (no
+            // code, nonce or balance) has hash zero. An account created in
+            // this transaction has nonce 1 (EIP-161): a program created and
+            // activated in one transaction has its code's hash.
+            if info.is_empty() {
                 (B256::ZERO, code)
             } else {
                 (info.code_hash, code)
@@ -409,7 +407,12 @@ fn run_program<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> I
         basefee: U256::from(ctx.block.basefee),
         coinbase: ctx.block.beneficiary,
         gas_limit: ctx.block.gas_limit,
-        gas_price: U256::from(ctx.tx.gas_price),
+        // What the transaction pays per gas (the tip dropped), as EVM
+        // GASPRICE answers it.
+        gas_price: U256::from(revm::context_interface::Transaction::effective_gas_price(
+            &ctx.tx,
+            u128::from(ctx.block.basefee),
+        )),
         origin: ctx.tx.caller,
     };
     let msg = Message {

@@ -196,19 +196,15 @@ fn rpc_header(block: &MinedBlock) -> Header {
     }
 }
 
-/// The length of `block`'s RLP encoding (header, transactions, no uncles).
+/// The length of `block`'s RLP encoding (header, transactions, no
+/// uncles), counted without encoding or copying it.
 fn block_size(block: &MinedBlock) -> usize {
     use alloy_rlp::Encodable;
-    let body = alloy_consensus::BlockBody::<TxEnvelope> {
-        transactions: block.txs.iter().map(|t| t.envelope.clone()).collect(),
-        ommers: Vec::new(),
-        withdrawals: None,
-    };
-    alloy_consensus::Block {
-        header: block.header.clone(),
-        body,
-    }
-    .length()
+    let txs: usize = block.txs.iter().map(|t| t.envelope.length()).sum();
+    let txs_list = txs + alloy_rlp::length_of_length(txs);
+    // The empty uncle list is one byte.
+    let payload = block.header.length() + txs_list + 1;
+    payload + alloy_rlp::length_of_length(payload)
 }
 
 /// The RPC form of the `index`th transaction of `block`.

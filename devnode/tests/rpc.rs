@@ -1165,9 +1165,97 @@ async fn blocks_carry_their_size() {
             .unwrap_or_else(|| panic!("block {number} has no size: {raw}"));
         sizes.push(size);
     }
-    // An empty block is its header and two empty lists; one with a
-    // transaction is longer by at least that transaction.
+    // Each is the length of the block's RLP encoding.
+    for (number, size) in sizes.iter().enumerate() {
+        let full = c
+            .provider
+            .get_block_by_number((number as u64).into())
+            .full()
+            .await
+            .unwrap()
+            .unwrap();
+        let block = full.map_transactions(|tx| tx.into_inner()).into_consensus();
+        assert_eq!(
+            *size as usize,
+            alloy::rlp::Encodable::length(&block),
+            "block {number}"
+        );
+    }
     let empty = *sizes.last().expect("blocks");
-    assert!(empty > 500, "{sizes:?}");
     assert!(sizes[1] > empty + 100, "{sizes:?}");
+}
+
+/// A Stylus program reads the price the transaction pays per gas (the
+/// base fee, the tip dropped), as EVM `GASPRICE` does, not its max fee.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_reads_the_gas_price_paid() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let wasm = wat::parse_str(
+        r#"(module
+            (import "vm_hooks" "read_args" (func (param i32)))
+            (import "vm_hooks" "write_result" (func (param i32 i32)))
+            (import "vm_hooks" "tx_gas_price" (func $price (param i32)))
+            (memory (export "memory") 1 128)
+            (func (export "user_entrypoint") (param i32) (result i32)
+                i32.const 0 call $price
+                i32.const 0 i32.const 32 call 1
+                i32.const 0))"#,
+    )
+    .expect("test module parses");
+    let program = pond_devnode::deploy::deploy_program(&c.provider, c.accounts[0], &wasm)
+        .await
+        .expect("deployed")
+        .address;
+    let base = u128::from(pond_devnode::chain::BASE_FEE);
+    let out = c
+        .provider
+        .call(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(program)
+                .with_max_fee_per_gas(base * 3)
+                .with_max_priority_fee_per_gas(base),
+        )
+        .await
+        .expect("call");
+    assert_eq!(U256::from_be_slice(&out), U256::from(base));
+}
+
+/// With automine off, a sender cannot queue more than it can pay for: a
+/// transaction whose cost, with the sender's pending ones, exceeds its
+/// balance is refused at once instead of being dropped at mining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_automine_off_pending_spending_counts_against_the_balance() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let poor = c.accounts[5];
+    let _: Value = c
+        .dev("anvil_setBalance", json!([poor, "0x38d7ea4c68000"]))
+        .await; // 0.001 ether
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let spend = |nonce: u64| {
+        TransactionRequest::default()
+            .with_from(poor)
+            .with_to(Address::repeat_byte(0x59))
+            .with_value(U256::from(6u64) * U256::from(10u64).pow(U256::from(14)))
+            .with_nonce(nonce)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(u128::from(pond_devnode::chain::BASE_FEE))
+            .with_max_priority_fee_per_gas(0)
+    };
+    let first = c
+        .provider
+        .send_transaction(spend(0))
+        .await
+        .expect("admitted");
+    let second = c.provider.send_transaction(spend(1)).await;
+    let refused = second.expect_err("0.0006 + 0.0006 ether exceeds 0.001");
+    assert!(
+        refused.to_string().contains("insufficient funds"),
+        "{refused}"
+    );
+    let _: String = c.dev("evm_mine", json!([])).await;
+    assert!(first.get_receipt().await.expect("mined").status());
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }

@@ -29,6 +29,7 @@ fn charge(caller: &mut Ctx<'_>, gas: u64) -> Result<(), Trap> {
     let cost = gas.saturating_mul(FUEL_PER_GAS);
     if fuel < cost {
         caller.set_fuel(0)?;
+        caller.data_mut().out_of_ink = true;
         return Err(Trap::new("out of ink"));
     }
     caller.set_fuel(fuel - cost)

@@ -188,6 +188,7 @@ impl Programs {
             return_data: Vec::new(),
             cache: HashMap::new(),
             memory: None,
+            out_of_ink: false,
         };
         let mut store = Store::new(&self.engine, frame);
         let setup = store.set_fuel(fuel).map_err(|e| e.to_string());
@@ -215,10 +216,13 @@ impl Programs {
             Ok(Err(trap)) => match trap.i32_exit_status() {
                 Some(0) => Status::Success,
                 Some(_) => Status::Revert,
-                // wasmi's metering, or a host import charging past the
-                // ink left (which empties it).
-                None if trap.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel)
-                    || fuel_left == 0 =>
+                // wasmi's metering or a host import charging past the ink
+                // left; a stack overflow spends it all too, as Nitro's
+                // depth error does.
+                None if matches!(
+                    trap.as_trap_code(),
+                    Some(wasmi::TrapCode::OutOfFuel | wasmi::TrapCode::StackOverflow)
+                ) || store.data().out_of_ink =>
                 {
                     Status::OutOfInk
                 }
@@ -291,6 +295,8 @@ struct Frame {
     /// Storage cache: slot → (value, dirty).
     cache: HashMap<B256, (B256, bool)>,
     memory: Option<Memory>,
+    /// A host import found too little ink left for its cost.
+    out_of_ink: bool,
 }
 
 impl Frame {
