@@ -63,14 +63,7 @@ impl Client {
         let tx = TransactionRequest::default()
             .with_from(self.accounts[0])
             .with_deploy_code(pond_devnode::deploy::evm_init_code(&EMITTER));
-        let receipt = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("receipt");
+        let receipt = self.mined(tx).await;
         receipt.contract_address.expect("created")
     }
 
@@ -79,17 +72,21 @@ impl Client {
             .with_from(self.accounts[0])
             .with_to(emitter)
             .with_input(topic.to_vec());
-        let receipt = self
-            .provider
+        let receipt = self.mined(tx).await;
+        assert!(receipt.status());
+        assert_eq!(receipt.inner.logs().len(), 1);
+        receipt.block_number.expect("mined")
+    }
+
+    /// Sends `tx` and waits for its receipt.
+    async fn mined(&self, tx: TransactionRequest) -> alloy::rpc::types::TransactionReceipt {
+        self.provider
             .send_transaction(tx)
             .await
             .expect("sent")
             .get_receipt()
             .await
-            .expect("receipt");
-        assert!(receipt.status());
-        assert_eq!(receipt.inner.logs().len(), 1);
-        receipt.block_number.expect("mined")
+            .expect("mined")
     }
 
     async fn dev<
@@ -128,14 +125,7 @@ async fn standard_methods_and_chain_facts() {
         .with_from(c.accounts[1])
         .with_to(to)
         .with_value(U256::from(1_000));
-    let receipt = c
-        .provider
-        .send_transaction(tx)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = c.mined(tx).await;
     assert!(receipt.status());
     assert_eq!(receipt.block_number, Some(1));
     assert_eq!(c.provider.get_balance(to).await.unwrap(), U256::from(1_000));
@@ -822,14 +812,7 @@ async fn a_tip_is_not_charged() {
                 .with_max_priority_fee_per_gas(1_000_000_000)
         };
         let before = c.provider.get_balance(c.accounts[1]).await.unwrap();
-        let receipt = c
-            .provider
-            .send_transaction(tx)
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        let receipt = c.mined(tx).await;
         assert_eq!(receipt.effective_gas_price, base, "legacy: {legacy}");
         let after = c.provider.get_balance(c.accounts[1]).await.unwrap();
         assert_eq!(
@@ -987,20 +970,12 @@ async fn a_trapping_program_reverts_and_returns_the_unused_gas() {
     );
 
     let send = |to: Address, gas: u64| {
-        let tx = TransactionRequest::default()
-            .with_from(c.accounts[0])
-            .with_to(to)
-            .with_gas_limit(gas);
-        let provider = c.provider.clone();
-        async move {
-            provider
-                .send_transaction(tx)
-                .await
-                .expect("sent")
-                .get_receipt()
-                .await
-                .expect("mined")
-        }
+        c.mined(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(to)
+                .with_gas_limit(gas),
+        )
     };
     let trapped = send(trap, 1_000_000).await;
     assert!(!trapped.status());
@@ -1049,17 +1024,12 @@ async fn a_program_created_and_activated_in_one_transaction_runs() {
     let jumpi = factory.iter().position(|b| *b == 0x57).expect("jumpi");
     factory[jumpi - 1] = revert_at;
     let deployed = c
-        .provider
-        .send_transaction(
+        .mined(
             TransactionRequest::default()
                 .with_from(c.accounts[0])
                 .with_deploy_code(pond_devnode::deploy::evm_init_code(&factory)),
         )
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
+        .await;
     let factory = deployed.contract_address.expect("factory");
 
     let wasm = wat::parse_str(
@@ -1099,17 +1069,12 @@ async fn a_program_created_and_activated_in_one_transaction_runs() {
     let version = IArbWasm::programVersionCall::abi_decode_returns(&version).expect("u16");
     assert_eq!(version, pond_devnode::arbwasm::STYLUS_VERSION);
     let ran = c
-        .provider
-        .send_transaction(
+        .mined(
             TransactionRequest::default()
                 .with_from(c.accounts[0])
                 .with_to(program),
         )
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
+        .await;
     assert!(ran.status(), "the program runs");
 }
 
