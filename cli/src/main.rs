@@ -143,6 +143,12 @@ struct Up {
     /// example jobs; deal and mediation windows shortened to one minute.
     #[arg(long, conflicts_with = "rpc")]
     demo: bool,
+    /// Empty the index first and index the chain again from the
+    /// deployment block (after the chain lost more blocks than the index
+    /// can roll back: a reset or restored chain). With devnode this
+    /// happens by itself.
+    #[arg(long)]
+    reindex: bool,
 }
 
 /// Runs the command; a failure is one line on stderr (the error and its
@@ -345,9 +351,16 @@ async fn run_up(up: Up) -> eyre::Result<()> {
     let store = Store::open(&database_url)
         .await
         .wrap_err("opening the database")?;
+    if up.reindex {
+        store.reset().await.wrap_err("emptying the index")?;
+        println!("index       emptied (--reindex): indexing again from the deployment block");
+    }
     let mut config = IndexerConfig::new(&rpc_url, deployment.clone());
     config.ws_url = ws_url;
     config.confirmations = up.confirmations;
+    // A chain this process runs (restored from an older --state, say) is
+    // indexed again by itself; an external one needs --reindex.
+    config.reindex_after_deep_reorg = node.is_some();
     if node.is_some() {
         config.poll_interval = Duration::from_millis(100);
     }

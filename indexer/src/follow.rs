@@ -46,7 +46,11 @@ pub enum IndexerError {
         actual: u64,
     },
     /// A reorg deeper than the kept block window.
-    #[error("reorg deeper than the {0}-block window")]
+    #[error(
+        "the chain lost more blocks than the {0} the index can roll back (a reset or restored \
+         chain?): index it again from the deployment block with `pond up --rpc … --reindex`, \
+         or delete the index database"
+    )]
     ReorgTooDeep(u64),
 }
 
@@ -71,6 +75,12 @@ pub struct IndexerConfig {
     pub poll_interval: Duration,
     /// Recent blocks whose hashes are kept for reorg detection.
     pub reorg_window: u64,
+    /// When the chain lost more blocks than `reorg_window` (a reset or
+    /// restored chain), empty the index and follow the chain again from
+    /// the deployment block instead of stopping with
+    /// [`IndexerError::ReorgTooDeep`] (right for a chain this process runs
+    /// itself).
+    pub reindex_after_deep_reorg: bool,
 }
 
 impl IndexerConfig {
@@ -87,6 +97,7 @@ impl IndexerConfig {
             concurrency: 4,
             poll_interval: Duration::from_millis(500),
             reorg_window: 128,
+            reindex_after_deep_reorg: false,
         }
     }
 }
@@ -554,6 +565,23 @@ impl Indexer {
                 <= self.config.deployment.deployment_block =>
             {
                 self.config.deployment.deployment_block.saturating_sub(1)
+            }
+            None if self.config.reindex_after_deep_reorg => {
+                tracing::warn!(
+                    window = self.config.reorg_window,
+                    "the chain lost more blocks than the index can roll back (a reset or \
+                     restored chain): indexing it again from the deployment block"
+                );
+                self.store.reset().await?;
+                let fork = self.config.deployment.deployment_block.saturating_sub(1);
+                self.progress.indexed.store(fork, Ordering::Relaxed);
+                // Everything above the fork is gone: subscribers re-read.
+                let _ = self.updates.send(Update::Removed {
+                    fork,
+                    events: Vec::new(),
+                    changed: Vec::new(),
+                });
+                return Ok(());
             }
             None => return Err(IndexerError::ReorgTooDeep(self.config.reorg_window)),
         };

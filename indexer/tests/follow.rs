@@ -244,3 +244,58 @@ async fn restarts_at_random_points_leave_no_gap_and_no_duplicate() {
     let offers = events.iter().filter(|e| e.name == "OfferPosted").count();
     assert_eq!(offers, 20, "every offer exactly once");
 }
+
+/// The chain the index followed is replaced by one that shares none of its
+/// recent blocks (a reset or restored chain, deeper than the reorg
+/// window): by default the indexer stops with a message that says what to
+/// do; told to re-index, it empties the index, announces the removal and
+/// follows the new chain to exactly a fresh index of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_that_lost_more_than_the_window_is_indexed_again() {
+    let store = Store::open(&testkit::sqlite_url()).await.expect("open");
+    {
+        let first = Stack::start().await;
+        lifecycle(&first).await;
+        let (running, _) = start(&store, config(&first));
+        converge(&first, &store).await;
+        running.stop().await;
+    }
+    let second = Stack::start().await;
+    let provider = second.accounts[2];
+    second.fund(provider, tokens(500)).await;
+    second.register_provider(provider, 2).await;
+    second.post_offer(provider, tokens(7)).await;
+    let mut narrow = config(&second);
+    narrow.reorg_window = 2;
+
+    let refused = Indexer::new(store.clone(), narrow.clone())
+        .run(watch::channel(false).1)
+        .await;
+    match refused {
+        Err(e @ pond_indexer::follow::IndexerError::ReorgTooDeep(2)) => {
+            assert!(e.to_string().contains("--reindex"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    narrow.reindex_after_deep_reorg = true;
+    let (running, mut updates) = start(&store, narrow);
+    converge(&second, &store).await;
+    running.stop().await;
+    let mut removed_at = None;
+    while let Ok(update) = updates.try_recv() {
+        if let Update::Removed { fork, .. } = update {
+            removed_at = Some(fork);
+        }
+    }
+    assert_eq!(
+        removed_at,
+        Some(second.deployment.deployment_block.saturating_sub(1)),
+        "subscribers told everything above the deployment is gone"
+    );
+    let fresh = Store::open(&testkit::sqlite_url()).await.expect("open");
+    let (again, _) = start(&fresh, config(&second));
+    converge(&second, &fresh).await;
+    again.stop().await;
+    testkit::assert_same_index(&store, &fresh).await;
+}

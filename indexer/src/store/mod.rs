@@ -393,6 +393,51 @@ impl Store {
         }
     }
 
+    /// Empties the index (every projection row, raw event, block hash,
+    /// journal entry and the checkpoint), in one transaction: the chain it
+    /// followed is gone (a reset or restored chain that lost more blocks
+    /// than a rollback can undo), and it is indexed again from the start.
+    ///
+    /// # Errors
+    /// Database failure (then nothing is removed).
+    pub async fn reset(&self) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?.detach();
+        sqlx::query(if self.backend == Backend::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        })
+        .execute(&mut conn)
+        .await?;
+        let mut emptied = Ok(());
+        let tables = rows::TABLES.iter().map(|t| t.name).chain([
+            "events",
+            "blocks",
+            "journal",
+            "checkpoint",
+        ]);
+        for table in tables {
+            // Names from this crate's own list, never from input.
+            if let Err(e) = sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut conn)
+                .await
+            {
+                emptied = Err(e);
+                break;
+            }
+        }
+        match emptied {
+            Ok(()) => {
+                sqlx::query("COMMIT").execute(&mut conn).await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+                Err(e.into())
+            }
+        }
+    }
+
     /// Forgets journal entries and block hashes below `number` (older than
     /// any reorg the indexer will handle).
     ///
