@@ -147,14 +147,29 @@ fn hardware(row: &Row, prefix: &str) -> Hardware {
     }
 }
 
-/// A job.
-pub struct Job(pub Row);
+/// A job: its row, and whether a reorg removed it (then the row is its
+/// last image; only subscriptions show removed rows).
+pub struct Job(pub Row, pub bool);
+
+impl Job {
+    /// A job as the index holds it.
+    #[must_use]
+    pub fn stored(row: Row) -> Self {
+        Self(row, false)
+    }
+}
 
 #[Object]
 impl Job {
     /// Job id (decimal).
     async fn id(&self) -> String {
         num(&self.0, "id")
+    }
+    /// True when a chain reorganization removed this job (its posting is
+    /// no longer on the chain): this is its last image. Only the
+    /// `jobChanges` subscription shows removed jobs.
+    async fn removed(&self) -> bool {
+        self.1
     }
     /// Creator address.
     async fn creator(&self) -> String {
@@ -241,7 +256,7 @@ impl Job {
             .await?
             .into_iter()
             .next()
-            .map(Deal))
+            .map(Deal::stored))
     }
     /// Bids, for auctions: the best (lowest price) first.
     async fn bids(&self, ctx: &Context<'_>) -> Result<Vec<Bid>> {
@@ -273,8 +288,17 @@ pub struct Bid {
     pub placed_at: i64,
 }
 
-/// A deal.
-pub struct Deal(pub Row);
+/// A deal: its row, and whether a reorg removed it (then the row is its
+/// last image; only subscriptions show removed rows).
+pub struct Deal(pub Row, pub bool);
+
+impl Deal {
+    /// A deal as the index holds it.
+    #[must_use]
+    pub fn stored(row: Row) -> Self {
+        Self(row, false)
+    }
+}
 
 /// One state a deal went through.
 #[derive(SimpleObject)]
@@ -296,6 +320,12 @@ impl Deal {
     /// Deal id.
     async fn id(&self) -> String {
         num(&self.0, "id")
+    }
+    /// True when a chain reorganization removed this deal (its match is no
+    /// longer on the chain): this is its last image. Only the
+    /// `dealChanges` subscription shows removed deals.
+    async fn removed(&self) -> bool {
+        self.1
     }
     /// Job id.
     async fn job_id(&self) -> String {
@@ -403,7 +433,7 @@ impl Deal {
             .await?
             .into_iter()
             .next()
-            .map(Job))
+            .map(Job::stored))
     }
     /// The mediation case, if the deal was challenged.
     async fn case(&self, ctx: &Context<'_>) -> Result<Option<Case>> {
@@ -479,7 +509,7 @@ impl Provider {
             load(ctx, &rows::DEALS, "provider", &text(&self.0, "address"))
                 .await?
                 .into_iter()
-                .map(Deal)
+                .map(Deal::stored)
                 .collect(),
         )
     }

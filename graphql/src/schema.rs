@@ -449,7 +449,7 @@ impl QueryRoot {
             .row(&rows::JOBS, &[key])
             .await
             .map_err(store_error)?
-            .map(Job))
+            .map(Job::stored))
     }
 
     /// Jobs, filtered and paginated.
@@ -498,7 +498,7 @@ impl QueryRoot {
                 after,
             )
             .await?;
-        Ok(connection(found, more, column, "id", Job))
+        Ok(connection(found, more, column, "id", Job::stored))
     }
 
     /// A deal by id.
@@ -509,7 +509,7 @@ impl QueryRoot {
             .row(&rows::DEALS, &[key])
             .await
             .map_err(store_error)?
-            .map(Deal))
+            .map(Deal::stored))
     }
 
     /// Deals, filtered and paginated by id.
@@ -545,7 +545,7 @@ impl QueryRoot {
                 after,
             )
             .await?;
-        Ok(connection(found, more, "id", "id", Deal))
+        Ok(connection(found, more, "id", "id", Deal::stored))
     }
 
     /// A provider by address.
@@ -888,20 +888,27 @@ fn matches_row(row: &Row, id: &Option<Val>, account: &Option<Val>, parties: &[&s
     id_ok && account_ok
 }
 
-fn changed_rows(update: &Update, table: &'static str) -> Vec<Row> {
+/// The rows of `table` an update changed, in order, each with whether a
+/// reorg removed it (then the row is its last image).
+fn changed_rows(update: &Update, table: &'static str) -> Vec<(Row, bool)> {
     let changed = match update {
         Update::Indexed { changed, .. } | Update::Removed { changed, .. } => changed,
     };
     changed
         .iter()
         .filter(|c| c.table == table)
-        .filter_map(|c| c.row.clone())
+        .filter_map(|c| match (&c.row, &c.removed) {
+            (Some(row), _) => Some((row.clone(), false)),
+            (None, Some(last)) => Some((last.clone(), true)),
+            (None, None) => None,
+        })
         .collect()
 }
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// Jobs as they change (optionally one id, or one creator or relayer).
+    /// Jobs as they change (optionally one id, or one creator or relayer);
+    /// a job a reorg removed comes once more with `removed: true`.
     async fn job_changes(
         &self,
         ctx: &Context<'_>,
@@ -916,15 +923,16 @@ impl SubscriptionRoot {
                 Err(e) => vec![Err(e)],
                 Ok(update) => changed_rows(&update, rows::JOBS.name)
                     .into_iter()
-                    .filter(|row| matches_row(row, &id, &account, &["creator", "relayer"]))
-                    .map(|row| Ok(Job(row)))
+                    .filter(|(row, _)| matches_row(row, &id, &account, &["creator", "relayer"]))
+                    .map(|(row, removed)| Ok(Job(row, removed)))
                     .collect(),
             };
             futures::stream::iter(items)
         }))
     }
 
-    /// Deals as they change (optionally one id, or one provider or creator).
+    /// Deals as they change (optionally one id, or one provider or creator);
+    /// a deal a reorg removed comes once more with `removed: true`.
     async fn deal_changes(
         &self,
         ctx: &Context<'_>,
@@ -936,7 +944,7 @@ impl SubscriptionRoot {
         let stream = updates(ctx)?;
         Ok(stream.flat_map(move |update| {
             // In the order the batch changed them.
-            let rows: Vec<Row> = match &update {
+            let rows: Vec<(Row, bool)> = match &update {
                 Err(_) => Vec::new(),
                 Ok(update) => changed_rows(update, rows::DEALS.name),
             };
@@ -944,8 +952,8 @@ impl SubscriptionRoot {
                 Err(e) => vec![Err(e)],
                 Ok(_) => rows
                     .into_iter()
-                    .filter(|row| matches_row(row, &id, &account, &["provider", "creator"]))
-                    .map(|row| Ok(Deal(row)))
+                    .filter(|(row, _)| matches_row(row, &id, &account, &["provider", "creator"]))
+                    .map(|(row, removed)| Ok(Deal(row, removed)))
                     .collect(),
             };
             futures::stream::iter(items)

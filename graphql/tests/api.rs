@@ -227,6 +227,30 @@ where
     serde_json::from_str(message.to_text().expect("text")).expect("json")
 }
 
+/// Deposits until the subscription `probe` (`Deposited` events) sees one:
+/// then every subscription sent before it listens. One deposit is not
+/// enough: it can be indexed before the probe is polled. Returns the
+/// other messages seen meanwhile.
+async fn probe_until_listening<S>(socket: &mut S, s: &Stack) -> Vec<Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut others = Vec::new();
+    for _ in 0..20 {
+        s.fund(s.accounts[3], tokens(1)).await;
+        let until = tokio::time::Instant::now() + Duration::from_secs(1);
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, socket.next()).await {
+            let value: Value =
+                serde_json::from_str(message.to_text().expect("text")).expect("json");
+            if value["id"] == "probe" {
+                return others;
+            }
+            others.push(value);
+        }
+    }
+    panic!("the probe subscription never saw a deposit: {others:?}");
+}
+
 async fn each_deal_change_once_in_order(api: &Api, protocol: &str, subscribe: &str, data: &str) {
     let mut request = api.server.ws_url().into_client_request().expect("request");
     request
@@ -269,12 +293,7 @@ async fn each_deal_change_once_in_order(api: &Api, protocol: &str, subscribe: &s
             .expect("subscribe");
     }
     let s = &api.stack;
-    s.fund(s.accounts[3], tokens(1)).await;
-    loop {
-        let value = next_message(&mut socket).await;
-        if value["type"] == data && value["id"] == "probe" {
-            break;
-        }
+    for value in probe_until_listening(&mut socket, s).await {
         assert_ne!(value["id"], "1", "no deal changed yet: {value}");
     }
     let deal = lifecycle(s).await;
@@ -347,4 +366,83 @@ async fn a_subscriber_of_another_server_on_postgres_sees_each_deal_change_once_i
     assert_eq!(meta["isReady"], true);
     assert_eq!(meta["lagBlocks"], 0);
     let _ = api.stop.send(true);
+}
+
+/// A job a reorg removes is announced to `jobChanges` subscribers: its
+/// last image once more, with `removed: true` (before, they last saw it
+/// open and were never told it is gone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_a_reorg_removes_is_announced_as_removed() {
+    let api = api().await;
+    let s = &api.stack;
+    let creator = s.accounts[1];
+    s.fund(creator, tokens(1_000)).await;
+    api.caught_up().await;
+    let mut request = api.server.ws_url().into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws");
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init"}).to_string().into(),
+        ))
+        .await
+        .expect("init");
+    let ack = next_message(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack");
+    for (id, query) in [
+        ("1", "subscription { jobChanges { id state removed } }"),
+        // A probe, so that subscription 1 is known to listen (see above).
+        (
+            "probe",
+            "subscription { events(name: \"Deposited\") { name } }",
+        ),
+    ] {
+        socket
+            .send(Message::Text(
+                json!({"id": id, "type": "subscribe", "payload": {"query": query}})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .expect("subscribe");
+    }
+    probe_until_listening(&mut socket, s).await;
+    let receipt = s
+        .post_job(creator, s.job_spec(tokens(100), U256::ZERO, 0).await)
+        .await;
+    let posted: pond_bindings::market::IMarket::JobPosted = event(&receipt);
+    let mut changes = Vec::new();
+    while changes.len() < 2 {
+        let value = next_message(&mut socket).await;
+        if value["id"] == "1" && value["type"] == "next" {
+            changes.push(value["payload"]["data"]["jobChanges"].clone());
+            if changes.len() == 1 {
+                // Now the posting's block goes.
+                use alloy::providers::Provider as _;
+                let _: Value = s
+                    .provider
+                    .raw_request("anvil_reorg".into(), (1u64, Vec::<()>::new()))
+                    .await
+                    .expect("reorg");
+            }
+        }
+    }
+    let id = posted.jobId.to_string();
+    assert_eq!(
+        changes[0],
+        json!({ "id": id, "state": "open", "removed": false })
+    );
+    assert_eq!(
+        changes[1],
+        json!({ "id": id, "state": "open", "removed": true })
+    );
+    assert!(
+        api.query(&format!("{{ job(id: \"{id}\") {{ id }} }}"))
+            .await["data"]["job"]
+            .is_null(),
+        "gone from queries too"
+    );
 }

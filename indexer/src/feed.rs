@@ -221,6 +221,8 @@ struct ChangedWire {
     table: String,
     key: Vec<Val>,
     row: Option<Row>,
+    #[serde(default)]
+    removed: Option<Row>,
 }
 
 impl Serialize for Changed {
@@ -229,6 +231,7 @@ impl Serialize for Changed {
             table: self.table.to_owned(),
             key: self.key.clone(),
             row: self.row.clone(),
+            removed: self.removed.clone(),
         }
         .serialize(serializer)
     }
@@ -243,6 +246,7 @@ impl<'de> Deserialize<'de> for Changed {
             table: table.name,
             key: wire.key,
             row: wire.row,
+            removed: wire.removed,
         })
     }
 }

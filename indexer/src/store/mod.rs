@@ -125,6 +125,9 @@ pub struct Changed {
     pub key: Vec<Val>,
     /// The row now (`None`: deleted).
     pub row: Option<Row>,
+    /// When a reorg's rollback deleted the row: its last image before
+    /// (so subscribers can be told what is gone).
+    pub removed: Option<Row>,
 }
 
 /// The store.
@@ -921,6 +924,9 @@ async fn rollback(
     .fetch_all(&mut *conn)
     .await?;
     let mut restored: HashMap<(&'static str, String), Changed> = HashMap::new();
+    // Each row's image before the rollback (its first journal entry met,
+    // the latest change), for rows the rollback deletes.
+    let mut before: HashMap<(&'static str, String), Option<Row>> = HashMap::new();
     for entry in entries {
         let name: String = entry.get(0);
         let key_text: String = entry.get(1);
@@ -933,13 +939,23 @@ async fn rollback(
             .map(|text| serde_json::from_str(&text))
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id = (table.name, key_text);
+        if !before.contains_key(&id) {
+            let image = load(conn, table, &key).await?;
+            before.insert(id.clone(), image);
+        }
         write(conn, table, &key, row.as_ref()).await?;
+        let removed = match &row {
+            None => before.get(&id).cloned().flatten(),
+            Some(_) => None,
+        };
         restored.insert(
-            (table.name, key_text),
+            id,
             Changed {
                 table: table.name,
                 key,
                 row,
+                removed,
             },
         );
     }
@@ -1255,7 +1271,12 @@ impl Batch {
         all.sort_unstable_by_key(|(change, ..)| *change);
         let changed: Vec<Changed> = all
             .into_iter()
-            .map(|(_, table, key, row)| Changed { table, key, row })
+            .map(|(_, table, key, row)| Changed {
+                table,
+                key,
+                row,
+                removed: None,
+            })
             .collect();
         if checkpoint.number < self.journal_from {
             insert_block(&mut self.conn, checkpoint).await?;
