@@ -387,4 +387,25 @@ mod tests {
         assert_eq!(long.len() as u64, MAX_SCAN);
         assert_eq!((long[0], long[long.len() - 1]), (10, 10 + MAX_SCAN - 1));
     }
+
+    /// A run that panics (a bug in an executor, a host fault) is reported
+    /// under its key, as a failure the agent keeps (the deal is retried),
+    /// and the other runs go on.
+    #[tokio::test]
+    async fn a_panicking_run_is_a_failure_known_by_its_key() {
+        let mut tasks: Tasks<u32, u32> = Tasks::new();
+        tasks.spawn(1, async { panic!("an executor bug") });
+        tasks.spawn(2, async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            7
+        });
+        assert_eq!(tasks.len(), 2);
+        let (key, output) = tasks.next().await.expect("one finished");
+        assert_eq!(key, 1);
+        let why = output.expect_err("a panic is a failure");
+        assert!(why.contains("panicked"), "{why}");
+        assert!(tasks.contains(&2) && !tasks.contains(&1));
+        assert_eq!(tasks.next().await, Some((2, Ok(7))));
+        assert_eq!(tasks.len(), 0);
+    }
 }
