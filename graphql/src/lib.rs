@@ -15,6 +15,7 @@
 pub mod introspection;
 pub mod objects;
 pub mod schema;
+pub mod subscriptions;
 
 use std::{
     net::SocketAddr,
@@ -26,7 +27,7 @@ use std::{
 };
 
 use async_graphql::{dataloader::DataLoader, http::GraphiQLSource, EmptyMutation, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::{DefaultBodyLimit, State},
     http::StatusCode,
@@ -204,7 +205,7 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema))
+        .route("/graphql/ws", get(subscriptions::subscriptions))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))

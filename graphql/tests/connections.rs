@@ -102,3 +102,46 @@ async fn silent_connections_cannot_stall_the_api() {
         "{ack:?}"
     );
 }
+
+/// A WebSocket that never sends `connection_init` is closed with 4408 (the
+/// graphql-transport-ws initialisation timeout) once the limit passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_initialises_is_closed_with_4408() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let store = Store::open(&testkit::sqlite_url()).await.expect("store");
+    let (updates, _) = tokio::sync::broadcast::channel(16);
+    let state = ApiState {
+        store,
+        updates,
+        progress: std::sync::Arc::new(Progress::default()),
+        chain_id: 412_346,
+    };
+    let server = Server::start(router(state, None), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    let mut request = server.ws_url().into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgraded");
+    let started = std::time::Instant::now();
+    let limit = pond_graphql::subscriptions::INIT_TIMEOUT + Duration::from_secs(5);
+    let closed = loop {
+        let message = tokio::time::timeout(limit, socket.next())
+            .await
+            .expect("closed in time");
+        match message {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    let frame = closed.expect("a close frame");
+    assert_eq!(frame.code, CloseCode::from(4408));
+    assert!(
+        started.elapsed() >= pond_graphql::subscriptions::INIT_TIMEOUT - Duration::from_secs(1)
+    );
+}
