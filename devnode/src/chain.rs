@@ -521,6 +521,12 @@ impl Chain {
     /// and a tip no higher than its max fee (the EVM runs it with the tip
     /// dropped, so it would not see that).
     fn check_envelope(&self, envelope: &TxEnvelope) -> Result<(), ChainError> {
+        let size = envelope.encode_2718_len();
+        if size > MAX_TX_SIZE {
+            return Err(ChainError::Invalid(format!(
+                "transaction size {size} exceeds the maximum {MAX_TX_SIZE} bytes"
+            )));
+        }
         if let Some(id) = envelope.chain_id() {
             if id != self.config.chain_id {
                 return Err(ChainError::WrongChainId {
@@ -1164,6 +1170,7 @@ impl Chain {
     /// # Errors
     /// Unknown block (hash or range beyond the head).
     pub fn logs(&self, filter: &Filter) -> Result<Vec<alloy_rpc_types_eth::Log>, ChainError> {
+        check_filter(filter)?;
         let range = match filter.block_option {
             FilterBlockOption::AtBlockHash(hash) => {
                 let block = self.block_by_hash(&hash).ok_or(ChainError::UnknownBlock)?;
@@ -1227,6 +1234,37 @@ fn block_env(number: u64, timestamp: u64, basefee: u64) -> BlockEnv {
         prevrandao: Some(B256::with_last_byte(1)),
         ..BlockEnv::default()
     }
+}
+
+/// The largest transaction accepted, encoded: 128 KiB, as geth and Nitro
+/// bound their pools (a 60 MiB transaction was mined before).
+pub const MAX_TX_SIZE: usize = 128 * 1024;
+
+/// The most addresses, and topics in one position, a log filter may name:
+/// a filter costs its product on the chain's single thread.
+pub const MAX_FILTER_ITEMS: usize = 1_000;
+
+/// Refuses a log filter that names more than [`MAX_FILTER_ITEMS`] addresses
+/// or topics in one position.
+///
+/// # Errors
+/// [`ChainError::InvalidParams`], naming what is too long.
+pub fn check_filter(filter: &Filter) -> Result<(), ChainError> {
+    let addresses = filter.address.len();
+    if addresses > MAX_FILTER_ITEMS {
+        return Err(ChainError::InvalidParams(format!(
+            "the filter names {addresses} addresses; at most {MAX_FILTER_ITEMS}"
+        )));
+    }
+    for (position, topics) in filter.topics.iter().enumerate() {
+        if topics.len() > MAX_FILTER_ITEMS {
+            return Err(ChainError::InvalidParams(format!(
+                "the filter names {} topics in position {position}; at most {MAX_FILTER_ITEMS}",
+                topics.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The most `envelope` can spend: its gas limit at its max fee, plus its

@@ -292,7 +292,9 @@ pub async fn serve(
     let config = jsonrpsee::server::ServerConfig::builder()
         .set_id_provider(HexIdProvider::default())
         .max_connections(1_000)
-        .max_request_body_size(128 * 1024 * 1024)
+        // Room for a batch of the largest transactions, not for a
+        // stranger's hundred-megabyte body.
+        .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(u32::MAX)
         .build();
     let server = Server::builder()
@@ -556,6 +558,7 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     // ---- polling filters ----
     method!(m, "eth_newFilter", |rpc, p| {
         let filter: Filter = Args::new(&p).next()?;
+        crate::chain::check_filter(&filter).map_err(chain_error)?;
         Ok(json!(rpc.add_filter(FilterKind::Logs(Box::new(filter)))))
     });
     method!(m, "eth_newBlockFilter", |rpc, p| Ok(json!(
@@ -838,7 +841,14 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
     let kind = match args.next::<String>() {
         Ok(name) if name == "newHeads" => Kind::Heads,
         Ok(name) if name == "logs" => match args.optional::<Filter>() {
-            Ok(filter) => Kind::Logs(Box::new(filter.unwrap_or_default())),
+            Ok(filter) => {
+                let filter = filter.unwrap_or_default();
+                if let Err(e) = crate::chain::check_filter(&filter) {
+                    pending.reject(chain_error(e)).await;
+                    return;
+                }
+                Kind::Logs(Box::new(filter))
+            }
             Err(e) => {
                 pending.reject(e).await;
                 return;

@@ -1224,3 +1224,56 @@ async fn with_automine_off_pending_spending_counts_against_the_balance() {
     assert!(first.get_receipt().await.expect("mined").status());
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }
+
+/// Requests a stranger could use to stall the chain's single thread or
+/// fill it are refused with a clear error: a transaction over 128 KiB (a
+/// 60 MiB one was mined), a log filter naming more than 1 000 addresses
+/// (10 000 took 16 s), and a body over 16 MiB; the node keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_transactions_filters_and_bodies_are_refused() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let big = TransactionRequest::default()
+        .with_from(c.accounts[0])
+        .with_to(Address::repeat_byte(0x61))
+        .with_input(vec![0u8; 200 * 1024])
+        .with_gas_limit(30_000_000);
+    let refused = c
+        .provider
+        .send_transaction(big)
+        .await
+        .expect_err("too large");
+    assert!(
+        refused.to_string().contains("exceeds the maximum"),
+        "{refused}"
+    );
+
+    let addresses: Vec<String> = (0..1_001u32)
+        .map(|i| format!("{:#x}", Address::left_padding_from(&i.to_be_bytes())))
+        .collect();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs",
+        "params": [{"fromBlock": "0x0", "address": addresses}]});
+    let answer = c.raw(&body.to_string()).await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1001 addresses")),
+        "{answer}"
+    );
+
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"web3_clientVersion","params":["{}"]}}"#,
+        "x".repeat(17 * 1024 * 1024)
+    );
+    let client = alloy::transports::http::reqwest::Client::new();
+    let status = client
+        .post(c.node.http_url())
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert!(matches!(status, Ok(413) | Err(_)), "{status:?}");
+    assert!(c.provider.get_block_number().await.is_ok(), "still serving");
+}
