@@ -41,6 +41,20 @@ pub const CLIENT_VERSION: &str = concat!("pond-devnode/", env!("CARGO_PKG_VERSIO
 /// Filters not polled for this long are dropped.
 const FILTER_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Hardhat's names of the dev controls, served as anvil serves them.
+pub const HARDHAT_ALIASES: [(&str, &str); 7] = [
+    ("hardhat_mine", "anvil_mine"),
+    ("hardhat_setBalance", "anvil_setBalance"),
+    ("hardhat_setCode", "anvil_setCode"),
+    ("hardhat_setNonce", "anvil_setNonce"),
+    ("hardhat_setStorageAt", "anvil_setStorageAt"),
+    ("hardhat_impersonateAccount", "anvil_impersonateAccount"),
+    (
+        "hardhat_stopImpersonatingAccount",
+        "anvil_stopImpersonatingAccount",
+    ),
+];
+
 /// Every method name the server answers, for the README and the tests.
 pub const METHODS: &[&str] = &[
     "web3_clientVersion",
@@ -90,6 +104,17 @@ pub const METHODS: &[&str] = &[
     "anvil_stopImpersonatingAccount",
     "anvil_reorg",
     "anvil_setNextBlockBaseFeePerGas",
+    "eth_getBlockTransactionCountByHash",
+    "eth_getTransactionByBlockNumberAndIndex",
+    "eth_getTransactionByBlockHashAndIndex",
+    "eth_getBlockReceipts",
+    "hardhat_mine",
+    "hardhat_setBalance",
+    "hardhat_setCode",
+    "hardhat_setNonce",
+    "hardhat_setStorageAt",
+    "hardhat_impersonateAccount",
+    "hardhat_stopImpersonatingAccount",
 ];
 
 /// A polling filter.
@@ -413,6 +438,51 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         .await
     });
 
+    method!(m, "eth_getBlockTransactionCountByHash", |rpc, p| {
+        let hash: B256 = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            Ok(c.block_by_hash(&hash).map(|b| U64::from(b.txs.len())))
+        })
+        .await
+    });
+    method!(m, "eth_getTransactionByBlockNumberAndIndex", |rpc, p| {
+        let mut args = Args::new(&p);
+        let tag: BlockNumberOrTag = args.next()?;
+        let index: U64 = args.next()?;
+        on_chain(&rpc, move |c| {
+            Ok(c.resolve(tag)
+                .ok()
+                .and_then(|n| c.block(n))
+                .and_then(|b| rpc_tx(b, index.to::<usize>())))
+        })
+        .await
+    });
+    method!(m, "eth_getTransactionByBlockHashAndIndex", |rpc, p| {
+        let mut args = Args::new(&p);
+        let hash: B256 = args.next()?;
+        let index: U64 = args.next()?;
+        on_chain(&rpc, move |c| {
+            Ok(c.block_by_hash(&hash)
+                .and_then(|b| rpc_tx(b, index.to::<usize>())))
+        })
+        .await
+    });
+    method!(m, "eth_getBlockReceipts", |rpc, p| {
+        let id: BlockId = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| {
+            let block = match id {
+                BlockId::Hash(hash) => c.block_by_hash(&hash.block_hash),
+                BlockId::Number(tag) => c.resolve(tag).ok().and_then(|n| c.block(n)),
+            };
+            Ok(block.map(|b| {
+                (0..b.txs.len())
+                    .filter_map(|i| rpc_receipt(b, i))
+                    .collect::<Vec<_>>()
+            }))
+        })
+        .await
+    });
+
     method!(m, "eth_getBalance", |rpc, p| {
         let mut args = Args::new(&p);
         let address: Address = args.next()?;
@@ -732,6 +802,10 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     });
 
     // ---- subscriptions ----
+    // Hardhat's names for the same controls, as anvil serves them.
+    for (alias, method) in HARDHAT_ALIASES {
+        m.register_alias(alias, method)?;
+    }
     m.register_subscription(
         "eth_subscribe",
         "eth_subscription",

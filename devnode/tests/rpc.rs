@@ -1277,3 +1277,61 @@ async fn oversized_transactions_filters_and_bodies_are_refused() {
     assert!(matches!(status, Ok(413) | Err(_)), "{status:?}");
     assert!(c.provider.get_block_number().await.is_ok(), "still serving");
 }
+
+/// Block lookups by hash and index, a block's receipts, and Hardhat's
+/// names of the dev controls answer as geth and anvil do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_lookups_by_index_receipts_and_hardhat_aliases() {
+    let c = Client::start(NodeConfig::default()).await;
+    let emitter = c.deploy_emitter().await;
+    let number = c.emit(emitter, topic(9)).await;
+    let block = c
+        .provider
+        .get_block_by_number(number.into())
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = block.header.hash;
+    let tx_hash = block.transactions.hashes().next().expect("one transaction");
+
+    let count: alloy::primitives::U64 = c
+        .dev("eth_getBlockTransactionCountByHash", json!([hash]))
+        .await;
+    assert_eq!(count.to::<u64>(), 1);
+    let by_number: Value = c
+        .dev(
+            "eth_getTransactionByBlockNumberAndIndex",
+            json!([format!("{number:#x}"), "0x0"]),
+        )
+        .await;
+    assert_eq!(by_number["hash"], json!(tx_hash));
+    let by_hash: Value = c
+        .dev(
+            "eth_getTransactionByBlockHashAndIndex",
+            json!([hash, "0x0"]),
+        )
+        .await;
+    assert_eq!(by_hash["hash"], json!(tx_hash));
+    let past_the_end: Value = c
+        .dev(
+            "eth_getTransactionByBlockHashAndIndex",
+            json!([hash, "0x1"]),
+        )
+        .await;
+    assert!(past_the_end.is_null());
+    let receipts: Value = c
+        .dev("eth_getBlockReceipts", json!([format!("{number:#x}")]))
+        .await;
+    assert_eq!(receipts.as_array().map(Vec::len), Some(1));
+    assert_eq!(receipts[0]["transactionHash"], json!(tx_hash));
+
+    let someone = Address::repeat_byte(0x62);
+    let _: Value = c.dev("hardhat_setBalance", json!([someone, "0x2a"])).await;
+    assert_eq!(
+        c.provider.get_balance(someone).await.unwrap(),
+        U256::from(42)
+    );
+    let before = c.provider.get_block_number().await.unwrap();
+    let _: Value = c.dev("hardhat_mine", json!(["0x2"])).await;
+    assert_eq!(c.provider.get_block_number().await.unwrap(), before + 2);
+}
