@@ -465,8 +465,13 @@ async fn lying_oversized_and_stalling_servers_leave_nothing_behind() {
                 ),
                 "{refused:?}"
             ),
+            // Given up by the idle timeout on the body, or, on a loaded
+            // machine, by the headers' deadline: either way in time.
             _ => assert!(
-                matches!(refused, Err(RemoteError::Store(StoreError::Stream(_)))),
+                matches!(
+                    refused,
+                    Err(RemoteError::Store(StoreError::Stream(_)) | RemoteError::TooSlow { .. })
+                ),
                 "{refused:?}"
             ),
         }
