@@ -20,9 +20,14 @@ pub use pond_contract_code::{Contract, CONTRACTS};
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Cargo profile of contract builds.
 pub const PROFILE: &str = "contract";
-/// Compiler flags of contract builds.
+/// Compiler flags of contract builds. The stack is 32 KiB (cargo-stylus's
+/// default), not rustc's 1 MiB: a program's initial memory is paid for
+/// on every call and counts against the 128 pages a transaction's frames
+/// may hold at once, and 17 pages a program made a chain of eight calls
+/// impossible. The stack comes first in memory, so an overflow traps.
 pub const RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Ctarget-cpu=mvp \
-     -Ctarget-feature=+bulk-memory,+sign-ext,+mutable-globals,+nontrapping-fptoint,+multivalue";
+     -Ctarget-feature=+bulk-memory,+sign-ext,+mutable-globals,+nontrapping-fptoint,+multivalue \
+     -Clink-arg=-zstack-size=32768";
 /// Nitro's limit on a program's deployed code, prefix included.
 pub const MAX_COMPRESSED_CODE: usize = pond_stylus_code::MAX_CODE_SIZE;
 
