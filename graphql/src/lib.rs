@@ -6,12 +6,14 @@
 //! - `GET /health`, `GET /ready` (503 until caught up), `GET /metrics`
 //!   (Prometheus text).
 //!
-//! Limits: query depth, complexity, page size (≤ 1 000), request body size
-//! and a request timeout. Bad input gets a GraphQL error; the server stays
-//! up. Operations that read only the schema, in a shape the schema's size
+//! Limits: query depth, page size (≤ 1 000), request body size and a
+//! request timeout; a query's cost counted before it runs, the bytes it
+//! reads bounded as it runs, and the queries served at once (see
+//! [`budget`]). Bad input gets a GraphQL error; the server stays up. Operations that read only the schema, in a shape the schema's size
 //! bounds, run under a deeper limit (see [`introspection`]), so GraphiQL's
 //! explorer and code generators can load the schema.
 
+pub mod budget;
 pub mod introspection;
 pub mod objects;
 pub mod schema;
@@ -43,32 +45,53 @@ pub type PondSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
-/// Most complex query accepted.
-pub const MAX_COMPLEXITY: usize = 5_000;
 /// Largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
-/// Longest a request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a request may take (PostgreSQL cancels a read then too).
+pub const REQUEST_TIMEOUT: Duration = pond_indexer::store::MAX_READ_TIME;
 
-/// Builds the schema over `state`.
+/// Builds the schema over `state` (queries, as `POST /graphql` serves
+/// them).
 #[must_use]
 pub fn schema(state: ApiState) -> PondSchema {
-    schema_with_depth(state, MAX_DEPTH)
+    build_schema(state, MAX_DEPTH, budget::MAX_COST).finish()
 }
 
-fn schema_with_depth(state: ApiState, depth: usize) -> PondSchema {
-    let loader = DataLoader::new(
-        objects::RowsLoader {
-            store: state.store.clone(),
-        },
-        tokio::spawn,
-    );
+/// The schema `/graphql/ws` serves: subscriptions only, each costing at
+/// most [`budget::MAX_SUBSCRIPTION_COST`].
+fn subscription_schema(state: ApiState) -> PondSchema {
+    build_schema(state, MAX_DEPTH, budget::MAX_SUBSCRIPTION_COST)
+        .extension(subscriptions::OnlySubscriptions)
+        .finish()
+}
+
+fn build_schema(
+    state: ApiState,
+    depth: usize,
+    cost: usize,
+) -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, SubscriptionRoot> {
+    let loader = rows_loader(&state.store, None);
     Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
         .data(state)
         .data(loader)
         .limit_depth(depth)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+        .limit_complexity(cost)
+}
+
+/// A loader of nested rows whose reads take from `budget` (a request's),
+/// or from a budget per batch when `None`.
+fn rows_loader(
+    store: &pond_indexer::store::Store,
+    budget: Option<Arc<budget::ReadBudget>>,
+) -> DataLoader<objects::RowsLoader> {
+    DataLoader::new(
+        objects::RowsLoader {
+            store: store.clone(),
+            budget,
+        },
+        tokio::spawn,
+    )
+    .max_batch_size(objects::LOADER_BATCH)
 }
 
 /// Query latency buckets (seconds) of the histogram.
@@ -106,9 +129,13 @@ struct AppState {
     /// The same schema under the deeper limit of bounded schema-only
     /// operations.
     introspection: PondSchema,
+    /// The WebSocket's: subscriptions only, at their own cost limit.
+    subscriptions: PondSchema,
     api: ApiState,
     metrics: Arc<Metrics>,
     rpc: Option<Arc<pond_indexer::rpc::RpcStats>>,
+    /// Permits of the queries served at once.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -120,9 +147,18 @@ async fn graphiql() -> impl IntoResponse {
     )
 }
 
-async fn graphql(State(app): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
+async fn graphql(State(app): State<AppState>, request: GraphQLRequest) -> axum::response::Response {
+    let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
+        return busy();
+    };
     let started = Instant::now();
-    let request = request.into_inner();
+    // The request's byte budget, and a loader of its own that reads from
+    // it (a shared loader would mix requests' rows in one batch).
+    let read_budget = Arc::new(budget::ReadBudget::new(budget::MAX_RESPONSE_BYTES));
+    let request = request
+        .into_inner()
+        .data(read_budget.clone())
+        .data(rows_loader(&app.api.store, Some(read_budget)));
     let schema = if introspection::is_bounded_introspection(&request.query) {
         &app.introspection
     } else {
@@ -130,7 +166,27 @@ async fn graphql(State(app): State<AppState>, request: GraphQLRequest) -> GraphQ
     };
     let response = schema.execute(request).await;
     app.metrics.observe(started.elapsed());
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+/// The answer when [`budget::MAX_IN_FLIGHT`] queries already run: at once,
+/// so a saturated server sheds load instead of queueing it.
+fn busy() -> axum::response::Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": format!(
+                "server busy: {} queries are running; retry in a second",
+                budget::MAX_IN_FLIGHT
+            ),
+            "extensions": { "code": "SERVER_BUSY" },
+        }]
+    });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [("retry-after", "1")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 async fn health() -> &'static str {
@@ -198,10 +254,17 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
     let schema = schema(api.clone());
     let app = AppState {
         schema: schema.clone(),
-        introspection: schema_with_depth(api.clone(), introspection::MAX_INTROSPECTION_DEPTH),
+        introspection: build_schema(
+            api.clone(),
+            introspection::MAX_INTROSPECTION_DEPTH,
+            budget::MAX_COST,
+        )
+        .finish(),
+        subscriptions: subscription_schema(api.clone()),
         api,
         metrics: Arc::default(),
         rpc,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(budget::MAX_IN_FLIGHT)),
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -220,13 +283,14 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
 }
 
 /// The API's connection limits: 768 connections (room for the database
-/// and RPC connections under a 1 024 file limit), 64 per client address;
+/// and RPC connections under a 1 024 file limit), 32 per client address
+/// (half the queries served at once: one address cannot take them all);
 /// a connection that sends no complete request within 10 s is closed,
 /// and one answered (keep-alive, a subscription) after an hour without a
 /// byte either way.
 pub const CONNECTION_LIMITS: pond_listener::ConnectionLimits = pond_listener::ConnectionLimits {
     max_connections: 768,
-    max_per_peer: 64,
+    max_per_peer: 32,
     idle_before_answer: std::time::Duration::from_secs(10),
     idle: std::time::Duration::from_secs(3600),
 };

@@ -9,14 +9,39 @@ use pond_indexer::{
     amount,
     store::{
         rows::{self, Table},
-        Row, Store, Val,
+        ReadBudget, Row, Store, Val,
     },
 };
+
+use crate::{
+    budget,
+    schema::{budget, charge, page_size, store_error},
+};
+
+/// Most keys the loader reads in one query. Every loaded list is bounded
+/// per key (a deal's steps, a case's votes, one row by key), so a batch
+/// stays under [`LOADER_ROWS`].
+pub const LOADER_BATCH: usize = 500;
+
+/// Most rows one loader query reads.
+const LOADER_ROWS: u64 = 10_000;
+
+/// Most steps of one deal: each of its states once.
+const MAX_DEAL_STEPS: usize = pond_bindings::states::DEAL_STATES.len();
+
+/// Most votes in one case: 9 validators a round, 2 rounds (the mediation
+/// contract's `MAX_VALIDATORS_PER_CASE` and `MAX_ROUNDS`).
+const MAX_VOTES_PER_CASE: usize = 18;
 
 /// Loads rows by one column's value, batched across a request.
 pub struct RowsLoader {
     /// The store.
     pub store: Store,
+    /// The request's byte budget, which every loaded row is taken from
+    /// (the loader is made per request); `None` for the schema's own
+    /// loader (subscription messages): each batch then has a budget of its
+    /// own.
+    pub budget: Option<Arc<ReadBudget>>,
 }
 
 /// What to load: rows of `table` whose `column` equals `value`.
@@ -52,9 +77,25 @@ impl async_graphql::dataloader::Loader<LoadKey> for RowsLoader {
             let condition = format!("{column} IN ({})", placeholders.join(", "));
             let binds: Vec<Val> = values.iter().map(|v| Val::Text(v.clone())).collect();
             let order = table.key.join(", ");
+            let own;
+            let budget = match &self.budget {
+                Some(budget) => budget.as_ref(),
+                None => {
+                    own = ReadBudget::new(budget::MAX_RESPONSE_BYTES);
+                    &own
+                }
+            };
             let found = self
                 .store
-                .select(table, &[condition], &binds, &order, 10_000)
+                .select_bounded(
+                    table,
+                    None,
+                    &[condition],
+                    &binds,
+                    &order,
+                    LOADER_ROWS,
+                    budget,
+                )
                 .await
                 .map_err(Arc::new)?;
             for row in found {
@@ -90,8 +131,52 @@ pub async fn load(
             value: value.to_owned(),
         })
         .await
-        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        .map_err(|e| match Arc::try_unwrap(e) {
+            Ok(e) => store_error(e),
+            Err(e) if matches!(*e, pond_indexer::store::StoreError::TooLarge { .. }) => {
+                budget::too_large(budget::MAX_RESPONSE_BYTES)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store query failed");
+                async_graphql::Error::new("internal error reading the index")
+            }
+        })?;
     Ok(rows.map(|r| (*r).clone()).unwrap_or_default())
+}
+
+/// Up to `first` rows of `table` with `column` = `value`, in `order`: a
+/// nested list that may be long (a provider's deals, a job's bids), read
+/// on its own with its own bound instead of through the loader.
+async fn nested_page(
+    ctx: &Context<'_>,
+    table: &'static Table,
+    column: &'static str,
+    value: String,
+    order: &str,
+    first: Option<i32>,
+) -> Result<Vec<Row>> {
+    let first = page_size(first)?;
+    let store = &ctx.data::<crate::ApiState>()?.store;
+    store
+        .select_bounded(
+            table,
+            None,
+            &[format!("{column} = $1")],
+            &[Val::Text(value)],
+            order,
+            first,
+            &budget(ctx),
+        )
+        .await
+        .map_err(store_error)
+}
+
+/// A long text (a URI, event data) about to be sent, taken from the
+/// request's budget per occurrence: a read counts a column once, but
+/// aliases can send it many times.
+fn sent(ctx: &Context<'_>, text: String) -> Result<String> {
+    charge(ctx, text.len())?;
+    Ok(text)
 }
 
 fn text(row: &Row, column: &str) -> String {
@@ -188,16 +273,16 @@ impl Job {
         text(&self.0, "module_hash")
     }
     /// Container module URI.
-    async fn module_uri(&self) -> String {
-        text(&self.0, "module_uri")
+    async fn module_uri(&self, ctx: &Context<'_>) -> Result<String> {
+        sent(ctx, text(&self.0, "module_uri"))
     }
     /// Input hash.
     async fn input_hash(&self) -> String {
         text(&self.0, "input_hash")
     }
     /// Input URI.
-    async fn input_uri(&self) -> String {
-        text(&self.0, "input_uri")
+    async fn input_uri(&self, ctx: &Context<'_>) -> Result<String> {
+        sent(ctx, text(&self.0, "input_uri"))
     }
     /// Minimum hardware.
     async fn min_hardware(&self) -> Hardware {
@@ -258,11 +343,20 @@ impl Job {
             .next()
             .map(Deal::stored))
     }
-    /// Bids, for auctions: the best (lowest price) first.
-    async fn bids(&self, ctx: &Context<'_>) -> Result<Vec<Bid>> {
-        let mut bids = load(ctx, &rows::BIDS, "job_id", &text(&self.0, "id")).await?;
+    /// Bids, for auctions: the best (lowest price) first; the first
+    /// `first` (default 50, at most 1 000).
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    async fn bids(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Bid>> {
         // Stored amounts are zero-padded, so text order is numeric order.
-        bids.sort_by_key(|row| text(row, "price"));
+        let bids = nested_page(
+            ctx,
+            &rows::BIDS,
+            "job_id",
+            text(&self.0, "id"),
+            "price ASC, provider ASC",
+            first,
+        )
+        .await?;
         Ok(bids
             .into_iter()
             .map(|row| Bid {
@@ -376,8 +470,10 @@ impl Deal {
         opt_text(&self.0, "result_hash")
     }
     /// Revealed result URI.
-    async fn result_uri(&self) -> Option<String> {
+    async fn result_uri(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         opt_text(&self.0, "result_uri")
+            .map(|uri| sent(ctx, uri))
+            .transpose()
     }
     /// Judge deadline.
     async fn judge_deadline(&self) -> Option<i64> {
@@ -412,6 +508,7 @@ impl Deal {
         int(&self.0, "updated_at")
     }
     /// Every state with its block and time.
+    #[graphql(complexity = "budget::bounded_list_cost(MAX_DEAL_STEPS, child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<DealStep>> {
         Ok(
             load(ctx, &rows::DEAL_HISTORY, "deal_id", &text(&self.0, "id"))
@@ -472,8 +569,8 @@ impl Provider {
         hardware(&self.0, "")
     }
     /// Metadata URI.
-    async fn metadata_uri(&self) -> String {
-        text(&self.0, "metadata_uri")
+    async fn metadata_uri(&self, ctx: &Context<'_>) -> Result<String> {
+        sent(ctx, text(&self.0, "metadata_uri"))
     }
     /// Deals completed.
     async fn completed(&self) -> i64 {
@@ -503,15 +600,21 @@ impl Provider {
     async fn registered_at(&self) -> i64 {
         int(&self.0, "registered_at")
     }
-    /// The provider's deals.
-    async fn deals(&self, ctx: &Context<'_>) -> Result<Vec<Deal>> {
-        Ok(
-            load(ctx, &rows::DEALS, "provider", &text(&self.0, "address"))
-                .await?
-                .into_iter()
-                .map(Deal::stored)
-                .collect(),
+    /// The provider's deals, newest first: the first `first` (default 50,
+    /// at most 1 000; `deals(where: { provider })` pages through all).
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    async fn deals(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Deal>> {
+        // Ids are zero-padded text, so text order is numeric order.
+        let deals = nested_page(
+            ctx,
+            &rows::DEALS,
+            "provider",
+            text(&self.0, "address"),
+            "id DESC",
+            first,
         )
+        .await?;
+        Ok(deals.into_iter().map(Deal::stored).collect())
     }
 }
 
@@ -646,6 +749,7 @@ impl From<Row> for Case {
 #[async_graphql::ComplexObject]
 impl Case {
     /// Votes committed in this case, by validator address.
+    #[graphql(complexity = "budget::bounded_list_cost(MAX_VOTES_PER_CASE, child_complexity)")]
     async fn votes(&self, ctx: &Context<'_>) -> Result<Vec<Vote>> {
         Ok(load(ctx, &rows::VOTES, "case_id", &self.key)
             .await?
@@ -708,6 +812,7 @@ impl From<Row> for Balance {
 
 /// A raw event.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Event {
     /// Block.
     pub block_number: i64,
@@ -724,11 +829,26 @@ pub struct Event {
     /// Event name.
     pub name: String,
     /// Topics.
+    #[graphql(skip)]
     pub topics: Vec<String>,
     /// Data (hex).
+    #[graphql(skip)]
     pub data: String,
     /// Block time.
     pub timestamp: i64,
+}
+
+#[async_graphql::ComplexObject]
+impl Event {
+    /// Topics.
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        charge(ctx, self.topics.iter().map(String::len).sum())?;
+        Ok(self.topics.clone())
+    }
+    /// Data (hex).
+    async fn data(&self, ctx: &Context<'_>) -> Result<String> {
+        sent(ctx, self.data.clone())
+    }
 }
 
 impl From<&pond_indexer::store::EventRecord> for Event {

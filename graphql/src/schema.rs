@@ -19,7 +19,10 @@ use pond_indexer::{
 };
 use tokio::sync::broadcast;
 
-use crate::objects::{Balance, Case, Deal, Event, Job, Offer, Provider, Validator};
+use crate::{
+    budget::{self, ReadBudget},
+    objects::{Balance, Case, Deal, Event, Job, Offer, Provider, Validator},
+};
 
 /// Default page size.
 pub const DEFAULT_PAGE: u64 = 50;
@@ -47,9 +50,59 @@ fn bad(message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message.into())
 }
 
-fn store_error(e: pond_indexer::store::StoreError) -> async_graphql::Error {
+/// A store failure as the client sees it: a read over the request's
+/// byte budget is the client's to fix; anything else is ours.
+pub(crate) fn store_error(e: pond_indexer::store::StoreError) -> async_graphql::Error {
+    if let pond_indexer::store::StoreError::TooLarge { .. } = e {
+        return budget::too_large(budget::MAX_RESPONSE_BYTES);
+    }
     tracing::error!(error = %e, "store query failed");
     bad("internal error reading the index")
+}
+
+/// The byte budget a read takes from: the request's, or, for a
+/// subscription message (no request around it), one of its own per read.
+pub(crate) enum Budget<'a> {
+    /// The request's, shared by all its reads.
+    Request(&'a ReadBudget),
+    /// This read's alone.
+    Own(ReadBudget),
+}
+
+impl std::ops::Deref for Budget<'_> {
+    type Target = ReadBudget;
+    fn deref(&self) -> &ReadBudget {
+        match self {
+            Self::Request(budget) => budget,
+            Self::Own(budget) => budget,
+        }
+    }
+}
+
+/// The budget this read takes from (see [`Budget`]).
+pub(crate) fn budget<'a>(ctx: &Context<'a>) -> Budget<'a> {
+    ctx.data_opt::<std::sync::Arc<ReadBudget>>().map_or_else(
+        || Budget::Own(ReadBudget::new(budget::MAX_RESPONSE_BYTES)),
+        |budget| Budget::Request(budget),
+    )
+}
+
+/// Takes `bytes` (read, or about to be sent) from this request's budget.
+pub(crate) fn charge(ctx: &Context<'_>, bytes: usize) -> Result<()> {
+    budget(ctx).take(bytes).map_err(store_error)
+}
+
+/// One row looked up by key, charged to the request's budget.
+async fn charged_row(ctx: &Context<'_>, table: &'static Table, key: Val) -> Result<Option<Row>> {
+    let row = state(ctx)?
+        .store
+        .row(table, &[key])
+        .await
+        .map_err(store_error)?;
+    if let Some(row) = &row {
+        charge(ctx, pond_indexer::store::row_size(row))?;
+    }
+    Ok(row)
 }
 
 /// Longest free-text filter value: every stored state, event and
@@ -96,6 +149,20 @@ fn address_arg(name: &str, value: &str) -> Result<Val> {
     Ok(Val::Text(value.to_lowercase()))
 }
 
+/// A list's `first` argument: [`DEFAULT_PAGE`] when absent.
+///
+/// # Errors
+/// Outside 1..=[`MAX_PAGE`].
+pub(crate) fn page_size(first: Option<i32>) -> Result<u64> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| bad(format!("first must be between 1 and {MAX_PAGE}, got {n}"))),
+    }
+}
+
 /// Sort direction.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum Direction {
@@ -136,17 +203,7 @@ impl Listing {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<(Vec<Row>, bool)> {
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if (1..=i32::try_from(MAX_PAGE).unwrap_or(i32::MAX)).contains(&n) => {
-                u64::try_from(n).unwrap_or(DEFAULT_PAGE)
-            }
-            Some(n) => {
-                return Err(bad(format!(
-                    "first must be between 1 and {MAX_PAGE}, got {n}"
-                )))
-            }
-        };
+        let first = page_size(first)?;
         let key = table.key[0];
         let comparison = if direction == Direction::Asc {
             ">"
@@ -177,26 +234,19 @@ impl Listing {
             format!("{column} {dir}, {key} {dir}")
         };
         let store = &state(ctx)?.store;
-        let mut found = match node_columns(ctx, store, table, column) {
-            Some(columns) => {
-                store
-                    .select_columns(
-                        table,
-                        &columns,
-                        &self.conditions,
-                        &self.binds,
-                        &order,
-                        first + 1,
-                    )
-                    .await
-            }
-            None => {
-                store
-                    .select(table, &self.conditions, &self.binds, &order, first + 1)
-                    .await
-            }
-        }
-        .map_err(store_error)?;
+        let columns = node_columns(ctx, store, table, column);
+        let mut found = store
+            .select_bounded(
+                table,
+                columns.as_deref(),
+                &self.conditions,
+                &self.binds,
+                &order,
+                first + 1,
+                &budget(ctx),
+            )
+            .await
+            .map_err(store_error)?;
         let more = found.len() as u64 > first;
         found.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         Ok((found, more))
@@ -442,17 +492,14 @@ fn i(v: u64) -> i64 {
 #[Object]
 impl QueryRoot {
     /// A job by id.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn job(&self, ctx: &Context<'_>, id: String) -> Result<Option<Job>> {
         let key = uint_arg("id", &id)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::JOBS, &[key])
-            .await
-            .map_err(store_error)?
-            .map(Job::stored))
+        Ok(charged_row(ctx, &rows::JOBS, key).await?.map(Job::stored))
     }
 
     /// Jobs, filtered and paginated.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -502,17 +549,14 @@ impl QueryRoot {
     }
 
     /// A deal by id.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn deal(&self, ctx: &Context<'_>, id: String) -> Result<Option<Deal>> {
         let key = uint_arg("id", &id)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::DEALS, &[key])
-            .await
-            .map_err(store_error)?
-            .map(Deal::stored))
+        Ok(charged_row(ctx, &rows::DEALS, key).await?.map(Deal::stored))
     }
 
     /// Deals, filtered and paginated by id.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn deals(
         &self,
         ctx: &Context<'_>,
@@ -549,17 +593,14 @@ impl QueryRoot {
     }
 
     /// A provider by address.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn provider(&self, ctx: &Context<'_>, address: String) -> Result<Option<Provider>> {
         let key = address_arg("address", &address)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::PROVIDERS, &[key])
-            .await
-            .map_err(store_error)?
-            .map(Provider))
+        Ok(charged_row(ctx, &rows::PROVIDERS, key).await?.map(Provider))
     }
 
     /// Providers by address.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn providers(
         &self,
         ctx: &Context<'_>,
@@ -580,17 +621,16 @@ impl QueryRoot {
     }
 
     /// A validator by address.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn validator(&self, ctx: &Context<'_>, address: String) -> Result<Option<Validator>> {
         let key = address_arg("address", &address)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::VALIDATORS, &[key])
-            .await
-            .map_err(store_error)?
+        Ok(charged_row(ctx, &rows::VALIDATORS, key)
+            .await?
             .map(Validator::from))
     }
 
     /// Validators by address.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn validators(
         &self,
         ctx: &Context<'_>,
@@ -617,6 +657,7 @@ impl QueryRoot {
     }
 
     /// Offers, filtered and paginated by id.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn offers(
         &self,
         ctx: &Context<'_>,
@@ -642,28 +683,23 @@ impl QueryRoot {
     }
 
     /// A mediation case by id.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn case(&self, ctx: &Context<'_>, id: String) -> Result<Option<Case>> {
         let key = uint_arg("id", &id)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::CASES, &[key])
-            .await
-            .map_err(store_error)?
-            .map(Case::from))
+        Ok(charged_row(ctx, &rows::CASES, key).await?.map(Case::from))
     }
 
     /// Vault balances of an account.
+    #[graphql(complexity = "budget::READ_COST + child_complexity")]
     async fn balance(&self, ctx: &Context<'_>, account: String) -> Result<Option<Balance>> {
         let key = address_arg("account", &account)?;
-        Ok(state(ctx)?
-            .store
-            .row(&rows::BALANCES, &[key])
-            .await
-            .map_err(store_error)?
+        Ok(charged_row(ctx, &rows::BALANCES, key)
+            .await?
             .map(Balance::from))
     }
 
     /// Raw events in chain order; `after` is the last event's `blockNumber:logIndex`.
+    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -672,17 +708,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> Result<Vec<Event>> {
         let filter = filter.unwrap_or_default();
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if n >= 1 && i64::from(n) <= i(MAX_PAGE) => {
-                u64::try_from(n).unwrap_or(DEFAULT_PAGE)
-            }
-            Some(n) => {
-                return Err(bad(format!(
-                    "first must be between 1 and {MAX_PAGE}, got {n}"
-                )))
-            }
-        };
+        let first = page_size(first)?;
         let mut listing = Listing::new();
         if let Some(v) = filter.name {
             listing.push("name = ?", text_arg("name", v)?);
@@ -715,7 +741,7 @@ impl QueryRoot {
         }
         let events = state(ctx)?
             .store
-            .select_events(&listing.conditions, &listing.binds, first)
+            .select_events(&listing.conditions, &listing.binds, first, &budget(ctx))
             .await
             .map_err(store_error)?;
         Ok(events.iter().map(Event::from).collect())
@@ -723,6 +749,7 @@ impl QueryRoot {
 
     /// Market statistics; volume for the last `days` days with deals
     /// (default 30, at most 366).
+    #[graphql(complexity = "budget::MARKET_STATS_COST + child_complexity")]
     async fn market_stats(&self, ctx: &Context<'_>, days: Option<i32>) -> Result<MarketStats> {
         let store = &state(ctx)?.store;
         let counts = |pairs: Vec<(String, u64)>| {
@@ -816,7 +843,10 @@ impl QueryRoot {
     }
 
     /// Indexing status.
-    #[graphql(name = "_meta")]
+    #[graphql(
+        name = "_meta",
+        complexity = "2 * budget::READ_COST + child_complexity"
+    )]
     async fn meta(&self, ctx: &Context<'_>) -> Result<Meta> {
         let api = state(ctx)?;
         let checkpoint = api.store.checkpoint().await.map_err(store_error)?;

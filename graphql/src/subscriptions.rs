@@ -2,11 +2,19 @@
 //! older graphql-ws over WebSocket, as async-graphql serves them, with the
 //! protocol's initialisation timeout: a client that sends no message
 //! within [`INIT_TIMEOUT`] of the upgrade is closed with code 4408, so a
-//! stranger's silent sockets do not hold the server's connections.
+//! stranger's silent sockets do not hold the server's connections. Only
+//! subscriptions are served here ([`OnlySubscriptions`]): a query over the
+//! WebSocket would escape the limits of `POST /graphql` (the byte budget,
+//! the queries served at once, the request timeout).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    http::ALL_WEBSOCKET_PROTOCOLS,
+    parser::types::{ExecutableDocument, OperationType},
+    ServerError, ServerResult, Variables,
+};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     extract::{
@@ -32,7 +40,7 @@ pub(crate) async fn subscriptions(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = app.schema.clone();
+    let schema = app.subscriptions.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, schema, protocol))
@@ -68,4 +76,39 @@ async fn serve(socket: WebSocket, schema: PondSchema, protocol: GraphQLProtocol)
     GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
         .serve()
         .await;
+}
+
+/// Refuses every operation but a subscription (the WebSocket schema's
+/// extension).
+pub(crate) struct OnlySubscriptions;
+
+impl ExtensionFactory for OnlySubscriptions {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OnlySubscriptions)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for OnlySubscriptions {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if document
+            .operations
+            .iter()
+            .all(|(_, op)| op.node.ty == OperationType::Subscription)
+        {
+            Ok(document)
+        } else {
+            Err(ServerError::new(
+                "only subscriptions are served over the WebSocket; send queries to POST /graphql",
+                None,
+            ))
+        }
+    }
 }

@@ -15,7 +15,7 @@ use common::{api, scaled_out_api, Api};
 use futures::{SinkExt, StreamExt};
 use pond_deploy::testkit::{event, ok, tokens, Stack};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 const RESULT: B256 = B256::repeat_byte(0xee);
 
@@ -252,10 +252,7 @@ where
 }
 
 async fn each_deal_change_once_in_order(api: &Api, protocol: &str, subscribe: &str, data: &str) {
-    let mut request = api.server.ws_url().into_client_request().expect("request");
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+    let request = common::ws_request(&api.server.ws_url(), protocol);
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("ws");
     assert_eq!(
         response
@@ -378,20 +375,7 @@ async fn a_job_a_reorg_removes_is_announced_as_removed() {
     let creator = s.accounts[1];
     s.fund(creator, tokens(1_000)).await;
     api.caught_up().await;
-    let mut request = api.server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws");
-    socket
-        .send(Message::Text(
-            json!({"type": "connection_init"}).to_string().into(),
-        ))
-        .await
-        .expect("init");
-    let ack = next_message(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack");
+    let mut socket = common::subscribed(&api.server.ws_url(), "graphql-transport-ws").await;
     for (id, query) in [
         ("1", "subscription { jobChanges { id state removed } }"),
         // A probe, so that subscription 1 is known to listen (see above).

@@ -4,29 +4,24 @@
 //! limit, and meanwhile a normal client's query is answered and an open
 //! subscription socket stays up past that limit.
 
+mod common;
+
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pond_graphql::{router, ApiState, Server};
-use pond_indexer::{follow::Progress, store::Store, testkit};
+use pond_graphql::{router, Server};
+use pond_indexer::testkit;
 use pond_listener::{
     testkit::{closed, connect_from},
     ConnectionLimits,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_cannot_stall_the_api() {
-    let store = Store::open(&testkit::sqlite_url()).await.expect("store");
-    let (updates, _) = tokio::sync::broadcast::channel(16);
-    let state = ApiState {
-        store,
-        updates,
-        progress: std::sync::Arc::new(Progress::default()),
-        chain_id: 412_346,
-    };
+    let state = common::api_state_over(&testkit::sqlite_url()).await;
     let limits = ConnectionLimits {
         max_connections: 64,
         max_per_peer: 4,
@@ -43,11 +38,7 @@ async fn silent_connections_cannot_stall_the_api() {
 
     // A subscriber from its own address: upgraded, so answered.
     let ws = connect_from("127.0.0.4", server.addr).await;
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    let request = common::ws_request(&server.ws_url(), "graphql-transport-ws");
     let (mut socket, _) = tokio_tungstenite::client_async(request, ws)
         .await
         .expect("upgraded");
@@ -108,22 +99,11 @@ async fn silent_connections_cannot_stall_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_never_initialises_is_closed_with_4408() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    let store = Store::open(&testkit::sqlite_url()).await.expect("store");
-    let (updates, _) = tokio::sync::broadcast::channel(16);
-    let state = ApiState {
-        store,
-        updates,
-        progress: std::sync::Arc::new(Progress::default()),
-        chain_id: 412_346,
-    };
+    let state = common::api_state_over(&testkit::sqlite_url()).await;
     let server = Server::start(router(state, None), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("server");
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    let request = common::ws_request(&server.ws_url(), "graphql-transport-ws");
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("upgraded");

@@ -240,7 +240,7 @@ impl Indexer {
             self.progress.head.store(head, Ordering::Relaxed);
             self.check_reorg(head).await?;
             let target = head.saturating_sub(self.config.confirmations);
-            let next = match self.store.checkpoint().await? {
+            let next = match self.store.own_checkpoint().await? {
                 Some(cp) => cp.number + 1,
                 None => self.config.deployment.deployment_block,
             };
@@ -533,7 +533,7 @@ impl Indexer {
     /// If the stored checkpoint is no longer on the chain, finds the fork
     /// point among the stored recent blocks and rolls back to it.
     async fn check_reorg(&self, head: u64) -> Result<(), IndexerError> {
-        let Some(checkpoint) = self.store.checkpoint().await? else {
+        let Some(checkpoint) = self.store.own_checkpoint().await? else {
             return Ok(());
         };
         if checkpoint.number > head {

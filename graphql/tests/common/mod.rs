@@ -6,16 +6,76 @@
 
 use std::time::Duration;
 
-use alloy::transports::http::reqwest;
+use alloy::{
+    primitives::{Address, B256, U256},
+    transports::http::reqwest,
+};
+use futures::{SinkExt as _, StreamExt as _};
+use pond_bindings::market::IMarket;
 use pond_deploy::testkit::Stack;
 use pond_graphql::{router, ApiState, Server};
 use pond_indexer::{
+    events::PondEvent,
     follow::{Indexer, IndexerConfig, Progress},
-    store::Store,
+    project::{self, Meta},
+    store::{BlockRecord, Store},
     testkit,
 };
 use serde_json::{json, Value};
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::{
+    client::IntoClientRequest as _, handshake::client::Request, Message,
+};
+
+/// A WebSocket to the API.
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The API's state over the index at `url` (empty, or filled by the test
+/// itself) and no chain: for tests of the server's own limits.
+pub(crate) async fn api_state_over(url: &str) -> ApiState {
+    let store = Store::open(url).await.expect("store");
+    let (updates, _) = tokio::sync::broadcast::channel(16);
+    ApiState {
+        store,
+        updates,
+        progress: std::sync::Arc::new(Progress::default()),
+        chain_id: 412_346,
+    }
+}
+
+/// A WebSocket upgrade request to `url` asking for `protocol`.
+pub(crate) fn ws_request(url: &str, protocol: &str) -> Request {
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+    request
+}
+
+/// A WebSocket to `url` speaking `protocol`, initialised
+/// (`connection_init` sent and acknowledged).
+pub(crate) async fn subscribed(url: &str, protocol: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request(url, protocol))
+        .await
+        .expect("ws");
+    socket
+        .send(Message::Text(
+            json!({"type": "connection_init"}).to_string().into(),
+        ))
+        .await
+        .expect("init");
+    let ack = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("acknowledged in time")
+        .expect("ack")
+        .expect("ack");
+    assert!(
+        ack.to_text().expect("text").contains("connection_ack"),
+        "{ack:?}"
+    );
+    socket
+}
 
 /// The running stack.
 pub(crate) struct Api {
@@ -105,4 +165,49 @@ impl Api {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// Indexes `count` jobs whose `moduleUri` is `uri_bytes` long, through the
+/// real projections, as an index of a deployment from before URIs were
+/// bounded on chain holds them.
+pub(crate) async fn index_jobs(store: &Store, count: u64, uri_bytes: usize) {
+    let mut batch = store.begin(412_346).await.expect("batch");
+    let block = BlockRecord {
+        number: 1,
+        hash: format!("{:#x}", B256::repeat_byte(1)),
+        parent_hash: format!("{:#x}", B256::ZERO),
+        timestamp: 1_760_000_000,
+    };
+    batch.block(&block).await.expect("block");
+    for job in 1..=count {
+        let posted = IMarket::JobPosted {
+            jobId: U256::from(job),
+            creator: Address::repeat_byte(1),
+            relayer: Address::ZERO,
+            moduleHash: B256::from(U256::from(job)),
+            moduleUri: "m".repeat(uri_bytes),
+            inputHash: B256::from(U256::from(job)),
+            inputUri: format!("ipfs://inputs/{job}"),
+            minGpuCount: 0,
+            minGpuMemoryGb: 0,
+            minCpuCores: 1,
+            minRamGb: 1,
+            minDiskGb: 1,
+            maxDuration: 3_600,
+            maxPrice: U256::from(1_000_000),
+            matchDeadline: block.timestamp + 86_400,
+            biddingEnd: 0,
+        };
+        let meta = Meta {
+            block: 1,
+            log_index: job,
+            tx_hash: B256::from(U256::from(job)),
+            timestamp: block.timestamp,
+        };
+        let event = PondEvent::Market(IMarket::IMarketEvents::JobPosted(posted));
+        project::apply(&mut batch, &meta, &event)
+            .await
+            .expect("project");
+    }
+    batch.commit(&block).await.expect("commit");
 }

@@ -9,6 +9,7 @@
 //! row's previous image in the journal, so a reorg rolls back exactly the
 //! rows written above the fork point on either backend.
 
+mod budget;
 pub mod rows;
 
 use std::{
@@ -21,6 +22,7 @@ use sqlx::{
     AnyConnection, AnyPool, Executor as _, Row as _,
 };
 
+pub use budget::ReadBudget;
 pub use rows::{Row, Table, Val, TABLES};
 
 use crate::feed::{self, Update};
@@ -53,6 +55,12 @@ pub enum StoreError {
     /// A query named a column its table does not have.
     #[error("no such column: {0}")]
     UnknownColumn(String),
+    /// A bounded read found more than it may hold in memory.
+    #[error("the rows asked for hold more than {limit} bytes")]
+    TooLarge {
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// The database belongs to another chain.
     #[error("database indexes chain {stored}, not {requested}")]
     WrongChain {
@@ -62,6 +70,10 @@ pub enum StoreError {
         requested: u64,
     },
 }
+
+/// The longest one read may run: PostgreSQL cancels it then, and the
+/// GraphQL API gives a request no longer.
+pub const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -115,6 +127,25 @@ pub struct EventRecord {
     pub timestamp: u64,
 }
 
+impl EventRecord {
+    /// What the record holds, in bytes: its texts' lengths, 8 per number.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        [
+            &self.block_hash,
+            &self.tx_hash,
+            &self.address,
+            &self.contract,
+            &self.name,
+            &self.topics,
+            &self.data,
+        ]
+        .iter()
+        .map(|t| t.len())
+        .fold(24, usize::saturating_add)
+    }
+}
+
 /// A projection row that changed, for subscribers.
 /// (Serialized with the table by name; see `feed`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +171,36 @@ pub struct Store {
     reader: AnyPool,
     /// Each projection table's columns, as the migrated database has them.
     columns: Arc<HashMap<&'static str, Vec<String>>>,
+}
+
+async fn checkpoint_from(pool: &AnyPool) -> Result<Option<Checkpoint>, StoreError> {
+    let row = sqlx::query("SELECT chain_id, block_number, block_hash FROM checkpoint WHERE id = 1")
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| Checkpoint {
+        chain_id: uint(r.get(0)),
+        number: uint(r.get(1)),
+        hash: r.get(2),
+    }))
+}
+
+/// Ends a transaction begun by [`Store::begin_write`]: commits when
+/// `result` is a success, rolls back (best effort: the connection is
+/// dropped either way) when it is not.
+async fn finish_write<T>(
+    mut conn: AnyConnection,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(done) => {
+            sqlx::query("COMMIT").execute(&mut conn).await?;
+            Ok(done)
+        }
+        Err(error) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+            Err(error)
+        }
+    }
 }
 
 fn int(v: u64) -> i64 {
@@ -221,17 +282,36 @@ impl Store {
                 }
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
+                // The writer has connections of its own: however many
+                // queries wait for a reader, indexing never waits for them.
+                let writer = AnyPoolOptions::new()
+                    .max_connections(2)
                     .test_before_acquire(false)
                     .connect(url)
                     .await?;
-                POSTGRES_MIGRATIONS.run(&pool).await?;
+                POSTGRES_MIGRATIONS.run(&writer).await?;
+                let reader = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .test_before_acquire(false)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // The server itself cancels a read that outlives
+                            // every reader's deadline, even one whose client
+                            // went away.
+                            let limit = MAX_READ_TIME.as_millis();
+                            sqlx::query(&format!("SET statement_timeout = {limit}"))
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
                 Self {
                     backend,
                     postgres_url: Some(url.to_owned()),
-                    writer: pool.clone(),
-                    reader: pool,
+                    writer,
+                    reader,
                     columns: Arc::default(),
                 }
             }
@@ -285,15 +365,13 @@ impl Store {
     /// # Errors
     /// Database failure.
     pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row =
-            sqlx::query("SELECT chain_id, block_number, block_hash FROM checkpoint WHERE id = 1")
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(row.map(|r| Checkpoint {
-            chain_id: uint(r.get(0)),
-            number: uint(r.get(1)),
-            hash: r.get(2),
-        }))
+        checkpoint_from(&self.reader).await
+    }
+
+    /// [`Store::checkpoint`] read on the writer's connections: the
+    /// indexer's own reads never wait for the API's readers.
+    pub(crate) async fn own_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        checkpoint_from(&self.writer).await
     }
 
     /// The stored hashes of the most recent `limit` blocks, newest first.
@@ -301,9 +379,11 @@ impl Store {
     /// # Errors
     /// Database failure.
     pub async fn recent_blocks(&self, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        // On the writer's connections: the indexer asks, and must not wait
+        // for the API's readers.
         let rows = sqlx::query("SELECT number, hash FROM blocks ORDER BY number DESC LIMIT $1")
             .bind(int(limit))
-            .fetch_all(&self.reader)
+            .fetch_all(&self.writer)
             .await?;
         Ok(rows.iter().map(|r| (uint(r.get(0)), r.get(1))).collect())
     }
@@ -313,14 +393,7 @@ impl Store {
     /// # Errors
     /// Database failure.
     pub async fn begin(&self, chain_id: u64) -> Result<Batch, StoreError> {
-        let mut conn = self.writer.acquire().await?.detach();
-        sqlx::query(if self.backend == Backend::Sqlite {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        })
-        .execute(&mut conn)
-        .await?;
+        let mut conn = self.begin_write().await?;
         if let Some(stored) = sqlx::query("SELECT chain_id FROM checkpoint WHERE id = 1")
             .fetch_optional(&mut conn)
             .await?
@@ -365,14 +438,7 @@ impl Store {
         &self,
         number: u64,
     ) -> Result<(Vec<EventRecord>, Vec<Changed>), StoreError> {
-        let mut conn = self.writer.acquire().await?.detach();
-        sqlx::query(if self.backend == Backend::Sqlite {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        })
-        .execute(&mut conn)
-        .await?;
+        let mut conn = self.begin_write().await?;
         let mut result = rollback(&mut conn, number).await;
         if let (Ok((events, changed)), Backend::Postgres) = (&result, self.backend) {
             let update = Update::Removed {
@@ -384,16 +450,7 @@ impl Store {
                 result = Err(error);
             }
         }
-        match result {
-            Ok(done) => {
-                sqlx::query("COMMIT").execute(&mut conn).await?;
-                Ok(done)
-            }
-            Err(error) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-                Err(error)
-            }
-        }
+        finish_write(conn, result).await
     }
 
     /// Empties the index (every projection row, raw event, block hash,
@@ -404,15 +461,8 @@ impl Store {
     /// # Errors
     /// Database failure (then nothing is removed).
     pub async fn reset(&self) -> Result<(), StoreError> {
-        let mut conn = self.writer.acquire().await?.detach();
-        sqlx::query(if self.backend == Backend::Sqlite {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        })
-        .execute(&mut conn)
-        .await?;
-        let mut emptied = Ok(());
+        let mut conn = self.begin_write().await?;
+        let mut emptied: Result<(), StoreError> = Ok(());
         let tables = rows::TABLES.iter().map(|t| t.name).chain([
             "events",
             "blocks",
@@ -425,20 +475,26 @@ impl Store {
                 .execute(&mut conn)
                 .await
             {
-                emptied = Err(e);
+                emptied = Err(e.into());
                 break;
             }
         }
-        match emptied {
-            Ok(()) => {
-                sqlx::query("COMMIT").execute(&mut conn).await?;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-                Err(e.into())
-            }
-        }
+        finish_write(conn, emptied).await
+    }
+
+    /// A writer connection, detached from the pool, inside a transaction
+    /// that holds the write lock from its start (`BEGIN IMMEDIATE` on
+    /// SQLite, so a reader's upgrade can never deadlock it).
+    async fn begin_write(&self) -> Result<AnyConnection, StoreError> {
+        let mut conn = self.writer.acquire().await?.detach();
+        sqlx::query(if self.backend == Backend::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        })
+        .execute(&mut conn)
+        .await?;
+        Ok(conn)
     }
 
     /// Forgets journal entries and block hashes below `number` (older than
@@ -518,8 +574,52 @@ impl Store {
         order: &str,
         limit: u64,
     ) -> Result<Vec<Row>, StoreError> {
-        self.select_from(table, None, conditions, binds, order, limit, 0)
+        let read = Read::unbounded(order, limit);
+        self.select_from(table, None, conditions, binds, read).await
+    }
+
+    /// [`Store::select`] reading only `columns` when given (each one of
+    /// [`Store::columns`]), each row taken from `budget` as it streams in
+    /// ([`row_size`]): the read stops with [`StoreError::TooLarge`] as soon
+    /// as the budget is spent, so memory stays bounded whatever the rows
+    /// hold, however many reads share the budget.
+    ///
+    /// # Errors
+    /// [`StoreError::TooLarge`]; [`StoreError::UnknownColumn`]; database
+    /// failure.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn select_bounded(
+        &self,
+        table: &Table,
+        columns: Option<&[&str]>,
+        conditions: &[String],
+        binds: &[Val],
+        order: &str,
+        limit: u64,
+        budget: &ReadBudget,
+    ) -> Result<Vec<Row>, StoreError> {
+        if let Some(columns) = columns {
+            self.check_columns(table, columns)?;
+        }
+        let read = Read {
+            order,
+            limit,
+            offset: 0,
+            budget: Some(budget),
+        };
+        self.select_from(table, columns, conditions, binds, read)
             .await
+    }
+
+    fn check_columns(&self, table: &Table, columns: &[&str]) -> Result<(), StoreError> {
+        let known = self.columns(table);
+        match columns.iter().find(|c| !known.iter().any(|k| k == *c)) {
+            Some(unknown) => Err(StoreError::UnknownColumn(format!(
+                "{}.{unknown}",
+                table.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// [`Store::select`] reading only `columns` (each one of
@@ -537,14 +637,9 @@ impl Store {
         order: &str,
         limit: u64,
     ) -> Result<Vec<Row>, StoreError> {
-        let known = self.columns(table);
-        if let Some(unknown) = columns.iter().find(|c| !known.iter().any(|k| k == *c)) {
-            return Err(StoreError::UnknownColumn(format!(
-                "{}.{unknown}",
-                table.name
-            )));
-        }
-        self.select_from(table, Some(columns), conditions, binds, order, limit, 0)
+        self.check_columns(table, columns)?;
+        let read = Read::unbounded(order, limit);
+        self.select_from(table, Some(columns), conditions, binds, read)
             .await
     }
 
@@ -561,23 +656,31 @@ impl Store {
         order: &str,
         n: u64,
     ) -> Result<Option<Row>, StoreError> {
+        let read = Read {
+            offset: n,
+            ..Read::unbounded(order, 1)
+        };
         Ok(self
-            .select_from(table, None, conditions, binds, order, 1, n)
+            .select_from(table, None, conditions, binds, read)
             .await?
             .pop())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn select_from(
         &self,
         table: &Table,
         columns: Option<&[&str]>,
         conditions: &[String],
         binds: &[Val],
-        order: &str,
-        limit: u64,
-        offset: u64,
+        read: Read<'_>,
     ) -> Result<Vec<Row>, StoreError> {
+        use futures::TryStreamExt as _;
+        let Read {
+            order,
+            limit,
+            offset,
+            budget,
+        } = read;
         let filter = if conditions.is_empty() {
             String::new()
         } else {
@@ -597,21 +700,34 @@ impl Store {
                 Val::Null => query.bind(None::<String>),
             };
         }
-        let rows = query.fetch_all(&self.reader).await?;
-        rows.iter().map(|r| decode_row(table, r)).collect()
+        // Streamed, so a bounded read stops at its bound instead of
+        // holding every row first.
+        let mut stream = query.fetch(&self.reader);
+        let mut rows = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            let row = decode_row(table, &r)?;
+            if let Some(budget) = budget {
+                budget.take(row_size(&row))?;
+            }
+            rows.push(row);
+        }
+        Ok(rows)
     }
 
     /// Raw events matching `conditions` (columns of `events`, `$1…`
-    /// placeholders bound to `binds`), in chain order, at most `limit`.
+    /// placeholders bound to `binds`), in chain order, at most `limit`,
+    /// each taken from `budget` as it streams in ([`EventRecord::size`]).
     ///
     /// # Errors
-    /// Database failure.
+    /// [`StoreError::TooLarge`] once `budget` is spent; database failure.
     pub async fn select_events(
         &self,
         conditions: &[String],
         binds: &[Val],
         limit: u64,
+        budget: &ReadBudget,
     ) -> Result<Vec<EventRecord>, StoreError> {
+        use futures::TryStreamExt as _;
         let filter = if conditions.is_empty() {
             String::new()
         } else {
@@ -630,8 +746,14 @@ impl Store {
                 Val::Null => query.bind(None::<String>),
             };
         }
-        let rows = query.fetch_all(&self.reader).await?;
-        Ok(rows.iter().map(event_record).collect())
+        let mut stream = query.fetch(&self.reader);
+        let mut events = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            let event = event_record(&r);
+            budget.take(event.size())?;
+            events.push(event);
+        }
+        Ok(events)
     }
 
     /// The stored block `number`: (hash, timestamp).
@@ -681,6 +803,33 @@ impl Store {
             .await?;
         Ok(uint(row.get(0)))
     }
+}
+
+/// How [`Store::select_from`] reads: order, window and byte budget.
+struct Read<'a> {
+    order: &'a str,
+    limit: u64,
+    offset: u64,
+    budget: Option<&'a ReadBudget>,
+}
+
+impl<'a> Read<'a> {
+    fn unbounded(order: &'a str, limit: u64) -> Self {
+        Self {
+            order,
+            limit,
+            offset: 0,
+            budget: None,
+        }
+    }
+}
+
+/// What a row holds, in bytes: each text's length, 8 per other value.
+#[must_use]
+pub fn row_size(row: &Row) -> usize {
+    row.values()
+        .map(|v| v.text().map_or(8, str::len))
+        .fold(0, usize::saturating_add)
 }
 
 fn event_record(r: &AnyRow) -> EventRecord {
