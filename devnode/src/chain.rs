@@ -9,6 +9,7 @@
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
+    time::Instant,
 };
 
 use alloy_consensus::transaction::SignerRecoverable;
@@ -26,7 +27,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::{EVMError, ExecutionResult, Output},
+    context_interface::result::{EVMError, ExecutionResult, HaltReason, Output},
     database_interface::WrapDatabaseRef,
     primitives::hardfork::SpecId,
 };
@@ -37,15 +38,24 @@ use crate::{
     arbwasm::ARB_WASM,
     evm,
     state::{Undo, WorldState},
-    stylus::Programs,
+    stylus::{Programs, TxMeter},
 };
 
 /// Nitro's sequencer coinbase, used as every block's beneficiary.
 pub const SEQUENCER: Address = address!("a4b000000000000000000073657175656e636572");
 /// Gas limit of a block (Nitro's, effectively unlimited).
 pub const BLOCK_GAS_LIMIT: u64 = 1_125_899_906_842_624;
-/// Gas a call or estimate may use when the request sets none.
-pub const CALL_GAS_CAP: u64 = 1 << 32;
+/// The most gas a call may use, whatever it asks for (geth's default RPC
+/// gas cap).
+pub const CALL_GAS_CAP: u64 = 50_000_000;
+/// The most gas a transaction may ask for, and the most a block's
+/// transactions may ask for together: Arbitrum's per-block gas limit (the
+/// header's `gasLimit` is Nitro's nominal, effectively unlimited one).
+/// Estimates search up to it.
+pub const MAX_TX_GAS: u64 = 32_000_000;
+/// The longest an `eth_call` or `eth_estimateGas` may run (geth's default
+/// RPC EVM timeout).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The base fee a chain starts with: Arbitrum's minimum, 0.1 gwei (it
 /// changes only by `anvil_setNextBlockBaseFeePerGas`).
 pub const BASE_FEE: u64 = 100_000_000;
@@ -102,6 +112,17 @@ pub enum ChainError {
     /// A malformed argument.
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    /// A transaction asked for more gas than a block holds.
+    #[error("exceeds block gas limit: transaction gas limit {gas}, at most {limit}")]
+    GasLimitTooHigh {
+        /// What it asked for.
+        gas: u64,
+        /// [`MAX_TX_GAS`].
+        limit: u64,
+    },
+    /// A call or estimate ran past [`CALL_TIMEOUT`].
+    #[error("execution aborted (timeout = {}s)", .0.as_secs())]
+    Timeout(std::time::Duration),
 }
 
 /// A mined transaction with its receipt.
@@ -203,7 +224,9 @@ struct PendingTx {
 /// The chain.
 pub struct Chain {
     config: ChainConfig,
-    state: WorldState,
+    /// Shared with calls running off the chain's thread ([`PreparedCall`]);
+    /// a change while one holds it copies it first.
+    state: Arc<WorldState>,
     programs: Arc<Programs>,
     blocks: Vec<Arc<MinedBlock>>,
     by_hash: HashMap<B256, u64>,
@@ -275,7 +298,7 @@ impl Chain {
         let (events, _) = tokio::sync::broadcast::channel(4096);
         Self {
             config,
-            state,
+            state: Arc::new(state),
             programs: Arc::new(Programs::new()),
             blocks: Vec::new(),
             by_hash: HashMap::new(),
@@ -317,7 +340,7 @@ impl Chain {
     pub fn dump(&self) -> ChainDump {
         ChainDump {
             config: self.config.clone(),
-            state: self.state.clone(),
+            state: (*self.state).clone(),
             blocks: self.blocks.iter().map(|b| (**b).clone()).collect(),
             time_offset: self.time_offset,
             reorgs: self.reorgs,
@@ -539,6 +562,12 @@ impl Chain {
             TxType::Legacy | TxType::Eip2930 | TxType::Eip1559 => {}
             other => return Err(ChainError::UnsupportedType(other as u8)),
         }
+        if envelope.gas_limit() > MAX_TX_GAS {
+            return Err(ChainError::GasLimitTooHigh {
+                gas: envelope.gas_limit(),
+                limit: MAX_TX_GAS,
+            });
+        }
         if let Some(tip) = envelope.max_priority_fee_per_gas() {
             if tip > envelope.max_fee_per_gas() {
                 return Err(ChainError::Invalid(format!(
@@ -600,11 +629,12 @@ impl Chain {
             let mut cfg = self.cfg(false);
             cfg.disable_nonce_check = true;
             evm::transact(
-                WrapDatabaseRef(&self.state),
+                WrapDatabaseRef(&*self.state),
                 self.programs.clone(),
                 cfg,
                 env,
                 tx_env,
+                Arc::default(),
             )
             .map_err(invalid)?;
             self.pending.push(tx);
@@ -624,7 +654,22 @@ impl Chain {
         if let Some(timestamp) = timestamp {
             self.next_timestamp = Some(timestamp);
         }
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
+        // As much as a block holds, in arrival order (so a sender's later
+        // transactions never pass its earlier ones); the rest waits for
+        // the next block. Each transaction fits alone (`MAX_TX_GAS`).
+        let mut room = MAX_TX_GAS;
+        let fits = pending
+            .iter()
+            .position(|tx| {
+                let gas = tx.envelope.gas_limit();
+                let over = gas > room;
+                room = room.saturating_sub(gas);
+                over
+            })
+            .unwrap_or(pending.len())
+            .max(1);
+        self.pending = pending.split_off(fits.min(pending.len()));
         let block = self.build_block(pending, false)?;
         let number = block.header.number;
         self.commit_block(block);
@@ -683,21 +728,22 @@ impl Chain {
         let mut log_index = 0u64;
         for tx in txs {
             let executed = evm::transact(
-                WrapDatabaseRef(&self.state),
+                WrapDatabaseRef(&*self.state),
                 self.programs.clone(),
                 self.cfg(false),
                 env.clone(),
                 tx_env(&tx.envelope, tx.from, env.basefee),
+                Arc::default(),
             );
             let executed = match executed {
                 Ok(executed) => executed,
                 Err(error) if strict => {
-                    self.state.revert(undo);
+                    Arc::make_mut(&mut self.state).revert(undo);
                     return Err(invalid(error));
                 }
                 Err(_) => continue,
             };
-            self.state.apply(executed.state, &mut undo);
+            Arc::make_mut(&mut self.state).apply(executed.state, &mut undo);
             let result = executed.result;
             let gas_used = result.tx_gas_used();
             cumulative += gas_used;
@@ -770,7 +816,7 @@ impl Chain {
 
     fn push_block(&mut self, block: MinedBlock) -> Arc<MinedBlock> {
         let number = block.header.number;
-        self.state.set_block_hash(number, block.hash);
+        Arc::make_mut(&mut self.state).set_block_hash(number, block.hash);
         self.by_hash.insert(block.hash, number);
         for (index, tx) in block.txs.iter().enumerate() {
             self.tx_index.insert(tx.hash, (number, index));
@@ -783,15 +829,15 @@ impl Chain {
     /// Unwinds blocks above `number`; returns them, newest first.
     fn unwind_to(&mut self, number: u64) -> Vec<Arc<MinedBlock>> {
         // Dev changes since the head block go first.
-        self.state.revert(std::mem::take(&mut self.pre_undo));
+        Arc::make_mut(&mut self.state).revert(std::mem::take(&mut self.pre_undo));
         let mut removed = Vec::new();
         while self.block_number() > number {
             let Some(block) = self.blocks.pop() else {
                 break;
             };
-            self.state.revert(block.undo.clone());
-            self.state.revert(block.pre_undo.clone());
-            self.state.remove_block_hash(block.header.number);
+            Arc::make_mut(&mut self.state).revert(block.undo.clone());
+            Arc::make_mut(&mut self.state).revert(block.pre_undo.clone());
+            Arc::make_mut(&mut self.state).remove_block_hash(block.header.number);
             self.by_hash.remove(&block.hash);
             for tx in &block.txs {
                 self.tx_index.remove(&tx.hash);
@@ -831,7 +877,7 @@ impl Chain {
             let later = self
                 .pre_undo
                 .split_off(snapshot.pre_undo_len.min(self.pre_undo.len()));
-            self.state.revert(later);
+            Arc::make_mut(&mut self.state).revert(later);
             self.pending.clear();
             Vec::new()
         } else {
@@ -839,12 +885,12 @@ impl Chain {
             // The block right after the snapshot: undo its transactions and
             // the dev changes made after the snapshot, keep the earlier ones.
             if let Some(block) = self.blocks.pop() {
-                self.state.revert(block.undo.clone());
+                Arc::make_mut(&mut self.state).revert(block.undo.clone());
                 let mut pre = block.pre_undo.clone();
                 let later = pre.split_off(snapshot.pre_undo_len.min(pre.len()));
-                self.state.revert(later);
+                Arc::make_mut(&mut self.state).revert(later);
                 self.pre_undo = pre;
-                self.state.remove_block_hash(block.header.number);
+                Arc::make_mut(&mut self.state).remove_block_hash(block.header.number);
                 self.by_hash.remove(&block.hash);
                 for tx in &block.txs {
                     self.tx_index.remove(&tx.hash);
@@ -1020,23 +1066,22 @@ impl Chain {
 
     /// `anvil_setBalance`.
     pub fn set_balance(&mut self, address: Address, balance: U256) {
-        self.state.set_balance(address, balance, &mut self.pre_undo);
+        Arc::make_mut(&mut self.state).set_balance(address, balance, &mut self.pre_undo);
     }
 
     /// `anvil_setCode`.
     pub fn set_code(&mut self, address: Address, code: Bytes) {
-        self.state.set_code(address, code, &mut self.pre_undo);
+        Arc::make_mut(&mut self.state).set_code(address, code, &mut self.pre_undo);
     }
 
     /// `anvil_setNonce`.
     pub fn set_nonce(&mut self, address: Address, nonce: u64) {
-        self.state.set_nonce(address, nonce, &mut self.pre_undo);
+        Arc::make_mut(&mut self.state).set_nonce(address, nonce, &mut self.pre_undo);
     }
 
     /// `anvil_setStorageAt`.
     pub fn set_storage(&mut self, address: Address, key: U256, value: U256) {
-        self.state
-            .set_storage(address, key, value, &mut self.pre_undo);
+        Arc::make_mut(&mut self.state).set_storage(address, key, value, &mut self.pre_undo);
     }
 
     /// `anvil_impersonateAccount` / `anvil_stopImpersonatingAccount`.
@@ -1058,7 +1103,7 @@ impl Chain {
         if number >= self.block_number() {
             return std::borrow::Cow::Borrowed(&self.state);
         }
-        let mut state = self.state.clone();
+        let mut state = (*self.state).clone();
         state.revert(self.pre_undo.clone());
         for block in self
             .blocks
@@ -1088,20 +1133,55 @@ impl Chain {
         Ok(read(&self.state_at(number)))
     }
 
-    /// `eth_call`.
+    /// `eth_call`, on the chain's thread, within [`CALL_TIMEOUT`].
     ///
     /// # Errors
-    /// The call reverted (with data) or halted, or the block is unknown.
+    /// The call reverted (with data), halted or timed out, or the block is
+    /// unknown.
     pub fn call(
         &self,
         request: TransactionRequest,
         tag: BlockNumberOrTag,
         overrides: Option<StateOverride>,
     ) -> Result<(Bytes, u64), ChainError> {
+        self.prepare_call(request, tag, overrides)?
+            .call(Instant::now() + CALL_TIMEOUT)
+    }
+
+    /// `eth_estimateGas`, on the chain's thread, within [`CALL_TIMEOUT`].
+    ///
+    /// # Errors
+    /// As [`PreparedCall::estimate`]; the block is unknown.
+    pub fn estimate_gas(
+        &self,
+        request: TransactionRequest,
+        tag: BlockNumberOrTag,
+        overrides: Option<StateOverride>,
+    ) -> Result<u64, ChainError> {
+        self.prepare_call(request, tag, overrides)?
+            .estimate(Instant::now() + CALL_TIMEOUT)
+    }
+
+    /// An `eth_call` or `eth_estimateGas` taken off the chain: the state
+    /// at `tag` with `overrides` (the head's is shared, not copied) and the
+    /// block it runs in, to run on any thread.
+    ///
+    /// # Errors
+    /// Unknown block; malformed overrides.
+    pub fn prepare_call(
+        &self,
+        request: TransactionRequest,
+        tag: BlockNumberOrTag,
+        overrides: Option<StateOverride>,
+    ) -> Result<PreparedCall, ChainError> {
         let number = self.resolve(tag)?;
-        let mut state = self.state_at(number);
+        let mut state = if number >= self.block_number() {
+            self.state.clone()
+        } else {
+            Arc::new(self.state_at(number).into_owned())
+        };
         if let Some(overrides) = overrides {
-            apply_overrides(state.to_mut(), overrides)?;
+            apply_overrides(Arc::make_mut(&mut state), overrides)?;
         }
         // At the head, run as the next block would (as anvil does): its
         // number and time, so estimates see `evm_increaseTime` at once.
@@ -1115,52 +1195,14 @@ impl Chain {
                 block.header.base_fee_per_gas.unwrap_or(BASE_FEE),
             )
         };
-        let tx = call_env(&request, self.config.chain_id, CALL_GAS_CAP);
-        let executed = evm::transact(
-            WrapDatabaseRef(&*state),
-            self.programs.clone(),
-            self.cfg(true),
+        Ok(PreparedCall {
+            state,
+            programs: self.programs.clone(),
+            cfg: self.cfg(true),
             env,
-            tx,
-        )
-        .map_err(invalid)?;
-        outcome(executed.result)
-    }
-
-    /// `eth_estimateGas`: the least gas limit with which the transaction
-    /// succeeds (binary search over full executions).
-    ///
-    /// # Errors
-    /// It fails even with the cap (revert data returned).
-    pub fn estimate_gas(
-        &self,
-        request: TransactionRequest,
-        tag: BlockNumberOrTag,
-        overrides: Option<StateOverride>,
-    ) -> Result<u64, ChainError> {
-        let cap = request.gas.unwrap_or(CALL_GAS_CAP);
-        let run = |gas: u64| -> Result<(Bytes, u64), ChainError> {
-            let mut attempt = request.clone();
-            attempt.gas = Some(gas);
-            self.call(attempt, tag, overrides.clone())
-        };
-        let (_, used) = run(cap)?;
-        // Nested frames keep 1/64 back, so the used gas is a lower bound.
-        let mut low = used.saturating_sub(1);
-        let mut high = cap;
-        let optimistic = used.saturating_mul(3) / 2 + 10_000;
-        if optimistic < high && run(optimistic).is_ok() {
-            high = optimistic;
-        }
-        while high - low > 1 && (high - low) * 100 > high {
-            let mid = low + (high - low) / 2;
-            if run(mid).is_ok() {
-                high = mid;
-            } else {
-                low = mid;
-            }
-        }
-        Ok(high)
+            request,
+            chain_id: self.config.chain_id,
+        })
     }
 
     // ---- logs ----
@@ -1302,6 +1344,81 @@ fn tx_env(envelope: &TxEnvelope, from: Address, basefee: u64) -> TxEnv {
     }
 }
 
+/// A call taken off the chain ([`Chain::prepare_call`]): it holds what it
+/// runs on, so it runs on any thread while the chain goes on.
+pub struct PreparedCall {
+    state: Arc<WorldState>,
+    programs: Arc<Programs>,
+    cfg: CfgEnv,
+    env: BlockEnv,
+    request: TransactionRequest,
+    chain_id: u64,
+}
+
+impl PreparedCall {
+    /// Runs the call with the gas it asks for (at most [`CALL_GAS_CAP`]),
+    /// stopping at `deadline`.
+    ///
+    /// # Errors
+    /// It reverted (with data), halted, or ran past `deadline`.
+    pub fn call(&self, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
+        self.run(self.request.gas, deadline)
+    }
+
+    fn run(&self, gas: Option<u64>, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
+        let mut request = self.request.clone();
+        request.gas = gas;
+        let tx = call_env(&request, self.chain_id, CALL_GAS_CAP);
+        let meter = Arc::new(TxMeter::with_deadline(deadline));
+        let executed = evm::transact(
+            WrapDatabaseRef(&*self.state),
+            self.programs.clone(),
+            self.cfg.clone(),
+            self.env.clone(),
+            tx,
+            meter.clone(),
+        )
+        .map_err(invalid)?;
+        if meter.timed_out() {
+            return Err(ChainError::Timeout(CALL_TIMEOUT));
+        }
+        outcome(executed.result)
+    }
+
+    /// The least gas limit with which the call succeeds, up to what it
+    /// asks for or [`MAX_TX_GAS`] (binary search over full executions),
+    /// all of it by `deadline`.
+    ///
+    /// # Errors
+    /// It fails even with the cap (revert data returned), or the search
+    /// ran past `deadline`.
+    pub fn estimate(&self, deadline: Instant) -> Result<u64, ChainError> {
+        let cap = self.request.gas.unwrap_or(MAX_TX_GAS).min(MAX_TX_GAS);
+        let run = |gas: u64| self.run(Some(gas), deadline);
+        let (_, used) = run(cap)?;
+        // Nested frames keep 1/64 back, so the used gas is a lower bound.
+        let mut low = used.saturating_sub(1);
+        let mut high = cap;
+        let optimistic = used.saturating_mul(3) / 2 + 10_000;
+        if optimistic < high {
+            match run(optimistic) {
+                Ok(_) => high = optimistic,
+                Err(ChainError::Timeout(limit)) => return Err(ChainError::Timeout(limit)),
+                Err(_) => {}
+            }
+        }
+        while high - low > 1 && (high - low) * 100 > high {
+            let mid = low + (high - low) / 2;
+            match run(mid) {
+                Ok(_) => high = mid,
+                Err(ChainError::Timeout(limit)) => return Err(ChainError::Timeout(limit)),
+                Err(_) => low = mid,
+            }
+        }
+        Ok(high)
+    }
+}
+
 /// revm's view of an `eth_call` request.
 fn call_env(request: &TransactionRequest, chain_id: u64, cap: u64) -> TxEnv {
     let gas_price = request
@@ -1373,6 +1490,11 @@ fn outcome(result: ExecutionResult) -> Result<(Bytes, u64), ChainError> {
     match result {
         ExecutionResult::Success { output, gas, .. } => Ok((output.into_data(), gas.tx_gas_used())),
         ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted(output)),
+        // Out of gas in geth's words, which clients match on.
+        ExecutionResult::Halt {
+            reason: HaltReason::OutOfGas(_),
+            ..
+        } => Err(ChainError::Halted("out of gas".to_owned())),
         ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
     }
 }

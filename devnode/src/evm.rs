@@ -43,29 +43,31 @@ use revm::{
 use crate::{
     arbsys::{self, ArbSysState, ARB_SYS},
     arbwasm::{self, ActivationRecord, ArbWasmState, ARB_WASM},
-    stylus::{self, CallKind, Message, Programs, Status, StylusHost},
+    stylus::{self, CallKind, Message, Programs, Status, StylusHost, TxMeter},
 };
 
 /// The hard fork devnode's EVM follows (Arbitrum's ArbOS 40 tracks Prague).
 pub const SPEC: SpecId = SpecId::PRAGUE;
 
 /// What every frame of a transaction shares besides the journal: the
-/// compiled programs and the Stylus frames that are open (for
-/// `msg_reentrant`).
+/// compiled programs, the Stylus frames that are open (for
+/// `msg_reentrant`), and the meter of their memory and deadline.
 #[derive(Clone)]
 pub struct StylusChain {
     /// Compiled programs, shared across transactions.
     pub programs: Arc<Programs>,
     open: HashMap<Address, u32>,
+    meter: Arc<TxMeter>,
 }
 
 impl StylusChain {
-    /// A chain context over `programs`.
+    /// A chain context over `programs`, its frames metered by `meter`.
     #[must_use]
-    pub fn new(programs: Arc<Programs>) -> Self {
+    pub fn new(programs: Arc<Programs>, meter: Arc<TxMeter>) -> Self {
         Self {
             programs,
             open: HashMap::new(),
+            meter,
         }
     }
 }
@@ -88,7 +90,9 @@ pub type Executed<E> = Result<
 >;
 
 /// Runs `tx` in `block` with `cfg` against `db`, returning the result and
-/// the state changes (nothing is written to `db`).
+/// the state changes (nothing is written to `db`). Its program frames
+/// share `meter` (a call's deadline; [`TxMeter::default`] for a
+/// transaction).
 ///
 /// # Errors
 /// The transaction is invalid (nonce, balance, gas, chain id) or the
@@ -99,10 +103,11 @@ pub fn transact<DB: Database>(
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
+    meter: Arc<TxMeter>,
 ) -> Executed<DB::Error> {
     let mut ctx: DevContext<DB> =
         Context::<BlockEnv, TxEnv, CfgEnv, DB, Journal<DB>, ()>::new(db, SPEC)
-            .with_chain(StylusChain::new(programs))
+            .with_chain(StylusChain::new(programs, meter))
             .with_cfg(cfg)
             .with_block(block)
             .with_tx(tx);
@@ -427,7 +432,16 @@ fn run_program<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> I
         ctx: &mut *ctx,
         msg: msg.clone(),
     };
-    let outcome = programs.run(record.module_hash, &mut host, env, msg, calldata, limit);
+    let meter = host.ctx.chain.meter.clone();
+    let outcome = programs.run(
+        record.module_hash,
+        &mut host,
+        env,
+        msg,
+        calldata,
+        limit,
+        &meter,
+    );
     if let Some(open) = ctx.chain.open.get_mut(&contract) {
         *open -= 1;
     }

@@ -4,7 +4,9 @@
 //! The chain lives on one thread with a large stack (nested Stylus frames
 //! recurse on it). Everything else talks to it by sending closures
 //! ([`ChainHandle::with`]), so requests are served one at a time, in
-//! arrival order, and nothing else needs a lock.
+//! arrival order, and nothing else needs a lock. Calls and estimates only
+//! take their snapshot there and run on threads of their own
+//! ([`ChainHandle::off_chain`]), so a slow one never holds up the chain.
 
 use std::{net::SocketAddr, path::PathBuf, sync::mpsc, time::Duration};
 
@@ -63,7 +65,16 @@ pub struct ChainHandle {
     events: broadcast::Sender<ChainEvent>,
     /// Bumped whenever interval mining changes; older miners stop.
     pub(crate) mining_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Permits of the calls running off the chain's thread.
+    calls: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Most calls and estimates running at once off the chain's thread; more
+/// wait their turn (each ends by `CALL_TIMEOUT`).
+pub const MAX_CONCURRENT_CALLS: usize = 4;
+
+/// One of the [`MAX_CONCURRENT_CALLS`] slots ([`ChainHandle::call_slot`]).
+pub struct CallSlot(tokio::sync::OwnedSemaphorePermit);
 
 impl ChainHandle {
     /// Starts the chain thread: restored from `state_file` when it exists,
@@ -106,6 +117,7 @@ impl ChainHandle {
             jobs,
             events,
             mining_generation: std::sync::Arc::default(),
+            calls: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS)),
         })
     }
 
@@ -123,6 +135,44 @@ impl ChainHandle {
                 let _ = reply.send(job(chain));
             }))
             .map_err(|_| NodeError::Stopped)?;
+        answer.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Waits for one of the [`MAX_CONCURRENT_CALLS`] call slots. Taken
+    /// before the chain prepares a call's snapshot, so waiting calls hold
+    /// no copies of the state.
+    ///
+    /// # Errors
+    /// Never in practice (the semaphore is never closed).
+    pub async fn call_slot(&self) -> Result<CallSlot, NodeError> {
+        self.calls
+            .clone()
+            .acquire_owned()
+            .await
+            .map(CallSlot)
+            .map_err(|_| NodeError::Stopped)
+    }
+
+    /// Runs `job` (a call on a snapshot the chain prepared) in `slot`, on a
+    /// thread of its own with the execution stack, while the chain goes on.
+    ///
+    /// # Errors
+    /// The thread cannot start or died.
+    pub async fn off_chain<T: Send + 'static>(
+        &self,
+        slot: CallSlot,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let permit = slot.0;
+        let (reply, answer) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("devnode-call".into())
+            .stack_size(EXECUTION_STACK_SIZE)
+            .spawn(move || {
+                // Held until the call ends, even if its requester left.
+                let _permit = permit;
+                let _ = reply.send(job());
+            })?;
         answer.await.map_err(|_| NodeError::Stopped)
     }
 
@@ -186,6 +236,9 @@ pub struct NodeConfig {
     pub state_file: Option<PathBuf>,
     /// Mine a block every interval instead of one per transaction.
     pub block_time: Option<Duration>,
+    /// The RPC server's connection limits (default
+    /// [`crate::rpc::CONNECTION_LIMITS`]).
+    pub connection_limits: pond_listener::ConnectionLimits,
 }
 
 impl Default for NodeConfig {
@@ -195,6 +248,7 @@ impl Default for NodeConfig {
             chain_id: DEFAULT_CHAIN_ID,
             state_file: None,
             block_time: None,
+            connection_limits: crate::rpc::CONNECTION_LIMITS,
         }
     }
 }
@@ -227,7 +281,8 @@ impl Node {
     /// The state file is unreadable or the port is taken.
     pub async fn spawn(config: NodeConfig) -> Result<Self, NodeError> {
         let chain = ChainHandle::start(config.chain_id, config.state_file.clone())?;
-        let (server, addr) = crate::rpc::serve(chain.clone(), config.listen).await?;
+        let (server, addr) =
+            crate::rpc::serve(chain.clone(), config.listen, config.connection_limits).await?;
         if let Some(interval) = config.block_time {
             chain.with(|c| c.set_automine(false)).await?.ok();
             crate::rpc::start_interval_mining(&chain, interval);

@@ -2,7 +2,10 @@
 //! anvil-compatible dev controls, subscriptions and polling filters, over
 //! HTTP and WebSocket on one port.
 //!
-//! Every method runs on the chain thread through [`ChainHandle::with`].
+//! Every method runs on the chain thread through [`ChainHandle::with`],
+//! except the execution of calls and estimates, which the chain only
+//! prepares ([`ChainHandle::off_chain`]). Connections are accepted through
+//! a [`pond_listener::GuardedListener`] ([`CONNECTION_LIMITS`]).
 //! Errors use the usual codes: -32700 parse error, -32600 invalid request,
 //! -32601 unknown method, -32602 invalid params (all four from the
 //! server library), -32000 for refused transactions and missing state, and
@@ -32,7 +35,10 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
-    chain::{block_logs, rpc_log, Chain, ChainError, ChainEvent, MinedBlock, ReorgTx, BASE_FEE},
+    chain::{
+        block_logs, rpc_log, Chain, ChainError, ChainEvent, MinedBlock, PreparedCall, ReorgTx,
+        BASE_FEE, CALL_TIMEOUT,
+    },
     node::{ChainHandle, NodeError},
 };
 
@@ -306,32 +312,66 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
     }
 }
 
-/// Starts the server on `listen`.
+/// The RPC server's connection limits: 1 000 connections, 256 per client
+/// address (local tools all come from loopback); a connection that sends
+/// no complete request within 10 s is closed, and one answered (keep-alive,
+/// a subscription) after an hour without a byte either way.
+pub const CONNECTION_LIMITS: pond_listener::ConnectionLimits = pond_listener::ConnectionLimits {
+    max_connections: 1_000,
+    max_per_peer: 256,
+    idle_before_answer: Duration::from_secs(10),
+    idle: Duration::from_secs(3600),
+};
+
+/// Starts the server on `listen`, accepting through a
+/// [`pond_listener::GuardedListener`] with `limits` (normally
+/// [`CONNECTION_LIMITS`]).
 ///
 /// # Errors
 /// The address cannot be bound.
 pub async fn serve(
     chain: ChainHandle,
     listen: SocketAddr,
+    limits: pond_listener::ConnectionLimits,
 ) -> Result<(ServerHandle, SocketAddr), NodeError> {
     let config = jsonrpsee::server::ServerConfig::builder()
         .set_id_provider(HexIdProvider::default())
-        .max_connections(1_000)
+        // The listener caps connections; jsonrpsee's own guard (100 by
+        // default) would refuse requests below that cap.
+        .max_connections(u32::try_from(limits.max_connections).unwrap_or(u32::MAX))
         // Room for a batch of the largest transactions, not for a
         // stranger's hundred-megabyte body.
         .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(u32::MAX)
         .build();
-    let server = Server::builder()
-        .set_config(config)
-        .build(listen)
+    let tcp = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| NodeError::Server(e.to_string()))?;
-    let addr = server
+    let addr = tcp
         .local_addr()
         .map_err(|e| NodeError::Server(e.to_string()))?;
-    let module = module(chain).map_err(|e| NodeError::Server(e.to_string()))?;
-    Ok((server.start(module), addr))
+    let mut listener = pond_listener::GuardedListener::new(tcp, limits);
+    let methods: jsonrpsee::Methods = module(chain)
+        .map_err(|e| NodeError::Server(e.to_string()))?
+        .into();
+    let (stop, handle) = jsonrpsee::server::stop_channel();
+    let services = Server::builder().set_config(config).to_service_builder();
+    tokio::spawn(async move {
+        loop {
+            let (io, _peer) = tokio::select! {
+                accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+                () = stop.clone().shutdown() => return,
+            };
+            let service = services.clone().build(methods.clone(), stop.clone());
+            let stopped = stop.clone().shutdown();
+            tokio::spawn(async move {
+                // A connection's end (closed, idle, refused) is no error of
+                // the server's.
+                let _ = jsonrpsee::server::serve_with_graceful_shutdown(io, service, stopped).await;
+            });
+        }
+    });
+    Ok((handle, addr))
 }
 
 /// Mines a block every `interval` until the chain stops or interval mining
@@ -376,6 +416,46 @@ async fn on_chain<T: serde::Serialize + Send + 'static>(
         .map_err(stopped)?
         .map_err(chain_error)?;
     to_json(&value)
+}
+
+/// Runs a call or estimate off the chain's thread: once a call slot is
+/// free, the chain prepares its snapshot, and `run` executes it on a call
+/// thread by the deadline ([`CALL_TIMEOUT`] from then) while the chain
+/// serves others.
+async fn off_chain<T: serde::Serialize + Send + 'static>(
+    rpc: &Rpc,
+    request: TransactionRequest,
+    id: Option<BlockId>,
+    overrides: Option<StateOverride>,
+    run: impl FnOnce(PreparedCall, Instant) -> Result<T, ChainError> + Send + 'static,
+) -> RpcResult {
+    to_json(&off_chain_value(rpc, request, id, overrides, run).await?)
+}
+
+/// [`off_chain`]'s value, before it becomes JSON.
+async fn off_chain_value<T: Send + 'static>(
+    rpc: &Rpc,
+    request: TransactionRequest,
+    id: Option<BlockId>,
+    overrides: Option<StateOverride>,
+    run: impl FnOnce(PreparedCall, Instant) -> Result<T, ChainError> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    let slot = rpc.chain.call_slot().await.map_err(stopped)?;
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    let prepared = rpc
+        .chain
+        .with(move |c| {
+            let tag = tag_of(c, id)?;
+            c.prepare_call(request, tag, overrides)
+        })
+        .await
+        .map_err(stopped)?
+        .map_err(chain_error)?;
+    rpc.chain
+        .off_chain(slot, move || run(prepared, deadline))
+        .await
+        .map_err(stopped)?
+        .map_err(chain_error)
 }
 
 fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::RegisterMethodError> {
@@ -566,9 +646,8 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         let request: TransactionRequest = args.next()?;
         let id: Option<BlockId> = args.optional()?;
         let overrides: Option<StateOverride> = args.optional()?;
-        on_chain(&rpc, move |c| {
-            let tag = tag_of(c, id)?;
-            c.call(request, tag, overrides).map(|(output, _)| output)
+        off_chain(&rpc, request, id, overrides, |call, deadline| {
+            call.call(deadline).map(|(output, _)| output)
         })
         .await
     });
@@ -577,9 +656,8 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         let request: TransactionRequest = args.next()?;
         let id: Option<BlockId> = args.optional()?;
         let overrides: Option<StateOverride> = args.optional()?;
-        on_chain(&rpc, move |c| {
-            let tag = tag_of(c, id)?;
-            c.estimate_gas(request, tag, overrides).map(U64::from)
+        off_chain(&rpc, request, id, overrides, |call, deadline| {
+            call.estimate(deadline).map(U64::from)
         })
         .await
     });
@@ -591,7 +669,15 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         on_chain(&rpc, move |c| c.send_raw(envelope)).await
     });
     method!(m, "eth_sendTransaction", |rpc, p| {
-        let request: TransactionRequest = Args::new(&p).next()?;
+        let mut request: TransactionRequest = Args::new(&p).next()?;
+        if request.gas.is_none() {
+            // Estimated off the chain's thread, like any estimate.
+            let gas = off_chain_value(&rpc, request.clone(), None, None, |call, deadline| {
+                call.estimate(deadline)
+            })
+            .await?;
+            request.gas = Some(gas);
+        }
         on_chain(&rpc, move |c| c.send(request)).await
     });
     method!(m, "eth_getTransactionByHash", |rpc, p| {

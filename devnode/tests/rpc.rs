@@ -1335,3 +1335,240 @@ async fn block_lookups_by_index_receipts_and_hardhat_aliases() {
     let _: Value = c.dev("hardhat_mine", json!(["0x2"])).await;
     assert_eq!(c.provider.get_block_number().await.unwrap(), before + 2);
 }
+
+/// A call that would run for minutes (a tight Stylus loop; it was 0.9 s
+/// per 10 million gas up to 2^32 gas) ends by the call deadline or the
+/// 50 M gas cap, and runs off the chain's thread: meanwhile the node
+/// answers reads and mines transactions as usual. An EVM loop asking for
+/// 10^10 gas is capped too, and a transaction asking for more gas than a
+/// block holds is refused (issue 16, item 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_would_run_for_minutes_is_bounded_and_the_chain_goes_on() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let spin = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "user_entrypoint") (param i32) (result i32) (loop br 0) i32.const 0))"#,
+    )
+    .expect("test module parses");
+    let spin = pond_devnode::deploy::deploy_program(&c.provider, c.accounts[0], &spin)
+        .await
+        .expect("deployed")
+        .address;
+    // JUMPDEST PUSH1 0 JUMP: an endless EVM loop.
+    let evm_loop = {
+        let tx = TransactionRequest::default()
+            .with_from(c.accounts[0])
+            .with_deploy_code(pond_devnode::deploy::evm_init_code(&[
+                0x5b, 0x60, 0x00, 0x56,
+            ]));
+        c.mined(tx).await.contract_address.expect("created")
+    };
+
+    let started = std::time::Instant::now();
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{{"to":"{spin:#x}"}},"latest"]}}"#
+    );
+    let url = c.node.http_url();
+    let slow = tokio::spawn(async move {
+        alloy::transports::http::reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("http")
+            .json::<Value>()
+            .await
+            .expect("json")
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The chain answers while the call runs.
+    let answered = std::time::Instant::now();
+    let before = c.provider.get_block_number().await.expect("block number");
+    let receipt = c
+        .mined(
+            TransactionRequest::default()
+                .with_from(c.accounts[1])
+                .with_to(Address::repeat_byte(0x45))
+                .with_value(U256::from(1)),
+        )
+        .await;
+    assert_eq!(receipt.block_number, Some(before + 1));
+    let meanwhile = answered.elapsed();
+    let answer = slow.await.expect("call");
+    let elapsed = started.elapsed();
+    assert!(answer["error"].is_object(), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("execution aborted (timeout = 5s)") || message.contains("out of gas"),
+        "{answer}"
+    );
+    assert!(
+        meanwhile < Duration::from_secs(2),
+        "the chain waited {meanwhile:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "the call took {elapsed:?}"
+    );
+
+    let capped = std::time::Instant::now();
+    let answer = c
+        .raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{{"to":"{evm_loop:#x}","gas":"0x2540be400"}},"latest"]}}"#
+        ))
+        .await;
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("out of gas") || m.contains("timeout")),
+        "{answer}"
+    );
+    assert!(
+        capped.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        capped.elapsed()
+    );
+
+    let estimate = c
+        .raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_estimateGas","params":[{{"from":"{:#x}","to":"{spin:#x}"}}]}}"#,
+            c.accounts[0]
+        ))
+        .await;
+    assert!(estimate["error"].is_object(), "{estimate}");
+
+    // A dev account's transaction without gas is estimated off the chain's
+    // thread too: refused in bounded time.
+    let unbounded = std::time::Instant::now();
+    let answer = c
+        .raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendTransaction","params":[{{"from":"{:#x}","to":"{spin:#x}"}}]}}"#,
+            c.accounts[0]
+        ))
+        .await;
+    assert!(answer["error"].is_object(), "{answer}");
+    assert!(
+        unbounded.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        unbounded.elapsed()
+    );
+
+    let greedy = TransactionRequest::default()
+        .with_from(c.accounts[0])
+        .with_to(evm_loop)
+        .with_gas_limit(10_000_000_000);
+    let refused = c
+        .provider
+        .send_transaction(greedy)
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains(
+            "exceeds block gas limit: transaction gas limit 10000000000, at most 32000000"
+        ),
+        "{refused}"
+    );
+}
+
+/// With automine off, a block takes transactions up to Arbitrum's block
+/// gas limit by what they ask for, in arrival order; the rest wait for the
+/// next block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_holds_at_most_the_block_gas_limit() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let mut pending = Vec::new();
+    for i in 0..3u8 {
+        let tx = TransactionRequest::default()
+            .with_from(c.accounts[usize::from(i) + 1])
+            .with_to(Address::repeat_byte(0x46))
+            .with_value(U256::from(1))
+            .with_gas_limit(15_000_000);
+        pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
+    }
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let mut blocks = Vec::new();
+    for tx in pending {
+        let receipt = tx.get_receipt().await.expect("mined");
+        assert!(receipt.status());
+        blocks.push(receipt.block_number.expect("mined"));
+    }
+    assert_eq!(blocks, vec![1, 1, 2], "two of 15 M fit in a 32 M block");
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
+
+/// Idle sockets cannot stop the RPC server (issue 16, item 9): one client
+/// address keeps only its share, a connection that never sends a request
+/// is closed after the short limit, and meanwhile another client is
+/// answered and a WebSocket subscriber stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_cannot_stall_the_rpc_server() {
+    use pond_listener::testkit::{closed, connect_from};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = Client::start(NodeConfig {
+        connection_limits: pond_listener::ConnectionLimits {
+            max_connections: 64,
+            max_per_peer: 4,
+            idle_before_answer: Duration::from_secs(1),
+            idle: Duration::from_secs(30),
+        },
+        ..NodeConfig::default()
+    })
+    .await;
+    let addr = c.node.addr;
+    let ws = alloy::providers::ProviderBuilder::new()
+        .connect_ws(WsConnect::new(c.node.ws_url()))
+        .await
+        .expect("ws");
+    let mut heads = ws
+        .subscribe_blocks()
+        .await
+        .expect("subscribed")
+        .into_stream();
+
+    let mut silent = Vec::new();
+    for _ in 0..10 {
+        silent.push(connect_from("127.0.0.2", addr).await);
+    }
+    let mut open = 0;
+    for stream in &mut silent {
+        if !closed(stream, Duration::from_millis(200)).await {
+            open += 1;
+        }
+    }
+    assert!(open <= 4, "{open} kept from one address");
+    for stream in &mut silent {
+        assert!(
+            closed(stream, Duration::from_secs(10)).await,
+            "silent, still open"
+        );
+    }
+
+    let mut client = connect_from("127.0.0.3", addr).await;
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: devnode\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"result\":\"0x64aba\""), "{answer}");
+
+    // The subscriber, quiet for longer than the short limit, still hears
+    // the next block.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let head = tokio::time::timeout(Duration::from_secs(10), heads.next())
+        .await
+        .expect("a head in time")
+        .expect("a head");
+    assert_eq!(head.number, 1);
+}

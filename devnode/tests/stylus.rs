@@ -9,7 +9,7 @@ use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::{SolCall, SolInterface};
 use pond_devnode::stylus::{
     BlockEnv, CallKind, CallOutcome, CreateOutcome, Message, ProgramError, Programs, Status,
-    StylusHost,
+    StylusHost, TxMeter,
 };
 
 mod abi {
@@ -55,6 +55,9 @@ struct World {
     gas: Rc<std::cell::Cell<u64>>,
     /// Deployed modules, to redeploy them elsewhere.
     modules: Rc<RefCell<HashMap<Address, Vec<u8>>>>,
+    /// The frames' shared meter (each top-level call's pages are released
+    /// when it returns).
+    meter: std::sync::Arc<TxMeter>,
 }
 
 impl World {
@@ -65,6 +68,7 @@ impl World {
             active: Rc::default(),
             gas: Rc::new(std::cell::Cell::new(30_000_000)),
             modules: Rc::default(),
+            meter: std::sync::Arc::default(),
         }
     }
 
@@ -154,7 +158,15 @@ impl World {
         let outcome = self
             .programs
             .borrow()
-            .run(program, &mut host, env, msg, input.to_vec(), self.gas.get())
+            .run(
+                program,
+                &mut host,
+                env,
+                msg,
+                input.to_vec(),
+                self.gas.get(),
+                &self.meter,
+            )
             .expect("prepared");
         self.active.borrow_mut().pop();
         let success = outcome.status == Status::Success;
@@ -984,6 +996,98 @@ fn nested_calls_delegate_and_return_data() {
             !world
                 .frame(ALICE, PROBE, PROBE, &[], U256::ZERO, true)
                 .success
+        );
+    });
+}
+
+/// A call's deadline stops a program however tight its loop: a frame with
+/// gas for hours is stopped at its deadline, all its gas spent, and the
+/// meter says why (issue 16, item 11).
+#[test]
+fn a_program_is_stopped_at_its_calls_deadline() {
+    on_big_stack(|| {
+        let mut world = World::new();
+        world.meter = std::sync::Arc::new(TxMeter::with_deadline(
+            std::time::Instant::now() + std::time::Duration::from_millis(300),
+        ));
+        world.gas.set(1_000_000_000_000);
+        world.deploy(PROBE, &module("(loop br 0) i32.const 0", ""));
+        let started = std::time::Instant::now();
+        let out = world.call(ALICE, PROBE, &[]);
+        assert!(!out.success);
+        assert_eq!(out.gas_used, 1_000_000_000_000, "all spent, as out of ink");
+        assert!(world.meter.timed_out());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    });
+}
+
+/// Memory follows Nitro's model (issue 16, item 12): pages beyond the free
+/// ones are charged as they open; a program cannot grow to 1 GiB (it runs
+/// out of ink, all gas spent); and the 8 MiB limit counts the pages of
+/// every open frame of the transaction: a callee that fits alone fails
+/// under a caller that holds 100 pages.
+#[test]
+fn memory_is_charged_as_it_opens_and_bounded_across_frames() {
+    on_big_stack(|| {
+        let grow = |pages: u32| {
+            module(
+                &format!(
+                    "i32.const {pages} memory.grow i32.const -1 i32.eq if unreachable end i32.const 0"
+                ),
+                "",
+            )
+        };
+        let world = World::new();
+        world.deploy(PROBE, &grow(0));
+        let base = world.call(ALICE, PROBE, &[]);
+        assert!(base.success);
+        world.deploy(PROBE, &grow(10));
+        let ten = world.call(ALICE, PROBE, &[]);
+        assert!(ten.success);
+        assert!(
+            ten.gas_used >= base.gas_used + 9 * pond_devnode::stylus::meter::PAGE_GAS,
+            "{} vs {}",
+            ten.gas_used,
+            base.gas_used
+        );
+        world.deploy(PROBE, &grow(16_383));
+        let huge = world.call(ALICE, PROBE, &[]);
+        assert!(!huge.success, "1 GiB refused");
+        assert_eq!(huge.gas_used, world.gas.get(), "out of ink spends it all");
+
+        let callee = Address::repeat_byte(0x98);
+        let world = World::new();
+        world.deploy(callee, &grow(39));
+        assert!(world.call(ALICE, callee, &[]).success, "40 pages alone fit");
+        // The caller holds `pages` + 1 pages, then calls the callee
+        // (address in the calldata) and returns the call's status byte.
+        let caller = |pages: u32| {
+            module(
+                &format!(
+                    "i32.const 0 call $read_args
+                     i32.const {pages} memory.grow drop
+                     i32.const 400
+                     i32.const 0 i32.const 100 i32.const 0 i32.const 200 i64.const 10000000 i32.const 300 call $call
+                     i32.store8
+                     i32.const 400 i32.const 1 call $write_result
+                     i32.const 0"
+                ),
+                "",
+            )
+        };
+        world.deploy(PROBE, &caller(49));
+        let out = world.call(ALICE, PROBE, callee.as_slice());
+        assert_eq!(ok(&out), [0u8].as_slice(), "under 50 pages the callee fits");
+        world.deploy(PROBE, &caller(99));
+        let out = world.call(ALICE, PROBE, callee.as_slice());
+        assert_eq!(
+            ok(&out),
+            [1u8].as_slice(),
+            "the callee failed under 100 pages"
         );
     });
 }

@@ -44,6 +44,7 @@ async fn main() -> eyre::Result<()> {
         chain_id: args.chain_id,
         state_file: args.state,
         block_time,
+        ..NodeConfig::default()
     })
     .await?;
     println!(

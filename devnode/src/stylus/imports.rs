@@ -24,19 +24,36 @@ fn index(value: i32) -> usize {
     u32::from_ne_bytes(value.to_ne_bytes()) as usize
 }
 
+/// Charges `gas` (and what grown memory still owes) from the frame's
+/// fuel: wasmi's slice first, then the reserve.
 fn charge(caller: &mut Ctx<'_>, gas: u64) -> Result<(), Trap> {
-    let fuel = caller.get_fuel()?;
-    let cost = gas.saturating_mul(FUEL_PER_GAS);
-    if fuel < cost {
+    let in_wasmi = caller.get_fuel()?;
+    let owed = std::mem::take(&mut caller.data_mut().owed);
+    let cost = gas.saturating_mul(FUEL_PER_GAS).saturating_add(owed);
+    if in_wasmi >= cost {
+        return caller.set_fuel(in_wasmi - cost);
+    }
+    let from_reserve = cost - in_wasmi;
+    if caller.data().reserve < from_reserve {
         caller.set_fuel(0)?;
+        caller.data_mut().reserve = 0;
         caller.data_mut().out_of_ink = true;
         return Err(Trap::new("out of ink"));
     }
-    caller.set_fuel(fuel - cost)
+    caller.data_mut().reserve -= from_reserve;
+    caller.set_fuel(0)
 }
 
+/// Gas the frame has left: wasmi's slice and the reserve, less what grown
+/// memory owes.
 fn gas_left(caller: &Ctx<'_>) -> u64 {
-    caller.get_fuel().unwrap_or(0) / FUEL_PER_GAS
+    let frame = caller.data();
+    caller
+        .get_fuel()
+        .unwrap_or(0)
+        .saturating_add(frame.reserve)
+        .saturating_sub(frame.owed)
+        / FUEL_PER_GAS
 }
 
 fn read(caller: &Ctx<'_>, ptr: i32, len: usize) -> Result<Vec<u8>, Trap> {
@@ -565,10 +582,12 @@ pub(super) fn link(linker: &mut Linker<Frame>) {
         let value = c.data().env.origin;
         write(&mut c, dest, value.as_slice())
     });
+    // Memory is paid for when it actually grows (the limiter, Nitro's
+    // model); the SDK's announcement before `memory.grow` costs a hostio.
     wrap!("vm_hooks", "pay_for_memory_grow", |mut c: Ctx<'_>,
-                                              pages: i32|
+                                              _pages: i32|
      -> Result<(), Trap> {
-        charge(&mut c, u64::from(pages.cast_unsigned()) * 1_000)
+        charge(&mut c, GAS_BASE)
     });
     wrap!("console", "log_txt", |c: Ctx<'_>,
                                  text: i32,

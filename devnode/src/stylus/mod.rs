@@ -22,21 +22,33 @@
 //! - **Return data** belongs to the frame and is replaced by each nested
 //!   call or creation.
 //!
+//! **Limits.** Memory follows Nitro's model across the transaction's
+//! frames ([`meter`]: pages charged as they open, at most 8 MiB open at
+//! once); each frame's value stack is bounded ([`MAX_STACK_CELLS`]). Fuel
+//! is given to wasmi in slices ([`FUEL_SLICE`]) so that a call with a
+//! deadline stops at it, however tight the program's loop.
+//!
 //! **Gas is approximate.** Wasmi's fuel stands in for Stylus ink: one fuel
 //! is one interpreted instruction, [`FUEL_PER_GAS`] fuel make one gas, and
 //! host imports charge rough EVM-like gas costs. Nothing may depend on
 //! exact gas figures.
 
 mod host;
+pub mod meter;
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use alloy_primitives::{keccak256, B256};
 pub use host::{BlockEnv, CallKind, CallOutcome, CreateOutcome, Message, StylusHost};
-use wasmi::{Config, Engine, Error as Trap, Linker, Memory, Module, Store};
+pub use meter::TxMeter;
+use wasmi::{
+    Config, Engine, Error as Trap, Linker, Memory, Module, ResourceLimiter, Store,
+    TypedResumableCall,
+};
+use wasmi_core::LimiterError;
 
 /// Stack size for threads that execute transactions: nested program frames
 /// recurse through host calls on the Rust stack.
@@ -47,6 +59,16 @@ pub const FUEL_PER_GAS: u64 = 100;
 pub const INK_PRICE: u32 = 10_000;
 /// Most topics a log may carry.
 pub const MAX_LOG_TOPICS: usize = 4;
+/// Most value-stack cells (8 bytes each) one program frame may use: 2 MiB,
+/// Nitro's default stack depth of 4 × 65 536 words. With at most
+/// [`meter::PAGE_LIMIT`] frames open (each has a page at least), a
+/// transaction's stacks stay bounded too.
+pub const MAX_STACK_CELLS: usize = 4 * 65_536;
+/// Fuel given to wasmi at a time (100 000 gas): a deadline is checked
+/// between slices.
+pub const FUEL_SLICE: u64 = 10_000_000;
+/// Bytes in a WebAssembly page.
+const PAGE_BYTES: usize = 65_536;
 
 /// Why a program could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +93,9 @@ pub enum Status {
     /// changes dropped, no output, the unused gas returned; Nitro reports
     /// it as a plain revert.
     Failure(String),
-    /// Ink ran out: changes dropped, no output, all gas spent.
+    /// Ink ran out: changes dropped, no output, all gas spent. Also a
+    /// frame stopped by its call's deadline ([`TxMeter::timed_out`] tells
+    /// them apart).
     OutOfInk,
 }
 
@@ -110,7 +134,13 @@ impl Programs {
             .wasm_reference_types(false)
             .wasm_tail_call(false)
             .wasm_multi_memory(false)
-            .floats(false);
+            .floats(false)
+            .set_max_stack_height(MAX_STACK_CELLS)
+            // Compiled when prepared, not at a function's first call: lazy
+            // compilation charges fuel, so a program's first run would cost
+            // more gas than the next (Nitro charges nothing for it), and
+            // it cannot be resumed when a slice runs out.
+            .compilation_mode(wasmi::CompilationMode::Eager);
         let engine = Engine::new(&config);
         let mut linker = Linker::new(&engine);
         imports::link(&mut linker);
@@ -162,10 +192,12 @@ impl Programs {
         self.modules.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs the prepared program `hash` as one frame.
+    /// Runs the prepared program `hash` as one frame of the transaction
+    /// whose frames share `meter`.
     ///
     /// # Errors
     /// `hash` was never prepared.
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
         hash: B256,
@@ -174,11 +206,13 @@ impl Programs {
         msg: Message,
         calldata: Vec<u8>,
         gas: u64,
+        meter: &Arc<TxMeter>,
     ) -> Result<Outcome, ProgramError> {
         let module = self
             .module(&hash)
             .ok_or_else(|| ProgramError::Compile(format!("program {hash} was not prepared")))?;
         let fuel = gas.saturating_mul(FUEL_PER_GAS);
+        let slice = fuel.min(FUEL_SLICE);
         let frame = Frame {
             host: HostRef::new(host),
             env,
@@ -189,9 +223,22 @@ impl Programs {
             cache: HashMap::new(),
             memory: None,
             out_of_ink: false,
+            reserve: fuel - slice,
+            owed: 0,
+            meter: meter.clone(),
+            pages: 0,
+            last_growth: None,
         };
         let mut store = Store::new(&self.engine, frame);
-        let setup = store.set_fuel(fuel).map_err(|e| e.to_string());
+        store.limiter(|frame: &mut Frame| -> &mut dyn ResourceLimiter { frame });
+        if meter.past_deadline() {
+            return Ok(Outcome {
+                status: Status::OutOfInk,
+                output: Vec::new(),
+                gas_used: gas,
+            });
+        }
+        let setup = store.set_fuel(slice).map_err(|e| e.to_string());
         let result = setup.and_then(|()| {
             let instance = self
                 .linker
@@ -205,9 +252,18 @@ impl Programs {
                 .get_typed_func::<i32, i32>(&store, "user_entrypoint")
                 .map_err(|e| e.to_string())?;
             let len = i32::try_from(store.data().args.len()).map_err(|_| "calldata too long")?;
-            Ok(entry.call(&mut store, len))
+            let call = entry.call_resumable(&mut store, len);
+            Ok(run_in_slices(&mut store, call))
         });
-        let fuel_left = store.get_fuel().unwrap_or(0);
+        // Memory grown since the last settling is paid now, or the frame
+        // ran out of ink.
+        if settle(&mut store).is_err() {
+            store.data_mut().out_of_ink = true;
+        }
+        let fuel_left = store
+            .get_fuel()
+            .unwrap_or(0)
+            .saturating_add(store.data().reserve);
         let gas_used = fuel.saturating_sub(fuel_left) / FUEL_PER_GAS;
         let status = match result {
             Err(setup_error) => Status::Failure(setup_error),
@@ -229,12 +285,19 @@ impl Programs {
                 None => Status::Failure(trap.to_string()),
             },
         };
+        // Ink spent on growth that was never paid makes the run fail.
+        let status = if store.data().out_of_ink && status != Status::OutOfInk {
+            Status::OutOfInk
+        } else {
+            status
+        };
         let gas_used = if status == Status::OutOfInk {
             fuel / FUEL_PER_GAS
         } else {
             gas_used
         };
         let frame = store.into_data();
+        frame.meter.close(frame.pages);
         let output = if matches!(status, Status::Failure(_) | Status::OutOfInk) {
             Vec::new()
         } else {
@@ -297,6 +360,144 @@ struct Frame {
     memory: Option<Memory>,
     /// A host import found too little ink left for its cost.
     out_of_ink: bool,
+    /// Fuel of the frame not yet given to wasmi (see [`FUEL_SLICE`]).
+    reserve: u64,
+    /// Fuel owed for memory grown while the reserve could not cover it,
+    /// paid from wasmi's fuel at the next settling.
+    owed: u64,
+    /// The transaction's shared meter.
+    meter: Arc<TxMeter>,
+    /// Pages this frame opened (released when it returns).
+    pages: u16,
+    /// The last growth the limiter allowed: its pages and the fuel taken
+    /// from the reserve and added to `owed`, undone if wasmi then fails it
+    /// (out of fuel at a slice's end: it retries the instruction).
+    last_growth: Option<(u16, u64, u64)>,
+}
+
+/// Runs a resumable call to its end, giving wasmi the frame's fuel a slice
+/// at a time and stopping at the meter's deadline.
+fn run_in_slices(
+    store: &mut Store<Frame>,
+    mut call: Result<TypedResumableCall<i32>, Trap>,
+) -> Result<i32, Trap> {
+    loop {
+        match call {
+            Ok(TypedResumableCall::Finished(status)) => return Ok(status),
+            Ok(TypedResumableCall::HostTrap(paused)) => {
+                // `exit_early` ends the program with its status; any other
+                // host error is a trap.
+                let error = paused.host_error();
+                return match error.i32_exit_status() {
+                    Some(status) => Ok(status),
+                    None => Err(Trap::new(error.to_string())),
+                };
+            }
+            Ok(TypedResumableCall::OutOfFuel(paused)) => {
+                if settle(store).is_err() || store.data().meter.past_deadline() {
+                    store.data_mut().out_of_ink = true;
+                    return Err(Trap::new("out of ink"));
+                }
+                let required = paused.required_fuel();
+                let in_wasmi = store.get_fuel().unwrap_or(0);
+                let frame = store.data_mut();
+                if frame.reserve.saturating_add(in_wasmi) < required {
+                    frame.reserve = 0;
+                    frame.out_of_ink = true;
+                    return Err(Trap::new("out of ink"));
+                }
+                let next = frame
+                    .reserve
+                    .min(FUEL_SLICE.max(required.saturating_sub(in_wasmi)));
+                frame.reserve -= next;
+                store.set_fuel(in_wasmi.saturating_add(next))?;
+                call = paused.resume(&mut *store);
+            }
+            Err(trap) => return Err(trap),
+        }
+    }
+}
+
+/// Pays what the frame owes for grown memory from wasmi's fuel.
+///
+/// # Errors
+/// Too little fuel left (it is then all spent).
+fn settle(store: &mut Store<Frame>) -> Result<(), Trap> {
+    let owed = std::mem::take(&mut store.data_mut().owed);
+    if owed == 0 {
+        return Ok(());
+    }
+    let in_wasmi = store.get_fuel().unwrap_or(0);
+    if in_wasmi >= owed {
+        return store.set_fuel(in_wasmi - owed);
+    }
+    store.set_fuel(0)?;
+    store.data_mut().reserve = 0;
+    Err(Trap::new("out of ink"))
+}
+
+impl ResourceLimiter for Frame {
+    /// Memory growth (and the initial memory) opens pages on the
+    /// transaction's meter and pays for them, as Nitro's model does; past
+    /// its limit the program runs out of ink.
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        // More pages than a u16 counts is far past the limit too.
+        let priced = u16::try_from(desired.saturating_sub(current) / PAGE_BYTES)
+            .ok()
+            .and_then(|pages| Some((pages, self.meter.cost(pages)?)));
+        let Some((pages, gas)) = priced else {
+            self.out_of_ink = true;
+            return Err(LimiterError::ResourceLimiterDeniedAllocation);
+        };
+        let cost = gas.saturating_mul(FUEL_PER_GAS);
+        let from_reserve = cost.min(self.reserve);
+        self.reserve -= from_reserve;
+        self.owed = self.owed.saturating_add(cost - from_reserve);
+        self.meter.open(pages);
+        self.pages = self.pages.saturating_add(pages);
+        self.last_growth = Some((pages, from_reserve, cost - from_reserve));
+        Ok(true)
+    }
+
+    /// A growth the limiter allowed failed after all (wasmi ran out of the
+    /// slice's fuel and will retry it): its pages close and its cost comes
+    /// back, so the retry is charged once.
+    fn memory_grow_failed(&mut self, _error: &wasmi_core::MemoryError) -> Result<(), LimiterError> {
+        if let Some((pages, from_reserve, owed)) = self.last_growth.take() {
+            self.meter.close(pages);
+            self.pages = self.pages.saturating_sub(pages);
+            self.reserve = self.reserve.saturating_add(from_reserve);
+            self.owed = self.owed.saturating_sub(owed);
+        }
+        Ok(())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool, LimiterError> {
+        // Programs have at most the one table they are activated with.
+        Ok(desired <= 10_000)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
 }
 
 impl Frame {
