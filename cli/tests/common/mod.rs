@@ -115,13 +115,24 @@ impl Pond {
     pub(crate) fn start_binary(mut command: Command, dir: &Path, log: &str, args: &[&str]) -> Self {
         let log_path = dir.join(log);
         let file = std::fs::File::create(&log_path).expect("log file");
-        let mut child = command
+        command
             .args(args)
             .current_dir(dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("pond starts");
+            .stderr(Stdio::from(file));
+        // A binary copied just now can be "busy" for a moment: another
+        // test thread's fork may still hold the copy's write descriptor
+        // until that child execs (a Linux race); try again briefly.
+        let mut attempts = 0;
+        let mut child = loop {
+            match command.spawn() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 100 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                spawned => break spawned.expect("pond starts"),
+            }
+        };
         // Keep reading stdout to the end: a closed pipe would make pond's
         // later lines fail to print.
         let stdout = child.stdout.take().expect("stdout");
