@@ -1366,6 +1366,11 @@ impl PreparedCall {
     }
 
     fn run(&self, gas: Option<u64>, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
+        // EVM frames do not look at the deadline (gas bounds them); an
+        // estimate's next run does.
+        if Instant::now() >= deadline {
+            return Err(ChainError::Timeout(CALL_TIMEOUT));
+        }
         let mut request = self.request.clone();
         request.gas = gas;
         let tx = call_env(&request, self.chain_id, CALL_GAS_CAP);

@@ -566,10 +566,16 @@ async fn the_state_file_carries_the_chain_across_restarts() {
         .await
         .unwrap()
         .unwrap();
+    // A base fee set for the blocks to come is part of the saved chain
+    // (within twice the head's, which clients price from).
+    let _: Value = c
+        .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x8f0d180"]))
+        .await;
     c.node.stop().await.unwrap();
     assert!(file.exists());
 
     let c = Client::start(config).await;
+    assert_eq!(c.provider.get_gas_price().await.unwrap(), 150_000_000);
     let again = c
         .provider
         .get_block_by_number(BlockNumberOrTag::Latest)
@@ -587,8 +593,15 @@ async fn the_state_file_carries_the_chain_across_restarts() {
         .await
         .unwrap();
     assert_eq!(logs.len(), 1);
-    // The chain goes on from there.
-    c.emit(emitter, topic(6)).await;
+    // The chain goes on from there, at the base fee it was given.
+    let block = c.emit(emitter, topic(6)).await;
+    let mined = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Number(block))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mined.header.base_fee_per_gas, Some(150_000_000));
     c.node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
