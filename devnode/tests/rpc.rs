@@ -1521,8 +1521,7 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
 /// answered and a WebSocket subscriber stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_cannot_stall_the_rpc_server() {
-    use pond_listener::testkit::{closed, connect_from};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use pond_listener::testkit::{post_from, silent_connections_are_capped_and_closed};
     let c = Client::start(NodeConfig {
         connection_limits: pond_listener::ConnectionLimits {
             max_connections: 64,
@@ -1544,34 +1543,11 @@ async fn silent_connections_cannot_stall_the_rpc_server() {
         .expect("subscribed")
         .into_stream();
 
-    let mut silent = Vec::new();
-    for _ in 0..10 {
-        silent.push(connect_from("127.0.0.2", addr).await);
-    }
-    let mut open = 0;
-    for stream in &mut silent {
-        if !closed(stream, Duration::from_millis(200)).await {
-            open += 1;
-        }
-    }
-    assert!(open <= 4, "{open} kept from one address");
-    for stream in &mut silent {
-        assert!(
-            closed(stream, Duration::from_secs(10)).await,
-            "silent, still open"
-        );
-    }
+    silent_connections_are_capped_and_closed("127.0.0.2", addr, 10, 4, Duration::from_secs(1))
+        .await;
 
-    let mut client = connect_from("127.0.0.3", addr).await;
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: devnode\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    client.write_all(request.as_bytes()).await.expect("sent");
-    let mut answer = Vec::new();
-    client.read_to_end(&mut answer).await.expect("answer");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = post_from("127.0.0.3", addr, "/", body).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"result\":\"0x64aba\""), "{answer}");
 

@@ -12,11 +12,10 @@ use futures::{SinkExt, StreamExt};
 use pond_graphql::{router, Server};
 use pond_indexer::testkit;
 use pond_listener::{
-    testkit::{closed, connect_from},
+    testkit::{connect_from, post_from, silent_connections_are_capped_and_closed},
     ConnectionLimits,
 };
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,35 +42,18 @@ async fn silent_connections_cannot_stall_the_api() {
         .await
         .expect("upgraded");
 
-    let mut silent = Vec::new();
-    for _ in 0..10 {
-        silent.push(connect_from("127.0.0.2", server.addr).await);
-    }
-    let mut open = 0;
-    for stream in &mut silent {
-        if !closed(stream, Duration::from_millis(200)).await {
-            open += 1;
-        }
-    }
-    assert!(open <= 4, "{open} kept from one address");
-    for stream in &mut silent {
-        assert!(
-            closed(stream, Duration::from_secs(10)).await,
-            "silent, still open"
-        );
-    }
+    silent_connections_are_capped_and_closed(
+        "127.0.0.2",
+        server.addr,
+        10,
+        4,
+        limits.idle_before_answer,
+    )
+    .await;
 
     // A normal client is answered.
-    let mut client = connect_from("127.0.0.3", server.addr).await;
     let body = json!({ "query": "{ __typename }" }).to_string();
-    let request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: pond\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    client.write_all(request.as_bytes()).await.expect("sent");
-    let mut answer = Vec::new();
-    client.read_to_end(&mut answer).await.expect("answer");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = post_from("127.0.0.3", server.addr, "/graphql", &body).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"__typename\":\"QueryRoot\""), "{answer}");
 

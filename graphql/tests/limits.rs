@@ -14,17 +14,6 @@ use pond_indexer::{store::BlockRecord, testkit};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn post(client: &reqwest::Client, url: &str, query: &str) -> (u16, Value) {
-    let response = client
-        .post(url)
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .expect("http");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
 fn first_error(answer: &Value) -> &str {
     answer["errors"][0]["message"].as_str().unwrap_or_default()
 }
@@ -54,7 +43,7 @@ async fn queries_that_could_read_too_much_are_refused_before_they_run() {
         .collect();
     let attack = format!("{{ {aliases} }}");
     assert!(attack.len() > 30_000, "{}", attack.len());
-    let (status, answer) = post(&client, &server.url(), &attack).await;
+    let (status, answer) = common::post(&client, &server.url(), &attack).await;
     assert_eq!(status, 200);
     assert_eq!(first_error(&answer), "Query is too complex.", "{answer}");
     assert!(answer["data"].is_null(), "nothing ran: {answer}");
@@ -79,13 +68,13 @@ async fn queries_that_could_read_too_much_are_refused_before_they_run() {
     assert_eq!(first_error(&answer), "Query is too complex.", "{answer}");
 
     let nested = "{ providers(first: 1000) { edges { node { deals(first: 1000) { id } } } } }";
-    let (_, answer) = post(&client, &server.url(), nested).await;
+    let (_, answer) = common::post(&client, &server.url(), nested).await;
     assert_eq!(first_error(&answer), "Query is too complex.", "{answer}");
 
     // Market statistics count every job: at most one per query.
     let stats =
         "{ a: marketStats { jobsByState { count } } b: marketStats { jobsByState { count } } }";
-    let (_, answer) = post(&client, &server.url(), stats).await;
+    let (_, answer) = common::post(&client, &server.url(), stats).await;
     assert_eq!(first_error(&answer), "Query is too complex.", "{answer}");
     // Over the WebSocket only subscriptions are served: a query there
     // would escape this endpoint's limits.
@@ -117,7 +106,7 @@ async fn queries_that_could_read_too_much_are_refused_before_they_run() {
 
     let full_page =
         format!("{{ jobs(first: 1000) {{ edges {{ node {{ {EVERY_JOB_FIELD} }} }} }} }}");
-    let (_, answer) = post(&client, &server.url(), &full_page).await;
+    let (_, answer) = common::post(&client, &server.url(), &full_page).await;
     assert!(answer["errors"].is_null(), "{answer}");
     assert_eq!(
         answer["data"]["jobs"]["edges"].as_array().map(Vec::len),
@@ -131,7 +120,7 @@ async fn queries_that_could_read_too_much_are_refused_before_they_run() {
                 let until = Instant::now() + Duration::from_secs(3);
                 let mut sent = 0;
                 while Instant::now() < until {
-                    let (_, answer) = post(&client, &url, &attack).await;
+                    let (_, answer) = common::post(&client, &url, &attack).await;
                     assert_eq!(first_error(&answer), "Query is too complex.");
                     sent += 1;
                 }
@@ -144,7 +133,7 @@ async fn queries_that_could_read_too_much_are_refused_before_they_run() {
     let mut slowest = Duration::ZERO;
     for _ in 0..20 {
         let started = Instant::now();
-        let (_, answer) = post(&client, &server.url(), normal).await;
+        let (_, answer) = common::post(&client, &server.url(), normal).await;
         slowest = slowest.max(started.elapsed());
         assert_eq!(
             answer["data"]["jobs"]["edges"].as_array().map(Vec::len),
@@ -187,7 +176,7 @@ async fn a_response_is_bounded_in_bytes_on_both_backends() {
             format!("{{ jobs(first: {n}) {{ edges {{ node {{ {fields} }} }} }} }}")
         };
 
-        let (_, answer) = post(&client, &server.url(), &page(fits, "id moduleUri")).await;
+        let (_, answer) = common::post(&client, &server.url(), &page(fits, "id moduleUri")).await;
         let edges = answer["data"]["jobs"]["edges"].as_array().expect("served");
         assert_eq!(edges.len(), fits, "{backend}");
         assert_eq!(
@@ -196,7 +185,8 @@ async fn a_response_is_bounded_in_bytes_on_both_backends() {
             "{backend}"
         );
 
-        let (status, answer) = post(&client, &server.url(), &page(over, "id moduleUri")).await;
+        let (status, answer) =
+            common::post(&client, &server.url(), &page(over, "id moduleUri")).await;
         assert_eq!(status, 200, "{backend}");
         let message = first_error(&answer);
         assert!(
@@ -210,7 +200,7 @@ async fn a_response_is_bounded_in_bytes_on_both_backends() {
                b: jobs(first: {fits}) {{ edges {{ node {{ moduleUri }} }} }} \
                c: jobs(first: {fits}) {{ edges {{ node {{ moduleUri }} }} }} }}"
         );
-        let (_, answer) = post(&client, &server.url(), &twice).await;
+        let (_, answer) = common::post(&client, &server.url(), &twice).await;
         assert!(
             first_error(&answer).starts_with("response too large"),
             "{backend}: three pages that each fit, together over: {answer:.200}"
@@ -219,13 +209,13 @@ async fn a_response_is_bounded_in_bytes_on_both_backends() {
         // Aliases send a column many times though it is read once: each
         // sent copy counts.
         let aliased: String = (0..10).map(|i| format!("a{i}: moduleUri ")).collect();
-        let (_, answer) = post(&client, &server.url(), &page(fits, &aliased)).await;
+        let (_, answer) = common::post(&client, &server.url(), &page(fits, &aliased)).await;
         assert!(
             first_error(&answer).starts_with("response too large"),
             "{backend}: ten copies of each URI: {answer:.200}"
         );
 
-        let (_, answer) = post(&client, &server.url(), &page(over, "id state")).await;
+        let (_, answer) = common::post(&client, &server.url(), &page(over, "id state")).await;
         assert_eq!(
             answer["data"]["jobs"]["edges"].as_array().map(Vec::len),
             Some(over),
@@ -233,7 +223,7 @@ async fn a_response_is_bounded_in_bytes_on_both_backends() {
         );
 
         let one = "{ job(id: \"1\") { moduleUri } }";
-        let (_, answer) = post(&client, &server.url(), one).await;
+        let (_, answer) = common::post(&client, &server.url(), one).await;
         assert_eq!(
             answer["data"]["job"]["moduleUri"].as_str().map(str::len),
             Some(URI),
@@ -285,9 +275,9 @@ async fn a_saturated_server_sheds_load_at_once_and_indexing_goes_on() {
     let held: Vec<_> = (0..budget::MAX_IN_FLIGHT)
         .map(|_| {
             let (client, url) = (client.clone(), server.url());
-            tokio::spawn(
-                async move { post(&client, &url, "{ jobs { edges { node { id } } } }").await },
-            )
+            tokio::spawn(async move {
+                common::post(&client, &url, "{ jobs { edges { node { id } } } }").await
+            })
         })
         .collect();
     // Every held query has arrived and waits (loopback, well within this).

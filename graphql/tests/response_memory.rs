@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alloy::transports::http::reqwest;
 use pond_graphql::{router, Server};
 use pond_indexer::testkit;
-use serde_json::{json, Value};
 
 /// The process's peak resident memory (`VmHWM`), in KiB.
 fn peak_kib() -> u64 {
@@ -42,19 +39,7 @@ async fn parallel_pages_of_long_uris_cannot_exhaust_memory() {
         let queries: Vec<_> = (0..4)
             .map(|_| {
                 let (client, url) = (client.clone(), server.url());
-                tokio::spawn(async move {
-                    let answer: Value = client
-                        .post(url)
-                        .json(&json!({ "query": query }))
-                        .timeout(Duration::from_secs(30))
-                        .send()
-                        .await
-                        .expect("http")
-                        .json()
-                        .await
-                        .expect("json");
-                    answer
-                })
+                tokio::spawn(async move { common::post(&client, &url, query).await.1 })
             })
             .collect();
         for q in queries {

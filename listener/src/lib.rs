@@ -341,6 +341,57 @@ pub mod testkit {
             Ok(Ok(0) | Err(_))
         )
     }
+
+    /// Opens `count` connections to `server` from `from` that never send a
+    /// byte, and checks that the server keeps at most `per_peer` of them
+    /// and closes the rest within `idle` and a margin.
+    ///
+    /// # Panics
+    /// The server kept more, or left one open.
+    pub async fn silent_connections_are_capped_and_closed(
+        from: &str,
+        server: SocketAddr,
+        count: usize,
+        per_peer: usize,
+        idle: Duration,
+    ) {
+        let mut silent = Vec::new();
+        for _ in 0..count {
+            silent.push(connect_from(from, server).await);
+        }
+        let mut open = 0;
+        for stream in &mut silent {
+            if !closed(stream, Duration::from_millis(200)).await {
+                open += 1;
+            }
+        }
+        assert!(open <= per_peer, "{open} kept from one address");
+        for stream in &mut silent {
+            assert!(
+                closed(stream, idle + Duration::from_secs(9)).await,
+                "silent, still open"
+            );
+        }
+    }
+
+    /// Sends one HTTP/1.1 `POST path` with a JSON `body` from `from` (the
+    /// connection closed after it) and returns the whole answer, status
+    /// line first.
+    ///
+    /// # Panics
+    /// The server cannot be reached or the answer read.
+    pub async fn post_from(from: &str, server: SocketAddr, path: &str, body: &str) -> String {
+        use tokio::io::AsyncWriteExt;
+        let mut client = connect_from(from, server).await;
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        client.write_all(request.as_bytes()).await.expect("sent");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("answer");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
 }
 
 #[cfg(test)]

@@ -211,3 +211,15 @@ pub(crate) async fn index_jobs(store: &Store, count: u64, uri_bytes: usize) {
     }
     batch.commit(&block).await.expect("commit");
 }
+
+/// Posts `query` to the API at `url`: the status and the JSON answer.
+pub(crate) async fn post(client: &reqwest::Client, url: &str, query: &str) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("http");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
