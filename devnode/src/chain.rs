@@ -27,7 +27,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::{EVMError, ExecutionResult, HaltReason, Output},
+    context_interface::result::{
+        EVMError, ExecutionResult, HaltReason, InvalidTransaction, Output,
+    },
     database_interface::WrapDatabaseRef,
     primitives::hardfork::SpecId,
 };
@@ -726,7 +728,15 @@ impl Chain {
         let mut mined: Vec<MinedTx> = Vec::new();
         let mut cumulative = 0u64;
         let mut log_index = 0u64;
+        // Transactions whose fee cap is below this block's base fee wait
+        // for a cheaper block, as in geth's pool, instead of being dropped;
+        // so do their senders' later ones (their nonces would not fit).
+        let mut waiting: Vec<PendingTx> = Vec::new();
         for tx in txs {
+            if !strict && waiting.iter().any(|w| w.from == tx.from) {
+                waiting.push(tx);
+                continue;
+            }
             let executed = evm::transact(
                 WrapDatabaseRef(&*self.state),
                 self.programs.clone(),
@@ -740,6 +750,10 @@ impl Chain {
                 Err(error) if strict => {
                     Arc::make_mut(&mut self.state).revert(undo);
                     return Err(invalid(error));
+                }
+                Err(EVMError::Transaction(InvalidTransaction::GasPriceLessThanBasefee)) => {
+                    waiting.push(tx);
+                    continue;
                 }
                 Err(_) => continue,
             };
@@ -774,6 +788,10 @@ impl Chain {
                 bloom,
                 first_log_index,
             });
+        }
+        if !waiting.is_empty() {
+            waiting.append(&mut self.pending);
+            self.pending = waiting;
         }
         let parent = self.head();
         let receipts: Vec<ReceiptEnvelope> = mined.iter().map(receipt_envelope).collect();

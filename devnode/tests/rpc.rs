@@ -1561,3 +1561,55 @@ async fn silent_connections_cannot_stall_the_rpc_server() {
         .expect("a head");
     assert_eq!(head.number, 1);
 }
+
+/// A pending transaction whose fee cap a rising base fee has passed waits
+/// for a cheaper block, with its sender's later ones, instead of being
+/// dropped silently (issue 15, a devnode leftover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let from = c.accounts[5];
+    let mut sent = Vec::new();
+    for nonce in 0..2u64 {
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(Address::repeat_byte(0x47))
+            .with_value(U256::from(1))
+            .with_nonce(nonce)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(200_000_000)
+            .with_max_priority_fee_per_gas(0);
+        sent.push(c.provider.send_transaction(tx).await.expect("admitted"));
+    }
+    // 0.3 gwei: above both transactions' cap.
+    let _: Value = c
+        .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x11e1a300"]))
+        .await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let count = |tag: &'static str| {
+        let c = &c;
+        async move {
+            let n: alloy::primitives::U64 =
+                c.dev("eth_getTransactionCount", json!([from, tag])).await;
+            n
+        }
+    };
+    assert_eq!(count("latest").await, alloy::primitives::U64::from(0));
+    assert_eq!(
+        count("pending").await,
+        alloy::primitives::U64::from(2),
+        "still pending"
+    );
+    let _: Value = c
+        .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x5f5e100"]))
+        .await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    for tx in sent {
+        let receipt = tx.get_receipt().await.expect("mined");
+        assert!(receipt.status());
+        assert_eq!(receipt.block_number, Some(2));
+    }
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
