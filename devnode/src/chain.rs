@@ -122,6 +122,10 @@ pub enum ChainError {
         /// [`MAX_TX_GAS`].
         limit: u64,
     },
+    /// A pending transaction of the same sender and nonce offers as much
+    /// or nearly (a replacement must offer 10 % more).
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
     /// A call or estimate ran past [`CALL_TIMEOUT`].
     #[error("execution aborted (timeout = {}s)", .0.as_secs())]
     Timeout(std::time::Duration),
@@ -596,6 +600,13 @@ impl Chain {
             return Err(ChainError::AlreadyKnown(tx.hash));
         }
         self.check_envelope(&tx.envelope)?;
+        if let Some(pos) = self
+            .pending
+            .iter()
+            .position(|p| p.from == tx.from && p.envelope.nonce() == tx.envelope.nonce())
+        {
+            return self.replace(pos, tx);
+        }
         let expected = self.next_nonce(&tx.from);
         let got = tx.envelope.nonce();
         if got < expected {
@@ -641,6 +652,35 @@ impl Chain {
             .map_err(invalid)?;
             self.pending.push(tx);
         }
+        Ok(hash)
+    }
+
+    /// Replaces the pending transaction at `pos` (same sender and nonce)
+    /// with `tx`, as geth's pool does: only when it offers at least 10 %
+    /// more, in fee cap and in tip, and the sender can still pay for all
+    /// its pending transactions. It keeps the place (its nonce's).
+    fn replace(&mut self, pos: usize, tx: PendingTx) -> Result<B256, ChainError> {
+        let old = &self.pending[pos].envelope;
+        let bumped = |new: u128, old: u128| new >= old.saturating_add(old.div_ceil(10));
+        let tip = |e: &TxEnvelope| e.max_priority_fee_per_gas().unwrap_or(e.max_fee_per_gas());
+        if !bumped(tx.envelope.max_fee_per_gas(), old.max_fee_per_gas())
+            || !bumped(tip(&tx.envelope), tip(old))
+        {
+            return Err(ChainError::ReplacementUnderpriced);
+        }
+        let balance = self.state.balance(&tx.from);
+        let needed = self
+            .pending_cost(&tx.from)
+            .saturating_sub(worst_cost(old))
+            .saturating_add(worst_cost(&tx.envelope));
+        if needed > balance {
+            return Err(ChainError::Invalid(format!(
+                "insufficient funds for this and the sender's pending transactions: \
+                 balance {balance}, needed {needed}"
+            )));
+        }
+        let hash = tx.hash;
+        self.pending[pos] = tx;
         Ok(hash)
     }
 

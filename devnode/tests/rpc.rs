@@ -1613,3 +1613,60 @@ async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
     }
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }
+
+/// With automine off, a pending transaction is replaced by one of the same
+/// sender and nonce offering at least 10 % more, as in geth's pool; less is
+/// "replacement transaction underpriced" (issue 15, a devnode leftover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_transaction_is_replaced_by_a_better_paid_one() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let from = c.accounts[6];
+    let to = Address::repeat_byte(0x48);
+    let tx = |value: u64, max_fee: u128| {
+        TransactionRequest::default()
+            .with_from(from)
+            .with_to(to)
+            .with_value(U256::from(value))
+            .with_nonce(0)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(0)
+    };
+    let first = c
+        .provider
+        .send_transaction(tx(1, 200_000_000))
+        .await
+        .expect("admitted");
+    let refused = c
+        .provider
+        .send_transaction(tx(2, 210_000_000))
+        .await
+        .expect_err("5 % more is not enough");
+    assert!(
+        refused
+            .to_string()
+            .contains("replacement transaction underpriced"),
+        "{refused}"
+    );
+    let second = c
+        .provider
+        .send_transaction(tx(3, 220_000_000))
+        .await
+        .expect("replaces");
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let receipt = second.get_receipt().await.expect("mined");
+    assert!(receipt.status());
+    assert_eq!(
+        c.provider.get_balance(to).await.expect("balance"),
+        U256::from(3)
+    );
+    let replaced = c
+        .provider
+        .get_transaction_by_hash(*first.tx_hash())
+        .await
+        .expect("lookup");
+    assert!(replaced.is_none(), "the replaced transaction is gone");
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
