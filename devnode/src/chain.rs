@@ -436,6 +436,30 @@ impl Chain {
             .map(|p| (p.from, &p.envelope))
     }
 
+    /// The pending transactions in the order they would be mined: (from,
+    /// envelope).
+    pub fn pending_transactions(&self) -> impl Iterator<Item = (Address, &TxEnvelope)> {
+        self.pending.iter().map(|p| (p.from, &p.envelope))
+    }
+
+    /// `anvil_dropTransaction`: removes the pending transaction `hash` and
+    /// its sender's later ones (their nonces could no longer be mined).
+    /// Returns whether it was pending.
+    pub fn drop_pending(&mut self, hash: &B256) -> bool {
+        let Some(dropped) = self.pending.iter().find(|p| p.hash == *hash) else {
+            return false;
+        };
+        let (from, nonce) = (dropped.from, dropped.envelope.nonce());
+        self.pending
+            .retain(|p| p.from != from || p.envelope.nonce() < nonce);
+        true
+    }
+
+    /// `anvil_dropAllTransactions`: empties the pending pool.
+    pub fn drop_all_pending(&mut self) {
+        self.pending.clear();
+    }
+
     /// The next nonce of `address`, counting pending transactions.
     #[must_use]
     pub fn next_nonce(&self, address: &Address) -> u64 {

@@ -121,6 +121,10 @@ pub const METHODS: &[&str] = &[
     "hardhat_setStorageAt",
     "hardhat_impersonateAccount",
     "hardhat_stopImpersonatingAccount",
+    "anvil_dropTransaction",
+    "anvil_dropAllTransactions",
+    "txpool_status",
+    "txpool_content",
 ];
 
 /// A polling filter.
@@ -402,6 +406,19 @@ macro_rules! method {
             result
         })?;
     };
+}
+
+/// A pending transaction as `eth_getTransactionByHash` and `txpool_content`
+/// show it: no block yet.
+fn pending_rpc_tx(from: Address, envelope: &TxEnvelope) -> Transaction {
+    Transaction {
+        inner: Recovered::new_unchecked(envelope.clone(), from),
+        block_hash: None,
+        block_number: None,
+        transaction_index: None,
+        effective_gas_price: None,
+        block_timestamp: None,
+    }
 }
 
 /// Runs `job` on the chain and maps chain errors.
@@ -687,14 +704,7 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
                 return Ok(rpc_tx(block, index));
             }
             Ok(c.pending_transaction(&hash)
-                .map(|(from, envelope)| Transaction {
-                    inner: Recovered::new_unchecked(envelope.clone(), from),
-                    block_hash: None,
-                    block_number: None,
-                    transaction_index: None,
-                    effective_gas_price: None,
-                    block_timestamp: None,
-                }))
+                .map(|(from, envelope)| pending_rpc_tx(from, envelope)))
         })
         .await
     });
@@ -853,6 +863,44 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         on_chain(&rpc, move |c| {
             c.set_storage(address, key, value.into());
             Ok(true)
+        })
+        .await
+    });
+    method!(m, "anvil_dropTransaction", |rpc, p| {
+        let hash: B256 = Args::new(&p).next()?;
+        on_chain(&rpc, move |c| Ok(c.drop_pending(&hash).then_some(hash))).await
+    });
+    method!(m, "anvil_dropAllTransactions", |rpc, _p| {
+        on_chain(&rpc, |c| {
+            c.drop_all_pending();
+            Ok(Value::Null)
+        })
+        .await
+    });
+    // Every pending transaction is ready to mine (a nonce gap is refused
+    // at submission), so nothing is ever queued.
+    method!(m, "txpool_status", |rpc, _p| {
+        on_chain(&rpc, |c| {
+            Ok(json!({
+                "pending": U64::from(c.pending_transactions().count()),
+                "queued": U64::ZERO,
+            }))
+        })
+        .await
+    });
+    method!(m, "txpool_content", |rpc, _p| {
+        on_chain(&rpc, |c| {
+            let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
+                std::collections::BTreeMap::new();
+            for (from, envelope) in c.pending_transactions() {
+                let tx = serde_json::to_value(pending_rpc_tx(from, envelope))
+                    .map_err(|e| ChainError::Invalid(e.to_string()))?;
+                pending.entry(format!("{from:#x}")).or_default().insert(
+                    alloy_consensus::Transaction::nonce(envelope).to_string(),
+                    tx,
+                );
+            }
+            Ok(json!({ "pending": pending, "queued": {} }))
         })
         .await
     });

@@ -1670,3 +1670,55 @@ async fn a_pending_transaction_is_replaced_by_a_better_paid_one() {
     assert!(replaced.is_none(), "the replaced transaction is gone");
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }
+
+/// The pending pool can be read (`txpool_status`, `txpool_content`, as
+/// geth answers them) and emptied (`anvil_dropTransaction` drops one and
+/// its sender's later ones, `anvil_dropAllTransactions` all) (issue 15,
+/// methods to add).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pending_pool_can_be_read_and_emptied() {
+    use alloy::network::TransactionBuilder as _;
+    let c = Client::start(NodeConfig::default()).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let mut hashes = Vec::new();
+    for (account, nonce) in [(7usize, 0u64), (7, 1), (8, 0)] {
+        let tx = TransactionRequest::default()
+            .with_from(c.accounts[account])
+            .with_to(Address::repeat_byte(0x49))
+            .with_value(U256::from(1))
+            .with_nonce(nonce)
+            .with_gas_limit(21_000);
+        hashes.push(
+            *c.provider
+                .send_transaction(tx)
+                .await
+                .expect("admitted")
+                .tx_hash(),
+        );
+    }
+    let status: Value = c.dev("txpool_status", json!([])).await;
+    assert_eq!(status, json!({"pending": "0x3", "queued": "0x0"}));
+    let content: Value = c.dev("txpool_content", json!([])).await;
+    let by_sender = &content["pending"][format!("{:#x}", c.accounts[7])];
+    assert_eq!(by_sender["1"]["hash"], json!(hashes[1]), "{content}");
+    assert_eq!(by_sender["0"]["blockNumber"], Value::Null, "{content}");
+
+    let dropped: Option<B256> = c.dev("anvil_dropTransaction", json!([hashes[0]])).await;
+    assert_eq!(dropped, Some(hashes[0]));
+    let status: Value = c.dev("txpool_status", json!([])).await;
+    assert_eq!(status["pending"], "0x1", "the sender's later one went too");
+    let again: Option<B256> = c.dev("anvil_dropTransaction", json!([hashes[0]])).await;
+    assert_eq!(again, None);
+    let _: Value = c.dev("anvil_dropAllTransactions", json!([])).await;
+    let status: Value = c.dev("txpool_status", json!([])).await;
+    assert_eq!(status["pending"], "0x0");
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let block = c
+        .provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .expect("block")
+        .expect("mined");
+    assert_eq!(block.transactions.len(), 0);
+    let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
