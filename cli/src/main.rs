@@ -352,7 +352,8 @@ async fn run_up(up: Up) -> eyre::Result<()> {
         .await
         .wrap_err("opening the database")?;
     if up.reindex {
-        store.reset().await.wrap_err("emptying the index")?;
+        let fork = deployment.deployment_block.saturating_sub(1);
+        store.reset(fork).await.wrap_err("emptying the index")?;
         println!("index       emptied (--reindex): indexing again from the deployment block");
     }
     let mut config = IndexerConfig::new(&rpc_url, deployment.clone());

@@ -572,8 +572,8 @@ impl Indexer {
                     "the chain lost more blocks than the index can roll back (a reset or \
                      restored chain): indexing it again from the deployment block"
                 );
-                self.store.reset().await?;
                 let fork = self.config.deployment.deployment_block.saturating_sub(1);
+                self.store.reset(fork).await?;
                 self.progress.indexed.store(fork, Ordering::Relaxed);
                 // Everything above the fork is gone: subscribers re-read.
                 let _ = self.updates.send(Update::Removed {

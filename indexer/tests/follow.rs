@@ -252,50 +252,81 @@ async fn restarts_at_random_points_leave_no_gap_and_no_duplicate() {
 /// follows the new chain to exactly a fresh index of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_that_lost_more_than_the_window_is_indexed_again() {
-    let store = Store::open(&testkit::sqlite_url()).await.expect("open");
-    {
-        let first = Stack::start().await;
-        lifecycle(&first).await;
-        let (running, _) = start(&store, config(&first));
-        converge(&first, &store).await;
+    for (backend, url) in testkit::both().await {
+        let store = Store::open(&url).await.expect("open");
+        {
+            let first = Stack::start().await;
+            lifecycle(&first).await;
+            let (running, _) = start(&store, config(&first));
+            converge(&first, &store).await;
+            running.stop().await;
+        }
+        let second = Stack::start().await;
+        let provider = second.accounts[2];
+        second.fund(provider, tokens(500)).await;
+        second.register_provider(provider, 2).await;
+        second.post_offer(provider, tokens(7)).await;
+        let mut narrow = config(&second);
+        narrow.reorg_window = 2;
+
+        let refused = Indexer::new(store.clone(), narrow.clone())
+            .run(watch::channel(false).1)
+            .await;
+        match refused {
+            Err(e @ pond_indexer::follow::IndexerError::ReorgTooDeep(2)) => {
+                assert!(e.to_string().contains("--reindex"), "{e}");
+            }
+            other => panic!("{backend}: {other:?}"),
+        }
+
+        // On PostgreSQL, another API server hears the reset through the
+        // database (`pond serve`).
+        let (replica_tx, mut replica) = tokio::sync::broadcast::channel(1024);
+        let (stop_replica, replica_stopped) = watch::channel(false);
+        if backend == "postgres" {
+            pond_indexer::feed::listen(
+                Store::open(&url).await.expect("replica"),
+                replica_tx,
+                std::sync::Arc::default(),
+                replica_stopped,
+            )
+            .await
+            .expect("listen");
+        }
+
+        narrow.reindex_after_deep_reorg = true;
+        let (running, mut updates) = start(&store, narrow);
+        converge(&second, &store).await;
         running.stop().await;
-    }
-    let second = Stack::start().await;
-    let provider = second.accounts[2];
-    second.fund(provider, tokens(500)).await;
-    second.register_provider(provider, 2).await;
-    second.post_offer(provider, tokens(7)).await;
-    let mut narrow = config(&second);
-    narrow.reorg_window = 2;
-
-    let refused = Indexer::new(store.clone(), narrow.clone())
-        .run(watch::channel(false).1)
-        .await;
-    match refused {
-        Err(e @ pond_indexer::follow::IndexerError::ReorgTooDeep(2)) => {
-            assert!(e.to_string().contains("--reindex"), "{e}");
+        let fork = second.deployment.deployment_block.saturating_sub(1);
+        let removed_at = |updates: &mut tokio::sync::broadcast::Receiver<Update>| {
+            let mut at = None;
+            while let Ok(update) = updates.try_recv() {
+                if let Update::Removed { fork, .. } = update {
+                    at = Some(fork);
+                }
+            }
+            at
+        };
+        assert_eq!(
+            removed_at(&mut updates),
+            Some(fork),
+            "{backend}: subscribers told everything above the deployment is gone"
+        );
+        if backend == "postgres" {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let mut heard = removed_at(&mut replica);
+            while heard.is_none() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                heard = removed_at(&mut replica);
+            }
+            assert_eq!(heard, Some(fork), "the replica heard the reset");
         }
-        other => panic!("{other:?}"),
+        let _ = stop_replica.send(true);
+        let fresh = Store::open(&testkit::sqlite_url()).await.expect("open");
+        let (again, _) = start(&fresh, config(&second));
+        converge(&second, &fresh).await;
+        again.stop().await;
+        testkit::assert_same_index(&store, &fresh).await;
     }
-
-    narrow.reindex_after_deep_reorg = true;
-    let (running, mut updates) = start(&store, narrow);
-    converge(&second, &store).await;
-    running.stop().await;
-    let mut removed_at = None;
-    while let Ok(update) = updates.try_recv() {
-        if let Update::Removed { fork, .. } = update {
-            removed_at = Some(fork);
-        }
-    }
-    assert_eq!(
-        removed_at,
-        Some(second.deployment.deployment_block.saturating_sub(1)),
-        "subscribers told everything above the deployment is gone"
-    );
-    let fresh = Store::open(&testkit::sqlite_url()).await.expect("open");
-    let (again, _) = start(&fresh, config(&second));
-    converge(&second, &fresh).await;
-    again.stop().await;
-    testkit::assert_same_index(&store, &fresh).await;
 }

@@ -457,10 +457,12 @@ impl Store {
     /// journal entry and the checkpoint), in one transaction: the chain it
     /// followed is gone (a reset or restored chain that lost more blocks
     /// than a rollback can undo), and it is indexed again from the start.
+    /// On PostgreSQL the same transaction tells other API servers
+    /// (`LISTEN/NOTIFY`) that everything above `fork` is removed.
     ///
     /// # Errors
     /// Database failure (then nothing is removed).
-    pub async fn reset(&self) -> Result<(), StoreError> {
+    pub async fn reset(&self, fork: u64) -> Result<(), StoreError> {
         let mut conn = self.begin_write().await?;
         let mut emptied: Result<(), StoreError> = Ok(());
         let tables = rows::TABLES.iter().map(|t| t.name).chain([
@@ -478,6 +480,14 @@ impl Store {
                 emptied = Err(e.into());
                 break;
             }
+        }
+        if emptied.is_ok() && self.backend == Backend::Postgres {
+            let update = Update::Removed {
+                fork,
+                events: Vec::new(),
+                changed: Vec::new(),
+            };
+            emptied = feed::publish(&mut conn, update, 0, false).await;
         }
         finish_write(conn, emptied).await
     }
