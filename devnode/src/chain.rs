@@ -485,8 +485,15 @@ impl Chain {
     /// Mining the pending transactions failed (never in practice).
     pub fn set_automine(&mut self, on: bool) -> Result<(), ChainError> {
         self.automine = on;
-        if on && !self.pending.is_empty() {
+        // Mine what is pending, however many blocks it takes, until the
+        // pool is empty or holds only transactions waiting for a lower
+        // base fee.
+        while on && !self.pending.is_empty() {
+            let before = self.pending.len();
             self.mine(None)?;
+            if self.pending.len() >= before {
+                break;
+            }
         }
         Ok(())
     }
@@ -724,10 +731,18 @@ impl Chain {
         // As much as a block holds, in arrival order (so a sender's later
         // transactions never pass its earlier ones); the rest waits for
         // the next block. Each transaction fits alone (`MAX_TX_GAS`).
+        // Transactions the base fee has priced out, and their senders'
+        // later ones, wait (see `build_block`): they take no room.
         let mut room = MAX_TX_GAS;
+        let mut priced_out: HashSet<Address> = HashSet::new();
+        let base_fee = u128::from(self.base_fee);
         let fits = pending
             .iter()
             .position(|tx| {
+                if priced_out.contains(&tx.from) || tx.envelope.max_fee_per_gas() < base_fee {
+                    priced_out.insert(tx.from);
+                    return false;
+                }
                 let gas = tx.envelope.gas_limit();
                 let over = gas > room;
                 room = room.saturating_sub(gas);
@@ -796,9 +811,15 @@ impl Chain {
         // for a cheaper block, as in geth's pool, instead of being dropped;
         // so do their senders' later ones (their nonces would not fit).
         let mut waiting: Vec<PendingTx> = Vec::new();
+        // Senders whose transaction became invalid and was dropped: their
+        // later ones could never be mined (nonce gap), so they go too.
+        let mut dropped: HashSet<Address> = HashSet::new();
         for tx in txs {
             if !strict && waiting.iter().any(|w| w.from == tx.from) {
                 waiting.push(tx);
+                continue;
+            }
+            if dropped.contains(&tx.from) {
                 continue;
             }
             let executed = evm::transact(
@@ -819,7 +840,10 @@ impl Chain {
                     waiting.push(tx);
                     continue;
                 }
-                Err(_) => continue,
+                Err(_) => {
+                    dropped.insert(tx.from);
+                    continue;
+                }
             };
             Arc::make_mut(&mut self.state).apply(executed.state, &mut undo);
             let result = executed.result;
@@ -852,6 +876,9 @@ impl Chain {
                 bloom,
                 first_log_index,
             });
+        }
+        if !dropped.is_empty() {
+            self.pending.retain(|p| !dropped.contains(&p.from));
         }
         if !waiting.is_empty() {
             waiting.append(&mut self.pending);

@@ -32,6 +32,9 @@ pub enum NodeError {
     /// The chain thread has stopped.
     #[error("the chain thread has stopped")]
     Stopped,
+    /// Every call slot stayed taken for a whole call deadline.
+    #[error("devnode is busy: {MAX_CONCURRENT_CALLS} calls have been running for a while; retry")]
+    Busy,
     /// The state file could not be read or parsed.
     #[error("cannot load state file {path}: {reason}")]
     LoadState {
@@ -143,14 +146,20 @@ impl ChainHandle {
     /// no copies of the state.
     ///
     /// # Errors
-    /// Never in practice (the semaphore is never closed).
+    /// [`NodeError::Busy`] when none came free within a call's deadline.
     pub async fn call_slot(&self) -> Result<CallSlot, NodeError> {
-        self.calls
-            .clone()
-            .acquire_owned()
-            .await
-            .map(CallSlot)
-            .map_err(|_| NodeError::Stopped)
+        // Each running call ends by its deadline, so a free slot comes
+        // within one; a caller that waited longer is told the node is busy.
+        let waited = tokio::time::timeout(
+            crate::chain::CALL_TIMEOUT,
+            self.calls.clone().acquire_owned(),
+        )
+        .await;
+        match waited {
+            Ok(Ok(permit)) => Ok(CallSlot(permit)),
+            Ok(Err(_)) => Err(NodeError::Stopped),
+            Err(_) => Err(NodeError::Busy),
+        }
     }
 
     /// Runs `job` (a call on a snapshot the chain prepared) in `slot`, on a

@@ -153,7 +153,11 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 }
 
 fn stopped(e: NodeError) -> ErrorObjectOwned {
-    error(-32603, e.to_string())
+    match e {
+        // EIP-1474's "limit exceeded": retry later.
+        NodeError::Busy => error(-32005, e.to_string()),
+        e => error(-32603, e.to_string()),
+    }
 }
 
 fn chain_error(e: ChainError) -> ErrorObjectOwned {
@@ -877,8 +881,9 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         })
         .await
     });
-    // Every pending transaction is ready to mine (a nonce gap is refused
-    // at submission), so nothing is ever queued.
+    // A nonce gap is refused at submission, so nothing is queued in
+    // geth's sense; transactions waiting for a lower base fee count as
+    // pending.
     method!(m, "txpool_status", |rpc, _p| {
         on_chain(&rpc, |c| {
             Ok(json!({

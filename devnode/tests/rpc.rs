@@ -1512,7 +1512,21 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
         blocks.push(receipt.block_number.expect("mined"));
     }
     assert_eq!(blocks, vec![1, 1, 2], "two of 15 M fit in a 32 M block");
+    // Turning automine back on mines everything pending, however many
+    // blocks it takes.
+    let mut pending = Vec::new();
+    for i in 0..3u8 {
+        let tx = TransactionRequest::default()
+            .with_from(c.accounts[usize::from(i) + 1])
+            .with_to(Address::repeat_byte(0x46))
+            .with_value(U256::from(1))
+            .with_gas_limit(15_000_000);
+        pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
+    }
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+    for tx in pending {
+        assert!(tx.get_receipt().await.expect("mined").status());
+    }
 }
 
 /// Idle sockets cannot stop the RPC server (issue 16, item 9): one client
@@ -1602,6 +1616,22 @@ async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
         alloy::primitives::U64::from(2),
         "still pending"
     );
+    // Waiting transactions take no room in a block: a 32 M transaction of
+    // another sender that pays is mined, though it would not fit next to
+    // them.
+    let big = TransactionRequest::default()
+        .with_from(c.accounts[6])
+        .with_to(Address::repeat_byte(0x47))
+        .with_value(U256::from(1))
+        .with_gas_limit(32_000_000)
+        .with_max_fee_per_gas(1_000_000_000)
+        .with_max_priority_fee_per_gas(0);
+    let big = c.provider.send_transaction(big).await.expect("admitted");
+    let _: String = c.dev("evm_mine", json!([])).await;
+    assert_eq!(
+        big.get_receipt().await.expect("mined").block_number,
+        Some(2)
+    );
     let _: Value = c
         .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x5f5e100"]))
         .await;
@@ -1609,7 +1639,7 @@ async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
     for tx in sent {
         let receipt = tx.get_receipt().await.expect("mined");
         assert!(receipt.status());
-        assert_eq!(receipt.block_number, Some(2));
+        assert_eq!(receipt.block_number, Some(3));
     }
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
 }

@@ -60,6 +60,17 @@ pub fn list_cost(first: Option<i32>, child: usize) -> usize {
     )
 }
 
+/// What a nested page costs beyond its values: a query of its own per
+/// parent row (a provider's deals, a job's bids), not batched.
+pub const NESTED_READ_COST: usize = 50;
+
+/// [`list_cost`] for a page read once per parent row
+/// ([`NESTED_READ_COST`]).
+#[must_use]
+pub fn nested_list_cost(first: Option<i32>, child: usize) -> usize {
+    list_cost(first, child).saturating_add(NESTED_READ_COST - READ_COST)
+}
+
 /// The cost of a list that holds at most `most` items by the protocol's
 /// own bounds (a deal's steps, a case's votes).
 #[must_use]

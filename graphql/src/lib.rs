@@ -62,6 +62,9 @@ pub fn schema(state: ApiState) -> PondSchema {
 fn subscription_schema(state: ApiState) -> PondSchema {
     build_schema(state, MAX_DEPTH, budget::MAX_SUBSCRIPTION_COST)
         .extension(subscriptions::OnlySubscriptions)
+        .data(subscriptions::SubscriptionReads(Arc::new(
+            tokio::sync::Semaphore::new(subscriptions::MAX_SUBSCRIPTION_READS),
+        )))
         .finish()
 }
 
@@ -136,6 +139,8 @@ struct AppState {
     rpc: Option<Arc<pond_indexer::rpc::RpcStats>>,
     /// Permits of the queries served at once.
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Subscriptions held over all sockets.
+    subscription_count: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -265,6 +270,7 @@ pub fn router(api: ApiState, rpc: Option<Arc<pond_indexer::rpc::RpcStats>>) -> R
         metrics: Arc::default(),
         rpc,
         in_flight: Arc::new(tokio::sync::Semaphore::new(budget::MAX_IN_FLIGHT)),
+        subscription_count: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))

@@ -123,6 +123,7 @@ pub async fn load(
     column: &'static str,
     value: &str,
 ) -> Result<Vec<Row>> {
+    let _permit = crate::subscriptions::read_permit(ctx).await;
     let loader = ctx.data::<DataLoader<RowsLoader>>()?;
     let rows = loader
         .load_one(LoadKey {
@@ -156,6 +157,7 @@ async fn nested_page(
     first: Option<i32>,
 ) -> Result<Vec<Row>> {
     let first = page_size(first)?;
+    let _permit = crate::subscriptions::read_permit(ctx).await;
     let store = &ctx.data::<crate::ApiState>()?.store;
     store
         .select_bounded(
@@ -345,7 +347,7 @@ impl Job {
     }
     /// Bids, for auctions: the best (lowest price) first; the first
     /// `first` (default 50, at most 1 000).
-    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    #[graphql(complexity = "budget::nested_list_cost(first, child_complexity)")]
     async fn bids(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Bid>> {
         // Stored amounts are zero-padded, so text order is numeric order.
         let bids = nested_page(
@@ -602,7 +604,7 @@ impl Provider {
     }
     /// The provider's deals, newest first: the first `first` (default 50,
     /// at most 1 000; `deals(where: { provider })` pages through all).
-    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    #[graphql(complexity = "budget::nested_list_cost(first, child_complexity)")]
     async fn deals(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<Deal>> {
         // Ids are zero-padded text, so text order is numeric order.
         let deals = nested_page(

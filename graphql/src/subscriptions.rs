@@ -1,7 +1,7 @@
 //! The subscription endpoint (`/graphql/ws`): graphql-transport-ws and the
-//! older graphql-ws over WebSocket, as async-graphql serves them, with the
-//! protocol's initialisation timeout: a client that sends no message
-//! within [`INIT_TIMEOUT`] of the upgrade is closed with code 4408, so a
+//! older graphql-ws over WebSocket, with the protocol's initialisation
+//! timeout: a client that sends no `connection_init` within
+//! [`INIT_TIMEOUT`] of the upgrade is closed with code 4408, so a
 //! stranger's silent sockets do not hold the server's connections. Only
 //! subscriptions are served here ([`OnlySubscriptions`]): a query over the
 //! WebSocket would escape the limits of `POST /graphql` (the byte budget,
@@ -14,6 +14,12 @@
 //! Here each subscription is polled only when woken
 //! ([`futures::stream::SelectAll`]), so a batch reaches every subscription
 //! in time proportional to the messages it makes.
+//!
+//! Bounds: [`MAX_SUBSCRIPTIONS_PER_SOCKET`] and [`MAX_SUBSCRIPTIONS`]
+//! overall; messages no larger than a POST body; at most
+//! [`MAX_SUBSCRIPTION_READS`] subscription messages reading the database
+//! at once; a client that stops reading is dropped after
+//! [`SEND_TIMEOUT`].
 
 use std::{collections::HashMap, str::FromStr as _, sync::Arc, time::Duration};
 
@@ -45,7 +51,22 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most subscriptions one socket may hold at once; one more gets an
 /// error.
-pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 4_096;
+pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 2_048;
+
+/// The most subscriptions the server holds at once, over all sockets.
+pub const MAX_SUBSCRIPTIONS: usize = 16_384;
+
+/// The most subscription messages reading the database at once (a
+/// provider's deals, a job's bids, nested rows): the rest wait, so
+/// subscribers cannot take the readers `POST /graphql` needs.
+pub const MAX_SUBSCRIPTION_READS: usize = 4;
+
+/// Longest a message to a client may wait to be taken by the socket
+/// before the socket is closed (a client that stopped reading).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest subscription id accepted.
+const MAX_ID_BYTES: usize = 128;
 
 /// The close code graphql-transport-ws gives a missed initialisation.
 const INIT_TIMEOUT_CODE: u16 = 4408;
@@ -73,44 +94,36 @@ pub(crate) async fn subscriptions(
             .into_response();
     };
     let schema = app.subscriptions.clone();
+    let total = app.subscription_count.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, schema, protocol))
+        // A subscribe message is a query and its variables: no larger than
+        // a POST body.
+        .max_message_size(crate::MAX_BODY)
+        .max_frame_size(crate::MAX_BODY)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            Connection::new(schema, protocol, total).run(sink, stream)
+        })
 }
 
-async fn serve(socket: WebSocket, schema: PondSchema, protocol: WebSocketProtocols) {
-    let (mut sink, mut stream) = socket.split();
-    let deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
-    // Control frames (pings) before the first message are kept for the
-    // protocol handler; they do not count as initialising.
-    let mut early = Vec::new();
-    loop {
-        match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => {
-                let close = CloseFrame {
-                    code: INIT_TIMEOUT_CODE,
-                    reason: "Connection initialisation timeout".into(),
-                };
-                let _ = sink.send(Message::Close(Some(close))).await;
-                return;
-            }
-            Ok(None | Some(Err(_))) => return,
-            Ok(Some(Ok(message))) => {
-                let data = matches!(message, Message::Text(_) | Message::Binary(_));
-                early.push(Ok(message));
-                if data {
-                    break;
-                }
-            }
-        }
-    }
-    let stream = futures::stream::iter(early).chain(stream);
-    Connection::new(schema, protocol).run(sink, stream).await;
+/// The permits of subscription messages reading the database (in the
+/// WebSocket schema's data; see [`MAX_SUBSCRIPTION_READS`]).
+#[derive(Clone)]
+pub(crate) struct SubscriptionReads(pub(crate) Arc<tokio::sync::Semaphore>);
+
+/// Waits for a read permit when `ctx` is a subscription message's; `None`
+/// for a request (`POST /graphql` bounds those itself).
+pub(crate) async fn read_permit(
+    ctx: &async_graphql::Context<'_>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let reads = ctx.data_opt::<SubscriptionReads>()?;
+    reads.0.clone().acquire_owned().await.ok()
 }
 
-/// What a subscription's stream yields: its id and a result, or `None`
-/// once it has ended.
-type Tagged = (String, Option<async_graphql::Response>);
+/// What a subscription's stream yields: its id, its generation (an id may
+/// be used again once completed) and a result, or `None` once it ended.
+type Tagged = (String, u64, Option<async_graphql::Response>);
 
 /// One socket's subscriptions.
 struct Connection {
@@ -119,8 +132,18 @@ struct Connection {
     acknowledged: bool,
     /// Every subscription's results, each polled only when woken.
     results: SelectAll<BoxStream<'static, Tagged>>,
-    /// The running ones, to stop them.
-    running: HashMap<String, AbortHandle>,
+    /// The running ones by id: generation and the handle that stops it.
+    running: HashMap<String, (u64, AbortHandle)>,
+    generation: u64,
+    /// Subscriptions held over all sockets.
+    total: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.total
+            .fetch_sub(self.running.len(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What handling a client message asks of the loop.
@@ -131,13 +154,19 @@ enum Step {
 }
 
 impl Connection {
-    fn new(schema: PondSchema, protocol: WebSocketProtocols) -> Self {
+    fn new(
+        schema: PondSchema,
+        protocol: WebSocketProtocols,
+        total: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Self {
         Self {
             schema,
             protocol,
             acknowledged: false,
             results: SelectAll::new(),
             running: HashMap::new(),
+            generation: 0,
+            total,
         }
     }
 
@@ -146,8 +175,14 @@ impl Connection {
         mut sink: futures::stream::SplitSink<WebSocket, Message>,
         mut incoming: impl futures::Stream<Item = Result<Message, axum::Error>> + Unpin,
     ) {
+        // Until `connection_init`, whatever else comes (pings, pongs).
+        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        tokio::pin!(init_deadline);
         loop {
             let step = tokio::select! {
+                () = &mut init_deadline, if !self.acknowledged => {
+                    Step::Close(INIT_TIMEOUT_CODE, "Connection initialisation timeout")
+                }
                 message = incoming.next() => match message {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                     Some(Ok(Message::Text(text))) => self.on_message(text.as_bytes()),
@@ -155,23 +190,30 @@ impl Connection {
                     // Pings are answered by the WebSocket layer.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Nothing,
                 },
-                Some((id, result)) = self.results.next(), if !self.results.is_empty() => {
-                    self.on_result(id, result)
+                Some((id, generation, result)) = self.results.next(), if !self.results.is_empty() => {
+                    self.on_result(id, generation, result)
                 }
             };
             let sent = match step {
-                Step::Send(value) => sink.send(Message::Text(value.to_string().into())).await,
+                Step::Send(value) => {
+                    let message = Message::Text(value.to_string().into());
+                    tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await
+                }
                 Step::Close(code, reason) => {
                     let close = CloseFrame {
                         code,
                         reason: reason.into(),
                     };
-                    let _ = sink.send(Message::Close(Some(close))).await;
+                    let _ =
+                        tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(close))))
+                            .await;
                     return;
                 }
-                Step::Nothing => Ok(()),
+                Step::Nothing => Ok(Ok(())),
             };
-            if sent.is_err() {
+            // A send error, or a client that stopped reading: the socket
+            // ends (dropping every subscription).
+            if !matches!(sent, Ok(Ok(()))) {
                 return;
             }
         }
@@ -192,10 +234,13 @@ impl Connection {
             ClientMessage::Start { .. } if !self.acknowledged => Step::Close(4401, "Unauthorized"),
             ClientMessage::Start { id, payload } => self.start(id, payload),
             ClientMessage::Stop { id } => match self.running.remove(&id) {
-                // Its stream ends, and its completion goes out then.
-                Some(handle) => {
+                // Its stream's end comes later and is then ignored (the id
+                // may be in use again by then).
+                Some((_, handle)) => {
                     handle.abort();
-                    Step::Nothing
+                    self.total
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    Step::Send(json!({"type": "complete", "id": id}))
                 }
                 None => Step::Nothing,
             },
@@ -209,15 +254,20 @@ impl Connection {
     }
 
     fn start(&mut self, id: String, request: async_graphql::Request) -> Step {
+        if id.len() > MAX_ID_BYTES {
+            return Step::Close(4400, "Subscription id too long");
+        }
         if self.running.contains_key(&id) {
             return match self.protocol {
                 WebSocketProtocols::GraphQLWS => Step::Close(4409, "Subscriber already exists"),
                 WebSocketProtocols::SubscriptionsTransportWS => Step::Nothing,
             };
         }
-        if self.running.len() >= MAX_SUBSCRIPTIONS_PER_SOCKET {
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        if self.running.len() >= MAX_SUBSCRIPTIONS_PER_SOCKET || total >= MAX_SUBSCRIPTIONS {
             let message = format!(
-                "at most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions on one socket; complete one or open another socket"
+                "at most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions on one socket and \
+                 {MAX_SUBSCRIPTIONS} on the server; complete one or try again later"
             );
             return Step::Send(match self.protocol {
                 WebSocketProtocols::GraphQLWS => {
@@ -229,17 +279,32 @@ impl Connection {
             });
         }
         let (results, handle) = futures::stream::abortable(self.schema.execute_stream(request));
+        self.generation += 1;
+        let generation = self.generation;
         let tag = id.clone();
         let end = id.clone();
         let tagged = results
-            .map(move |result| (tag.clone(), Some(result)))
-            .chain(futures::stream::once(async move { (end, None) }));
+            .map(move |result| (tag.clone(), generation, Some(result)))
+            .chain(futures::stream::once(
+                async move { (end, generation, None) },
+            ));
         self.results.push(tagged.boxed());
-        self.running.insert(id, handle);
+        self.running.insert(id, (generation, handle));
+        self.total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Step::Nothing
     }
 
-    fn on_result(&mut self, id: String, result: Option<async_graphql::Response>) -> Step {
+    fn on_result(
+        &mut self,
+        id: String,
+        generation: u64,
+        result: Option<async_graphql::Response>,
+    ) -> Step {
+        // What a stopped subscription still yields is not sent.
+        if self.running.get(&id).map(|(g, _)| *g) != Some(generation) {
+            return Step::Nothing;
+        }
         match result {
             Some(response) => {
                 let kind = match self.protocol {
@@ -250,6 +315,8 @@ impl Connection {
             }
             None => {
                 self.running.remove(&id);
+                self.total
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 Step::Send(json!({"type": "complete", "id": id}))
             }
         }

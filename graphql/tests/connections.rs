@@ -76,8 +76,9 @@ async fn silent_connections_cannot_stall_the_api() {
     );
 }
 
-/// A WebSocket that never sends `connection_init` is closed with 4408 (the
-/// graphql-transport-ws initialisation timeout) once the limit passes.
+/// A WebSocket that never sends `connection_init` (a `pong` is not one) is
+/// closed with 4408 (the graphql-transport-ws initialisation timeout) once
+/// the limit passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_never_initialises_is_closed_with_4408() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -90,6 +91,11 @@ async fn a_subscriber_that_never_initialises_is_closed_with_4408() {
         .await
         .expect("upgraded");
     let started = std::time::Instant::now();
+    // Other messages do not stand for `connection_init`.
+    socket
+        .send(Message::Text(json!({"type": "pong"}).to_string().into()))
+        .await
+        .expect("sent");
     let limit = pond_graphql::subscriptions::INIT_TIMEOUT + Duration::from_secs(5);
     let closed = loop {
         let message = tokio::time::timeout(limit, socket.next())
@@ -106,4 +112,80 @@ async fn a_subscriber_that_never_initialises_is_closed_with_4408() {
     assert!(
         started.elapsed() >= pond_graphql::subscriptions::INIT_TIMEOUT - Duration::from_secs(1)
     );
+}
+
+/// An id can be used again once its subscription is completed, and the new
+/// subscription is the one that runs and can be stopped: the first one's
+/// end is not taken for the second's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_id_can_be_used_again_after_complete() {
+    let state = common::api_state_over(&testkit::sqlite_url()).await;
+    let updates = state.updates.clone();
+    let server = Server::start(router(state, None), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    let mut socket = common::subscribed(&server.ws_url(), "graphql-transport-ws").await;
+    let subscribe = json!({"id": "a", "type": "subscribe", "payload": {"query": "subscription { removals { forkBlock } }"}})
+        .to_string();
+    let complete = json!({"id": "a", "type": "complete"}).to_string();
+    for message in [&subscribe, &complete, &subscribe] {
+        socket
+            .send(Message::Text(message.clone().into()))
+            .await
+            .expect("sent");
+    }
+    // The server acknowledges the first one's completion, then serves the
+    // second: a removal reaches it.
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let _ = updates.send(pond_indexer::follow::Update::Removed {
+            fork: 7,
+            events: Vec::new(),
+            changed: Vec::new(),
+        });
+        let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), socket.next()).await
+        else {
+            continue;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let completed_before = seen.iter().any(|t| t == "complete");
+        seen.push(value["type"].as_str().unwrap_or_default().to_owned());
+        if value["type"] == "next" && completed_before {
+            assert_eq!(
+                value["payload"]["data"]["removals"]["forkBlock"], 7,
+                "{value}"
+            );
+            break;
+        }
+    }
+    // One completion (the first's, acknowledged), then the second's
+    // messages; never a completion taken from the first for the second.
+    assert_eq!(
+        seen.iter().filter(|t| *t == "complete").count(),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("next"),
+        "the second runs: {seen:?}"
+    );
+    // And it is the one a complete stops.
+    socket
+        .send(Message::Text(complete.into()))
+        .await
+        .expect("sent");
+    let mut completed = false;
+    while let Ok(Some(Ok(Message::Text(text)))) =
+        tokio::time::timeout(Duration::from_secs(2), socket.next()).await
+    {
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        if value["type"] == "complete" {
+            completed = true;
+            break;
+        }
+    }
+    assert!(completed);
 }

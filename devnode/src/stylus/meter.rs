@@ -25,6 +25,10 @@ pub const PAGE_GAS: u64 = 1_000;
 /// Most WebAssembly pages (64 KiB each) open at once across a
 /// transaction's program frames: 8 MiB.
 pub const PAGE_LIMIT: u16 = 128;
+/// Most program frames open at once in a transaction. Each open frame
+/// holds a value stack; frames holding no memory page would otherwise be
+/// bounded only by the call depth.
+pub const MAX_FRAMES: u16 = 256;
 /// Growth rate of the exponential term per page (e^0.135 ≈ 1.145).
 const PAGE_RAMP: f64 = 0.135;
 
@@ -34,6 +38,7 @@ pub struct TxMeter {
     // Atomics only to be shareable: one transaction runs on one thread.
     open: AtomicU16,
     ever: AtomicU16,
+    frames: AtomicU16,
     deadline: Option<Instant>,
     timed_out: AtomicBool,
 }
@@ -82,6 +87,20 @@ impl TxMeter {
     pub fn close(&self, pages: u16) {
         let open = self.open.load(Relaxed).saturating_sub(pages);
         self.open.store(open, Relaxed);
+    }
+
+    /// Opens a frame; `false` (and nothing opened) at [`MAX_FRAMES`].
+    pub fn enter(&self) -> bool {
+        self.frames
+            .fetch_update(Relaxed, Relaxed, |n| (n < MAX_FRAMES).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// Closes a frame [`TxMeter::enter`] opened.
+    pub fn leave(&self) {
+        let _ = self
+            .frames
+            .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(1)));
     }
 
     /// Pages open now.

@@ -61,8 +61,8 @@ pub const INK_PRICE: u32 = 10_000;
 pub const MAX_LOG_TOPICS: usize = 4;
 /// Most value-stack cells (8 bytes each) one program frame may use: 2 MiB,
 /// Nitro's default stack depth of 4 × 65 536 words. With at most
-/// [`meter::PAGE_LIMIT`] frames open (each has a page at least), a
-/// transaction's stacks stay bounded too.
+/// [`meter::MAX_FRAMES`] frames open, a transaction's stacks stay bounded
+/// too (512 MiB at worst, 2 MiB a frame in practice).
 pub const MAX_STACK_CELLS: usize = 4 * 65_536;
 /// Fuel given to wasmi at a time (100 000 gas): a deadline is checked
 /// between slices.
@@ -231,7 +231,9 @@ impl Programs {
         };
         let mut store = Store::new(&self.engine, frame);
         store.limiter(|frame: &mut Frame| -> &mut dyn ResourceLimiter { frame });
-        if meter.past_deadline() {
+        // Past the deadline, or too many frames open: out of ink, as a
+        // depth error is on Nitro.
+        if meter.past_deadline() || !meter.enter() {
             return Ok(Outcome {
                 status: Status::OutOfInk,
                 output: Vec::new(),
@@ -298,6 +300,7 @@ impl Programs {
         };
         let frame = store.into_data();
         frame.meter.close(frame.pages);
+        frame.meter.leave();
         let output = if matches!(status, Status::Failure(_) | Status::OutOfInk) {
             Vec::new()
         } else {
