@@ -18,6 +18,16 @@ use futures::{SinkExt, StreamExt};
 use pond_devnode::node::{Node, NodeConfig};
 use serde_json::{json, Value};
 
+/// A transfer of `value` wei from `from` to `to`, to build on (nonce,
+/// gas, fees).
+fn transfer(from: Address, to: Address, value: U256) -> TransactionRequest {
+    use alloy::network::TransactionBuilder as _;
+    TransactionRequest::default()
+        .with_from(from)
+        .with_to(to)
+        .with_value(value)
+}
+
 /// Runtime code: `LOG1` with the first calldata word as the topic.
 const EMITTER: [u8; 9] = [0x60, 0x00, 0x35, 0x60, 0x00, 0x60, 0x00, 0xa1, 0x00];
 
@@ -121,10 +131,7 @@ async fn standard_methods_and_chain_facts() {
 
     // A plain transfer: one block, receipt, balances, nonce.
     let to = Address::repeat_byte(0x42);
-    let tx = TransactionRequest::default()
-        .with_from(c.accounts[1])
-        .with_to(to)
-        .with_value(U256::from(1_000));
+    let tx = transfer(c.accounts[1], to, U256::from(1_000));
     let receipt = c.mined(tx).await;
     assert!(receipt.status());
     assert_eq!(receipt.block_number, Some(1));
@@ -173,12 +180,7 @@ async fn standard_methods_and_chain_facts() {
     assert_eq!(history.base_fee_per_gas.len(), 3);
     let estimate = c
         .provider
-        .estimate_gas(
-            TransactionRequest::default()
-                .with_from(c.accounts[1])
-                .with_to(to)
-                .with_value(U256::from(1)),
-        )
+        .estimate_gas(transfer(c.accounts[1], to, U256::from(1)))
         .await
         .unwrap();
     assert!((21_000..25_000).contains(&estimate), "{estimate}");
@@ -522,13 +524,7 @@ async fn interval_mining_and_manual_mining() {
     let to = Address::repeat_byte(0x42);
     let pending = c
         .provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_from(c.accounts[0])
-                .with_to(to)
-                .with_value(U256::from(7))
-                .with_gas_limit(21_000),
-        )
+        .send_transaction(transfer(c.accounts[0], to, U256::from(7)).with_gas_limit(21_000))
         .await
         .unwrap();
     assert_eq!(
@@ -730,10 +726,7 @@ async fn a_base_fee_change_reaches_every_fee_reading_and_admission() {
     // (A refused transaction uses up the provider's cached nonce: it is
     // sent from an account of its own.)
     let send = |from: usize, max_fee: Option<u128>| {
-        let mut tx = TransactionRequest::default()
-            .with_from(c.accounts[from])
-            .with_to(Address::repeat_byte(0x42))
-            .with_value(U256::from(1))
+        let mut tx = transfer(c.accounts[from], Address::repeat_byte(0x42), U256::from(1))
             .with_gas_limit(21_000);
         if let Some(max_fee) = max_fee {
             tx = tx
@@ -813,11 +806,7 @@ async fn a_tip_is_not_charged() {
     let base = u128::from(pond_devnode::chain::BASE_FEE);
     let to = Address::repeat_byte(0x43);
     for legacy in [false, true] {
-        let mut tx = TransactionRequest::default()
-            .with_from(c.accounts[1])
-            .with_to(to)
-            .with_value(U256::from(5))
-            .with_gas_limit(21_000);
+        let mut tx = transfer(c.accounts[1], to, U256::from(5)).with_gas_limit(21_000);
         tx = if legacy {
             tx.with_gas_price(base * 30)
         } else {
@@ -861,10 +850,7 @@ async fn with_automine_off_a_senders_transactions_queue_by_nonce() {
     let from = c.accounts[4];
     let mut pending = Vec::new();
     for nonce in 0..3u64 {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(Address::repeat_byte(0x44))
-            .with_value(U256::from(1 + nonce))
+        let tx = transfer(from, Address::repeat_byte(0x44), U256::from(1 + nonce))
             .with_nonce(nonce)
             .with_gas_limit(21_000);
         pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
@@ -1057,11 +1043,12 @@ async fn a_program_created_and_activated_in_one_transaction_runs() {
     let receipt = c
         .provider
         .send_transaction(
-            TransactionRequest::default()
-                .with_from(c.accounts[0])
-                .with_to(factory)
-                .with_value(U256::from(10u64).pow(U256::from(18)))
-                .with_input(pond_devnode::deploy::evm_init_code(&code)),
+            transfer(
+                c.accounts[0],
+                factory,
+                U256::from(10u64).pow(U256::from(18)),
+            )
+            .with_input(pond_devnode::deploy::evm_init_code(&code)),
         )
         .await
         .expect("sent")
@@ -1213,14 +1200,15 @@ async fn with_automine_off_pending_spending_counts_against_the_balance() {
         .await; // 0.001 ether
     let _: Value = c.dev("evm_setAutomine", json!([false])).await;
     let spend = |nonce: u64| {
-        TransactionRequest::default()
-            .with_from(poor)
-            .with_to(Address::repeat_byte(0x59))
-            .with_value(U256::from(6u64) * U256::from(10u64).pow(U256::from(14)))
-            .with_nonce(nonce)
-            .with_gas_limit(21_000)
-            .with_max_fee_per_gas(u128::from(pond_devnode::chain::BASE_FEE))
-            .with_max_priority_fee_per_gas(0)
+        transfer(
+            poor,
+            Address::repeat_byte(0x59),
+            U256::from(6u64) * U256::from(10u64).pow(U256::from(14)),
+        )
+        .with_nonce(nonce)
+        .with_gas_limit(21_000)
+        .with_max_fee_per_gas(u128::from(pond_devnode::chain::BASE_FEE))
+        .with_max_priority_fee_per_gas(0)
     };
     let first = c
         .provider
@@ -1401,12 +1389,11 @@ async fn a_call_that_would_run_for_minutes_is_bounded_and_the_chain_goes_on() {
     let answered = std::time::Instant::now();
     let before = c.provider.get_block_number().await.expect("block number");
     let receipt = c
-        .mined(
-            TransactionRequest::default()
-                .with_from(c.accounts[1])
-                .with_to(Address::repeat_byte(0x45))
-                .with_value(U256::from(1)),
-        )
+        .mined(transfer(
+            c.accounts[1],
+            Address::repeat_byte(0x45),
+            U256::from(1),
+        ))
         .await;
     assert_eq!(receipt.block_number, Some(before + 1));
     let meanwhile = answered.elapsed();
@@ -1496,11 +1483,12 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
     let _: Value = c.dev("evm_setAutomine", json!([false])).await;
     let mut pending = Vec::new();
     for i in 0..3u8 {
-        let tx = TransactionRequest::default()
-            .with_from(c.accounts[usize::from(i) + 1])
-            .with_to(Address::repeat_byte(0x46))
-            .with_value(U256::from(1))
-            .with_gas_limit(15_000_000);
+        let tx = transfer(
+            c.accounts[usize::from(i) + 1],
+            Address::repeat_byte(0x46),
+            U256::from(1),
+        )
+        .with_gas_limit(15_000_000);
         pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
     }
     let _: String = c.dev("evm_mine", json!([])).await;
@@ -1516,11 +1504,12 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
     // blocks it takes.
     let mut pending = Vec::new();
     for i in 0..3u8 {
-        let tx = TransactionRequest::default()
-            .with_from(c.accounts[usize::from(i) + 1])
-            .with_to(Address::repeat_byte(0x46))
-            .with_value(U256::from(1))
-            .with_gas_limit(15_000_000);
+        let tx = transfer(
+            c.accounts[usize::from(i) + 1],
+            Address::repeat_byte(0x46),
+            U256::from(1),
+        )
+        .with_gas_limit(15_000_000);
         pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
     }
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
@@ -1587,10 +1576,7 @@ async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
     let from = c.accounts[5];
     let mut sent = Vec::new();
     for nonce in 0..2u64 {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(Address::repeat_byte(0x47))
-            .with_value(U256::from(1))
+        let tx = transfer(from, Address::repeat_byte(0x47), U256::from(1))
             .with_nonce(nonce)
             .with_gas_limit(21_000)
             .with_max_fee_per_gas(200_000_000)
@@ -1619,10 +1605,7 @@ async fn a_pending_transaction_priced_out_by_the_base_fee_waits() {
     // Waiting transactions take no room in a block: a 32 M transaction of
     // another sender that pays is mined, though it would not fit next to
     // them.
-    let big = TransactionRequest::default()
-        .with_from(c.accounts[6])
-        .with_to(Address::repeat_byte(0x47))
-        .with_value(U256::from(1))
+    let big = transfer(c.accounts[6], Address::repeat_byte(0x47), U256::from(1))
         .with_gas_limit(32_000_000)
         .with_max_fee_per_gas(1_000_000_000)
         .with_max_priority_fee_per_gas(0);
@@ -1655,10 +1638,7 @@ async fn a_pending_transaction_is_replaced_by_a_better_paid_one() {
     let from = c.accounts[6];
     let to = Address::repeat_byte(0x48);
     let tx = |value: u64, max_fee: u128| {
-        TransactionRequest::default()
-            .with_from(from)
-            .with_to(to)
-            .with_value(U256::from(value))
+        transfer(from, to, U256::from(value))
             .with_nonce(0)
             .with_gas_limit(21_000)
             .with_max_fee_per_gas(max_fee)
@@ -1712,12 +1692,13 @@ async fn the_pending_pool_can_be_read_and_emptied() {
     let _: Value = c.dev("evm_setAutomine", json!([false])).await;
     let mut hashes = Vec::new();
     for (account, nonce) in [(7usize, 0u64), (7, 1), (8, 0)] {
-        let tx = TransactionRequest::default()
-            .with_from(c.accounts[account])
-            .with_to(Address::repeat_byte(0x49))
-            .with_value(U256::from(1))
-            .with_nonce(nonce)
-            .with_gas_limit(21_000);
+        let tx = transfer(
+            c.accounts[account],
+            Address::repeat_byte(0x49),
+            U256::from(1),
+        )
+        .with_nonce(nonce)
+        .with_gas_limit(21_000);
         hashes.push(
             *c.provider
                 .send_transaction(tx)

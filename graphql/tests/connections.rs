@@ -59,21 +59,7 @@ async fn silent_connections_cannot_stall_the_api() {
 
     // The subscriber, quiet for longer than the short limit, still talks.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    socket
-        .send(Message::Text(
-            json!({"type": "connection_init"}).to_string().into(),
-        ))
-        .await
-        .expect("init");
-    let ack = tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("in time")
-        .expect("open")
-        .expect("message");
-    assert!(
-        ack.to_text().expect("text").contains("connection_ack"),
-        "{ack:?}"
-    );
+    common::initialise(&mut socket).await;
 }
 
 /// A WebSocket that never sends `connection_init` (a `pong` is not one) is

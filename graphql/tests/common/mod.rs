@@ -59,6 +59,15 @@ pub(crate) async fn subscribed(url: &str, protocol: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_request(url, protocol))
         .await
         .expect("ws");
+    initialise(&mut socket).await;
+    socket
+}
+
+/// Sends `connection_init` on `socket` and checks it is acknowledged.
+pub(crate) async fn initialise<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     socket
         .send(Message::Text(
             json!({"type": "connection_init"}).to_string().into(),
@@ -74,7 +83,6 @@ pub(crate) async fn subscribed(url: &str, protocol: &str) -> Socket {
         ack.to_text().expect("text").contains("connection_ack"),
         "{ack:?}"
     );
-    socket
 }
 
 /// The running stack.
