@@ -1242,21 +1242,6 @@ impl Chain {
         Ok(read(&self.state_at(number)))
     }
 
-    /// `eth_call`, on the chain's thread, within [`CALL_TIMEOUT`].
-    ///
-    /// # Errors
-    /// The call reverted (with data), halted or timed out, or the block is
-    /// unknown.
-    pub fn call(
-        &self,
-        request: TransactionRequest,
-        tag: BlockNumberOrTag,
-        overrides: Option<StateOverride>,
-    ) -> Result<(Bytes, u64), ChainError> {
-        self.prepare_call(request, tag, overrides)?
-            .call(Instant::now() + CALL_TIMEOUT)
-    }
-
     /// `eth_estimateGas`, on the chain's thread, within [`CALL_TIMEOUT`].
     ///
     /// # Errors

@@ -1481,16 +1481,21 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
     use alloy::network::TransactionBuilder as _;
     let c = Client::start(NodeConfig::default()).await;
     let _: Value = c.dev("evm_setAutomine", json!([false])).await;
-    let mut pending = Vec::new();
-    for i in 0..3u8 {
-        let tx = transfer(
-            c.accounts[usize::from(i) + 1],
-            Address::repeat_byte(0x46),
-            U256::from(1),
-        )
-        .with_gas_limit(15_000_000);
-        pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
-    }
+    // Three 15 M transfers from three senders.
+    let send_three = || async {
+        let mut pending = Vec::new();
+        for i in 0..3u8 {
+            let tx = transfer(
+                c.accounts[usize::from(i) + 1],
+                Address::repeat_byte(0x46),
+                U256::from(1),
+            )
+            .with_gas_limit(15_000_000);
+            pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
+        }
+        pending
+    };
+    let pending = send_three().await;
     let _: String = c.dev("evm_mine", json!([])).await;
     let _: String = c.dev("evm_mine", json!([])).await;
     let mut blocks = Vec::new();
@@ -1502,16 +1507,7 @@ async fn a_block_holds_at_most_the_block_gas_limit() {
     assert_eq!(blocks, vec![1, 1, 2], "two of 15 M fit in a 32 M block");
     // Turning automine back on mines everything pending, however many
     // blocks it takes.
-    let mut pending = Vec::new();
-    for i in 0..3u8 {
-        let tx = transfer(
-            c.accounts[usize::from(i) + 1],
-            Address::repeat_byte(0x46),
-            U256::from(1),
-        )
-        .with_gas_limit(15_000_000);
-        pending.push(c.provider.send_transaction(tx).await.expect("admitted"));
-    }
+    let pending = send_three().await;
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
     for tx in pending {
         assert!(tx.get_receipt().await.expect("mined").status());
