@@ -1460,8 +1460,8 @@ impl PreparedCall {
     }
 
     fn run(&self, gas: Option<u64>, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
-        // EVM frames do not look at the deadline (gas bounds them); an
-        // estimate's next run does.
+        // A run looks at the deadline in its loops (EVM jumps, Stylus fuel
+        // slices); an estimate's next run looks before it starts.
         if Instant::now() >= deadline {
             return Err(ChainError::Timeout(CALL_TIMEOUT));
         }
@@ -1678,5 +1678,40 @@ pub fn rpc_log(
         transaction_index: Some(tx_index as u64),
         log_index: Some(log_index),
         removed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_rpc_types_eth::state::AccountOverride;
+
+    use super::*;
+
+    /// An endless EVM loop with the whole call gas cap (50 M gas, seconds
+    /// of work unoptimized) ends at its call's deadline, reported as a
+    /// timeout rather than running until its gas is gone.
+    #[test]
+    fn an_evm_loop_stops_at_its_calls_deadline() {
+        let chain = Chain::new(
+            ChainConfig {
+                chain_id: 412_346,
+                allocation: Vec::new(),
+                genesis_timestamp: 0,
+            },
+            Vec::new(),
+        );
+        let looping = Address::repeat_byte(0x77);
+        // JUMPDEST PUSH0 JUMP
+        let code = AccountOverride {
+            code: Some(Bytes::from_static(&[0x5b, 0x5f, 0x56])),
+            ..AccountOverride::default()
+        };
+        let overrides: StateOverride = [(looping, code)].into_iter().collect();
+        let request = TransactionRequest::default().to(looping);
+        let call = chain
+            .prepare_call(request, BlockNumberOrTag::Latest, Some(overrides))
+            .expect("prepared");
+        let result = call.call(Instant::now() + std::time::Duration::from_millis(5));
+        assert!(matches!(result, Err(ChainError::Timeout(_))), "{result:?}");
     }
 }

@@ -22,6 +22,7 @@ use std::{collections::HashMap, sync::Arc};
 use alloy_primitives::{Address, Bytes, Log, LogData, B256, U256};
 use alloy_sol_types::SolError;
 use revm::{
+    bytecode::opcode,
     context::{BlockEnv, CfgEnv, Evm, TxEnv},
     context_interface::{
         result::{EVMError, ExecResultAndState, ExecutionResult, HaltReason, InvalidTransaction},
@@ -32,8 +33,9 @@ use revm::{
         MainnetHandler, PrecompileProvider,
     },
     interpreter::{
-        interpreter::EthInterpreter, CallInput, CallInputs, CallScheme, CallValue, CreateInputs,
-        FrameInput, Gas, InstructionResult, InterpreterResult, SharedMemory,
+        instructions::control, interpreter::EthInterpreter, CallInput, CallInputs, CallScheme,
+        CallValue, CreateInputs, FrameInput, Gas, Instruction, InstructionContext,
+        InstructionExecResult, InstructionResult, InterpreterResult, SharedMemory,
     },
     primitives::{hardfork::SpecId, AddressSet},
     state::EvmState,
@@ -58,6 +60,8 @@ pub struct StylusChain {
     pub programs: Arc<Programs>,
     open: HashMap<Address, u32>,
     meter: Arc<TxMeter>,
+    /// EVM jumps taken, for checking the deadline every [`JUMPS_PER_CHECK`].
+    jumps: u32,
 }
 
 impl StylusChain {
@@ -68,7 +72,41 @@ impl StylusChain {
             programs,
             open: HashMap::new(),
             meter,
+            jumps: 0,
         }
+    }
+}
+
+/// How many EVM jumps run between two looks at the deadline: every loop
+/// jumps, and a look costs a clock read.
+const JUMPS_PER_CHECK: u32 = 1_024;
+
+/// The mainnet instructions, with `JUMP` and `JUMPI` looking at the call's
+/// deadline now and then: gas alone bounds an EVM loop, but a call may be
+/// given 50 M gas and must still end by its deadline (as geth's RPC EVM
+/// timeout stops one). A transaction's meter has no deadline.
+fn instructions<'a, DB: Database>() -> EthInstructions<EthInterpreter, &'a mut DevContext<DB>> {
+    let mut instructions = EthInstructions::new_mainnet_with_spec(SPEC);
+    let table = instructions.instruction_table_mut();
+    table[usize::from(opcode::JUMP)] = Instruction::new(timed::<DB, false>);
+    table[usize::from(opcode::JUMPI)] = Instruction::new(timed::<DB, true>);
+    instructions
+}
+
+/// `JUMP` (or `JUMPI`), halting the frame out of gas once the deadline
+/// has passed (the meter records why, so the call reports a timeout).
+fn timed<DB: Database, const CONDITIONAL: bool>(
+    context: InstructionContext<'_, &mut DevContext<DB>, EthInterpreter>,
+) -> InstructionExecResult {
+    let chain = &mut context.host.chain;
+    chain.jumps = chain.jumps.wrapping_add(1);
+    if chain.jumps.is_multiple_of(JUMPS_PER_CHECK) && chain.meter.past_deadline() {
+        return Err(InstructionResult::OutOfGas);
+    }
+    if CONDITIONAL {
+        control::jumpi(context)
+    } else {
+        control::jump(context)
     }
 }
 
@@ -111,11 +149,7 @@ pub fn transact<DB: Database>(
             .with_cfg(cfg)
             .with_block(block)
             .with_tx(tx);
-    let mut evm: DevEvm<'_, DB> = Evm::new(
-        &mut ctx,
-        EthInstructions::new_mainnet_with_spec(SPEC),
-        ArbPrecompiles::new(),
-    );
+    let mut evm: DevEvm<'_, DB> = Evm::new(&mut ctx, instructions(), ArbPrecompiles::new());
     let outcome = MainnetHandler::default().run(&mut evm);
     let state = evm.ctx.journal_mut().finalize();
     outcome.map(|result| ExecResultAndState::new(result, state))
@@ -508,11 +542,8 @@ impl<DB: Database> RevmHost<'_, DB> {
         let mut root = SharedMemory::new_with_buffer(buffer);
         let memory = root.new_child_context();
         let outcome = {
-            let mut evm: DevEvm<'_, DB> = Evm::new(
-                &mut *self.ctx,
-                EthInstructions::new_mainnet_with_spec(SPEC),
-                ArbPrecompiles::new(),
-            );
+            let mut evm: DevEvm<'_, DB> =
+                Evm::new(&mut *self.ctx, instructions(), ArbPrecompiles::new());
             let mut handler = MainnetHandler::<
                 DevEvm<'_, DB>,
                 EVMError<DB::Error>,
