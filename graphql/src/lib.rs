@@ -16,6 +16,7 @@
 pub mod budget;
 pub mod introspection;
 pub mod objects;
+pub mod page;
 pub mod schema;
 pub mod subscriptions;
 

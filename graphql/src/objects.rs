@@ -9,13 +9,14 @@ use pond_indexer::{
     amount,
     store::{
         rows::{self, Table},
-        ReadBudget, Row, Store, Val,
+        Filter, Order, ReadBudget, Row, Store, Val,
     },
 };
 
 use crate::{
     budget,
-    schema::{budget, charge, page_size, store_error},
+    page::{self, ListShape, Listing},
+    schema::{charge, page_size, store_error},
 };
 
 /// Most keys the loader reads in one query. Every loaded list is bounded
@@ -150,27 +151,17 @@ pub async fn load(
 /// on its own with its own bound instead of through the loader.
 async fn nested_page(
     ctx: &Context<'_>,
-    table: &'static Table,
+    shape: &'static ListShape,
     column: &'static str,
     value: String,
-    order: &str,
+    order: Order,
     first: Option<i32>,
 ) -> Result<Vec<Row>> {
     let first = page_size(first)?;
     let _permit = crate::subscriptions::read_permit(ctx).await;
-    let store = &ctx.data::<crate::ApiState>()?.store;
-    store
-        .select_bounded(
-            table,
-            None,
-            &[format!("{column} = $1")],
-            &[Val::Text(value)],
-            order,
-            first,
-            &budget(ctx),
-        )
-        .await
-        .map_err(store_error)
+    let mut listing = Listing::new(shape);
+    listing.push(Filter::eq(column, Val::Text(value)))?;
+    listing.rows(ctx, order, first, None).await
 }
 
 /// A long text (a URI, event data) about to be sent, taken from the
@@ -352,10 +343,10 @@ impl Job {
         // Stored amounts are zero-padded, so text order is numeric order.
         let bids = nested_page(
             ctx,
-            &rows::BIDS,
+            &page::JOB_BIDS,
             "job_id",
             text(&self.0, "id"),
-            "price ASC, provider ASC",
+            page::JOB_BIDS.order("price", false)?,
             first,
         )
         .await?;
@@ -609,10 +600,10 @@ impl Provider {
         // Ids are zero-padded text, so text order is numeric order.
         let deals = nested_page(
             ctx,
-            &rows::DEALS,
+            &page::PROVIDER_DEALS,
             "provider",
             text(&self.0, "address"),
-            "id DESC",
+            page::PROVIDER_DEALS.order("id", true)?,
             first,
         )
         .await?;

@@ -4,17 +4,14 @@
 
 use std::sync::{atomic::Ordering, Arc};
 
-use async_graphql::{
-    connection::{Connection, Edge},
-    Context, Enum, InputObject, Object, Result, SimpleObject, Subscription,
-};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Subscription};
 use futures::{Stream, StreamExt};
 use pond_indexer::{
     amount,
     follow::{Progress, Update},
     store::{
         rows::{self, Table},
-        Row, Store, Val,
+        EventRecord, Filter, Row, Store, Val,
     },
 };
 use tokio::sync::broadcast;
@@ -22,6 +19,7 @@ use tokio::sync::broadcast;
 use crate::{
     budget::{self, ReadBudget},
     objects::{Balance, Case, Deal, Event, Job, Offer, Provider, Validator},
+    page::{self, Listing, Page},
 };
 
 /// Default page size.
@@ -42,11 +40,11 @@ pub struct ApiState {
     pub chain_id: u64,
 }
 
-fn state<'a>(ctx: &Context<'a>) -> Result<&'a ApiState> {
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a ApiState> {
     ctx.data::<ApiState>()
 }
 
-fn bad(message: impl Into<String>) -> async_graphql::Error {
+pub(crate) fn bad(message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message.into())
 }
 
@@ -112,7 +110,7 @@ const MAX_TEXT_ARG: usize = 64;
 /// Whether `value` may be compared with stored text: no control
 /// characters (U+0000 is not even storable on PostgreSQL, and stored text
 /// never holds it).
-fn plain_text(value: &str) -> bool {
+pub(crate) fn plain_text(value: &str) -> bool {
     !value.chars().any(char::is_control)
 }
 
@@ -171,186 +169,6 @@ pub enum Direction {
     Asc,
     /// Descending.
     Desc,
-}
-
-/// Filters and the pagination state of one list query.
-struct Listing {
-    conditions: Vec<String>,
-    binds: Vec<Val>,
-}
-
-impl Listing {
-    fn new() -> Self {
-        Self {
-            conditions: Vec::new(),
-            binds: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, template: &str, value: Val) {
-        self.binds.push(value);
-        let placeholder = format!("${}", self.binds.len());
-        self.conditions.push(template.replace('?', &placeholder));
-    }
-
-    /// One page in keyset order on (`column`, key), after `after`.
-    async fn page(
-        mut self,
-        ctx: &Context<'_>,
-        table: &'static Table,
-        column: &'static str,
-        direction: Direction,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<(Vec<Row>, bool)> {
-        let first = page_size(first)?;
-        let key = table.key[0];
-        let comparison = if direction == Direction::Asc {
-            ">"
-        } else {
-            "<"
-        };
-        if let Some(cursor) = after {
-            let (value, id) = decode_cursor(&cursor)?;
-            if column == key {
-                self.push(&format!("{key} {comparison} ?"), Val::Text(id));
-            } else {
-                self.binds.push(value);
-                let a = self.binds.len();
-                self.binds.push(Val::Text(id));
-                let b = self.binds.len();
-                self.conditions
-                    .push(format!("({column}, {key}) {comparison} (${a}, ${b})"));
-            }
-        }
-        let dir = if direction == Direction::Asc {
-            "ASC"
-        } else {
-            "DESC"
-        };
-        let order = if column == key {
-            format!("{key} {dir}")
-        } else {
-            format!("{column} {dir}, {key} {dir}")
-        };
-        let store = &state(ctx)?.store;
-        let columns = node_columns(ctx, store, table, column);
-        let mut found = store
-            .select_bounded(
-                table,
-                columns.as_deref(),
-                &self.conditions,
-                &self.binds,
-                &order,
-                first + 1,
-                &budget(ctx),
-            )
-            .await
-            .map_err(store_error)?;
-        let more = found.len() as u64 > first;
-        found.truncate(usize::try_from(first).unwrap_or(usize::MAX));
-        Ok((found, more))
-    }
-}
-
-/// The columns a connection's nodes need (the key, the order column and
-/// each field asked of a node), when every field asked is a plain column
-/// (its name in camelCase); `None`, meaning every column, when one is not
-/// (a nested object, say). Reading fewer columns is most of a page's cost.
-fn node_columns<'a>(
-    ctx: &Context<'_>,
-    store: &'a Store,
-    table: &'static Table,
-    order_column: &'static str,
-) -> Option<Vec<&'a str>> {
-    let known = store.columns(table);
-    let mut columns: Vec<&str> = table.key.to_vec();
-    if !columns.contains(&order_column) {
-        columns.push(order_column);
-    }
-    for part in ctx.field().selection_set() {
-        let nodes: Vec<_> = match part.name() {
-            "edges" => part
-                .selection_set()
-                .filter(|f| f.name() == "node")
-                .collect(),
-            "nodes" => vec![part],
-            _ => continue,
-        };
-        for field in nodes.iter().flat_map(|node| node.selection_set()) {
-            if field.name() == "__typename" {
-                continue;
-            }
-            let wanted = snake_case(field.name());
-            let column = known.iter().find(|k| **k == wanted)?;
-            if !columns.contains(&column.as_str()) {
-                columns.push(column);
-            }
-        }
-    }
-    Some(columns)
-}
-
-/// `maxPrice` → `max_price`.
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn encode_cursor(row: &Row, column: &str, key: &str) -> String {
-    let value = row.get(column).cloned().unwrap_or(Val::Null);
-    let id = row
-        .get(key)
-        .and_then(Val::text)
-        .unwrap_or_default()
-        .to_owned();
-    let json = serde_json::to_vec(&(value, id)).unwrap_or_default();
-    json.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_cursor(cursor: &str) -> Result<(Val, String)> {
-    let invalid = || bad(format!("malformed cursor {cursor:?}"));
-    if !cursor.len().is_multiple_of(2) || cursor.len() > 2048 {
-        return Err(invalid());
-    }
-    let bytes: Option<Vec<u8>> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| {
-            cursor
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    let bytes = bytes.ok_or_else(invalid)?;
-    let (value, id): (Val, String) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let value_is_plain = value.text().is_none_or(plain_text);
-    if !value_is_plain || !plain_text(&id) {
-        return Err(invalid());
-    }
-    Ok((value, id))
-}
-
-fn connection<T: async_graphql::OutputType>(
-    rows: Vec<Row>,
-    more: bool,
-    column: &str,
-    key: &str,
-    wrap: impl Fn(Row) -> T,
-) -> Connection<String, T> {
-    let mut connection = Connection::new(false, more);
-    for row in rows {
-        let cursor = encode_cursor(&row, column, key);
-        connection.edges.push(Edge::new(cursor, wrap(row)));
-    }
-    connection
 }
 
 /// Job filters.
@@ -508,26 +326,26 @@ impl QueryRoot {
         direction: Option<Direction>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Job>> {
+    ) -> Result<Page<Job>> {
         let filter = filter.unwrap_or_default();
-        let mut listing = Listing::new();
+        let mut listing = Listing::new(&page::JOBS);
         if let Some(v) = filter.state {
-            listing.push("state = ?", text_arg("state", v)?);
+            listing.push(Filter::eq("state", text_arg("state", v)?))?;
         }
         if let Some(v) = filter.creator {
-            listing.push("creator = ?", address_arg("creator", &v)?);
+            listing.push(Filter::eq("creator", address_arg("creator", &v)?))?;
         }
         if let Some(v) = filter.gpu_memory_gb_at_least {
-            listing.push("min_gpu_memory_gb <= ?", Val::Int(v));
+            listing.push(Filter::at_most("min_gpu_memory_gb", Val::Int(v)))?;
         }
         if let Some(v) = filter.gpu_count_at_least {
-            listing.push("min_gpu_count <= ?", Val::Int(v));
+            listing.push(Filter::at_most("min_gpu_count", Val::Int(v)))?;
         }
         if let Some(v) = filter.max_price_gte {
-            listing.push("max_price >= ?", uint_arg("maxPriceGte", &v)?);
+            listing.push(Filter::at_least("max_price", uint_arg("maxPriceGte", &v)?))?;
         }
         if let Some(v) = filter.posted_after {
-            listing.push("posted_at >= ?", Val::Int(v));
+            listing.push(Filter::at_least("posted_at", Val::Int(v)))?;
         }
         let column = match order_by.unwrap_or_default() {
             JobOrder::Id => "id",
@@ -535,17 +353,8 @@ impl QueryRoot {
             JobOrder::MaxPrice => "max_price",
             JobOrder::MinGpuMemoryGb => "min_gpu_memory_gb",
         };
-        let (found, more) = listing
-            .page(
-                ctx,
-                &rows::JOBS,
-                column,
-                direction.unwrap_or_default(),
-                first,
-                after,
-            )
-            .await?;
-        Ok(connection(found, more, column, "id", Job::stored))
+        let order = page::JOBS.order(column, direction == Some(Direction::Desc))?;
+        listing.page(ctx, order, first, after, Job::stored).await
     }
 
     /// A deal by id.
@@ -564,32 +373,25 @@ impl QueryRoot {
         direction: Option<Direction>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Deal>> {
+    ) -> Result<Page<Deal>> {
         let filter = filter.unwrap_or_default();
-        let mut listing = Listing::new();
-        if let Some(v) = filter.state {
-            listing.push("state = ?", text_arg("state", v)?);
+        let mut listing = Listing::new(&page::DEALS);
+        // The most selective first: the planner seeks on the first one
+        // an index has when several are given.
+        if let Some(v) = filter.job_id {
+            listing.push(Filter::eq("job_id", uint_arg("jobId", &v)?))?;
         }
         if let Some(v) = filter.provider {
-            listing.push("provider = ?", address_arg("provider", &v)?);
+            listing.push(Filter::eq("provider", address_arg("provider", &v)?))?;
         }
         if let Some(v) = filter.creator {
-            listing.push("creator = ?", address_arg("creator", &v)?);
+            listing.push(Filter::eq("creator", address_arg("creator", &v)?))?;
         }
-        if let Some(v) = filter.job_id {
-            listing.push("job_id = ?", uint_arg("jobId", &v)?);
+        if let Some(v) = filter.state {
+            listing.push(Filter::eq("state", text_arg("state", v)?))?;
         }
-        let (found, more) = listing
-            .page(
-                ctx,
-                &rows::DEALS,
-                "id",
-                direction.unwrap_or_default(),
-                first,
-                after,
-            )
-            .await?;
-        Ok(connection(found, more, "id", "id", Deal::stored))
+        let order = page::DEALS.order("id", direction == Some(Direction::Desc))?;
+        listing.page(ctx, order, first, after, Deal::stored).await
     }
 
     /// A provider by address.
@@ -606,18 +408,11 @@ impl QueryRoot {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Provider>> {
-        let (found, more) = Listing::new()
-            .page(
-                ctx,
-                &rows::PROVIDERS,
-                "address",
-                Direction::Asc,
-                first,
-                after,
-            )
-            .await?;
-        Ok(connection(found, more, "address", "address", Provider))
+    ) -> Result<Page<Provider>> {
+        let order = page::PROVIDERS.order("address", false)?;
+        Listing::new(&page::PROVIDERS)
+            .page(ctx, order, first, after, Provider)
+            .await
     }
 
     /// A validator by address.
@@ -636,24 +431,11 @@ impl QueryRoot {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Validator>> {
-        let (found, more) = Listing::new()
-            .page(
-                ctx,
-                &rows::VALIDATORS,
-                "address",
-                Direction::Asc,
-                first,
-                after,
-            )
-            .await?;
-        Ok(connection(
-            found,
-            more,
-            "address",
-            "address",
-            Validator::from,
-        ))
+    ) -> Result<Page<Validator>> {
+        let order = page::VALIDATORS.order("address", false)?;
+        Listing::new(&page::VALIDATORS)
+            .page(ctx, order, first, after, Validator::from)
+            .await
     }
 
     /// Offers, filtered and paginated by id.
@@ -664,22 +446,20 @@ impl QueryRoot {
         #[graphql(name = "where")] filter: Option<OfferWhere>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Offer>> {
+    ) -> Result<Page<Offer>> {
         let filter = filter.unwrap_or_default();
-        let mut listing = Listing::new();
+        let mut listing = Listing::new(&page::OFFERS);
         if let Some(v) = filter.provider {
-            listing.push("provider = ?", address_arg("provider", &v)?);
-        }
-        if let Some(v) = filter.gpu_memory_gb_gte {
-            listing.push("gpu_memory_gb >= ?", Val::Int(v));
+            listing.push(Filter::eq("provider", address_arg("provider", &v)?))?;
         }
         if !filter.include_cancelled.unwrap_or(false) {
-            listing.push("cancelled = ?", Val::Int(0));
+            listing.push(Filter::eq("cancelled", Val::Int(0)))?;
         }
-        let (found, more) = listing
-            .page(ctx, &rows::OFFERS, "id", Direction::Asc, first, after)
-            .await?;
-        Ok(connection(found, more, "id", "id", Offer::from))
+        if let Some(v) = filter.gpu_memory_gb_gte {
+            listing.push(Filter::at_least("gpu_memory_gb", Val::Int(v)))?;
+        }
+        let order = page::OFFERS.order("id", false)?;
+        listing.page(ctx, order, first, after, Offer::from).await
     }
 
     /// A mediation case by id.
@@ -709,42 +489,39 @@ impl QueryRoot {
     ) -> Result<Vec<Event>> {
         let filter = filter.unwrap_or_default();
         let first = page_size(first)?;
-        let mut listing = Listing::new();
-        if let Some(v) = filter.name {
-            listing.push("name = ?", text_arg("name", v)?);
-        }
+        let mut listing = Listing::new(&page::EVENTS);
         if let Some(v) = filter.contract {
-            listing.push("contract = ?", text_arg("contract", v)?);
+            listing.push(Filter::eq("contract", text_arg("contract", v)?))?;
+        }
+        if let Some(v) = filter.name {
+            listing.push(Filter::eq("name", text_arg("name", v)?))?;
         }
         if let Some(v) = filter.from_block {
-            listing.push("block_number >= ?", Val::Int(v));
+            listing.push(Filter::at_least("block_number", Val::Int(v)))?;
         }
         if let Some(v) = filter.to_block {
-            listing.push("block_number <= ?", Val::Int(v));
+            listing.push(Filter::at_most("block_number", Val::Int(v)))?;
         }
-        if let Some(after) = after {
-            let parsed = after
-                .split_once(':')
-                .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)));
-            let (block, log) = parsed.ok_or_else(|| {
-                bad(format!(
-                    "malformed cursor {after:?}: expected block:logIndex"
-                ))
-            })?;
-            listing.binds.push(Val::Int(block));
-            let a = listing.binds.len();
-            listing.binds.push(Val::Int(log));
-            let b = listing.binds.len();
-            listing
-                .conditions
-                .push(format!("(block_number, log_index) > (${a}, ${b})"));
-        }
-        let events = state(ctx)?
-            .store
-            .select_events(&listing.conditions, &listing.binds, first, &budget(ctx))
-            .await
-            .map_err(store_error)?;
-        Ok(events.iter().map(Event::from).collect())
+        let after = match after {
+            Some(after) => {
+                let parsed = after
+                    .split_once(':')
+                    .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i64>().ok()?)));
+                let (block, log) = parsed.ok_or_else(|| {
+                    bad(format!(
+                        "malformed cursor {after:?}: expected block:logIndex"
+                    ))
+                })?;
+                Some((Val::Int(block), Val::Int(log)))
+            }
+            None => None,
+        };
+        let order = page::EVENTS.order("block_number", false)?;
+        let events = listing.rows(ctx, order, first, after).await?;
+        Ok(events
+            .iter()
+            .map(|row| Event::from(&EventRecord::from_row(row)))
+            .collect())
     }
 
     /// Market statistics; volume for the last `days` days with deals

@@ -10,6 +10,7 @@
 //! rows written above the fork point on either backend.
 
 mod budget;
+pub mod query;
 pub mod rows;
 
 use std::{
@@ -23,6 +24,7 @@ use sqlx::{
 };
 
 pub use budget::ReadBudget;
+pub use query::{Filter, Op, Order, PageQuery, PageRows, Plan};
 pub use rows::{Row, Table, Val, TABLES};
 
 use crate::feed::{self, Update};
@@ -60,6 +62,15 @@ pub enum StoreError {
     TooLarge {
         /// The bound, in bytes.
         limit: usize,
+    },
+    /// A list asked for an order no index of its table has (the API
+    /// offers only orders that have one).
+    #[error("no index of {table} is ordered by {column}")]
+    Unindexed {
+        /// The table.
+        table: &'static str,
+        /// The order column.
+        column: &'static str,
     },
     /// The database belongs to another chain.
     #[error("database indexes chain {stored}, not {requested}")]
@@ -128,6 +139,31 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The record a row of [`rows::EVENTS`] holds (as [`Store::page`]
+    /// reads it).
+    #[must_use]
+    pub fn from_row(row: &Row) -> Self {
+        let int = |c: &str| uint(row.get(c).and_then(Val::int).unwrap_or_default());
+        let text = |c: &str| {
+            row.get(c)
+                .and_then(Val::text)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Self {
+            block_number: int("block_number"),
+            log_index: int("log_index"),
+            block_hash: text("block_hash"),
+            tx_hash: text("tx_hash"),
+            address: text("address"),
+            contract: text("contract"),
+            name: text("name"),
+            topics: text("topics"),
+            data: text("data"),
+            timestamp: int("timestamp"),
+        }
+    }
+
     /// What the record holds, in bytes: its texts' lengths, 8 per number.
     #[must_use]
     pub fn size(&self) -> usize {
@@ -318,7 +354,7 @@ impl Store {
         };
         let mut columns = HashMap::new();
         let mut conn = store.writer.acquire().await?;
-        for table in TABLES {
+        for table in TABLES.into_iter().chain([&rows::EVENTS]) {
             let described = conn
                 .describe(&format!("SELECT * FROM {}", table.name))
                 .await?;
@@ -724,46 +760,125 @@ impl Store {
         Ok(rows)
     }
 
-    /// Raw events matching `conditions` (columns of `events`, `$1…`
-    /// placeholders bound to `binds`), in chain order, at most `limit`,
-    /// each taken from `budget` as it streams in ([`EventRecord::size`]).
+    /// One page of a list, read as its [`Plan`] says: at most one row
+    /// more than the page without residual filters, at most
+    /// [`query::SCAN_ROWS`] with them (then [`PageRows::resume`] says where
+    /// the walk stopped). Each row returned is taken from `budget` as it
+    /// streams in.
     ///
     /// # Errors
+    /// [`StoreError::Unindexed`]; [`StoreError::UnknownColumn`];
     /// [`StoreError::TooLarge`] once `budget` is spent; database failure.
-    pub async fn select_events(
+    pub async fn page(
         &self,
-        conditions: &[String],
-        binds: &[Val],
-        limit: u64,
+        table: &Table,
+        query: &PageQuery<'_>,
         budget: &ReadBudget,
-    ) -> Result<Vec<EventRecord>, StoreError> {
+    ) -> Result<PageRows, StoreError> {
         use futures::TryStreamExt as _;
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT block_number, log_index, block_hash, tx_hash, address, contract, name, topics, data, timestamp \
-             FROM events{filter} ORDER BY block_number, log_index LIMIT {}",
-            limit.min(10_000)
-        );
-        let mut query = sqlx::query(&sql);
-        for value in binds {
-            query = match value {
-                Val::Int(v) => query.bind(*v),
-                Val::Text(v) => query.bind(v.clone()),
-                Val::Null => query.bind(None::<String>),
-            };
+        let (sql, binds, limit) = self.planned(table, query)?;
+        let mut statement = sqlx::query(&sql);
+        for value in &binds {
+            statement = bind(statement, value);
         }
-        let mut stream = query.fetch(&self.reader);
-        let mut events = Vec::new();
+        let mut stream = statement.fetch(&self.reader);
+        let mut page = PageRows::default();
+        let mut read = 0;
+        let mut last = None;
         while let Some(r) = stream.try_next().await? {
-            let event = event_record(&r);
-            budget.take(event.size())?;
-            events.push(event);
+            read += 1;
+            let (row, hit) = decode_walked(table, &r)?;
+            if !hit {
+                last = Some(row);
+                continue;
+            }
+            budget.take(row_size(&row))?;
+            page.rows.push(row.clone());
+            last = Some(row);
+            if page.rows.len() as u64 > query.first {
+                break;
+            }
         }
-        Ok(events)
+        if page.rows.len() as u64 > query.first {
+            page.rows.pop();
+            page.more = true;
+        } else if read == limit {
+            // The walk stopped at its bound with too few rows: more may
+            // follow the last row it read.
+            page.more = true;
+            page.resume = last;
+        }
+        Ok(page)
+    }
+
+    /// The database's plan for [`Store::page`]'s statement, one line per
+    /// step (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN` with
+    /// sequential scans and sorts priced out, so a plan that still has one
+    /// has no index to use instead).
+    ///
+    /// # Errors
+    /// As [`Store::page`].
+    pub async fn explain_page(
+        &self,
+        table: &Table,
+        query: &PageQuery<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (sql, binds, _) = self.planned(table, query)?;
+        let mut conn = self.reader.acquire().await?;
+        let explain = match self.backend {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+            Backend::Postgres => {
+                for setting in [
+                    "enable_seqscan",
+                    "enable_sort",
+                    "enable_incremental_sort",
+                    "enable_bitmapscan",
+                ] {
+                    sqlx::query(&format!("SET {setting} = off"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                format!("EXPLAIN {sql}")
+            }
+        };
+        let mut statement = sqlx::query(&explain);
+        for value in &binds {
+            statement = bind(statement, value);
+        }
+        let rows = statement.fetch_all(&mut *conn).await;
+        if self.backend == Backend::Postgres {
+            // The connection goes back to the pool: restore its settings.
+            sqlx::query("RESET ALL").execute(&mut *conn).await?;
+            sqlx::query(&format!(
+                "SET statement_timeout = {}",
+                MAX_READ_TIME.as_millis()
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
+        let column = match self.backend {
+            Backend::Sqlite => 3,
+            Backend::Postgres => 0,
+        };
+        rows?
+            .iter()
+            .map(|r| r.try_get::<String, _>(column).map_err(StoreError::from))
+            .collect()
+    }
+
+    fn planned(
+        &self,
+        table: &Table,
+        query: &PageQuery<'_>,
+    ) -> Result<(String, Vec<Val>, u64), StoreError> {
+        if let Some(columns) = query.columns {
+            self.check_columns(table, columns)?;
+        }
+        let plan = Plan::new(table, query).ok_or(StoreError::Unindexed {
+            table: table.name,
+            column: query.order.column,
+        })?;
+        Ok(plan.sql(table, query))
     }
 
     /// The stored block `number`: (hash, timestamp).
@@ -854,6 +969,37 @@ fn event_record(r: &AnyRow) -> EventRecord {
         topics: r.get(7),
         data: r.get(8),
         timestamp: uint(r.get(9)),
+    }
+}
+
+/// A row a list's walk read, and whether it passed the residual filters
+/// (always, when the walk has none).
+fn decode_walked(table: &Table, r: &AnyRow) -> Result<(Row, bool), StoreError> {
+    let mut row = Row::new();
+    let mut hit = true;
+    for (i, column) in r.columns().iter().enumerate() {
+        use sqlx::Column as _;
+        let name = column.name();
+        if name == query::HIT {
+            hit = r.try_get::<i64, _>(i)? == 1;
+        } else if table.is_int(name) {
+            row.insert(name.to_owned(), r.try_get::<Option<i64>, _>(i)?.into());
+        } else {
+            row.insert(name.to_owned(), r.try_get::<Option<String>, _>(i)?.into());
+        }
+    }
+    Ok((row, hit))
+}
+
+/// `value` bound to `statement`'s next placeholder.
+fn bind<'q>(
+    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    value: &Val,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match value {
+        Val::Int(v) => statement.bind(*v),
+        Val::Text(v) => statement.bind(v.clone()),
+        Val::Null => statement.bind(None::<String>),
     }
 }
 

@@ -115,6 +115,10 @@ pub struct Table {
     pub key: &'static [&'static str],
     /// BIGINT columns.
     pub ints: &'static [&'static str],
+    /// The ordered indexes list queries may walk besides the primary key,
+    /// each as its columns in order (see [`super::query`]); the planner
+    /// test checks the migrations create each one.
+    pub indexes: &'static [&'static [&'static str]],
 }
 
 impl Table {
@@ -127,8 +131,16 @@ impl Table {
 
 macro_rules! table {
     ($ident:ident, $name:literal, [$($key:literal),*], [$($int:literal),*]) => {
+        table!($ident, $name, [$($key),*], [$($int),*], []);
+    };
+    ($ident:ident, $name:literal, [$($key:literal),*], [$($int:literal),*], [$([$($index:literal),*]),*]) => {
         #[doc = concat!("The `", $name, "` table.")]
-        pub const $ident: Table = Table { name: $name, key: &[$($key),*], ints: &[$($int),*] };
+        pub const $ident: Table = Table {
+            name: $name,
+            key: &[$($key),*],
+            ints: &[$($int),*],
+            indexes: &[$(&[$($index),*]),*],
+        };
     };
 }
 
@@ -148,13 +160,24 @@ table!(
         "posted_block",
         "posted_at",
         "updated_at"
+    ],
+    [
+        ["state", "id"],
+        ["creator", "id"],
+        ["min_gpu_memory_gb", "id"],
+        ["max_price", "id"],
+        ["posted_at", "id"],
+        ["state", "posted_at", "id"],
+        ["state", "max_price", "id"],
+        ["state", "min_gpu_memory_gb", "id"]
     ]
 );
 table!(
     BIDS,
     "bids",
     ["job_id", "provider"],
-    ["outbid", "placed_at"]
+    ["outbid", "placed_at"],
+    [["job_id", "price", "provider"]]
 );
 table!(
     DEALS,
@@ -166,6 +189,12 @@ table!(
         "judge_deadline",
         "opened_at",
         "updated_at"
+    ],
+    [
+        ["job_id", "id"],
+        ["provider", "id"],
+        ["creator", "id"],
+        ["state", "id"]
     ]
 );
 table!(
@@ -222,7 +251,8 @@ table!(
         "active_deals",
         "cancelled",
         "posted_at"
-    ]
+    ],
+    [["provider", "id"], ["cancelled", "id"]]
 );
 table!(
     CASES,
@@ -252,7 +282,20 @@ table!(
     ["gpu_memory_gb", "deals"]
 );
 
-/// Every projection table.
+table!(
+    EVENTS,
+    "events",
+    ["block_number", "log_index"],
+    ["chain_id", "block_number", "log_index", "timestamp"],
+    [
+        ["block_number", "log_index"],
+        ["name", "block_number", "log_index"],
+        ["contract", "block_number", "log_index"],
+        ["contract", "name", "block_number", "log_index"]
+    ]
+);
+
+/// Every projection table (raw [`EVENTS`] are not one).
 pub const TABLES: [&Table; 11] = [
     &JOBS,
     &BIDS,
