@@ -138,9 +138,11 @@ impl GraphqlReader {
                 nodes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
                 return Ok(nodes);
             }
-            // A next page must exist and start somewhere new.
+            // A next page must start somewhere new. It may follow a page
+            // with no edges: a list whose filters its index cannot all
+            // seek on stops at its bound and says where it got to.
             let cursor = &connection["pageInfo"]["endCursor"];
-            if edges.is_empty() || !cursor.is_string() || *cursor == variables["after"] {
+            if !cursor.is_string() || *cursor == variables["after"] {
                 return Err(bad(&self.url, "a page that does not advance"));
             }
             variables["after"] = cursor.clone();

@@ -9,12 +9,17 @@
 //! slot of the arrival rate (500/s by default) whether or not earlier ones
 //! have answered, and its latency counts from that slot, so a slow server
 //! cannot hide queueing by slowing the load (no coordinated omission).
-//! Two workloads run one after the other: single-job lookups by random id,
-//! and filtered 50-row pages at random cursors. With `whole`, the pages
-//! also ask for `minHardware`, a nested field, so the server reads whole
-//! rows instead of only the columns asked for.
+//! Three workloads run one after the other: single-job lookups by random
+//! id, filtered 50-row pages at random cursors, and lists of random shape
+//! (each filter of `jobs`, `deals` and `events` present or not, every
+//! order in both directions, with or without a cursor), reported per
+//! shape. With `whole`, the pages also ask for `minHardware`, a nested
+//! field, so the server reads whole rows instead of only the columns
+//! asked for. With `postgres`, the same database is built and served on
+//! PostgreSQL (`POND_TEST_POSTGRES`'s server, database `pond_bench_api_1m`).
 
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -205,6 +210,32 @@ struct Summary {
 /// Sends `rate` requests per second for `seconds`, open loop; `body(i)` is
 /// the i-th request's JSON body.
 async fn run(url: &str, rate: u64, seconds: u64, body: impl Fn(u64) -> String) -> Summary {
+    let (latencies, errors, achieved) = send(url, rate, seconds, body).await;
+    summarize(latencies, errors, achieved)
+}
+
+fn summarize(mut latencies: Vec<f64>, errors: usize, achieved: f64) -> Summary {
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Summary {
+        sent: latencies.len(),
+        errors,
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: latencies[latencies.len() - 1],
+        achieved,
+    }
+}
+
+/// Each request's latency (ms, in order), how many failed, and the
+/// achieved rate.
+async fn send(
+    url: &str,
+    rate: u64,
+    seconds: u64,
+    body: impl Fn(u64) -> String,
+) -> (Vec<f64>, usize, f64) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1_024)
         .build()
@@ -240,17 +271,187 @@ async fn run(url: &str, rate: u64, seconds: u64, body: impl Fn(u64) -> String) -
         latencies.push(ms);
     }
     let achieved = latencies.len() as f64 / started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    Summary {
-        sent: latencies.len(),
-        errors,
-        p50: at(0.50),
-        p95: at(0.95),
-        p99: at(0.99),
-        max: latencies[latencies.len() - 1],
-        achieved,
-    }
+    (latencies, errors, achieved)
+}
+
+/// One list query of random shape: its shape's name and its JSON body.
+fn random_list(i: u64) -> (String, String) {
+    let r = random(i);
+    let bit = |n: u32| (r >> n) & 1 == 1;
+    let pick = |n: u32, of: u64| random(i ^ (u64::from(n) << 40)) % of;
+    let mut filters = Vec::new();
+    let mut shape = Vec::new();
+    let cursor_for = |value: serde_json::Value, key: u64| -> String {
+        serde_json::to_vec(&(value, format!("{key:078}")))
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let creator = |n: u64| {
+        format!(
+            "{:#x}",
+            Address::repeat_byte(1 + u8::try_from(n % 50).unwrap_or(0))
+        )
+    };
+    let (query, list) = match r % 4 {
+        // jobs, the richest list: half the traffic.
+        0 | 1 => {
+            if bit(8) {
+                let state = if bit(9) { "open" } else { "matched" };
+                filters.push(format!(r#"state: \"{state}\""#));
+                shape.push("state");
+            }
+            if bit(10) {
+                filters.push(format!(r#"creator: \"{}\""#, creator(pick(1, 50))));
+                shape.push("creator");
+            }
+            if bit(11) {
+                let memory = [8, 16, 24, 48, 80][usize::try_from(pick(2, 5)).unwrap_or(0)];
+                filters.push(format!("gpuMemoryGbAtLeast: {memory}"));
+                shape.push("gpuMemory");
+            }
+            if bit(12) {
+                filters.push(format!("gpuCountAtLeast: {}", 1 + pick(3, 4)));
+                shape.push("gpuCount");
+            }
+            if bit(13) {
+                let floor = 1_000_000 + pick(4, 100_000_000);
+                filters.push(format!(r#"maxPriceGte: \"{floor}\""#));
+                shape.push("maxPrice");
+            }
+            if bit(14) {
+                let after = START + pick(5, JOBS / JOBS_PER_BLOCK * 2);
+                filters.push(format!("postedAfter: {after}"));
+                shape.push("postedAfter");
+            }
+            let orders = ["ID", "POSTED_AT", "MAX_PRICE", "MIN_GPU_MEMORY_GB"];
+            let order = orders[usize::try_from(pick(6, 4)).unwrap_or(0)];
+            let direction = if bit(15) { "DESC" } else { "ASC" };
+            let key = pick(7, JOBS) + 1;
+            let cursor = bit(16).then(|| match order {
+                "POSTED_AT" => cursor_for(serde_json::json!(START + key / JOBS_PER_BLOCK * 2), key),
+                "MAX_PRICE" => cursor_for(
+                    serde_json::json!(format!("{:078}", 1_000_000 + (key * 7_919) % 100_000_000)),
+                    key,
+                ),
+                "MIN_GPU_MEMORY_GB" => cursor_for(
+                    serde_json::json!([8, 16, 24, 48, 80][usize::try_from(key % 5).unwrap_or(0)]),
+                    key,
+                ),
+                _ => cursor_for(serde_json::json!(format!("{key:078}")), key),
+            });
+            let after = cursor
+                .map(|c| format!(r#", after: \"{c}\""#))
+                .unwrap_or_default();
+            let name = format!(
+                "jobs {} by {order}{}",
+                if shape.is_empty() {
+                    "-".to_owned()
+                } else {
+                    shape.join("+")
+                },
+                if after.is_empty() { "" } else { " after" }
+            );
+            (
+                format!(
+                    r#"jobs(first: 50, where: {{ {} }}, orderBy: {order}, direction: {direction}{after}) {{ edges {{ node {{ id maxPrice }} }} pageInfo {{ hasNextPage endCursor }} }}"#,
+                    filters.join(", ")
+                ),
+                name,
+            )
+        }
+        2 => {
+            if bit(8) {
+                filters.push(format!(r#"jobId: \"{}\""#, pick(1, JOBS) + 1));
+                shape.push("jobId");
+            }
+            if bit(9) {
+                filters.push(format!(
+                    r#"provider: \"{:#x}\""#,
+                    Address::repeat_byte(100 + u8::try_from(pick(2, 50)).unwrap_or(0))
+                ));
+                shape.push("provider");
+            }
+            if bit(10) {
+                filters.push(format!(r#"creator: \"{}\""#, creator(pick(3, 50))));
+                shape.push("creator");
+            }
+            if bit(11) {
+                filters.push(r#"state: \"active\""#.to_owned());
+                shape.push("state");
+            }
+            let direction = if bit(12) { "DESC" } else { "ASC" };
+            let key = pick(4, JOBS / 2) + 1;
+            let after = if bit(13) {
+                let c = cursor_for(serde_json::json!(format!("{key:078}")), key);
+                format!(r#", after: \"{c}\""#)
+            } else {
+                String::new()
+            };
+            let name = format!(
+                "deals {}{}",
+                if shape.is_empty() {
+                    "-".to_owned()
+                } else {
+                    shape.join("+")
+                },
+                if after.is_empty() { "" } else { " after" }
+            );
+            (
+                format!(
+                    r#"deals(first: 50, where: {{ {} }}, direction: {direction}{after}) {{ edges {{ node {{ id price }} }} pageInfo {{ hasNextPage endCursor }} }}"#,
+                    filters.join(", ")
+                ),
+                name,
+            )
+        }
+        _ => {
+            if bit(8) {
+                let contract = if bit(9) { "Market" } else { "Deals" };
+                filters.push(format!(r#"contract: \"{contract}\""#));
+                shape.push("contract");
+            }
+            if bit(10) {
+                let name = ["JobPosted", "JobMatched", "DealOpened"]
+                    [usize::try_from(pick(1, 3)).unwrap_or(0)];
+                filters.push(format!(r#"name: \"{name}\""#));
+                shape.push("name");
+            }
+            let blocks = JOBS / JOBS_PER_BLOCK;
+            let from = pick(2, blocks);
+            if bit(11) {
+                filters.push(format!("fromBlock: {from}"));
+                shape.push("fromBlock");
+            }
+            if bit(12) {
+                filters.push(format!("toBlock: {}", from + pick(3, blocks)));
+                shape.push("toBlock");
+            }
+            let after = if bit(13) {
+                format!(r#", after: \"{}:0\""#, pick(4, blocks))
+            } else {
+                String::new()
+            };
+            let name = format!(
+                "events {}{}",
+                if shape.is_empty() {
+                    "-".to_owned()
+                } else {
+                    shape.join("+")
+                },
+                if after.is_empty() { "" } else { " after" }
+            );
+            (
+                format!(
+                    r#"events(first: 50, where: {{ {} }}{after}) {{ blockNumber logIndex name }}"#,
+                    filters.join(", ")
+                ),
+                name,
+            )
+        }
+    };
+    (list, format!(r#"{{"query":"{{ {query} }}"}}"#))
 }
 
 /// The store's own cost of one filtered 51-row page (no HTTP, no
@@ -302,19 +503,39 @@ async fn main() {
     } else {
         "id maxPrice creator"
     };
+    let postgres = std::env::args().any(|a| a == "postgres");
     let path = db_path();
-    let url = format!("sqlite://{}", path.display());
+    let url = if postgres {
+        let admin = pond_indexer::testkit::postgres_admin_url();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        format!("{base}/pond_bench_api_1m")
+    } else {
+        format!("sqlite://{}", path.display())
+    };
     std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+    if postgres {
+        bench_database(false).await;
+    }
     let store = Store::open(&url).await.expect("store");
     let events = store.event_count().await.expect("count");
     if events < 1_000_000 {
         drop(store);
+        if postgres {
+            bench_database(true).await;
+        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
         let store = Store::open(&url).await.expect("store");
         let started = Instant::now();
         build(&store).await;
+        if postgres {
+            // What autovacuum would do soon on a live index.
+            sqlx::query("ANALYZE")
+                .execute(store.reader())
+                .await
+                .expect("analyze");
+        }
         eprintln!(
             "built {} events in {:.0} s",
             store.event_count().await.expect("count"),
@@ -379,10 +600,21 @@ async fn main() {
             r#"{{"query":"{{ jobs(first: 50, after: \"{cursor}\", where: {{ state: \"{state}\", gpuMemoryGbAtLeast: {memory} }}) {{ edges {{ node {{ {node_fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"}}"#
         )
     };
-    for (name, summary) in [
+    let mut workloads = vec![
         ("job by id", run(&url, rate, seconds, lookup).await),
         ("filtered 50-row page", run(&url, rate, seconds, page).await),
-    ] {
+    ];
+    // Random shapes, three times as long: each shape needs its samples.
+    let (latencies, errors, achieved) = send(&url, rate, seconds * 3, |i| random_list(i).1).await;
+    let mut shapes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (i, ms) in (0u64..).zip(&latencies) {
+        shapes.entry(random_list(i).0).or_default().push(*ms);
+    }
+    workloads.push((
+        "lists of random shape",
+        summarize(latencies, errors, achieved),
+    ));
+    for (name, summary) in workloads {
         println!(
             "| {name} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} |",
             summary.sent,
@@ -394,5 +626,50 @@ async fn main() {
             summary.max
         );
     }
+    let mut per_shape: Vec<(String, Summary)> = shapes
+        .into_iter()
+        .map(|(shape, latencies)| (shape, summarize(latencies, 0, 0.0)))
+        .collect();
+    per_shape.sort_by(|a, b| b.1.p99.total_cmp(&a.1.p99));
+    let over = per_shape.iter().filter(|(_, s)| s.p99 > 25.0).count();
+    println!();
+    println!(
+        "{} shapes drawn; {over} with p99 over 25 ms; the 15 slowest by p99:",
+        per_shape.len()
+    );
+    println!("| shape | requests | p50 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for (shape, summary) in per_shape.iter().take(15) {
+        println!(
+            "| {shape} | {} | {:.1} | {:.1} | {:.1} |",
+            summary.sent, summary.p50, summary.p99, summary.max
+        );
+    }
     server.stop();
+}
+
+/// Creates the PostgreSQL benchmark database if it is missing, or afresh
+/// when `fresh`.
+async fn bench_database(fresh: bool) {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(&pond_indexer::testkit::postgres_admin_url())
+        .await
+        .expect("PostgreSQL must run (POND_TEST_POSTGRES)");
+    if fresh {
+        sqlx::query("DROP DATABASE IF EXISTS pond_bench_api_1m")
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+    }
+    let exists: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'pond_bench_api_1m'")
+            .fetch_optional(&mut admin)
+            .await
+            .expect("look");
+    if exists.is_none() {
+        sqlx::query("CREATE DATABASE pond_bench_api_1m")
+            .execute(&mut admin)
+            .await
+            .expect("create");
+    }
 }

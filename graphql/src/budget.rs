@@ -60,6 +60,19 @@ pub fn list_cost(first: Option<i32>, child: usize) -> usize {
     )
 }
 
+/// What filters that may not all be seekable add to a list: its walk may
+/// read up to [`pond_indexer::store::query::SCAN_ROWS`] rows (each also
+/// taken from the request's byte budget as it is read).
+pub const WALK_COST: usize = 200;
+
+/// [`list_cost`] for a list that may walk past rows its filters refuse
+/// (`filtered`: the query gave filters).
+#[must_use]
+pub fn filtered_list_cost(first: Option<i32>, child: usize, filtered: bool) -> usize {
+    let walk = if filtered { WALK_COST } else { 0 };
+    list_cost(first, child).saturating_add(walk)
+}
+
 /// What a nested page costs beyond its values: a query of its own per
 /// parent row (a provider's deals, a job's bids), not batched.
 pub const NESTED_READ_COST: usize = 50;

@@ -18,6 +18,7 @@ pub mod introspection;
 pub mod objects;
 pub mod page;
 pub mod schema;
+pub mod stats;
 pub mod subscriptions;
 
 use std::{
@@ -78,6 +79,7 @@ fn build_schema(
     Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
         .data(state)
         .data(loader)
+        .data(Arc::new(stats::StatsCache::default()))
         .limit_depth(depth)
         .limit_complexity(cost)
 }

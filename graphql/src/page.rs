@@ -125,7 +125,7 @@ const JOB_ORDERS: &[(&str, &str)] = &[
 ];
 
 /// `jobs`.
-pub const JOBS: ListShape = ListShape {
+pub static JOBS: ListShape = ListShape {
     field: "jobs",
     table: &rows::JOBS,
     fixed: &[],
@@ -143,7 +143,7 @@ pub const JOBS: ListShape = ListShape {
 };
 
 /// `deals`.
-pub const DEALS: ListShape = ListShape {
+pub static DEALS: ListShape = ListShape {
     field: "deals",
     table: &rows::DEALS,
     fixed: &[],
@@ -159,7 +159,7 @@ pub const DEALS: ListShape = ListShape {
 };
 
 /// `providers`.
-pub const PROVIDERS: ListShape = ListShape {
+pub static PROVIDERS: ListShape = ListShape {
     field: "providers",
     table: &rows::PROVIDERS,
     fixed: &[],
@@ -170,7 +170,7 @@ pub const PROVIDERS: ListShape = ListShape {
 };
 
 /// `validators`.
-pub const VALIDATORS: ListShape = ListShape {
+pub static VALIDATORS: ListShape = ListShape {
     field: "validators",
     table: &rows::VALIDATORS,
     fixed: &[],
@@ -181,7 +181,7 @@ pub const VALIDATORS: ListShape = ListShape {
 };
 
 /// `offers`.
-pub const OFFERS: ListShape = ListShape {
+pub static OFFERS: ListShape = ListShape {
     field: "offers",
     table: &rows::OFFERS,
     fixed: &[],
@@ -196,7 +196,7 @@ pub const OFFERS: ListShape = ListShape {
 };
 
 /// `events`.
-pub const EVENTS: ListShape = ListShape {
+pub static EVENTS: ListShape = ListShape {
     field: "events",
     table: &rows::EVENTS,
     fixed: &[],
@@ -212,7 +212,7 @@ pub const EVENTS: ListShape = ListShape {
 };
 
 /// `Job.bids`.
-pub const JOB_BIDS: ListShape = ListShape {
+pub static JOB_BIDS: ListShape = ListShape {
     field: "Job.bids",
     table: &rows::BIDS,
     fixed: &[("job_id", Op::Eq)],
@@ -223,7 +223,7 @@ pub const JOB_BIDS: ListShape = ListShape {
 };
 
 /// `Provider.deals`.
-pub const PROVIDER_DEALS: ListShape = ListShape {
+pub static PROVIDER_DEALS: ListShape = ListShape {
     field: "Provider.deals",
     table: &rows::DEALS,
     fixed: &[("provider", Op::Eq)],
@@ -234,7 +234,7 @@ pub const PROVIDER_DEALS: ListShape = ListShape {
 };
 
 /// Every list the API offers.
-pub const SHAPES: [&ListShape; 8] = [
+pub static SHAPES: [&ListShape; 8] = [
     &JOBS,
     &DEALS,
     &PROVIDERS,
@@ -253,6 +253,11 @@ pub(crate) struct Listing {
 
 impl Listing {
     pub(crate) fn new(shape: &'static ListShape) -> Self {
+        debug_assert!(
+            SHAPES.iter().any(|s| std::ptr::eq(*s, shape)),
+            "{} is not in SHAPES, so the planner test does not see it",
+            shape.field
+        );
         Self {
             shape,
             filters: Vec::new(),
@@ -282,14 +287,26 @@ impl Listing {
         after: Option<String>,
         wrap: impl Fn(Row) -> T,
     ) -> Result<Page<T>> {
+        let table = self.shape.table;
         let after = match after {
             Some(cursor) => {
                 let (value, key) = decode_cursor(&cursor)?;
+                // A value of the order column's own type, or the database
+                // would be asked to compare, say, text with a number (the
+                // value is not used when the order is by the key alone).
+                let typed = order.column == order.tiebreak
+                    || match value {
+                        Val::Int(_) => table.is_int(order.column),
+                        Val::Text(_) => !table.is_int(order.column),
+                        Val::Null => false,
+                    };
+                if !typed {
+                    return Err(bad(format!("malformed cursor {cursor:?}")));
+                }
                 Some((value, Val::Text(key)))
             }
             None => None,
         };
-        let table = self.shape.table;
         let store = &state(ctx)?.store;
         let columns = node_columns(ctx, store, table, order);
         let query = PageQuery {

@@ -20,6 +20,7 @@ use crate::{
     budget::{self, ReadBudget},
     objects::{Balance, Case, Deal, Event, Job, Offer, Provider, Validator},
     page::{self, Listing, Page},
+    stats::{self, MarketStats},
 };
 
 /// Default page size.
@@ -239,41 +240,6 @@ pub struct EventWhere {
     pub to_block: Option<i64>,
 }
 
-/// A count per state.
-#[derive(SimpleObject)]
-pub struct StateCount {
-    /// State.
-    pub state: String,
-    /// How many.
-    pub count: i64,
-}
-
-/// Volume of one day and hardware class.
-#[derive(SimpleObject)]
-pub struct DayVolume {
-    /// Day (UTC, YYYY-MM-DD).
-    pub day: String,
-    /// Hardware class: minimum GPU memory in GB of the jobs.
-    pub gpu_memory_gb: i64,
-    /// Deals opened.
-    pub deals: i64,
-    /// Sum of deal prices.
-    pub volume: String,
-    /// Median deal price.
-    pub median_price: String,
-}
-
-/// Market statistics.
-#[derive(SimpleObject)]
-pub struct MarketStats {
-    /// Jobs per state.
-    pub jobs_by_state: Vec<StateCount>,
-    /// Deals per state.
-    pub deals_by_state: Vec<StateCount>,
-    /// Volume and median price per day and hardware class.
-    pub volume_by_day: Vec<DayVolume>,
-}
-
 /// A block reference.
 #[derive(SimpleObject)]
 pub struct BlockRef {
@@ -317,7 +283,7 @@ impl QueryRoot {
     }
 
     /// Jobs, filtered and paginated.
-    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    #[graphql(complexity = "budget::filtered_list_cost(first, child_complexity, filter.is_some())")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -329,11 +295,14 @@ impl QueryRoot {
     ) -> Result<Page<Job>> {
         let filter = filter.unwrap_or_default();
         let mut listing = Listing::new(&page::JOBS);
-        if let Some(v) = filter.state {
-            listing.push(Filter::eq("state", text_arg("state", v)?))?;
-        }
+        // The most selective first: of two indexes that fix as many
+        // leading columns, the planner takes the one on the filter given
+        // first.
         if let Some(v) = filter.creator {
             listing.push(Filter::eq("creator", address_arg("creator", &v)?))?;
+        }
+        if let Some(v) = filter.state {
+            listing.push(Filter::eq("state", text_arg("state", v)?))?;
         }
         if let Some(v) = filter.gpu_memory_gb_at_least {
             listing.push(Filter::at_most("min_gpu_memory_gb", Val::Int(v)))?;
@@ -365,7 +334,7 @@ impl QueryRoot {
     }
 
     /// Deals, filtered and paginated by id.
-    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    #[graphql(complexity = "budget::filtered_list_cost(first, child_complexity, filter.is_some())")]
     async fn deals(
         &self,
         ctx: &Context<'_>,
@@ -376,8 +345,9 @@ impl QueryRoot {
     ) -> Result<Page<Deal>> {
         let filter = filter.unwrap_or_default();
         let mut listing = Listing::new(&page::DEALS);
-        // The most selective first: the planner seeks on the first one
-        // an index has when several are given.
+        // The most selective first: of two indexes that fix as many
+        // leading columns, the planner takes the one on the filter given
+        // first.
         if let Some(v) = filter.job_id {
             listing.push(Filter::eq("job_id", uint_arg("jobId", &v)?))?;
         }
@@ -439,7 +409,7 @@ impl QueryRoot {
     }
 
     /// Offers, filtered and paginated by id.
-    #[graphql(complexity = "budget::list_cost(first, child_complexity)")]
+    #[graphql(complexity = "budget::filtered_list_cost(first, child_complexity, filter.is_some())")]
     async fn offers(
         &self,
         ctx: &Context<'_>,
@@ -528,95 +498,8 @@ impl QueryRoot {
     /// (default 30, at most 366).
     #[graphql(complexity = "budget::MARKET_STATS_COST + child_complexity")]
     async fn market_stats(&self, ctx: &Context<'_>, days: Option<i32>) -> Result<MarketStats> {
-        let store = &state(ctx)?.store;
-        let counts = |pairs: Vec<(String, u64)>| {
-            pairs
-                .into_iter()
-                .map(|(state, count)| StateCount {
-                    state,
-                    count: i(count),
-                })
-                .collect()
-        };
-        let jobs_by_state = counts(
-            store
-                .count_by(&rows::JOBS, "state")
-                .await
-                .map_err(store_error)?,
-        );
-        let deals_by_state = counts(
-            store
-                .count_by(&rows::DEALS, "state")
-                .await
-                .map_err(store_error)?,
-        );
-        // Kept per (day, class) by the projections; each median is one
-        // indexed row read, so the cost does not grow with the jobs.
         let days = usize::try_from(days.unwrap_or(30).clamp(1, 366)).unwrap_or(30);
-        let mut groups = store
-            .select(
-                &rows::MARKET_DAYS,
-                &[],
-                &[],
-                "day DESC, gpu_memory_gb",
-                10_000,
-            )
-            .await
-            .map_err(store_error)?;
-        let mut seen = std::collections::BTreeSet::new();
-        groups.retain(|g| {
-            seen.insert(
-                g.get("day")
-                    .and_then(Val::text)
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
-            seen.len() <= days
-        });
-        groups.reverse();
-        let mut volume_by_day = Vec::with_capacity(groups.len());
-        for group in groups {
-            let day = group
-                .get("day")
-                .and_then(Val::text)
-                .unwrap_or_default()
-                .to_owned();
-            let class = group
-                .get("gpu_memory_gb")
-                .and_then(Val::int)
-                .unwrap_or_default();
-            let deals = group.get("deals").and_then(Val::int).unwrap_or_default();
-            let median = store
-                .select_nth(
-                    &rows::JOBS,
-                    &[
-                        "matched_day = $1".to_owned(),
-                        "min_gpu_memory_gb = $2".to_owned(),
-                    ],
-                    &[Val::Text(day.clone()), Val::Int(class)],
-                    "price",
-                    u64::try_from(deals / 2).unwrap_or_default(),
-                )
-                .await
-                .map_err(store_error)?;
-            let plain = |row: Option<&pond_indexer::store::Row>, column: &str| {
-                row.and_then(|r| r.get(column))
-                    .and_then(Val::text)
-                    .map_or_else(|| "0".to_owned(), amount::plain)
-            };
-            volume_by_day.push(DayVolume {
-                day,
-                gpu_memory_gb: class,
-                deals,
-                volume: plain(Some(&group), "volume"),
-                median_price: plain(median.as_ref(), "price"),
-            });
-        }
-        Ok(MarketStats {
-            jobs_by_state,
-            deals_by_state,
-            volume_by_day,
-        })
+        stats::market_stats(ctx, days).await
     }
 
     /// Indexing status.

@@ -337,3 +337,74 @@ async fn a_saturated_server_sheds_load_at_once_and_indexing_goes_on() {
         );
     }
 }
+
+/// `marketStats` counts every job and deal: a flood of it reaches the
+/// database once per indexed block, not once per request. While the
+/// tables it reads are locked, requests at the checkpoint it was computed
+/// at are answered from memory; once the index moves, it is computed
+/// again and sees the new rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_stats_reach_the_database_once_per_indexed_block() {
+    use sqlx::{Connection as _, Executor as _};
+    let url = testkit::postgres_url().await;
+    let state = common::api_state_over(&url).await;
+    let store = state.store.clone();
+    common::index_jobs(&store, 10, 16).await;
+    let server = Server::start(router(state, None), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    let client = reqwest::Client::new();
+    let query = "{ marketStats(days: 7) { jobsByState { state count } } }";
+    let (status, first) = common::post(&client, &server.url(), query).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["data"]["marketStats"]["jobsByState"],
+        json!([{ "state": "open", "count": 10 }])
+    );
+
+    let mut lock = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("lock connection");
+    lock.execute("BEGIN").await.expect("begin");
+    lock.execute("LOCK TABLE jobs, deals IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    // Fewer than one address's connection cap (32), all at once.
+    let flood: Vec<_> = (0..30)
+        .map(|_| {
+            let (client, url) = (client.clone(), server.url());
+            tokio::spawn(async move { common::post(&client, &url, query).await })
+        })
+        .collect();
+    for request in flood {
+        let (status, answer) = tokio::time::timeout(Duration::from_secs(5), request)
+            .await
+            .expect("answered from memory while the tables are locked")
+            .expect("request");
+        assert_eq!((status, &answer), (200, &first));
+    }
+
+    // The index moves (a new block with no jobs): the next request
+    // computes again, so it waits for the lock, then answers.
+    let mut batch = store.begin(412_346).await.expect("batch");
+    let block = BlockRecord {
+        number: 2,
+        hash: format!("{:#x}", B256::repeat_byte(2)),
+        parent_hash: format!("{:#x}", B256::repeat_byte(1)),
+        timestamp: 1_760_000_002,
+    };
+    batch.block(&block).await.expect("block");
+    batch.commit(&block).await.expect("commit");
+    let recomputed = {
+        let (client, url) = (client.clone(), server.url());
+        tokio::spawn(async move { common::post(&client, &url, query).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !recomputed.is_finished(),
+        "a new block is not answered from memory"
+    );
+    lock.execute("ROLLBACK").await.expect("unlock");
+    let (status, answer) = recomputed.await.expect("request");
+    assert_eq!((status, &answer), (200, &first));
+}

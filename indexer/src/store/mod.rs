@@ -788,11 +788,13 @@ impl Store {
         while let Some(r) = stream.try_next().await? {
             read += 1;
             let (row, hit) = decode_walked(table, &r)?;
+            // Every row read counts, passed or not: a walk's cost is what
+            // it reads.
+            budget.take(row_size(&row))?;
             if !hit {
                 last = Some(row);
                 continue;
             }
-            budget.take(row_size(&row))?;
             page.rows.push(row.clone());
             last = Some(row);
             if page.rows.len() as u64 > query.first {
@@ -824,18 +826,24 @@ impl Store {
         query: &PageQuery<'_>,
     ) -> Result<Vec<String>, StoreError> {
         let (sql, binds, _) = self.planned(table, query)?;
-        let mut conn = self.reader.acquire().await?;
+        // In a transaction that is never committed: the settings below are
+        // local to it, so the pooled connection comes back as it was
+        // whatever happens here.
+        let mut tx = self.reader.begin().await?;
         let explain = match self.backend {
             Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
             Backend::Postgres => {
                 for setting in [
-                    "enable_seqscan",
-                    "enable_sort",
-                    "enable_incremental_sort",
-                    "enable_bitmapscan",
+                    "enable_seqscan = off",
+                    "enable_sort = off",
+                    "enable_incremental_sort = off",
+                    "enable_bitmapscan = off",
+                    // As a statement is planned once it has run a few
+                    // times: for any values.
+                    "plan_cache_mode = force_generic_plan",
                 ] {
-                    sqlx::query(&format!("SET {setting} = off"))
-                        .execute(&mut *conn)
+                    sqlx::query(&format!("SET LOCAL {setting}"))
+                        .execute(&mut *tx)
                         .await?;
                 }
                 format!("EXPLAIN {sql}")
@@ -845,23 +853,13 @@ impl Store {
         for value in &binds {
             statement = bind(statement, value);
         }
-        let rows = statement.fetch_all(&mut *conn).await;
-        if self.backend == Backend::Postgres {
-            // The connection goes back to the pool: restore its settings.
-            sqlx::query("RESET ALL").execute(&mut *conn).await?;
-            sqlx::query(&format!(
-                "SET statement_timeout = {}",
-                MAX_READ_TIME.as_millis()
-            ))
-            .execute(&mut *conn)
-            .await?;
-        }
+        let rows = statement.fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
         let column = match self.backend {
             Backend::Sqlite => 3,
             Backend::Postgres => 0,
         };
-        rows?
-            .iter()
+        rows.iter()
             .map(|r| r.try_get::<String, _>(column).map_err(StoreError::from))
             .collect()
     }

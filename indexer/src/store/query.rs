@@ -11,7 +11,7 @@
 //! found fewer matches than asked stops there and says where to resume
 //! ([`PageRows::resume`]). No list sorts, or reads, more than a bounded
 //! number of rows, whatever the table holds; the planner test of each
-//! backend (`indexer/tests/plans.rs`) holds the databases to it.
+//! backend (`graphql/tests/plans.rs`) holds the databases to it.
 
 use super::rows::{Row, Table, Val};
 
@@ -182,11 +182,32 @@ impl Plan {
                     && index.ends_with(&tail)
                     && index[..index.len() - tail.len()].iter().all(|c| fixed(c))
             })
-            // The most fixed leading columns; the first declared on a tie.
-            .fold(None::<&[&str]>, |best, index| match best {
-                Some(best) if best.len() >= index.len() => Some(best),
-                _ => Some(index),
-            })?;
+            // The most fixed leading columns; on a tie, the one whose
+            // leading column's filter came first (callers give the most
+            // selective first), then the first declared.
+            .map(|index| {
+                let first = query
+                    .filters
+                    .iter()
+                    .position(|f| {
+                        f.op == Op::Eq && index.len() > tail.len() && f.column == index[0]
+                    })
+                    .unwrap_or(usize::MAX);
+                (index, first)
+            })
+            .fold(
+                None::<(&[&str], usize)>,
+                |best, (index, first)| match best {
+                    Some((best, at))
+                        if best.len() > index.len()
+                            || (best.len() == index.len() && at <= first) =>
+                    {
+                        Some((best, at))
+                    }
+                    _ => Some((index, first)),
+                },
+            )?
+            .0;
         let prefix = &index[..index.len() - tail.len()];
         let (seek, residual) = (0..query.filters.len()).partition(|&i| {
             let filter = &query.filters[i];
@@ -216,7 +237,10 @@ impl Plan {
         // database seeks on one of them and tests the other on every row,
         // so only the later one is given (it implies the other).
         let (mut start, mut after) = (None, query.after.as_ref());
-        if let Some((value, _)) = after {
+        if let Some((value, key)) = after {
+            // What the cursor's condition compares: its key alone when the
+            // order column is the tiebreak.
+            let value = if column == tiebreak { key } else { value };
             let starts = |f: &Filter| {
                 f.column == column && f.op == if descending { Op::AtMost } else { Op::AtLeast }
             };
@@ -271,7 +295,7 @@ impl Plan {
                 all.join(", ")
             }
         };
-        let first = query.first.max(1);
+        let first = query.first.clamp(1, u64::MAX - 1);
         let limit = if residual.is_empty() {
             first + 1
         } else {
@@ -300,12 +324,17 @@ impl Plan {
     }
 }
 
-/// How two values of one column compare, when they are of one type
-/// (stored amounts are fixed-width digits, so text order is their order).
+/// How two values of one column compare, when every database orders them
+/// the same way: two integers, or two digit strings of one width (stored
+/// amounts and ids; any collation orders those as numbers). `None` for
+/// anything else (the caller then keeps both conditions).
 fn compare(a: &Val, b: &Val) -> Option<std::cmp::Ordering> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     match (a, b) {
         (Val::Int(a), Val::Int(b)) => Some(a.cmp(b)),
-        (Val::Text(a), Val::Text(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
+        (Val::Text(a), Val::Text(b)) if a.len() == b.len() && digits(a) && digits(b) => {
+            Some(a.cmp(b))
+        }
         _ => None,
     }
 }
@@ -384,9 +413,33 @@ mod tests {
             columns: None,
         };
         let plan = Plan::new(&DEALS, &query).expect("an index");
-        // Both fix one column: the first declared (the job's) wins.
+        // Both fix one column: the one on the filter given first wins.
+        assert_eq!(plan.index, ["state", "id"]);
+        assert_eq!(plan.residual, [1]);
+        let mut query = query;
+        query.filters.reverse();
+        let plan = Plan::new(&DEALS, &query).expect("an index");
         assert_eq!(plan.index, ["job_id", "id"]);
-        assert_eq!(plan.residual, [0]);
+        assert_eq!(plan.residual, [1]);
+    }
+
+    #[test]
+    fn a_cursor_databases_may_order_differently_keeps_the_floor() {
+        // "~" sorts after digits bytewise but before them in many
+        // PostgreSQL collations: only digit strings of one width fold.
+        let query = PageQuery {
+            filters: vec![Filter::at_least("max_price", Val::Text("1000".into()))],
+            order: Order::by(&JOBS, "max_price"),
+            first: 10,
+            after: Some((Val::Text("~".into()), Val::Text(String::new()))),
+            columns: None,
+        };
+        let plan = Plan::new(&JOBS, &query).expect("an index");
+        let (sql, _, _) = plan.sql(&JOBS, &query);
+        assert!(
+            sql.contains("WHERE max_price >= $1 AND (max_price, id) > ($2, $3)"),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! Market statistics, remembered per indexed block.
+//!
+//! Counting jobs and deals by state reads every row, and a day's median
+//! price reads half that day's deals: far more than one request should
+//! cost. So an answer is computed once per checkpoint (block and hash)
+//! and `days`, one computation at a time (a flood of `marketStats`
+//! waits for the first and is then answered from memory), and a day's
+//! median is taken again only when that day's deals changed.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, Result, SimpleObject};
+use pond_indexer::{
+    amount,
+    store::{rows, Row, Store, Val},
+};
+
+use crate::schema::{state, store_error};
+
+/// A count per state.
+#[derive(SimpleObject, Clone)]
+pub struct StateCount {
+    /// State.
+    pub state: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Volume of one day and hardware class.
+#[derive(SimpleObject, Clone)]
+pub struct DayVolume {
+    /// Day (UTC, YYYY-MM-DD).
+    pub day: String,
+    /// Hardware class: minimum GPU memory in GB of the jobs.
+    pub gpu_memory_gb: i64,
+    /// Deals opened.
+    pub deals: i64,
+    /// Sum of deal prices.
+    pub volume: String,
+    /// Median deal price.
+    pub median_price: String,
+}
+
+/// Market statistics.
+#[derive(SimpleObject, Clone)]
+pub struct MarketStats {
+    /// Jobs per state.
+    pub jobs_by_state: Vec<StateCount>,
+    /// Deals per state.
+    pub deals_by_state: Vec<StateCount>,
+    /// Volume and median price per day and hardware class.
+    pub volume_by_day: Vec<DayVolume>,
+}
+
+/// What `marketStats` remembers between requests (one per schema).
+#[derive(Default)]
+pub struct StatsCache(tokio::sync::Mutex<Remembered>);
+
+/// Medians by (day, class), with the (deals, volume) they were taken
+/// over: a day's median changes only with those.
+type Medians = HashMap<(String, i64), ((i64, String), String)>;
+
+#[derive(Default)]
+struct Remembered {
+    /// The checkpoint (number, hash) the answers are of.
+    at: Option<(u64, String)>,
+    /// Answers by `days`.
+    answers: HashMap<usize, MarketStats>,
+    medians: Medians,
+}
+
+/// Most answers (distinct `days`) remembered for one checkpoint.
+const MAX_ANSWERS: usize = 32;
+
+/// Most medians remembered (a year of days times every class).
+const MAX_MEDIANS: usize = 16_384;
+
+/// The statistics for the last `days` days with deals, from memory when
+/// the index has not moved since they were computed.
+pub(crate) async fn market_stats(ctx: &Context<'_>, days: usize) -> Result<MarketStats> {
+    let store = &state(ctx)?.store;
+    let cache = ctx.data::<Arc<StatsCache>>()?;
+    let at = store
+        .checkpoint()
+        .await
+        .map_err(store_error)?
+        .map(|c| (c.number, c.hash));
+    // Held while computing: one computation at a time, the rest wait for
+    // it and take its answer.
+    let mut remembered = cache.0.lock().await;
+    if remembered.at != at {
+        remembered.at = at;
+        remembered.answers.clear();
+    }
+    if let Some(answer) = remembered.answers.get(&days) {
+        return Ok(answer.clone());
+    }
+    if remembered.medians.len() > MAX_MEDIANS {
+        remembered.medians.clear();
+    }
+    let answer = compute(store, days, &mut remembered.medians).await?;
+    if remembered.answers.len() >= MAX_ANSWERS {
+        remembered.answers.clear();
+    }
+    remembered.answers.insert(days, answer.clone());
+    Ok(answer)
+}
+
+async fn compute(store: &Store, days: usize, medians: &mut Medians) -> Result<MarketStats> {
+    let counts = |pairs: Vec<(String, u64)>| {
+        pairs
+            .into_iter()
+            .map(|(state, count)| StateCount {
+                state,
+                count: i64::try_from(count).unwrap_or(i64::MAX),
+            })
+            .collect()
+    };
+    let jobs_by_state = counts(
+        store
+            .count_by(&rows::JOBS, "state")
+            .await
+            .map_err(store_error)?,
+    );
+    let deals_by_state = counts(
+        store
+            .count_by(&rows::DEALS, "state")
+            .await
+            .map_err(store_error)?,
+    );
+    // Kept per (day, class) by the projections.
+    let mut groups = store
+        .select(
+            &rows::MARKET_DAYS,
+            &[],
+            &[],
+            "day DESC, gpu_memory_gb",
+            10_000,
+        )
+        .await
+        .map_err(store_error)?;
+    let mut seen = std::collections::BTreeSet::new();
+    groups.retain(|g| {
+        seen.insert(text(g, "day"));
+        seen.len() <= days
+    });
+    groups.reverse();
+    let mut volume_by_day = Vec::with_capacity(groups.len());
+    for group in groups {
+        let day = text(&group, "day");
+        let class = group
+            .get("gpu_memory_gb")
+            .and_then(Val::int)
+            .unwrap_or_default();
+        let deals = group.get("deals").and_then(Val::int).unwrap_or_default();
+        let volume = plain(Some(&group), "volume");
+        let taken_over = (deals, volume.clone());
+        let median_price = match medians.get(&(day.clone(), class)) {
+            Some((over, median)) if *over == taken_over => median.clone(),
+            _ => {
+                let median = store
+                    .select_nth(
+                        &rows::JOBS,
+                        &[
+                            "matched_day = $1".to_owned(),
+                            "min_gpu_memory_gb = $2".to_owned(),
+                        ],
+                        &[Val::Text(day.clone()), Val::Int(class)],
+                        "price",
+                        u64::try_from(deals / 2).unwrap_or_default(),
+                    )
+                    .await
+                    .map_err(store_error)?;
+                let median = plain(median.as_ref(), "price");
+                medians.insert((day.clone(), class), (taken_over, median.clone()));
+                median
+            }
+        };
+        volume_by_day.push(DayVolume {
+            day,
+            gpu_memory_gb: class,
+            deals,
+            volume,
+            median_price,
+        });
+    }
+    Ok(MarketStats {
+        jobs_by_state,
+        deals_by_state,
+        volume_by_day,
+    })
+}
+
+fn text(row: &Row, column: &str) -> String {
+    row.get(column)
+        .and_then(Val::text)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An amount column in plain decimal, "0" when absent.
+fn plain(row: Option<&Row>, column: &str) -> String {
+    row.and_then(|r| r.get(column))
+        .and_then(Val::text)
+        .map_or_else(|| "0".to_owned(), amount::plain)
+}
