@@ -252,11 +252,22 @@ async fn send(
             .body(body(i));
         tasks.push(tokio::spawn(async move {
             let ok = match request.send().await {
-                Ok(response) if response.status().is_success() => response
-                    .text()
-                    .await
-                    .is_ok_and(|text| !text.contains("\"errors\"")),
-                _ => false,
+                Ok(response) if response.status().is_success() => match response.text().await {
+                    Ok(text) if text.contains("\"errors\"") => {
+                        report_first_error(&text);
+                        false
+                    }
+                    Ok(_) => true,
+                    Err(_) => false,
+                },
+                Ok(response) => {
+                    report_first_error(&format!("HTTP {}", response.status()));
+                    false
+                }
+                Err(error) => {
+                    report_first_error(&error.to_string());
+                    false
+                }
             };
             (slot.elapsed().as_secs_f64() * 1_000.0, ok)
         }));
@@ -272,6 +283,13 @@ async fn send(
     }
     let achieved = latencies.len() as f64 / started.elapsed().as_secs_f64();
     (latencies, errors, achieved)
+}
+
+/// Prints the first failure a run sees, so a count of errors comes with
+/// its cause.
+fn report_first_error(what: &str) {
+    static REPORTED: std::sync::Once = std::sync::Once::new();
+    REPORTED.call_once(|| eprintln!("first error: {}", &what[..what.len().min(400)]));
 }
 
 /// One list query of random shape: its shape's name and its JSON body.

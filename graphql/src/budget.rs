@@ -61,9 +61,9 @@ pub fn list_cost(first: Option<i32>, child: usize) -> usize {
 }
 
 /// What filters that may not all be seekable add to a list: its walk may
-/// read up to [`pond_indexer::store::query::SCAN_ROWS`] rows (each also
-/// taken from the request's byte budget as it is read).
-pub const WALK_COST: usize = 200;
+/// read up to [`pond_indexer::store::query::SCAN_ROWS`] rows in the
+/// database, and costs as much.
+pub const WALK_COST: usize = 1_000;
 
 /// [`list_cost`] for a list that may walk past rows its filters refuse
 /// (`filtered`: the query gave filters).

@@ -94,11 +94,55 @@ fn unbounded(
         if text.contains("TEMP B-TREE") {
             return Some("sorts".into());
         }
-        let Some(access) = lines.iter().find(|l| {
-            l.starts_with(&format!("SCAN {table}")) || l.starts_with(&format!("SEARCH {table}"))
-        }) else {
+        // SQLite keeps a residual walk's order only as a co-routine (a
+        // subquery it did not flatten into the page's query).
+        if !plan.residual.is_empty() && !text.contains("CO-ROUTINE walk") {
+            return Some("does not walk as a co-routine, so its order is not kept".into());
+        }
+        let reads: Vec<&String> = lines
+            .iter()
+            .filter(|l| {
+                l.contains(&format!("SCAN {table}")) || l.contains(&format!("SEARCH {table}"))
+            })
+            .collect();
+        if reads.is_empty() {
             return Some("reads the table in no way this test knows".into());
-        };
+        }
+        for access in reads {
+            if let Some(why) = sqlite_read_unbounded(access, seeks, plan, query) {
+                return Some(why);
+            }
+        }
+        None
+    } else {
+        if text.contains("Seq Scan") {
+            return Some("scans the table".into());
+        }
+        if text.contains("Sort") {
+            return Some("sorts".into());
+        }
+        // A condition an index walk tests row by row instead of seeking.
+        let mut node = "";
+        for line in lines {
+            if line.trim_start().starts_with("->") || !line.starts_with(' ') {
+                node = line;
+            } else if line.trim_start().starts_with("Filter:") && node.contains("Index") {
+                return Some(format!("filters rows the index walks ({node})"));
+            }
+        }
+        None
+    }
+}
+
+/// Why one SQLite table read of a list's plan is unbounded, if it is.
+fn sqlite_read_unbounded(
+    access: &str,
+    seeks: bool,
+    plan: &Plan,
+    query: &PageQuery<'_>,
+) -> Option<String> {
+    {
+        let access = access.trim_start();
         if seeks && !access.starts_with("SEARCH") {
             return Some("scans instead of seeking".into());
         }
@@ -119,24 +163,6 @@ fn unbounded(
             if !constraints.contains(&column) {
                 return Some(format!("does not seek on {column}"));
             }
-        }
-        None
-    } else {
-        if text.contains("Seq Scan") {
-            return Some("scans the table".into());
-        }
-        if text.contains("Sort") {
-            return Some("sorts".into());
-        }
-        // A condition the index walk tests row by row instead of seeking.
-        if text.contains("Filter:") {
-            let planned = format!(" on {table} ");
-            let used = lines
-                .iter()
-                .find(|l| l.contains("Index") && l.contains(&planned))
-                .cloned()
-                .unwrap_or_default();
-            return Some(format!("filters rows the index walks ({used})"));
         }
         None
     }
@@ -334,7 +360,7 @@ async fn a_residual_walk_stops_at_its_bound_and_resumes_exactly() {
             after = Some((last["max_price"].clone(), last["id"].clone()));
         }
         assert_eq!(seen, wanted, "{backend}");
-        // Each page read at most SCAN_ROWS rows: three walks for 4 500.
+        // Each page read at most SCAN_ROWS rows: three walks for all.
         assert_eq!(pages, 3, "{backend}");
     }
 }

@@ -24,7 +24,7 @@ use sqlx::{
 };
 
 pub use budget::ReadBudget;
-pub use query::{Filter, Op, Order, PageQuery, PageRows, Plan};
+pub use query::{Filter, Op, Order, PageQuery, PageRows, Plan, Statements};
 pub use rows::{Row, Table, Val, TABLES};
 
 use crate::feed::{self, Update};
@@ -776,44 +776,57 @@ impl Store {
         budget: &ReadBudget,
     ) -> Result<PageRows, StoreError> {
         use futures::TryStreamExt as _;
-        let (sql, binds, limit) = self.planned(table, query)?;
-        let mut statement = sqlx::query(&sql);
-        for value in &binds {
-            statement = bind(statement, value);
+        let Statements { page, binds, bound } = self.planned(table, query)?;
+        let mut conn = self.reader.acquire().await?;
+        if bound.is_some() {
+            // The page and its bound read one snapshot.
+            sqlx::query(match self.backend {
+                Backend::Sqlite => "BEGIN",
+                Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            })
+            .execute(&mut *conn)
+            .await?;
         }
-        let mut stream = statement.fetch(&self.reader);
-        let mut page = PageRows::default();
-        let mut read = 0;
-        let mut last = None;
-        while let Some(r) = stream.try_next().await? {
-            read += 1;
-            let (row, hit) = decode_walked(table, &r)?;
-            // Every row read counts, passed or not: a walk's cost is what
-            // it reads.
-            budget.take(row_size(&row))?;
-            if !hit {
-                last = Some(row);
-                continue;
+        let result = async {
+            let mut statement = sqlx::query(&page);
+            for value in &binds {
+                statement = bind(statement, value);
             }
-            page.rows.push(row.clone());
-            last = Some(row);
-            if page.rows.len() as u64 > query.first {
-                break;
+            let mut found = PageRows::default();
+            {
+                let mut stream = statement.fetch(&mut *conn);
+                while let Some(r) = stream.try_next().await? {
+                    let row = decode_row(table, &r)?;
+                    budget.take(row_size(&row))?;
+                    found.rows.push(row);
+                }
             }
+            if found.rows.len() as u64 > query.first {
+                found.rows.pop();
+                found.more = true;
+            } else if let Some((sql, used)) = &bound {
+                // Too few rows passed: if the walk went as far as it may,
+                // more may follow where it stopped.
+                let mut statement = sqlx::query(sql);
+                for value in binds.iter().take(*used) {
+                    statement = bind(statement, value);
+                }
+                if let Some(r) = statement.fetch_optional(&mut *conn).await? {
+                    found.more = true;
+                    found.resume = Some(decode_row(table, &r)?);
+                }
+            }
+            Ok::<_, StoreError>(found)
         }
-        if page.rows.len() as u64 > query.first {
-            page.rows.pop();
-            page.more = true;
-        } else if read == limit {
-            // The walk stopped at its bound with too few rows: more may
-            // follow the last row it read.
-            page.more = true;
-            page.resume = last;
+        .await;
+        if bound.is_some() {
+            // Read only: ending it either way loses nothing.
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
         }
-        Ok(page)
+        result
     }
 
-    /// The database's plan for [`Store::page`]'s statement, one line per
+    /// The database's plan for [`Store::page`]'s statements, one line per
     /// step (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN` with
     /// sequential scans and sorts priced out, so a plan that still has one
     /// has no index to use instead).
@@ -825,50 +838,49 @@ impl Store {
         table: &Table,
         query: &PageQuery<'_>,
     ) -> Result<Vec<String>, StoreError> {
-        let (sql, binds, _) = self.planned(table, query)?;
+        let Statements { page, binds, bound } = self.planned(table, query)?;
         // In a transaction that is never committed: the settings below are
         // local to it, so the pooled connection comes back as it was
         // whatever happens here.
         let mut tx = self.reader.begin().await?;
-        let explain = match self.backend {
-            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-            Backend::Postgres => {
-                for setting in [
-                    "enable_seqscan = off",
-                    "enable_sort = off",
-                    "enable_incremental_sort = off",
-                    "enable_bitmapscan = off",
-                    // As a statement is planned once it has run a few
-                    // times: for any values.
-                    "plan_cache_mode = force_generic_plan",
-                ] {
-                    sqlx::query(&format!("SET LOCAL {setting}"))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                format!("EXPLAIN {sql}")
+        if self.backend == Backend::Postgres {
+            for setting in [
+                "enable_seqscan = off",
+                "enable_sort = off",
+                "enable_incremental_sort = off",
+                "enable_bitmapscan = off",
+                // As a statement is planned once it has run a few times:
+                // for any values.
+                "plan_cache_mode = force_generic_plan",
+            ] {
+                sqlx::query(&format!("SET LOCAL {setting}"))
+                    .execute(&mut *tx)
+                    .await?;
             }
-        };
-        let mut statement = sqlx::query(&explain);
-        for value in &binds {
-            statement = bind(statement, value);
         }
-        let rows = statement.fetch_all(&mut *tx).await?;
-        tx.rollback().await?;
-        let column = match self.backend {
-            Backend::Sqlite => 3,
-            Backend::Postgres => 0,
+        let (explain, column) = match self.backend {
+            Backend::Sqlite => ("EXPLAIN QUERY PLAN", 3),
+            Backend::Postgres => ("EXPLAIN", 0),
         };
-        rows.iter()
-            .map(|r| r.try_get::<String, _>(column).map_err(StoreError::from))
-            .collect()
+        let statements = std::iter::once((page, binds.len()))
+            .chain(bound)
+            .collect::<Vec<_>>();
+        let mut lines = Vec::new();
+        for (sql, used) in statements {
+            let sql = format!("{explain} {sql}");
+            let mut statement = sqlx::query(&sql);
+            for value in binds.iter().take(used) {
+                statement = bind(statement, value);
+            }
+            for row in statement.fetch_all(&mut *tx).await? {
+                lines.push(row.try_get::<String, _>(column)?);
+            }
+        }
+        tx.rollback().await?;
+        Ok(lines)
     }
 
-    fn planned(
-        &self,
-        table: &Table,
-        query: &PageQuery<'_>,
-    ) -> Result<(String, Vec<Val>, u64), StoreError> {
+    fn planned(&self, table: &Table, query: &PageQuery<'_>) -> Result<Statements, StoreError> {
         if let Some(columns) = query.columns {
             self.check_columns(table, columns)?;
         }
@@ -876,7 +888,12 @@ impl Store {
             table: table.name,
             column: query.order.column,
         })?;
-        Ok(plan.sql(table, query))
+        Ok(plan.statements(
+            table,
+            query,
+            self.columns(table),
+            self.backend == Backend::Postgres,
+        ))
     }
 
     /// The stored block `number`: (hash, timestamp).
@@ -968,25 +985,6 @@ fn event_record(r: &AnyRow) -> EventRecord {
         data: r.get(8),
         timestamp: uint(r.get(9)),
     }
-}
-
-/// A row a list's walk read, and whether it passed the residual filters
-/// (always, when the walk has none).
-fn decode_walked(table: &Table, r: &AnyRow) -> Result<(Row, bool), StoreError> {
-    let mut row = Row::new();
-    let mut hit = true;
-    for (i, column) in r.columns().iter().enumerate() {
-        use sqlx::Column as _;
-        let name = column.name();
-        if name == query::HIT {
-            hit = r.try_get::<i64, _>(i)? == 1;
-        } else if table.is_int(name) {
-            row.insert(name.to_owned(), r.try_get::<Option<i64>, _>(i)?.into());
-        } else {
-            row.insert(name.to_owned(), r.try_get::<Option<String>, _>(i)?.into());
-        }
-    }
-    Ok((row, hit))
 }
 
 /// `value` bound to `statement`'s next placeholder.

@@ -6,22 +6,20 @@
 //! order column and its tiebreak. Filters the walk can seek on (those
 //! leading equalities, any filter on the order column, the cursor) go to
 //! the database's `WHERE`; so a page reads at most one row more than it
-//! returns. Every other filter is *residual*: the walk tests it on each
-//! row it passes, so it reads at most [`SCAN_ROWS`] rows; a page that
-//! found fewer matches than asked stops there and says where to resume
-//! ([`PageRows::resume`]). No list sorts, or reads, more than a bounded
+//! returns. Every other filter is *residual*: the walk reads at most
+//! [`SCAN_ROWS`] rows, the database tests it on each, and a row that
+//! fails comes back as its position alone (nearly free to decode); the
+//! walk stops as soon as the page is full, and a page that found fewer
+//! matches than asked by the bound says where to resume
+//! ([`PageRows::resume`]). No list sorts, or reads more than a bounded
 //! number of rows, whatever the table holds; the planner test of each
 //! backend (`graphql/tests/plans.rs`) holds the databases to it.
 
 use super::rows::{Row, Table, Val};
 
-/// The column a residual walk adds: 1 when a row passes every residual
-/// filter.
-pub(crate) const HIT: &str = "pond_hit";
-
 /// How many rows a page with residual filters may read before it stops
 /// and gives a resume point instead.
-pub const SCAN_ROWS: u64 = 2_000;
+pub const SCAN_ROWS: u64 = 1_000;
 
 /// A comparison a filter makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,9 +218,19 @@ impl Plan {
         })
     }
 
-    /// The `SELECT` and its binds, reading at most `limit` rows; residual
-    /// filters become the column `pond_hit` (1 when a row passes).
-    pub(crate) fn sql(&self, table: &Table, query: &PageQuery<'_>) -> (String, Vec<Val>, u64) {
+    /// The statements that read `query`'s page.
+    ///
+    /// `known` is every column of the table; `ordered_subqueries` says
+    /// whether the database keeps a subquery's order through an outer
+    /// `ORDER BY` without sorting again (PostgreSQL does; SQLite does not,
+    /// and delivers a co-routine's rows in its order anyway).
+    pub(crate) fn statements(
+        &self,
+        table: &Table,
+        query: &PageQuery<'_>,
+        known: &[String],
+        ordered_subqueries: bool,
+    ) -> Statements {
         let Order {
             column,
             tiebreak,
@@ -278,33 +286,34 @@ impl Plan {
                 conditions.push(format!("({column}, {tiebreak}) {comparison} (${a}, ${b})"));
             }
         }
+        let seek_binds = binds.len();
         let residual: Vec<String> = self
             .residual
             .iter()
             .map(|&i| condition(&query.filters[i], &mut binds))
             .collect();
-        let mut columns = match query.columns {
-            None => "*".to_owned(),
-            Some(wanted) => {
-                let mut all: Vec<&str> = wanted.to_vec();
-                for c in [column, tiebreak] {
-                    if !all.contains(&c) {
-                        all.push(c);
-                    }
-                }
-                all.join(", ")
+        let mut columns: Vec<&str> = match query.columns {
+            None => known.iter().map(String::as_str).collect(),
+            Some(wanted) => wanted.to_vec(),
+        };
+        for c in [column, tiebreak] {
+            if !columns.contains(&c) {
+                columns.push(c);
             }
+        }
+        // The walk also reads what the residual filters test.
+        let mut walked = columns.clone();
+        for &i in &self.residual {
+            if !walked.contains(&query.filters[i].column) {
+                walked.push(query.filters[i].column);
+            }
+        }
+        let (columns, walked) = if query.columns.is_none() {
+            ("*".to_owned(), "*".to_owned())
+        } else {
+            (columns.join(", "), walked.join(", "))
         };
         let first = query.first.clamp(1, u64::MAX - 1);
-        let limit = if residual.is_empty() {
-            first + 1
-        } else {
-            columns.push_str(&format!(
-                ", CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS {HIT}",
-                residual.join(" AND ")
-            ));
-            (first + 1).max(SCAN_ROWS)
-        };
         let filter = if conditions.is_empty() {
             String::new()
         } else {
@@ -316,12 +325,61 @@ impl Plan {
         } else {
             format!("{column} {dir}, {tiebreak} {dir}")
         };
-        let sql = format!(
-            "SELECT {columns} FROM {}{filter} ORDER BY {order} LIMIT {limit}",
-            table.name
+        let table = table.name;
+        if residual.is_empty() {
+            return Statements {
+                page: format!(
+                    "SELECT {columns} FROM {table}{filter} ORDER BY {order} LIMIT {}",
+                    first + 1
+                ),
+                binds,
+                bound: None,
+            };
+        }
+        // The walk: at most SCAN_ROWS rows in the index's order, filtered
+        // by the database, which stops as soon as the page is full. Only
+        // when it is not is the walk's last position read (from the index
+        // alone), to say where to resume.
+        let outer_order = if ordered_subqueries {
+            format!(" ORDER BY {order}")
+        } else {
+            String::new()
+        };
+        let walk = format!("SELECT {walked} FROM {table}{filter} ORDER BY {order}");
+        let page = format!(
+            "SELECT {columns} FROM ({walk} LIMIT {SCAN_ROWS}) AS walk WHERE {}{outer_order} LIMIT {}",
+            residual.join(" AND "),
+            first + 1
         );
-        (sql, binds, limit)
+        let keys = if column == tiebreak {
+            column.to_owned()
+        } else {
+            format!("{column}, {tiebreak}")
+        };
+        let bound = format!(
+            "SELECT {keys} FROM {table}{filter} ORDER BY {order} LIMIT 1 OFFSET {}",
+            SCAN_ROWS - 1
+        );
+        Statements {
+            page,
+            bound: Some((bound, seek_binds)),
+            binds,
+        }
     }
+}
+
+/// The statements of a page ([`Plan::statements`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statements {
+    /// The page's rows, at most one more than asked.
+    pub page: String,
+    /// The values of its placeholders, in order.
+    pub binds: Vec<Val>,
+    /// For a walk with residual filters: the statement reading the
+    /// walk's last position (order and tiebreak of its
+    /// [`SCAN_ROWS`]-th row, if it has one), with how many of
+    /// [`Statements::binds`] it takes (the first ones).
+    pub bound: Option<(String, usize)>,
 }
 
 /// How two values of one column compare, when every database orders them
@@ -344,6 +402,13 @@ mod tests {
     use super::*;
     use crate::store::rows::{DEALS, JOBS};
 
+    /// Some of the jobs table's columns, as a database would list them.
+    fn known() -> Vec<String> {
+        ["id", "state", "min_gpu_memory_gb", "max_price"]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
     fn jobs(filters: Vec<Filter>, column: &'static str) -> (Plan, String) {
         let query = PageQuery {
             filters,
@@ -353,8 +418,8 @@ mod tests {
             columns: None,
         };
         let plan = Plan::new(&JOBS, &query).expect("an index");
-        let (sql, _, _) = plan.sql(&JOBS, &query);
-        (plan, sql)
+        let statements = plan.statements(&JOBS, &query, &known(), false);
+        (plan, statements.page)
     }
 
     #[test]
@@ -374,9 +439,9 @@ mod tests {
         // the walk.
         assert_eq!(
             sql,
-            "SELECT *, CAST(CASE WHEN min_gpu_memory_gb <= $3 THEN 1 ELSE 0 END AS BIGINT) AS pond_hit \
-             FROM jobs WHERE state = $1 AND max_price >= $2 \
-             ORDER BY max_price ASC, id ASC LIMIT 2000"
+            "SELECT * FROM (SELECT * FROM jobs WHERE state = $1 AND max_price >= $2 \
+             ORDER BY max_price ASC, id ASC LIMIT 1000) AS walk \
+             WHERE min_gpu_memory_gb <= $3 LIMIT 51"
         );
     }
 
@@ -435,7 +500,7 @@ mod tests {
             columns: None,
         };
         let plan = Plan::new(&JOBS, &query).expect("an index");
-        let (sql, _, _) = plan.sql(&JOBS, &query);
+        let sql = plan.statements(&JOBS, &query, &known(), false).page;
         assert!(
             sql.contains("WHERE max_price >= $1 AND (max_price, id) > ($2, $3)"),
             "{sql}"
