@@ -1091,3 +1091,48 @@ fn memory_is_charged_as_it_opens_and_bounded_across_frames() {
         );
     });
 }
+
+/// Nitro's host leaves the storage cache alone around a nested call (the
+/// SDK's call helpers flush it themselves): a raw program that caches a
+/// write and then calls itself is seen by its reentrant frame without the
+/// write, and the write never reaches state unless it is flushed
+/// (issue 15, defect 9).
+#[test]
+fn a_nested_call_does_not_flush_the_callers_storage_cache() {
+    on_big_stack(|| {
+        let world = World::new();
+        world.deploy(
+            PROBE,
+            &module(
+                r#"call $reentrant
+                   if (result i32)
+                     ;; Reentrant frame: return slot 0 as state has it.
+                     i32.const 200 i32.const 500 call $load
+                     i32.const 500 i32.const 32 call $write_result
+                     i32.const 0
+                   else
+                     ;; Cache slot 0 := 0x01…, unflushed; call itself.
+                     i32.const 200 i32.const 32 call $cache
+                     i32.const 0 call $this
+                     i32.const 0 i32.const 0 i32.const 0 i32.const 64 i64.const 1000000 i32.const 96 call $call
+                     drop
+                     i32.const 400 i32.const 0 call $return_data_size call $read_return_data
+                     i32.const 400 call $return_data_size call $write_result drop
+                     i32.const 0
+                   end"#,
+                r#"(import "vm_hooks" "read_return_data" (func $read_return_data (param i32 i32 i32) (result i32)))
+                   (import "vm_hooks" "return_data_size" (func $return_data_size (result i32)))"#,
+            ),
+        );
+        let out = world.call(ALICE, PROBE, &[]);
+        assert_eq!(
+            ok(&out),
+            [0u8; 32],
+            "the callee did not see the cached write"
+        );
+        assert!(
+            world.storage(PROBE).is_empty(),
+            "an unflushed write never reaches state"
+        );
+    });
+}

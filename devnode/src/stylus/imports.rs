@@ -142,7 +142,8 @@ fn nested_call(
         kind
     };
     let gas = forwardable(&caller, gas);
-    caller.data_mut().flush(true)?;
+    // As Nitro's host: the storage cache is neither flushed nor emptied
+    // around a call (the SDK's call helpers flush it themselves).
     let outcome = caller.data_mut().host.call(kind, to, &input, value, gas);
     charge(&mut caller, outcome.gas_used.min(gas))?;
     let len = outcome.output.len();
@@ -166,7 +167,6 @@ fn nested_create(
     let value = read_u256(&caller, endowment)?;
     let salt = salt.map(|ptr| read_word(&caller, ptr)).transpose()?;
     let gas = forwardable(&caller, i64::MAX);
-    caller.data_mut().flush(true)?;
     let outcome = caller.data_mut().host.create(&init_code, value, salt, gas);
     charge(&mut caller, outcome.gas_used.min(gas))?;
     let address = outcome.address.unwrap_or(Address::ZERO);

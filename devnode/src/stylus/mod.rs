@@ -10,9 +10,11 @@
 //! - **Storage cache.** `storage_load_bytes32` reads through a per-frame
 //!   cache, `storage_cache_bytes32` writes only to the cache, and
 //!   `storage_flush_cache` writes the dirty slots to state (and empties the
-//!   cache when asked). The cache is also flushed before every nested call
-//!   or creation and emptied after it (the callee may change the slots),
-//!   and it is dropped unwritten when the program reverts or traps.
+//!   cache when asked). Nothing else writes it: not a nested call or
+//!   creation (the SDK's call helpers flush before one themselves, as
+//!   Nitro's host leaves it to them), not the frame's end; it is dropped
+//!   unwritten when the program reverts or traps, or returns without
+//!   flushing.
 //! - **Outcome.** The entry point's status 0 is success, anything else a
 //!   revert (the output is the revert data); a trap is a failure with no
 //!   output. `exit_early` ends the program with the given status.
