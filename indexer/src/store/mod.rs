@@ -775,55 +775,23 @@ impl Store {
         query: &PageQuery<'_>,
         budget: &ReadBudget,
     ) -> Result<PageRows, StoreError> {
-        use futures::TryStreamExt as _;
-        let Statements { page, binds, bound } = self.planned(table, query)?;
-        let mut conn = self.reader.acquire().await?;
-        if bound.is_some() {
-            // The page and its bound read one snapshot.
-            sqlx::query(match self.backend {
-                Backend::Sqlite => "BEGIN",
-                Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            })
-            .execute(&mut *conn)
-            .await?;
+        let statements = self.planned(table, query)?;
+        if statements.bound.is_none() {
+            let mut conn = self.reader.acquire().await?;
+            return read_page(&mut conn, table, &statements, query.first, budget).await;
         }
-        let result = async {
-            let mut statement = sqlx::query(&page);
-            for value in &binds {
-                statement = bind(statement, value);
-            }
-            let mut found = PageRows::default();
-            {
-                let mut stream = statement.fetch(&mut *conn);
-                while let Some(r) = stream.try_next().await? {
-                    let row = decode_row(table, &r)?;
-                    budget.take(row_size(&row))?;
-                    found.rows.push(row);
-                }
-            }
-            if found.rows.len() as u64 > query.first {
-                found.rows.pop();
-                found.more = true;
-            } else if let Some((sql, used)) = &bound {
-                // Too few rows passed: if the walk went as far as it may,
-                // more may follow where it stopped.
-                let mut statement = sqlx::query(sql);
-                for value in binds.iter().take(*used) {
-                    statement = bind(statement, value);
-                }
-                if let Some(r) = statement.fetch_optional(&mut *conn).await? {
-                    found.more = true;
-                    found.resume = Some(decode_row(table, &r)?);
-                }
-            }
-            Ok::<_, StoreError>(found)
+        // The page and its bound read one snapshot. sqlx's transaction
+        // rolls back if this future is dropped (a request's deadline), so
+        // no connection goes back to the pool inside one.
+        let mut tx = self.reader.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
         }
-        .await;
-        if bound.is_some() {
-            // Read only: ending it either way loses nothing.
-            sqlx::query("COMMIT").execute(&mut *conn).await?;
-        }
-        result
+        let found = read_page(&mut tx, table, &statements, query.first, budget).await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// The database's plan for [`Store::page`]'s statements, one line per
@@ -985,6 +953,48 @@ fn event_record(r: &AnyRow) -> EventRecord {
         data: r.get(8),
         timestamp: uint(r.get(9)),
     }
+}
+
+/// Reads a page's rows on `conn` ([`Store::page`]): at most `first`,
+/// whether more follow, and where a walk cut short stopped.
+async fn read_page(
+    conn: &mut AnyConnection,
+    table: &Table,
+    statements: &Statements,
+    first: u64,
+    budget: &ReadBudget,
+) -> Result<PageRows, StoreError> {
+    use futures::TryStreamExt as _;
+    let Statements { page, binds, bound } = statements;
+    let mut statement = sqlx::query(page);
+    for value in binds {
+        statement = bind(statement, value);
+    }
+    let mut found = PageRows::default();
+    {
+        let mut stream = statement.fetch(&mut *conn);
+        while let Some(r) = stream.try_next().await? {
+            let row = decode_row(table, &r)?;
+            budget.take(row_size(&row))?;
+            found.rows.push(row);
+        }
+    }
+    if found.rows.len() as u64 > first {
+        found.rows.pop();
+        found.more = true;
+    } else if let Some((sql, used)) = bound {
+        // Too few rows passed: if the walk went as far as it may, more
+        // may follow where it stopped.
+        let mut statement = sqlx::query(sql);
+        for value in binds.iter().take(*used) {
+            statement = bind(statement, value);
+        }
+        if let Some(r) = statement.fetch_optional(&mut *conn).await? {
+            found.more = true;
+            found.resume = Some(decode_row(table, &r)?);
+        }
+    }
+    Ok(found)
 }
 
 /// `value` bound to `statement`'s next placeholder.
