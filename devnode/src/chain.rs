@@ -43,6 +43,9 @@ use crate::{
     stylus::{Programs, TxMeter},
 };
 
+mod journal;
+pub use journal::ChainRecord;
+
 /// Nitro's sequencer coinbase, used as every block's beneficiary.
 pub const SEQUENCER: Address = address!("a4b000000000000000000073657175656e636572");
 /// Gas limit of a block (Nitro's, effectively unlimited).
@@ -217,10 +220,16 @@ pub struct ChainDump {
     /// head block's is taken).
     #[serde(default)]
     base_fee: Option<u64>,
+    /// Transactions waiting for the next block.
+    #[serde(default)]
+    pending: Vec<PendingTx>,
+    /// Which snapshot of the state file this is ([`crate::state_file`]).
+    #[serde(default)]
+    pub(crate) generation: u64,
 }
 
 /// A transaction waiting for the next block (interval or manual mining).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct PendingTx {
     hash: B256,
     from: Address,
@@ -256,6 +265,8 @@ pub struct Chain {
     /// as tools take `accounts[0]` for the owner.
     account_order: Vec<Address>,
     events: tokio::sync::broadcast::Sender<ChainEvent>,
+    /// The state file this chain is kept in, if any.
+    durable: Option<journal::Durable>,
 }
 
 fn wall_clock() -> u64 {
@@ -322,6 +333,7 @@ impl Chain {
             account_order: signers.iter().map(PrivateKeySigner::address).collect(),
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
             events,
+            durable: None,
         }
     }
 
@@ -332,6 +344,7 @@ impl Chain {
         let mut chain = Self::empty(dump.config, dump.state, signers);
         chain.time_offset = dump.time_offset;
         chain.reorgs = dump.reorgs;
+        chain.pending = dump.pending;
         for block in dump.blocks {
             chain.push_block(block);
         }
@@ -351,6 +364,8 @@ impl Chain {
             time_offset: self.time_offset,
             reorgs: self.reorgs,
             base_fee: Some(self.base_fee),
+            pending: self.pending.clone(),
+            generation: 0,
         }
     }
 
@@ -920,7 +935,7 @@ impl Chain {
     fn commit_block(&mut self, block: MinedBlock) {
         self.next_timestamp = None;
         let block = self.push_block(block);
-        let _ = self.events.send(ChainEvent::Block(block));
+        self.announce(ChainEvent::Block(block));
     }
 
     fn push_block(&mut self, block: MinedBlock) -> Arc<MinedBlock> {
@@ -1014,7 +1029,7 @@ impl Chain {
         }
         self.next_timestamp = None;
         if !removed.is_empty() {
-            let _ = self.events.send(ChainEvent::Removed(removed));
+            self.announce(ChainEvent::Removed(removed));
         }
         true
     }
@@ -1069,9 +1084,9 @@ impl Chain {
             }
         }
         self.next_timestamp = None;
-        let _ = self.events.send(ChainEvent::Removed(removed));
+        self.announce(ChainEvent::Removed(removed));
         for block in new_blocks {
-            let _ = self.events.send(ChainEvent::Block(block));
+            self.announce(ChainEvent::Block(block));
         }
         Ok(())
     }
@@ -1086,12 +1101,14 @@ impl Chain {
         let impersonated = std::mem::take(&mut self.impersonated);
         let events = self.events.clone();
         let programs = self.programs.clone();
+        let durable = self.durable.take();
         *self = Self::restore(dump, signers);
         self.automine = automine;
         self.base_fee = base_fee;
         self.impersonated = impersonated;
         self.events = events;
         self.programs = programs;
+        self.durable = durable;
     }
 
     fn prepare_reorg_tx(

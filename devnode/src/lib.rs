@@ -25,4 +25,5 @@ pub mod node;
 pub mod rpc;
 pub mod signal;
 pub mod state;
+pub mod state_file;
 pub mod stylus;

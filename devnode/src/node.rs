@@ -7,6 +7,10 @@
 //! arrival order, and nothing else needs a lock. Calls and estimates only
 //! take their snapshot there and run on threads of their own
 //! ([`ChainHandle::off_chain`]), so a slow one never holds up the chain.
+//!
+//! With a state file, each job's changes are written down before its answer
+//! goes out ([`crate::state_file`]): the job returns its answer as a
+//! [`Reply`] the chain thread sends after [`Chain::commit`].
 
 use std::{net::SocketAddr, path::PathBuf, sync::mpsc, time::Duration};
 
@@ -16,7 +20,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::{
     accounts,
-    chain::{Chain, ChainConfig, ChainDump, ChainEvent},
+    chain::{Chain, ChainConfig, ChainEvent, ChainRecord},
+    state_file::{StateFile, StateFileError},
     stylus::EXECUTION_STACK_SIZE,
 };
 
@@ -35,22 +40,9 @@ pub enum NodeError {
     /// Every call slot stayed taken for a whole call deadline.
     #[error("devnode is busy: {MAX_CONCURRENT_CALLS} calls have been running for a while; retry")]
     Busy,
-    /// The state file could not be read or parsed.
-    #[error("cannot load state file {path}: {reason}")]
-    LoadState {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The state file could not be written.
-    #[error("cannot save state file {path}: {reason}")]
-    SaveState {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    /// The state file could not be read or written.
+    #[error("state file: {0}")]
+    StateFile(#[from] StateFileError),
     /// The server could not bind or start.
     #[error("cannot start the RPC server: {0}")]
     Server(String),
@@ -59,7 +51,11 @@ pub enum NodeError {
     Thread(#[from] std::io::Error),
 }
 
-type Job = Box<dyn FnOnce(&mut Chain) + Send>;
+/// Work for the chain thread; it returns the answer to send once its
+/// changes are written down.
+type Job = Box<dyn FnOnce(&mut Chain) -> Reply + Send>;
+/// Sends a job's answer.
+type Reply = Box<dyn FnOnce() + Send>;
 
 /// A handle to the chain thread; cheap to clone.
 #[derive(Clone)]
@@ -80,18 +76,24 @@ pub const MAX_CONCURRENT_CALLS: usize = 4;
 pub struct CallSlot(tokio::sync::OwnedSemaphorePermit);
 
 impl ChainHandle {
-    /// Starts the chain thread: restored from `state_file` when it exists,
-    /// otherwise a new chain with the dev accounts funded.
+    /// Starts the chain thread: restored from `state_file` (its snapshot
+    /// and journal) when it exists, otherwise a new chain with the dev
+    /// accounts funded, kept in `state_file` from then on.
     ///
     /// # Errors
-    /// The state file is unreadable, or the thread cannot start.
+    /// The state file is unreadable or cannot be written, or the thread
+    /// cannot start.
     pub fn start(chain_id: u64, state_file: Option<PathBuf>) -> Result<Self, NodeError> {
-        let dump = match &state_file {
-            Some(path) if path.exists() => Some(load_dump(path)?),
-            _ => None,
+        let (stored, file) = match &state_file {
+            Some(path) => {
+                let (stored, file) = StateFile::open::<ChainRecord>(path)?;
+                (Some(stored), Some(file))
+            }
+            None => (None, None),
         };
+        let (dump, records) = stored.map_or((None, Vec::new()), |s| (s.dump, s.records));
         let (jobs, receiver) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<_, StateFileError>>();
         std::thread::Builder::new()
             .name("devnode-chain".into())
             .stack_size(EXECUTION_STACK_SIZE)
@@ -110,12 +112,23 @@ impl ChainHandle {
                         signers,
                     ),
                 };
-                let _ = ready_tx.send(chain.events_sender());
+                for record in records {
+                    chain.apply_record(record);
+                }
+                if let Some(file) = file {
+                    if let Err(error) = chain.keep_in(file) {
+                        let _ = ready_tx.send(Err(error));
+                        return;
+                    }
+                }
+                let _ = ready_tx.send(Ok(chain.events_sender()));
                 while let Ok(job) = receiver.recv() {
-                    job(&mut chain);
+                    let reply = job(&mut chain);
+                    chain.commit();
+                    reply();
                 }
             })?;
-        let events = ready_rx.recv().map_err(|_| NodeError::Stopped)?;
+        let events = ready_rx.recv().map_err(|_| NodeError::Stopped)??;
         Ok(Self {
             jobs,
             events,
@@ -135,7 +148,10 @@ impl ChainHandle {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(move |chain| {
-                let _ = reply.send(job(chain));
+                let answer = job(chain);
+                Box::new(move || {
+                    let _ = reply.send(answer);
+                })
             }))
             .map_err(|_| NodeError::Stopped)?;
         answer.await.map_err(|_| NodeError::Stopped)
@@ -196,7 +212,10 @@ impl ChainHandle {
         let (reply, answer) = mpsc::channel();
         self.jobs
             .send(Box::new(move |chain| {
-                let _ = reply.send(job(chain));
+                let answer = job(chain);
+                Box::new(move || {
+                    let _ = reply.send(answer);
+                })
             }))
             .map_err(|_| NodeError::Stopped)?;
         answer.recv().map_err(|_| NodeError::Stopped)
@@ -208,30 +227,14 @@ impl ChainHandle {
         self.events.subscribe()
     }
 
-    /// Writes the chain to `path` (JSON), atomically.
+    /// Folds the state file's journal into a new snapshot (nothing
+    /// without a state file).
     ///
     /// # Errors
-    /// The file cannot be written.
-    pub fn save(&self, path: &std::path::Path) -> Result<(), NodeError> {
-        let dump = self.with_blocking(|chain| serde_json::to_vec(&chain.dump()))?;
-        let save_error = |reason: String| NodeError::SaveState {
-            path: path.to_owned(),
-            reason,
-        };
-        let bytes = dump.map_err(|e| save_error(e.to_string()))?;
-        let temporary = path.with_extension("tmp");
-        std::fs::write(&temporary, bytes).map_err(|e| save_error(e.to_string()))?;
-        std::fs::rename(&temporary, path).map_err(|e| save_error(e.to_string()))
+    /// The snapshot cannot be written.
+    pub fn save(&self) -> Result<(), NodeError> {
+        Ok(self.with_blocking(Chain::save_snapshot)??)
     }
-}
-
-fn load_dump(path: &std::path::Path) -> Result<ChainDump, NodeError> {
-    let error = |reason: String| NodeError::LoadState {
-        path: path.to_owned(),
-        reason,
-    };
-    let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| error(e.to_string()))
 }
 
 /// How to run a node.
@@ -241,7 +244,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// Chain id.
     pub chain_id: u64,
-    /// Load at start, save at [`Node::stop`].
+    /// Load at start and keep the chain there: every change is written
+    /// before it is acknowledged ([`crate::state_file`]).
     pub state_file: Option<PathBuf>,
     /// Mine a block every interval instead of one per transaction.
     pub block_time: Option<Duration>,
@@ -269,7 +273,6 @@ pub struct Node {
     /// Where it serves.
     pub addr: SocketAddr,
     server: jsonrpsee::server::ServerHandle,
-    state_file: Option<PathBuf>,
 }
 
 /// A dev account.
@@ -300,7 +303,6 @@ impl Node {
             chain,
             addr,
             server,
-            state_file: config.state_file,
         })
     }
 
@@ -330,20 +332,15 @@ impl Node {
             .collect()
     }
 
-    /// Stops serving and saves the state file, if any.
+    /// Stops serving and folds the state file's journal into a snapshot,
+    /// so the next start replays nothing.
     ///
     /// # Errors
-    /// The state file cannot be written.
+    /// The snapshot cannot be written (the journal still holds everything).
     pub async fn stop(self) -> Result<(), NodeError> {
         let _ = self.server.stop();
         self.server.stopped().await;
-        if let Some(path) = &self.state_file {
-            let chain = self.chain.clone();
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || chain.save(&path))
-                .await
-                .map_err(|e| NodeError::Server(e.to_string()))??;
-        }
+        self.chain.with(Chain::save_snapshot).await??;
         Ok(())
     }
 }

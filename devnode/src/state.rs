@@ -6,8 +6,12 @@
 //! [`WorldState::apply`], which records exactly what it overwrote. Undo
 //! entries are per slot and per account, so unwinding a block costs what the
 //! block changed, not the size of the state.
+//!
+//! A state kept in a file ([`crate::state_file`]) also tracks which keys
+//! changed ([`WorldState::track_changes`]), so each job writes down only
+//! their new values ([`StateDelta`]) instead of the whole state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use revm::{
@@ -73,9 +77,188 @@ pub struct WorldState {
     accounts: HashMap<Address, AccountState>,
     code: HashMap<B256, alloy_primitives::Bytes>,
     block_hashes: HashMap<u64, B256>,
+    /// The keys changed since the last [`WorldState::take_delta`], when
+    /// tracked.
+    #[serde(skip)]
+    changes: Option<ChangedKeys>,
+}
+
+/// Which keys changed (their new values are read when the delta is taken).
+#[derive(Clone, Debug, Default)]
+struct ChangedKeys {
+    /// Balance, nonce or code hash, or the account came or went.
+    accounts: HashSet<Address>,
+    /// The whole storage was replaced (destroyed, re-created, unwound).
+    storages: HashSet<Address>,
+    slots: HashSet<(Address, U256)>,
+    code: HashSet<B256>,
+    block_hashes: HashSet<u64>,
+}
+
+impl ChangedKeys {
+    fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.storages.is_empty()
+            && self.slots.is_empty()
+            && self.code.is_empty()
+            && self.block_hashes.is_empty()
+    }
+}
+
+/// An account's balance, nonce and code hash.
+type AccountHeader = (U256, u64, B256);
+
+/// The new values of the keys that changed: applied with
+/// [`WorldState::apply_delta`] to the state it was taken from, it gives the
+/// state it was taken at. Applying it again changes nothing more.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// (balance, nonce, code hash) of each changed account; `None`: the
+    /// account, with its storage, is gone.
+    accounts: Vec<(Address, Option<AccountHeader>)>,
+    /// Storages replaced as a whole (applied before `slots`).
+    storages: Vec<(Address, HashMap<U256, U256>)>,
+    /// Changed slots of accounts whose storage was not replaced (zero:
+    /// cleared).
+    slots: Vec<(Address, U256, U256)>,
+    /// Code stored for the first time.
+    code: Vec<(B256, alloy_primitives::Bytes)>,
+    /// Block hashes recorded (`Some`) or forgotten (`None`).
+    block_hashes: Vec<(u64, Option<B256>)>,
 }
 
 impl WorldState {
+    /// Starts recording which keys change (for [`WorldState::take_delta`]).
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_with(ChangedKeys::default);
+    }
+
+    /// Stops recording changes (the next write takes the whole state).
+    pub fn stop_tracking(&mut self) {
+        self.changes = None;
+    }
+
+    /// Whether changes are being recorded.
+    #[must_use]
+    pub fn tracks_changes(&self) -> bool {
+        self.changes.is_some()
+    }
+
+    /// Whether anything changed since the last delta (false when untracked).
+    #[must_use]
+    pub fn has_changes(&self) -> bool {
+        self.changes.as_ref().is_some_and(|c| !c.is_empty())
+    }
+
+    /// The new values of everything changed since the last call, and the
+    /// record starts afresh; `None` when changes are not tracked.
+    pub fn take_delta(&mut self) -> Option<StateDelta> {
+        let changed = std::mem::take(self.changes.as_mut()?);
+        let header = |a: &AccountState| (a.balance, a.nonce, a.code_hash);
+        let mut delta = StateDelta::default();
+        for address in changed.accounts.union(&changed.storages) {
+            delta
+                .accounts
+                .push((*address, self.accounts.get(address).map(header)));
+        }
+        for address in &changed.storages {
+            if let Some(account) = self.accounts.get(address) {
+                delta.storages.push((*address, account.storage.clone()));
+            }
+        }
+        for (address, key) in &changed.slots {
+            if changed.storages.contains(address) || !self.accounts.contains_key(address) {
+                continue;
+            }
+            delta
+                .slots
+                .push((*address, *key, self.storage(address, key)));
+        }
+        for hash in &changed.code {
+            if let Some(code) = self.code.get(hash) {
+                delta.code.push((*hash, code.clone()));
+            }
+        }
+        for number in &changed.block_hashes {
+            delta
+                .block_hashes
+                .push((*number, self.block_hashes.get(number).copied()));
+        }
+        Some(delta)
+    }
+
+    /// Applies a delta taken by [`WorldState::take_delta`] (on restart).
+    pub fn apply_delta(&mut self, delta: StateDelta) {
+        for (address, header) in delta.accounts {
+            match header {
+                None => {
+                    self.accounts.remove(&address);
+                }
+                Some((balance, nonce, code_hash)) => {
+                    let account = self.accounts.entry(address).or_default();
+                    account.balance = balance;
+                    account.nonce = nonce;
+                    account.code_hash = code_hash;
+                }
+            }
+            self.note(|c| {
+                c.accounts.insert(address);
+            });
+        }
+        for (address, storage) in delta.storages {
+            if let Some(account) = self.accounts.get_mut(&address) {
+                account.storage = storage;
+            }
+            self.note(|c| {
+                c.storages.insert(address);
+            });
+        }
+        for (address, key, value) in delta.slots {
+            if let Some(account) = self.accounts.get_mut(&address) {
+                if value.is_zero() {
+                    account.storage.remove(&key);
+                } else {
+                    account.storage.insert(key, value);
+                }
+            }
+            self.note(|c| {
+                c.slots.insert((address, key));
+            });
+        }
+        for (hash, code) in delta.code {
+            self.code.insert(hash, code);
+            self.note(|c| {
+                c.code.insert(hash);
+            });
+        }
+        for (number, hash) in delta.block_hashes {
+            match hash {
+                Some(hash) => self.block_hashes.insert(number, hash),
+                None => self.block_hashes.remove(&number),
+            };
+            self.note(|c| {
+                c.block_hashes.insert(number);
+            });
+        }
+    }
+
+    /// Records a changed key, when changes are tracked.
+    fn note(&mut self, record: impl FnOnce(&mut ChangedKeys)) {
+        if let Some(changes) = self.changes.as_mut() {
+            record(changes);
+        }
+    }
+
+    /// Stores `code` under `hash` unless it is there already.
+    fn store_code(&mut self, hash: B256, code: impl FnOnce() -> alloy_primitives::Bytes) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.code.entry(hash) {
+            slot.insert(code());
+            self.note(|c| {
+                c.code.insert(hash);
+            });
+        }
+    }
+
     /// An account, if it exists.
     #[must_use]
     pub fn account(&self, address: &Address) -> Option<&AccountState> {
@@ -117,11 +300,17 @@ impl WorldState {
     /// Records the hash of block `number` (for `BLOCKHASH` and ArbSys).
     pub fn set_block_hash(&mut self, number: u64, hash: B256) {
         self.block_hashes.insert(number, hash);
+        self.note(|c| {
+            c.block_hashes.insert(number);
+        });
     }
 
     /// Forgets the hash of block `number` (it was unwound).
     pub fn remove_block_hash(&mut self, number: u64) {
         self.block_hashes.remove(&number);
+        self.note(|c| {
+            c.block_hashes.insert(number);
+        });
     }
 
     /// Sets an account's balance, recording the undo entry.
@@ -148,7 +337,7 @@ impl WorldState {
         } else {
             keccak256(&code)
         };
-        self.code.entry(hash).or_insert(code);
+        self.store_code(hash, || code);
         let account = self.touch(address, undo);
         account.code_hash = hash;
     }
@@ -166,6 +355,9 @@ impl WorldState {
             key,
             previous: previous.unwrap_or_default(),
         });
+        self.note(|c| {
+            c.slots.insert((address, key));
+        });
     }
 
     /// Empties an account's storage, recording the undo entry.
@@ -174,6 +366,9 @@ impl WorldState {
             undo.push(Undo::Storage {
                 address,
                 previous: std::mem::take(&mut account.storage),
+            });
+            self.note(|c| {
+                c.storages.insert(address);
             });
         }
     }
@@ -199,16 +394,23 @@ impl WorldState {
                         address,
                         previous: Some((old.balance, old.nonce, old.code_hash)),
                     });
+                    // Its storage goes with it (a later re-creation in the
+                    // same delta must not inherit it).
+                    self.note(|c| {
+                        c.accounts.insert(address);
+                        c.storages.insert(address);
+                    });
                 }
                 continue;
             }
             if let Some(code) = account.info.code.as_ref() {
                 if account.info.code_hash != KECCAK_EMPTY {
-                    self.code
-                        .entry(account.info.code_hash)
-                        .or_insert_with(|| code.original_bytes());
+                    self.store_code(account.info.code_hash, || code.original_bytes());
                 }
             }
+            self.note(|c| {
+                c.accounts.insert(address);
+            });
             let existed = self
                 .accounts
                 .get(&address)
@@ -224,7 +426,8 @@ impl WorldState {
                     code_hash: KECCAK_EMPTY,
                     ..AccountState::default()
                 });
-            if account.is_created() && !entry.storage.is_empty() {
+            let replaced = account.is_created() && !entry.storage.is_empty();
+            if replaced {
                 undo.push(Undo::Storage {
                     address,
                     previous: std::mem::take(&mut entry.storage),
@@ -245,6 +448,14 @@ impl WorldState {
                     key: *key,
                     previous: previous.unwrap_or_default(),
                 });
+                if let Some(changes) = self.changes.as_mut() {
+                    changes.slots.insert((address, *key));
+                }
+            }
+            if replaced {
+                self.note(|c| {
+                    c.storages.insert(address);
+                });
             }
         }
     }
@@ -252,6 +463,21 @@ impl WorldState {
     /// Puts back what `undo` recorded, newest first.
     pub fn revert(&mut self, undo: Vec<Undo>) {
         for entry in undo.into_iter().rev() {
+            self.note(|c| match &entry {
+                Undo::Account { address, previous } => {
+                    c.accounts.insert(*address);
+                    // An account that goes takes its storage with it.
+                    if previous.is_none() {
+                        c.storages.insert(*address);
+                    }
+                }
+                Undo::Slot { address, key, .. } => {
+                    c.slots.insert((*address, *key));
+                }
+                Undo::Storage { address, .. } => {
+                    c.storages.insert(*address);
+                }
+            });
             match entry {
                 Undo::Account { address, previous } => match previous {
                     None => {
@@ -286,6 +512,9 @@ impl WorldState {
     /// The account at `address`, created empty if absent, recording its
     /// previous header.
     fn touch(&mut self, address: Address, undo: &mut Vec<Undo>) -> &mut AccountState {
+        self.note(|c| {
+            c.accounts.insert(address);
+        });
         let existed = self
             .accounts
             .get(&address)
@@ -370,5 +599,65 @@ mod tests {
 
         assert_eq!(state.accounts, before.accounts);
         assert!(state.account(&Address::repeat_byte(2)).is_none());
+    }
+
+    fn same(a: &WorldState, b: &WorldState) -> bool {
+        // JSON maps are ordered, so equal states encode equally.
+        serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+    }
+
+    #[test]
+    fn a_delta_carries_every_kind_of_change_and_replays_idempotently() {
+        let (a, b, c) = (
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            Address::repeat_byte(3),
+        );
+        let mut state = WorldState::default();
+        let mut setup = Vec::new();
+        state.set_balance(a, U256::from(5), &mut setup);
+        state.set_storage(a, U256::from(1), U256::from(10), &mut setup);
+        state.set_storage(a, U256::from(2), U256::from(20), &mut setup);
+        state.set_storage(b, U256::from(1), U256::from(1), &mut setup);
+        state.set_block_hash(0, B256::repeat_byte(9));
+        let base = state.clone();
+        state.track_changes();
+        assert!(!state.has_changes());
+
+        let mut undo = Vec::new();
+        state.set_storage(a, U256::from(1), U256::ZERO, &mut undo);
+        state.set_storage(a, U256::from(3), U256::from(30), &mut undo);
+        state.set_code(c, alloy_primitives::Bytes::from_static(&[0x00]), &mut undo);
+        state.set_nonce(c, 4, &mut undo);
+        // b's storage goes as a whole, then one slot comes back: the old
+        // slots must not reappear on replay.
+        state.clear_storage(b, &mut undo);
+        state.set_storage(b, U256::from(7), U256::from(70), &mut undo);
+        state.set_block_hash(1, B256::repeat_byte(8));
+        state.remove_block_hash(0);
+        // A change made and unwound within the same delta.
+        let mut unwound = Vec::new();
+        state.set_balance(Address::repeat_byte(4), U256::from(1), &mut unwound);
+        state.revert(unwound);
+        assert!(state.has_changes());
+
+        let delta = state.take_delta().unwrap();
+        assert!(!state.has_changes());
+        let mut replayed = base.clone();
+        replayed.apply_delta(delta.clone());
+        assert!(same(&replayed, &state), "{replayed:?}\n{state:?}");
+        replayed.apply_delta(delta);
+        assert!(same(&replayed, &state), "a second replay changes nothing");
+        assert!(replayed.account(&Address::repeat_byte(4)).is_none());
+        assert_eq!(replayed.storage(&b, &U256::from(1)), U256::ZERO);
+        assert_eq!(replayed.code(&c).as_ref(), &[0x00]);
+    }
+
+    #[test]
+    fn an_untracked_state_gives_no_delta() {
+        let mut state = WorldState::default();
+        state.set_balance(Address::repeat_byte(1), U256::from(1), &mut Vec::new());
+        assert!(!state.has_changes());
+        assert!(state.take_delta().is_none());
     }
 }
