@@ -2,10 +2,11 @@
 //!
 //! Counting jobs and deals by state reads every row, and a day's median
 //! price reads half that day's deals: far more than one request should
-//! cost. So an answer is computed once per checkpoint (block and hash)
-//! and `days`, one computation at a time (a flood of `marketStats`
-//! waits for the first and is then answered from memory), and a day's
-//! median is taken again only when that day's deals changed.
+//! cost. So the counts and the per-day groups are read once per
+//! checkpoint (block and hash), whatever `days` a request asks for, one
+//! computation at a time (a flood of `marketStats` waits for the first
+//! and is then answered from memory), and a day's median is taken once,
+//! and again only when that day's deals changed or the chain was rewound.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -62,21 +63,26 @@ type Medians = HashMap<(String, i64), ((i64, String), String)>;
 
 #[derive(Default)]
 struct Remembered {
-    /// The checkpoint (number, hash) the answers are of.
+    /// The checkpoint (number, hash) `read` is of.
     at: Option<(u64, String)>,
-    /// Answers by `days`.
-    answers: HashMap<usize, MarketStats>,
+    /// What was read at `at`.
+    read: Option<Arc<Counted>>,
     medians: Medians,
 }
 
-/// Most answers (distinct `days`) remembered for one checkpoint.
-const MAX_ANSWERS: usize = 32;
+/// The counts and the per-day groups at one checkpoint.
+struct Counted {
+    jobs_by_state: Vec<StateCount>,
+    deals_by_state: Vec<StateCount>,
+    /// Newest day first.
+    groups: Vec<Row>,
+}
 
 /// Most medians remembered (a year of days times every class).
 const MAX_MEDIANS: usize = 16_384;
 
 /// The statistics for the last `days` days with deals, from memory when
-/// the index has not moved since they were computed.
+/// the index has not moved since they were read.
 pub(crate) async fn market_stats(ctx: &Context<'_>, days: usize) -> Result<MarketStats> {
     let store = &state(ctx)?.store;
     let cache = ctx.data::<Arc<StatsCache>>()?;
@@ -85,28 +91,51 @@ pub(crate) async fn market_stats(ctx: &Context<'_>, days: usize) -> Result<Marke
         .await
         .map_err(store_error)?
         .map(|c| (c.number, c.hash));
-    // Held while computing: one computation at a time, the rest wait for
-    // it and take its answer.
+    // Held while reading: one reading at a time, the rest wait for it and
+    // take its answer.
     let mut remembered = cache.0.lock().await;
     if remembered.at != at {
+        // A rewound chain may keep a day's count and volume with other
+        // prices: its medians are taken again.
+        let rewound =
+            matches!((&remembered.at, &at), (Some((old, _)), Some((new, _))) if new <= old);
+        if rewound || remembered.medians.len() > MAX_MEDIANS {
+            remembered.medians.clear();
+        }
         remembered.at = at;
-        remembered.answers.clear();
+        remembered.read = None;
     }
-    if let Some(answer) = remembered.answers.get(&days) {
-        return Ok(answer.clone());
+    let counted = match &remembered.read {
+        Some(counted) => counted.clone(),
+        None => {
+            let counted = Arc::new(count(store).await?);
+            remembered.read = Some(counted.clone());
+            counted
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut groups: Vec<&Row> = counted
+        .groups
+        .iter()
+        .take_while(|g| {
+            seen.insert(text(g, "day"));
+            seen.len() <= days
+        })
+        .collect();
+    groups.reverse();
+    let mut volume_by_day = Vec::with_capacity(groups.len());
+    for group in groups {
+        volume_by_day.push(day_volume(store, group, &mut remembered.medians).await?);
     }
-    if remembered.medians.len() > MAX_MEDIANS {
-        remembered.medians.clear();
-    }
-    let answer = compute(store, days, &mut remembered.medians).await?;
-    if remembered.answers.len() >= MAX_ANSWERS {
-        remembered.answers.clear();
-    }
-    remembered.answers.insert(days, answer.clone());
-    Ok(answer)
+    Ok(MarketStats {
+        jobs_by_state: counted.jobs_by_state.clone(),
+        deals_by_state: counted.deals_by_state.clone(),
+        volume_by_day,
+    })
 }
 
-async fn compute(store: &Store, days: usize, medians: &mut Medians) -> Result<MarketStats> {
+/// The counts and the groups, read from the store.
+async fn count(store: &Store) -> Result<Counted> {
     let counts = |pairs: Vec<(String, u64)>| {
         pairs
             .into_iter()
@@ -129,7 +158,7 @@ async fn compute(store: &Store, days: usize, medians: &mut Medians) -> Result<Ma
             .map_err(store_error)?,
     );
     // Kept per (day, class) by the projections.
-    let mut groups = store
+    let groups = store
         .select(
             &rows::MARKET_DAYS,
             &[],
@@ -139,55 +168,51 @@ async fn compute(store: &Store, days: usize, medians: &mut Medians) -> Result<Ma
         )
         .await
         .map_err(store_error)?;
-    let mut seen = std::collections::BTreeSet::new();
-    groups.retain(|g| {
-        seen.insert(text(g, "day"));
-        seen.len() <= days
-    });
-    groups.reverse();
-    let mut volume_by_day = Vec::with_capacity(groups.len());
-    for group in groups {
-        let day = text(&group, "day");
-        let class = group
-            .get("gpu_memory_gb")
-            .and_then(Val::int)
-            .unwrap_or_default();
-        let deals = group.get("deals").and_then(Val::int).unwrap_or_default();
-        let volume = plain(Some(&group), "volume");
-        let taken_over = (deals, volume.clone());
-        let median_price = match medians.get(&(day.clone(), class)) {
-            Some((over, median)) if *over == taken_over => median.clone(),
-            _ => {
-                let median = store
-                    .select_nth(
-                        &rows::JOBS,
-                        &[
-                            "matched_day = $1".to_owned(),
-                            "min_gpu_memory_gb = $2".to_owned(),
-                        ],
-                        &[Val::Text(day.clone()), Val::Int(class)],
-                        "price",
-                        u64::try_from(deals / 2).unwrap_or_default(),
-                    )
-                    .await
-                    .map_err(store_error)?;
-                let median = plain(median.as_ref(), "price");
-                medians.insert((day.clone(), class), (taken_over, median.clone()));
-                median
-            }
-        };
-        volume_by_day.push(DayVolume {
-            day,
-            gpu_memory_gb: class,
-            deals,
-            volume,
-            median_price,
-        });
-    }
-    Ok(MarketStats {
+    Ok(Counted {
         jobs_by_state,
         deals_by_state,
-        volume_by_day,
+        groups,
+    })
+}
+
+/// One (day, class) group with its median, taken once per change of the
+/// group's deals.
+async fn day_volume(store: &Store, group: &Row, medians: &mut Medians) -> Result<DayVolume> {
+    let day = text(group, "day");
+    let class = group
+        .get("gpu_memory_gb")
+        .and_then(Val::int)
+        .unwrap_or_default();
+    let deals = group.get("deals").and_then(Val::int).unwrap_or_default();
+    let volume = plain(Some(group), "volume");
+    let taken_over = (deals, volume.clone());
+    let median_price = match medians.get(&(day.clone(), class)) {
+        Some((over, median)) if *over == taken_over => median.clone(),
+        _ => {
+            let median = store
+                .select_nth(
+                    &rows::JOBS,
+                    &[
+                        "matched_day = $1".to_owned(),
+                        "min_gpu_memory_gb = $2".to_owned(),
+                    ],
+                    &[Val::Text(day.clone()), Val::Int(class)],
+                    "price",
+                    u64::try_from(deals / 2).unwrap_or_default(),
+                )
+                .await
+                .map_err(store_error)?;
+            let median = plain(median.as_ref(), "price");
+            medians.insert((day.clone(), class), (taken_over, median.clone()));
+            median
+        }
+    };
+    Ok(DayVolume {
+        day,
+        gpu_memory_gb: class,
+        deals,
+        volume,
+        median_price,
     })
 }
 

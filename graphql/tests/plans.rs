@@ -58,13 +58,19 @@ fn queries(shape: &'static ListShape) -> Vec<PageQuery<'static>> {
                     continue;
                 }
                 let order = shape.order(column, descending).expect("declared");
-                for cursor in [false, true] {
-                    let after = cursor.then(|| {
-                        (
+                // No cursor, one in the stored form, and a crafted one
+                // whose text no floor can be compared with.
+                for cursor in 0..3 {
+                    let crafted = || Val::Text("9".into());
+                    let after = match cursor {
+                        0 => None,
+                        1 => Some((
                             sample(shape, order.column, Op::Eq),
                             sample(shape, order.tiebreak, Op::Eq),
-                        )
-                    });
+                        )),
+                        _ if shape.table.is_int(order.column) => continue,
+                        _ => Some((crafted(), crafted())),
+                    };
                     out.push(PageQuery {
                         filters: filters.clone(),
                         order,

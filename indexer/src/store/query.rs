@@ -7,9 +7,9 @@
 //! leading equalities, any filter on the order column, the cursor) go to
 //! the database's `WHERE`; so a page reads at most one row more than it
 //! returns. Every other filter is *residual*: the walk reads at most
-//! [`SCAN_ROWS`] rows, the database tests it on each, and a row that
-//! fails comes back as its position alone (nearly free to decode); the
-//! walk stops as soon as the page is full, and a page that found fewer
+//! [`SCAN_ROWS`] rows and the database tests it on each, returning only
+//! the rows that pass; the walk stops as soon as the page is full, and a
+//! page that found fewer
 //! matches than asked by the bound says where to resume
 //! ([`PageRows::resume`]). No list sorts, or reads more than a bounded
 //! number of rows, whatever the table holds; the planner test of each
@@ -243,8 +243,12 @@ impl Plan {
         };
         // A filter where the walk starts and a cursor are both starts: a
         // database seeks on one of them and tests the other on every row,
-        // so only the later one is given (it implies the other).
+        // so only the later one is given (it implies the other). When the
+        // two cannot be compared (a cursor not in the stored form), the
+        // filter is tested within the bounded walk instead: a crafted
+        // cursor must not make the other start a test of every row.
         let (mut start, mut after) = (None, query.after.as_ref());
+        let mut demoted = None;
         if let Some((value, key)) = after {
             // What the cursor's condition compares: its key alone when the
             // order column is the tiebreak.
@@ -264,14 +268,17 @@ impl Plan {
                         after = None;
                         start = None;
                     }
-                    None => start = None,
+                    None => {
+                        demoted = start;
+                        start = None;
+                    }
                 }
             }
         }
         let mut conditions: Vec<String> = self
             .seek
             .iter()
-            .filter(|&&i| start != Some(i))
+            .filter(|&&i| start != Some(i) && demoted != Some(i))
             .map(|&i| condition(&query.filters[i], &mut binds))
             .collect();
         let comparison = if descending { "<" } else { ">" };
@@ -290,6 +297,7 @@ impl Plan {
         let residual: Vec<String> = self
             .residual
             .iter()
+            .chain(demoted.as_ref())
             .map(|&i| condition(&query.filters[i], &mut binds))
             .collect();
         let mut columns: Vec<&str> = match query.columns {
@@ -489,9 +497,12 @@ mod tests {
     }
 
     #[test]
-    fn a_cursor_databases_may_order_differently_keeps_the_floor() {
+    fn a_cursor_databases_may_order_differently_tests_the_floor_within_the_walk() {
         // "~" sorts after digits bytewise but before them in many
-        // PostgreSQL collations: only digit strings of one width fold.
+        // PostgreSQL collations: only digit strings of one width fold. Given
+        // both as starts, a database would seek on one and test the other on
+        // every row of the index; so the cursor starts the walk and the
+        // floor is tested within its bound.
         let query = PageQuery {
             filters: vec![Filter::at_least("max_price", Val::Text("1000".into()))],
             order: Order::by(&JOBS, "max_price"),
@@ -500,10 +511,21 @@ mod tests {
             columns: None,
         };
         let plan = Plan::new(&JOBS, &query).expect("an index");
-        let sql = plan.statements(&JOBS, &query, &known(), false).page;
-        assert!(
-            sql.contains("WHERE max_price >= $1 AND (max_price, id) > ($2, $3)"),
-            "{sql}"
+        let statements = plan.statements(&JOBS, &query, &known(), false);
+        assert_eq!(
+            statements.page,
+            "SELECT * FROM (SELECT * FROM jobs WHERE (max_price, id) > ($1, $2) \
+             ORDER BY max_price ASC, id ASC LIMIT 1000) AS walk \
+             WHERE max_price >= $3 LIMIT 11"
+        );
+        assert_eq!(
+            statements.bound,
+            Some((
+                "SELECT max_price, id FROM jobs WHERE (max_price, id) > ($1, $2) \
+                 ORDER BY max_price ASC, id ASC LIMIT 1 OFFSET 999"
+                    .to_owned(),
+                2
+            ))
         );
     }
 
