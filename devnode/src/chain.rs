@@ -187,7 +187,7 @@ pub enum ChainEvent {
 }
 
 /// A point `evm_revert` can return to.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Snapshot {
     block: u64,
     pre_undo_len: usize,
@@ -223,9 +223,29 @@ pub struct ChainDump {
     /// Transactions waiting for the next block.
     #[serde(default)]
     pending: Vec<PendingTx>,
+    /// Undo log of the dev changes since the head block.
+    #[serde(default)]
+    pre_undo: Vec<Undo>,
+    /// Dev controls clients set.
+    #[serde(default)]
+    dev: DevControls,
     /// Which snapshot of the state file this is ([`crate::state_file`]).
     #[serde(default)]
     pub(crate) generation: u64,
+    /// A random id of this snapshot, which its journal names.
+    #[serde(default)]
+    pub(crate) snapshot_id: u64,
+}
+
+/// The dev controls clients set that a restart keeps (the mining mode is
+/// the command line's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct DevControls {
+    /// Impersonated accounts, sorted.
+    impersonated: Vec<Address>,
+    next_timestamp: Option<u64>,
+    snapshots: Vec<(u64, Snapshot)>,
+    next_snapshot: u64,
 }
 
 /// A transaction waiting for the next block (interval or manual mining).
@@ -345,6 +365,8 @@ impl Chain {
         chain.time_offset = dump.time_offset;
         chain.reorgs = dump.reorgs;
         chain.pending = dump.pending;
+        chain.pre_undo = dump.pre_undo;
+        chain.set_dev_controls(dump.dev);
         for block in dump.blocks {
             chain.push_block(block);
         }
@@ -365,8 +387,34 @@ impl Chain {
             reorgs: self.reorgs,
             base_fee: Some(self.base_fee),
             pending: self.pending.clone(),
+            pre_undo: self.pre_undo.clone(),
+            dev: self.dev_controls(),
             generation: 0,
+            snapshot_id: 0,
         }
+    }
+
+    fn dev_controls(&self) -> DevControls {
+        let mut impersonated: Vec<Address> = self.impersonated.iter().copied().collect();
+        impersonated.sort_unstable();
+        DevControls {
+            impersonated,
+            next_timestamp: self.next_timestamp,
+            snapshots: self
+                .snapshots
+                .iter()
+                .map(|(id, s)| (*id, s.clone()))
+                .collect(),
+            next_snapshot: self.next_snapshot,
+        }
+    }
+
+    fn set_dev_controls(&mut self, dev: DevControls) {
+        self.impersonated = dev.impersonated.into_iter().collect();
+        self.next_timestamp = dev.next_timestamp;
+        self.snapshots = dev.snapshots.into_iter().collect();
+        // An older state file has none: ids start at 1.
+        self.next_snapshot = dev.next_snapshot.max(1);
     }
 
     /// Subscribes to mined and removed blocks.

@@ -112,8 +112,15 @@ impl ChainHandle {
                         signers,
                     ),
                 };
-                for record in records {
-                    chain.apply_record(record);
+                for (line, record) in (2..).zip(records) {
+                    if chain.apply_record(record).is_err() {
+                        let path = file
+                            .as_ref()
+                            .map(|f| f.journal_path().to_owned())
+                            .unwrap_or_default();
+                        let _ = ready_tx.send(Err(StateFileError::Diverged { path, line }));
+                        return;
+                    }
                 }
                 if let Some(file) = file {
                     if let Err(error) = chain.keep_in(file) {
@@ -124,7 +131,16 @@ impl ChainHandle {
                 let _ = ready_tx.send(Ok(chain.events_sender()));
                 while let Ok(job) = receiver.recv() {
                     let reply = job(&mut chain);
-                    chain.commit();
+                    if let Err(error) = chain.commit() {
+                        // Fail-stop: the job's answer is never sent, and
+                        // every later request is told the chain stopped.
+                        eprintln!(
+                            "devnode: cannot write the state file ({error}); the chain \
+                             stops here. The state file holds everything acknowledged \
+                             before: free the disk or fix its permissions and restart."
+                        );
+                        return;
+                    }
                     reply();
                 }
             })?;
@@ -298,6 +314,11 @@ impl Node {
         if let Some(interval) = config.block_time {
             chain.with(|c| c.set_automine(false)).await?.ok();
             crate::rpc::start_interval_mining(&chain, interval);
+        } else {
+            // The mining mode is the command line's: transactions a state
+            // file kept waiting are mined now, as switching automine on
+            // would.
+            chain.with(|c| c.set_automine(true)).await?.ok();
         }
         Ok(Self {
             chain,
@@ -332,15 +353,15 @@ impl Node {
             .collect()
     }
 
-    /// Stops serving and folds the state file's journal into a snapshot,
-    /// so the next start replays nothing.
+    /// Stops serving, folds the state file's journal into a snapshot (so
+    /// the next start replays nothing) and lets go of the file.
     ///
     /// # Errors
     /// The snapshot cannot be written (the journal still holds everything).
     pub async fn stop(self) -> Result<(), NodeError> {
         let _ = self.server.stop();
         self.server.stopped().await;
-        self.chain.with(Chain::save_snapshot).await??;
+        self.chain.with(Chain::close_state_file).await??;
         Ok(())
     }
 }

@@ -3,18 +3,22 @@
 //! (`kill -9`, the OOM killer, a panic) comes back with everything it had
 //! acknowledged to a client.
 //!
-//! - `FILE` holds a [`ChainDump`] and its generation. It is replaced
-//!   atomically: written to `FILE.tmp`, synced, renamed over `FILE`, and the
-//!   directory synced.
-//! - `FILE.journal` starts with a header line naming the generation of the
-//!   snapshot it continues, then holds one JSON line per job that changed
-//!   the chain, appended before the job's answer (or any subscription
-//!   notice) goes out.
-//! - A journal of another generation was written before the snapshot that
-//!   replaced it and is ignored. An unfinished last line (the process died
-//!   while writing it) was never acknowledged and is cut off.
+//! - `FILE` holds a [`ChainDump`] with its generation and a random id. It
+//!   is replaced atomically: written to `FILE.tmp`, synced, renamed over
+//!   `FILE`, and the directory synced.
+//! - `FILE.journal` starts with a header line naming the snapshot it
+//!   continues (generation, id and the file's modification time), then
+//!   holds one JSON line per job that changed the chain, appended before
+//!   the job's answer (or any subscription notice) goes out. Each record
+//!   names the head it follows, so a journal that does not continue the
+//!   chain is refused rather than replayed onto it.
+//! - A journal written for another snapshot (one that was replaced since,
+//!   or a copy put over `FILE`) is not replayed: it is moved to
+//!   `FILE.journal.stale` with a warning. An unfinished last line (the
+//!   process died while writing it) was never acknowledged and is cut off.
 //! - The journal is folded into a new snapshot once it outgrows the
 //!   snapshot, and at a clean stop, so a restart replays little.
+//! - `FILE.lock` keeps a second devnode off the same files.
 //!
 //! Journal lines are written, not synced: a killed process loses nothing
 //! (the kernel holds what was written), while a machine that loses power may
@@ -56,16 +60,39 @@ pub enum StateFileError {
         /// Why it does not parse.
         source: serde_json::Error,
     },
+    /// A journal record does not follow the chain replayed so far.
+    #[error(
+        "{path}, line {line}: does not continue the chain in its snapshot \
+         (move the journal away to start from the snapshot alone)"
+    )]
+    Diverged {
+        /// The journal.
+        path: PathBuf,
+        /// The record's line.
+        line: usize,
+    },
+    /// Another process keeps its chain in this file.
+    #[error("{path} is in use by another devnode")]
+    InUse {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The chain could not be encoded.
     #[error("cannot encode the chain: {0}")]
     Encode(#[from] serde_json::Error),
 }
 
-/// The journal's first line.
-#[derive(Serialize, Deserialize)]
+/// The journal's first line: which snapshot it continues.
+#[derive(Serialize, Deserialize, PartialEq, Eq, Debug)]
 struct JournalHeader {
-    /// The snapshot generation the journal continues.
     generation: u64,
+    /// The snapshot's random id.
+    #[serde(default)]
+    snapshot: u64,
+    /// The snapshot file's modification time (ns since the epoch), which a
+    /// copy put over it changes.
+    #[serde(default)]
+    modified: u64,
 }
 
 /// A journal grows to this many times its snapshot before it is folded in
@@ -91,9 +118,12 @@ pub struct StateFile {
     journal_path: PathBuf,
     /// Open for appending once a snapshot exists.
     journal: Option<File>,
-    generation: u64,
+    /// Which snapshot the journal continues.
+    header: JournalHeader,
     snapshot_bytes: u64,
     journal_bytes: u64,
+    /// Held (locked) while the file is open.
+    _lock: File,
 }
 
 impl StateFile {
@@ -108,13 +138,23 @@ impl StateFile {
             let path = path.to_owned();
             move |source| StateFileError::Io { path, source }
         };
+        let lock_path = sibling(path, ".lock");
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Err(StateFileError::InUse { path: lock_path });
+        }
         let mut file = Self {
             snapshot: path.to_owned(),
             journal_path: journal_path(path),
             journal: None,
-            generation: 0,
+            header: JournalHeader {
+                generation: 0,
+                snapshot: 0,
+                modified: 0,
+            },
             snapshot_bytes: 0,
             journal_bytes: 0,
+            _lock: lock,
         };
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
@@ -135,7 +175,11 @@ impl StateFile {
                 line: 1,
                 source,
             })?;
-        file.generation = dump.generation;
+        file.header = JournalHeader {
+            generation: dump.generation,
+            snapshot: dump.snapshot_id,
+            modified: modified(path).map_err(io(path))?,
+        };
         file.snapshot_bytes = bytes.len() as u64;
         let records = file.read_journal()?;
         Ok((
@@ -145,6 +189,12 @@ impl StateFile {
             },
             file,
         ))
+    }
+
+    /// The journal's path.
+    #[must_use]
+    pub fn journal_path(&self) -> &Path {
+        &self.journal_path
     }
 
     /// Whether there is no snapshot yet (a new chain): the journal needs
@@ -192,25 +242,33 @@ impl StateFile {
     /// A file cannot be written; the previous snapshot and journal are then
     /// still whole.
     pub fn write_snapshot(&mut self, dump: &mut ChainDump) -> Result<(), StateFileError> {
-        dump.generation = self.generation + 1;
+        dump.generation = self.header.generation + 1;
+        dump.snapshot_id = random_id();
         let bytes = serde_json::to_vec(dump)?;
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| StateFileError::Io { path, source }
         };
-        let temporary = self.snapshot.with_extension("tmp");
+        let temporary = sibling(&self.snapshot, ".tmp");
         {
             let mut out = File::create(&temporary).map_err(io(&temporary))?;
             out.write_all(&bytes).map_err(io(&temporary))?;
             out.sync_all().map_err(io(&temporary))?;
         }
         std::fs::rename(&temporary, &self.snapshot).map_err(io(&self.snapshot))?;
-        sync_directory(&self.snapshot).map_err(io(&self.snapshot))?;
-        // From here the old journal is stale (its generation is the old
-        // one) whatever happens to the rest of this function.
-        self.generation = dump.generation;
-        self.snapshot_bytes = bytes.len() as u64;
+        // From here the old journal is stale (it names the old snapshot)
+        // whatever happens to the rest of this function.
         self.journal = None;
+        self.header = JournalHeader {
+            generation: dump.generation,
+            snapshot: dump.snapshot_id,
+            modified: modified(&self.snapshot).map_err(io(&self.snapshot))?,
+        };
+        self.snapshot_bytes = bytes.len() as u64;
+        // Best effort: some file systems cannot sync a directory, and the
+        // rename is atomic either way (only its durability across a power
+        // loss depends on it).
+        let _ = sync_directory(&self.snapshot);
         self.start_journal()
     }
 
@@ -235,6 +293,16 @@ impl StateFile {
             Err(e) => return Err(io(&path)(e)),
         };
         let mut reader = BufReader::new(opened);
+        let stale = |file: &mut Self, why: &str| {
+            let aside = sibling(&file.journal_path, ".stale");
+            eprintln!(
+                "devnode: {} {why}; not replayed, moved to {}",
+                file.journal_path.display(),
+                aside.display()
+            );
+            std::fs::rename(&file.journal_path, &aside).map_err(io(&file.journal_path))?;
+            file.start_journal()
+        };
         let mut line = Vec::new();
         let mut complete = 0_u64;
         let mut records = Vec::new();
@@ -254,9 +322,14 @@ impl StateFile {
                         line: number,
                         source,
                     })?;
-                if header.generation != self.generation {
-                    // Written before the snapshot that replaced it.
+                if header.generation != self.header.generation {
+                    // Written before the snapshot that replaced it: a
+                    // process killed between the two.
                     self.start_journal()?;
+                    return Ok(Vec::new());
+                }
+                if header != self.header {
+                    stale(self, "was written for another copy of the snapshot")?;
                     return Ok(Vec::new());
                 }
             } else {
@@ -293,9 +366,7 @@ impl StateFile {
             path: path.clone(),
             source,
         };
-        let mut header = serde_json::to_vec(&JournalHeader {
-            generation: self.generation,
-        })?;
+        let mut header = serde_json::to_vec(&self.header)?;
         header.push(b'\n');
         let mut journal = File::create(path).map_err(io)?;
         journal.write_all(&header).map_err(io)?;
@@ -308,9 +379,37 @@ impl StateFile {
 /// `FILE.journal` beside the snapshot `FILE`.
 #[must_use]
 pub fn journal_path(snapshot: &Path) -> PathBuf {
-    let mut name = snapshot.as_os_str().to_owned();
-    name.push(".journal");
+    sibling(snapshot, ".journal")
+}
+
+/// `path` with `suffix` added to its whole name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// A file's modification time, ns since the epoch.
+fn modified(path: &Path) -> std::io::Result<u64> {
+    let since = std::fs::metadata(path)?
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// An id no other snapshot has (the standard library's per-process random
+/// keys, mixed with the time).
+fn random_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.finish()
 }
 
 /// Makes a rename in the file's directory durable.

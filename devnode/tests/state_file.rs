@@ -1,8 +1,9 @@
 //! The `--state` file through the devnode binary killed with SIGKILL: every
-//! change a client was told about (mined blocks, dev changes, pending
-//! transactions, unwound blocks) is there after a restart, an unfinished
-//! journal line is cut off, and a journal older than its snapshot is
-//! ignored.
+//! change a client was told about (mined blocks, dev changes and controls,
+//! pending transactions, unwound blocks) is there after a restart, an
+//! unfinished journal line is cut off, a journal older than its snapshot or
+//! written for another copy of it is not replayed, a damaged one is
+//! refused, and so is a second devnode on the same file.
 
 use std::{
     io::{BufRead, BufReader},
@@ -143,11 +144,13 @@ async fn a_killed_node_keeps_everything_it_acknowledged() {
     node.transfer(payee, 4_000).await;
     assert_eq!(node.head().await.0, kept_head.0 + 2);
     assert_eq!(node.rpc("evm_revert", json!([snapshot])).await, json!(true));
-    // Dev changes with no block after them.
-    node.rpc("anvil_setBalance", json!([funded, "0x1234"]))
+    // Dev changes with no block after them, and dev controls.
+    node.rpc("anvil_setBalance", json!([funded, "0x56bc75e2d63100000"]))
         .await;
     node.rpc("anvil_setNextBlockBaseFeePerGas", json!(["0x8f0d180"]))
         .await;
+    node.rpc("anvil_impersonateAccount", json!([funded])).await;
+    let before_waiting = node.rpc("evm_snapshot", json!([])).await;
     // A transaction acknowledged but not mined yet.
     node.rpc("evm_setAutomine", json!([false])).await;
     let waiting = node.transfer(payee, 8_000).await;
@@ -155,15 +158,33 @@ async fn a_killed_node_keeps_everything_it_acknowledged() {
     assert_eq!(head, kept_head);
     node.kill();
 
+    // The restarted node automines (its command line's mode): the waiting
+    // transaction is mined first, on the same head, at the base fee set.
     let node = Devnode::start(&state);
-    assert_eq!(node.head().await, head, "the same head, by hash");
+    let receipt = node
+        .provider
+        .get_transaction_receipt(waiting)
+        .await
+        .unwrap()
+        .expect("the waiting transaction is mined at the restart");
+    let block = node
+        .provider
+        .get_block_by_number(receipt.block_number.unwrap().into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        block.header.parent_hash, head.1,
+        "on the same head, by hash"
+    );
+    assert_eq!(block.header.base_fee_per_gas, Some(150_000_000));
     assert_eq!(
         node.provider.get_balance(payee).await.unwrap(),
-        U256::from(3_000)
+        U256::from(11_000)
     );
     assert_eq!(
         node.provider.get_balance(funded).await.unwrap(),
-        U256::from(0x1234)
+        U256::from(100_000_000_000_000_000_000_u128)
     );
     assert!(node
         .provider
@@ -171,32 +192,35 @@ async fn a_killed_node_keeps_everything_it_acknowledged() {
         .await
         .unwrap()
         .is_some());
-    // The waiting transaction is still waiting, and mines at the base fee
-    // that was set.
-    assert!(node
-        .provider
-        .get_transaction_receipt(waiting)
-        .await
-        .unwrap()
-        .is_none());
-    node.rpc("evm_mine", json!([])).await;
-    let receipt = node
-        .provider
-        .get_transaction_receipt(waiting)
-        .await
-        .unwrap()
-        .expect("the waiting transaction is mined after the restart");
-    let block = node
-        .provider
-        .get_block_by_number(receipt.block_number.unwrap().into())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(block.header.base_fee_per_gas, Some(150_000_000));
+    // Impersonation and snapshots outlive the kill: the account still
+    // sends without a key, a new snapshot id is a new one, and the old
+    // snapshot still rewinds (the dev change before it stays).
+    let impersonated = TransactionRequest::default()
+        .with_from(funded)
+        .with_to(payee)
+        .with_value(U256::from(5));
+    let sent = node.rpc("eth_sendTransaction", json!([impersonated])).await;
+    assert!(sent.is_string(), "{sent}");
     assert_eq!(
         node.provider.get_balance(payee).await.unwrap(),
-        U256::from(11_000)
+        U256::from(11_005)
     );
+    let fresh = node.rpc("evm_snapshot", json!([])).await;
+    assert_ne!(fresh, before_waiting);
+    assert_eq!(
+        node.rpc("evm_revert", json!([before_waiting])).await,
+        json!(true)
+    );
+    assert_eq!(node.head().await, head);
+    assert_eq!(
+        node.provider.get_balance(payee).await.unwrap(),
+        U256::from(3_000)
+    );
+    assert_eq!(
+        node.provider.get_balance(funded).await.unwrap(),
+        U256::from(100_000_000_000_000_000_000_u128)
+    );
+    node.transfer(payee, 8_000).await;
     let head = node.head().await;
     node.kill();
 
@@ -230,7 +254,7 @@ async fn a_killed_node_keeps_everything_it_acknowledged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_journal_older_than_its_snapshot_is_ignored_and_a_damaged_one_refused() {
+async fn a_journal_that_does_not_continue_its_snapshot_is_not_replayed() {
     let dir = state_dir("stale");
     let state = dir.join("chain.json");
     let journal = pond_devnode::state_file::journal_path(&state);
@@ -260,6 +284,34 @@ async fn a_journal_older_than_its_snapshot_is_ignored_and_a_damaged_one_refused(
     assert_eq!(
         node.provider.get_balance(payee).await.unwrap(),
         U256::from(1_000)
+    );
+    node.kill();
+
+    // A copy put over the snapshot (a fixture restored, say) does not get
+    // the journal written after the original: it is moved aside.
+    let fixture = dir.join("fixture.json");
+    std::fs::copy(&state, &fixture).unwrap();
+    let node = Devnode::start(&state);
+    node.transfer(payee, 2_000).await;
+    node.kill();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::copy(&fixture, &state).unwrap();
+    let node = Devnode::start(&state);
+    assert_eq!(node.head().await, head, "the fixture's chain, nothing more");
+    assert!(pond_devnode::state_file::journal_path(&fixture)
+        .with_file_name("chain.json.journal.stale")
+        .exists());
+    // A second devnode on the same state file is refused.
+    let second = Command::new(env!("CARGO_BIN_EXE_devnode"))
+        .args(["--port", "0", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("in use by another devnode"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
     );
     node.kill();
 
