@@ -4,8 +4,9 @@
 //!
 //! Measures: process start to first served request (devnode and anvil);
 //! deploying and activating all of Pond; throughput of signed transactions
-//! over JSON-RPC (ETH transfers on devnode and anvil, `postJob` on devnode);
-//! `eth_getLogs` over 100 000 logs.
+//! over JSON-RPC (ETH transfers on devnode and anvil, the same with
+//! devnode's `--state` journal, `postJob` on devnode); `eth_getLogs` over
+//! 100 000 logs.
 
 use std::{
     process::{Command, Stdio},
@@ -269,6 +270,28 @@ async fn main() {
     println!(
         "| ETH transfers, signed, eth_sendRawTransaction, 8 senders × {per_lane}, automine | {devnode_tps:.0} tx/s | {} |",
         anvil_tps.map_or("–".into(), |t| format!("{t:.0} tx/s"))
+    );
+    // The same on a fresh devnode keeping its chain in a state file: each
+    // block is appended to the journal before its answer goes out.
+    let dir = std::env::temp_dir().join(format!("devnode-bench-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("state dir");
+    let state = dir.join("chain.json");
+    let durable = pond_devnode::node::Node::spawn(pond_devnode::node::NodeConfig {
+        state_file: Some(state.clone()),
+        ..pond_devnode::node::NodeConfig::default()
+    })
+    .await
+    .expect("devnode with a state file");
+    let lanes = transfer_lanes(412_346, &[0; 8], per_lane);
+    let durable_tps = throughput(&durable.http_url(), lanes).await;
+    let journal =
+        std::fs::metadata(pond_devnode::state_file::journal_path(&state)).map_or(0, |m| m.len());
+    durable.stop().await.expect("stopped");
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "| the same with `--state` (journal: {:.1} MB for {} blocks) | {durable_tps:.0} tx/s | – |",
+        journal as f64 / 1e6,
+        8 * per_lane
     );
 
     // postJob (Stylus: Market → Vault, events) on devnode.
