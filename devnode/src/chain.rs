@@ -105,6 +105,11 @@ pub enum ChainError {
     /// `eth_sendTransaction` from an account whose key devnode lacks.
     #[error("no key for {0}: not a dev account and not impersonated")]
     UnknownAccount(Address),
+    /// A signature asked of an account whose key devnode lacks.
+    #[error(
+        "no key for {0}: devnode signs only for its dev accounts (impersonated ones have no key)"
+    )]
+    CannotSign(Address),
     /// The call reverted (data is the revert data).
     #[error("execution reverted")]
     Reverted(Bytes),
@@ -1265,6 +1270,25 @@ impl Chain {
         } else {
             self.impersonated.remove(&address);
         }
+    }
+
+    /// Signs `hash` with dev account `address`'s key (`eth_sign`,
+    /// `personal_sign`, `eth_signTypedData_v4`).
+    ///
+    /// # Errors
+    /// [`ChainError::CannotSign`] for an account without a key here.
+    pub fn sign_hash(
+        &self,
+        address: Address,
+        hash: &B256,
+    ) -> Result<alloy_primitives::Signature, ChainError> {
+        let signer = self
+            .signers
+            .get(&address)
+            .ok_or(ChainError::CannotSign(address))?;
+        signer
+            .sign_hash_sync(hash)
+            .map_err(|e| ChainError::Invalid(e.to_string()))
     }
 
     // ---- calls ----

@@ -125,6 +125,11 @@ pub const METHODS: &[&str] = &[
     "anvil_dropAllTransactions",
     "txpool_status",
     "txpool_content",
+    "txpool_inspect",
+    "eth_sign",
+    "personal_sign",
+    "eth_signTypedData_v4",
+    "anvil_nodeInfo",
 ];
 
 /// A polling filter.
@@ -423,6 +428,15 @@ fn pending_rpc_tx(from: Address, envelope: &TxEnvelope) -> Transaction {
         effective_gas_price: None,
         block_timestamp: None,
     }
+}
+
+/// `hash` signed by dev account `address` (65 bytes, `v` 27 or 28).
+async fn sign(rpc: &Rpc, address: Address, hash: B256) -> RpcResult {
+    on_chain(rpc, move |c| {
+        c.sign_hash(address, &hash)
+            .map(|signature| Bytes::from(signature.as_bytes().to_vec()))
+    })
+    .await
 }
 
 /// Runs `job` on the chain and maps chain errors.
@@ -906,6 +920,91 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
                 );
             }
             Ok(json!({ "pending": pending, "queued": {} }))
+        })
+        .await
+    });
+    method!(m, "txpool_inspect", |rpc, _p| {
+        on_chain(&rpc, |c| {
+            let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
+                std::collections::BTreeMap::new();
+            for (from, envelope) in c.pending_transactions() {
+                use alloy_consensus::Transaction as _;
+                // geth's summary line.
+                let to = envelope
+                    .to()
+                    .map_or_else(|| "contract creation".to_owned(), |to| format!("{to:#x}"));
+                let line = format!(
+                    "{to}: {} wei + {} gas × {} wei",
+                    envelope.value(),
+                    envelope.gas_limit(),
+                    envelope.max_fee_per_gas()
+                );
+                pending
+                    .entry(format!("{from:#x}"))
+                    .or_default()
+                    .insert(envelope.nonce().to_string(), Value::String(line));
+            }
+            Ok(json!({ "pending": pending, "queued": {} }))
+        })
+        .await
+    });
+    // Signing with the dev accounts' keys, as geth and anvil do for the
+    // accounts they hold (wallet libraries' JSON-RPC accounts use these).
+    method!(m, "personal_sign", |rpc, p| {
+        let mut args = Args::new(&p);
+        let message: Bytes = args.next()?;
+        let address: Address = args.next()?;
+        sign(
+            &rpc,
+            address,
+            alloy_primitives::eip191_hash_message(&message),
+        )
+        .await
+    });
+    method!(m, "eth_sign", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let message: Bytes = args.next()?;
+        sign(
+            &rpc,
+            address,
+            alloy_primitives::eip191_hash_message(&message),
+        )
+        .await
+    });
+    method!(m, "eth_signTypedData_v4", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        // An object, or a string holding one (as MetaMask and ethers send).
+        let typed: Value = args.next()?;
+        let invalid = |e: String| error(-32602, format!("invalid typed data: {e}"));
+        let typed: alloy_dyn_abi::TypedData = match typed {
+            Value::String(text) => serde_json::from_str(&text),
+            other => serde_json::from_value(other),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        let hash = typed
+            .eip712_signing_hash()
+            .map_err(|e| invalid(e.to_string()))?;
+        sign(&rpc, address, hash).await
+    });
+    method!(m, "anvil_nodeInfo", |rpc, _p| {
+        on_chain(&rpc, |c| {
+            let head = &c.head().header;
+            Ok(json!({
+                "currentBlockNumber": U64::from(head.number),
+                "currentBlockTimestamp": head.timestamp,
+                "currentBlockHash": c.head().hash,
+                "hardFork": "devnode (Arbitrum Stylus)",
+                "transactionOrder": "fifo",
+                "environment": {
+                    "baseFee": c.base_fee(),
+                    "chainId": c.chain_id(),
+                    "gasLimit": head.gas_limit,
+                    "gasPrice": c.base_fee(),
+                },
+                "forkConfig": { "forkUrl": null, "forkBlockNumber": null, "forkRetryBackoff": null },
+            }))
         })
         .await
     });

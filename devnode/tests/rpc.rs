@@ -1709,6 +1709,19 @@ async fn the_pending_pool_can_be_read_and_emptied() {
     let by_sender = &content["pending"][format!("{:#x}", c.accounts[7])];
     assert_eq!(by_sender["1"]["hash"], json!(hashes[1]), "{content}");
     assert_eq!(by_sender["0"]["blockNumber"], Value::Null, "{content}");
+    // geth's one-line summaries.
+    let inspect: Value = c.dev("txpool_inspect", json!([])).await;
+    let line = inspect["pending"][format!("{:#x}", c.accounts[7])]["1"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.starts_with(&format!(
+            "{:#x}: 1 wei + 21000 gas × ",
+            Address::repeat_byte(0x49)
+        )),
+        "{inspect}"
+    );
 
     let dropped: Option<B256> = c.dev("anvil_dropTransaction", json!([hashes[0]])).await;
     assert_eq!(dropped, Some(hashes[0]));
@@ -1728,4 +1741,102 @@ async fn the_pending_pool_can_be_read_and_emptied() {
         .expect("mined");
     assert_eq!(block.transactions.len(), 0);
     let _: Value = c.dev("evm_setAutomine", json!([true])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_accounts_sign_through_the_node() {
+    use alloy::primitives::Signature;
+    let c = Client::start(NodeConfig::default()).await;
+    let owner = c.accounts[0];
+    let message = b"pond";
+    // personal_sign (message, account) and eth_sign (account, message):
+    // EIP-191, recoverable to the account.
+    for (method, params) in [
+        ("personal_sign", json!([Bytes::from_static(message), owner])),
+        ("eth_sign", json!([owner, Bytes::from_static(message)])),
+    ] {
+        let signature: Bytes = c.dev(method, params).await;
+        assert_eq!(signature.len(), 65);
+        assert!(matches!(signature[64], 27 | 28), "{method}: v is 27 or 28");
+        let signature = Signature::try_from(signature.as_ref()).expect("a signature");
+        assert_eq!(
+            signature
+                .recover_address_from_msg(message)
+                .expect("recovers"),
+            owner,
+            "{method}"
+        );
+    }
+    // EIP-712's own example; its signing hash is given in the EIP.
+    let typed = json!({
+        "types": {
+            "EIP712Domain": [
+                { "name": "name", "type": "string" },
+                { "name": "version", "type": "string" },
+                { "name": "chainId", "type": "uint256" },
+                { "name": "verifyingContract", "type": "address" }
+            ],
+            "Person": [
+                { "name": "name", "type": "string" },
+                { "name": "wallet", "type": "address" }
+            ],
+            "Mail": [
+                { "name": "from", "type": "Person" },
+                { "name": "to", "type": "Person" },
+                { "name": "contents", "type": "string" }
+            ]
+        },
+        "primaryType": "Mail",
+        "domain": {
+            "name": "Ether Mail",
+            "version": "1",
+            "chainId": 1,
+            "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"
+        },
+        "message": {
+            "from": { "name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826" },
+            "to": { "name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB" },
+            "contents": "Hello, Bob!"
+        }
+    });
+    let digest: B256 = "0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"
+        .parse()
+        .expect("digest");
+    // As an object and as a string holding one (MetaMask's and ethers' form).
+    for typed in [typed.clone(), Value::String(typed.to_string())] {
+        let signature: Bytes = c.dev("eth_signTypedData_v4", json!([owner, typed])).await;
+        let signature = Signature::try_from(signature.as_ref()).expect("a signature");
+        assert_eq!(
+            signature
+                .recover_address_from_prehash(&digest)
+                .expect("recovers"),
+            owner
+        );
+    }
+    // No key, no signature; malformed typed data is a parameter error.
+    let stranger = Address::repeat_byte(0x77);
+    let _: Value = c.dev("anvil_impersonateAccount", json!([stranger])).await;
+    let refused = c
+        .provider
+        .raw_request::<_, Value>("personal_sign".into(), json!(["0x00", stranger]))
+        .await
+        .expect_err("an impersonated account has no key");
+    assert!(refused.to_string().contains("no key"), "{refused}");
+    let malformed = c
+        .provider
+        .raw_request::<_, Value>(
+            "eth_signTypedData_v4".into(),
+            json!([owner, { "types": {}, "primaryType": "Mail" }]),
+        )
+        .await
+        .expect_err("malformed");
+    assert!(
+        malformed.to_string().contains("invalid typed data"),
+        "{malformed}"
+    );
+
+    // anvil_nodeInfo: the head and the environment.
+    let info: Value = c.dev("anvil_nodeInfo", json!([])).await;
+    assert_eq!(info["currentBlockNumber"], "0x0", "{info}");
+    assert_eq!(info["environment"]["chainId"], 412_346, "{info}");
 }
