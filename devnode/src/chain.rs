@@ -189,6 +189,9 @@ pub enum ChainEvent {
     Block(Arc<MinedBlock>),
     /// Blocks were unwound (reorg or revert), newest first.
     Removed(Vec<Arc<MinedBlock>>),
+    /// A transaction was admitted (announced before its block, also with
+    /// automine).
+    Pending(B256),
 }
 
 /// A point `evm_revert` can return to.
@@ -337,7 +340,8 @@ impl Chain {
     }
 
     fn empty(config: ChainConfig, state: WorldState, signers: Vec<PrivateKeySigner>) -> Self {
-        let (events, _) = tokio::sync::broadcast::channel(4096);
+        // Room for 4 096 transactions' pending and block notices.
+        let (events, _) = tokio::sync::broadcast::channel(8192);
         Self {
             config,
             state: Arc::new(state),
@@ -717,6 +721,7 @@ impl Chain {
         let hash = tx.hash;
         if self.automine {
             let block = self.build_block(vec![tx], true)?;
+            self.announce(ChainEvent::Pending(hash));
             self.commit_block(block);
         } else {
             // What the sender's earlier pending transactions may spend
@@ -750,6 +755,7 @@ impl Chain {
             )
             .map_err(invalid)?;
             self.pending.push(tx);
+            self.announce(ChainEvent::Pending(hash));
         }
         Ok(hash)
     }
@@ -780,6 +786,7 @@ impl Chain {
         }
         let hash = tx.hash;
         self.pending[pos] = tx;
+        self.announce(ChainEvent::Pending(hash));
         Ok(hash)
     }
 

@@ -130,6 +130,7 @@ pub const METHODS: &[&str] = &[
     "personal_sign",
     "eth_signTypedData_v4",
     "anvil_nodeInfo",
+    "eth_newPendingTransactionFilter",
 ];
 
 /// A polling filter.
@@ -142,6 +143,7 @@ struct PollFilter {
 enum FilterKind {
     Logs(Box<Filter>),
     Blocks,
+    PendingTransactions,
 }
 
 /// Server state.
@@ -748,6 +750,9 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "eth_newBlockFilter", |rpc, p| Ok(json!(
         rpc.add_filter(FilterKind::Blocks)
     )));
+    method!(m, "eth_newPendingTransactionFilter", |rpc, p| Ok(json!(
+        rpc.add_filter(FilterKind::PendingTransactions)
+    )));
     method!(m, "eth_uninstallFilter", |rpc, p| {
         let id: U256 = Args::new(&p).next()?;
         let removed = rpc.lock_filters().remove(&id).is_some();
@@ -761,7 +766,9 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
         let id: U256 = Args::new(&p).next()?;
         let filter = match rpc.lock_filters().get(&id).map(|f| &f.kind) {
             Some(FilterKind::Logs(filter)) => (**filter).clone(),
-            Some(FilterKind::Blocks) => return Err(error(-32602, "not a log filter")),
+            Some(FilterKind::Blocks | FilterKind::PendingTransactions) => {
+                return Err(error(-32602, "not a log filter"))
+            }
             None => return Err(error(-32000, "filter not found")),
         };
         on_chain(&rpc, move |c| c.logs(&filter)).await
@@ -1124,7 +1131,13 @@ impl Rpc {
                             out.push(to_json(&log)?);
                         }
                     }
+                    FilterKind::PendingTransactions => {}
                 },
+                Ok(ChainEvent::Pending(hash)) => {
+                    if let FilterKind::PendingTransactions = filter.kind {
+                        out.push(json!(hash));
+                    }
+                }
                 Ok(ChainEvent::Removed(blocks)) => {
                     if let FilterKind::Logs(f) = &filter.kind {
                         for block in blocks {
@@ -1148,10 +1161,12 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
     enum Kind {
         Heads,
         Logs(Box<Filter>),
+        Pending,
     }
     let mut args = Args::new(&params);
     let kind = match args.next::<String>() {
         Ok(name) if name == "newHeads" => Kind::Heads,
+        Ok(name) if name == "newPendingTransactions" => Kind::Pending,
         Ok(name) if name == "logs" => match args.optional::<Filter>() {
             Ok(filter) => {
                 let filter = filter.unwrap_or_default();
@@ -1193,9 +1208,14 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
                     .iter()
                     .filter_map(raw)
                     .collect(),
+                Kind::Pending => Vec::new(),
+            },
+            Ok(ChainEvent::Pending(hash)) => match &kind {
+                Kind::Pending => raw(&hash).into_iter().collect(),
+                Kind::Heads | Kind::Logs(_) => Vec::new(),
             },
             Ok(ChainEvent::Removed(blocks)) => match &kind {
-                Kind::Heads => Vec::new(),
+                Kind::Heads | Kind::Pending => Vec::new(),
                 Kind::Logs(filter) => blocks
                     .iter()
                     .flat_map(|b| block_logs(b, filter, true))

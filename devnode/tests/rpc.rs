@@ -1840,3 +1840,51 @@ async fn dev_accounts_sign_through_the_node() {
     assert_eq!(info["currentBlockNumber"], "0x0", "{info}");
     assert_eq!(info["environment"]["chainId"], 412_346, "{info}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_transactions_are_announced_by_subscription_and_filter() {
+    let c = Client::start(NodeConfig::default()).await;
+    let ws = ProviderBuilder::new()
+        .connect_ws(WsConnect::new(c.node.ws_url()))
+        .await
+        .expect("ws");
+    let mut announced = ws
+        .subscribe_pending_transactions()
+        .await
+        .expect("newPendingTransactions")
+        .into_stream();
+    let filter: U256 = c.dev("eth_newPendingTransactionFilter", json!([])).await;
+    // One mined at once (automine), one left waiting in the pool.
+    let to = Address::repeat_byte(0x4a);
+    let mined = c.mined(transfer(c.accounts[1], to, U256::from(1))).await;
+    let _: Value = c.dev("evm_setAutomine", json!([false])).await;
+    let waiting = *c
+        .provider
+        .send_transaction(transfer(c.accounts[1], to, U256::from(2)))
+        .await
+        .expect("admitted")
+        .tx_hash();
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        heard.push(
+            tokio::time::timeout(Duration::from_secs(10), announced.next())
+                .await
+                .expect("announced in time")
+                .expect("a hash"),
+        );
+    }
+    assert_eq!(heard, [mined.transaction_hash, waiting]);
+    let changes: Vec<B256> = c.dev("eth_getFilterChanges", json!([filter])).await;
+    assert_eq!(changes, [mined.transaction_hash, waiting]);
+    let again: Vec<B256> = c.dev("eth_getFilterChanges", json!([filter])).await;
+    assert!(again.is_empty(), "each hash once");
+    let refused = c
+        .provider
+        .raw_request::<_, Value>("eth_getFilterLogs".into(), json!([filter]))
+        .await
+        .expect_err("not a log filter");
+    assert!(
+        refused.to_string().contains("not a log filter"),
+        "{refused}"
+    );
+}
