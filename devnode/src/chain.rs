@@ -314,7 +314,7 @@ impl Chain {
         }
         // Precompiles have code 0xFE on Arbitrum; it also keeps ArbWasm's
         // storage (activation records) from being cleared as an empty account.
-        for precompile in [ARB_SYS, ARB_WASM] {
+        for precompile in [ARB_SYS, ARB_WASM, crate::arbgasinfo::ARB_GAS_INFO] {
             state.set_code(precompile, Bytes::from_static(&[0xfe]), &mut ignored);
         }
         let header = Header {

@@ -43,6 +43,7 @@ use revm::{
 };
 
 use crate::{
+    arbgasinfo::{self, ARB_GAS_INFO},
     arbsys::{self, ArbSysState, ARB_SYS},
     arbwasm::{self, ActivationRecord, ArbWasmState, ARB_WASM},
     stylus::{self, CallKind, Message, Programs, Status, StylusHost, TxMeter},
@@ -194,6 +195,7 @@ impl<DB: Database> PrecompileProvider<&mut DevContext<DB>> for ArbPrecompiles {
         match inputs.bytecode_address {
             ARB_WASM => Ok(Some(run_arbwasm(ctx, inputs))),
             ARB_SYS => Ok(Some(run_arbsys(ctx, inputs))),
+            ARB_GAS_INFO => Ok(Some(run_arbgasinfo(ctx, inputs))),
             address if self.eth.contains(&address) => {
                 PrecompileProvider::<&mut DevContext<DB>>::run(&mut self.eth, context, inputs)
             }
@@ -209,7 +211,7 @@ impl<DB: Database> PrecompileProvider<&mut DevContext<DB>> for ArbPrecompiles {
     }
 
     fn contains(&self, address: &Address) -> bool {
-        *address == ARB_SYS || *address == ARB_WASM || self.eth.contains(address)
+        [ARB_SYS, ARB_WASM, ARB_GAS_INFO].contains(address) || self.eth.contains(address)
     }
 }
 
@@ -257,6 +259,23 @@ fn run_arbsys<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> In
             PRECOMPILE_GAS,
         ),
     }
+}
+
+fn run_arbgasinfo<DB: Database>(
+    ctx: &mut DevContext<DB>,
+    inputs: &CallInputs,
+) -> InterpreterResult {
+    let input = input_bytes(ctx, inputs);
+    let prices = arbgasinfo::GasPrices {
+        base_fee: ctx.block.basefee,
+        minimum: crate::chain::BASE_FEE,
+        block_gas_limit: crate::chain::MAX_TX_GAS,
+    };
+    let (status, output) = match arbgasinfo::call(prices, &input) {
+        Ok(output) => (InstructionResult::Return, output),
+        Err(data) => (InstructionResult::Revert, data),
+    };
+    result(status, output, inputs.gas_limit, PRECOMPILE_GAS)
 }
 
 fn run_arbwasm<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> InterpreterResult {

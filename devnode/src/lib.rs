@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod arbgasinfo;
 pub mod arbsys;
 pub mod arbwasm;
 pub mod chain;

@@ -1888,3 +1888,51 @@ async fn pending_transactions_are_announced_by_subscription_and_filter() {
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arb_gas_info_prices_from_the_base_fee() {
+    use alloy::sol_types::SolCall;
+    use pond_devnode::arbgasinfo::{IArbGasInfo, ARB_GAS_INFO};
+    let c = Client::start(NodeConfig::default()).await;
+    assert_eq!(
+        c.provider.get_code_at(ARB_GAS_INFO).await.unwrap().as_ref(),
+        &[0xfe],
+        "a precompile's code, as on Arbitrum"
+    );
+    let _: Value = c
+        .dev("anvil_setNextBlockBaseFeePerGas", json!(["0x8f0d180"]))
+        .await;
+    c.mined(transfer(
+        c.accounts[1],
+        Address::repeat_byte(0x4b),
+        U256::from(1),
+    ))
+    .await;
+    let ask = |input: Vec<u8>| {
+        c.provider.call(
+            TransactionRequest::default()
+                .to(ARB_GAS_INFO)
+                .input(input.into()),
+        )
+    };
+    let out = ask(IArbGasInfo::getPricesInWeiCall {}.abi_encode())
+        .await
+        .expect("answered");
+    let prices = IArbGasInfo::getPricesInWeiCall::abi_decode_returns(&out).expect("decodes");
+    assert_eq!(
+        prices._5,
+        U256::from(150_000_000),
+        "the total is the base fee"
+    );
+    assert_eq!(prices._3, U256::from(100_000_000), "over ArbOS's minimum");
+    assert_eq!(prices._1, U256::ZERO, "no L1 calldata price without an L1");
+    let out = ask(IArbGasInfo::getL1BaseFeeEstimateCall {}.abi_encode())
+        .await
+        .expect("answered");
+    assert_eq!(
+        IArbGasInfo::getL1BaseFeeEstimateCall::abi_decode_returns(&out).unwrap(),
+        U256::ZERO
+    );
+    // An unknown selector reverts, as on Nitro.
+    assert!(ask(vec![0xde, 0xad, 0xbe, 0xef]).await.is_err());
+}
