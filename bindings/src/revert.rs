@@ -101,8 +101,14 @@ fn write_value(f: &mut fmt::Formatter<'_>, value: &DynSolValue) -> fmt::Result {
         DynSolValue::Function(function) => write!(f, "{function}"),
         DynSolValue::Bytes(bytes) => write!(f, "{}", alloy::hex::encode_prefixed(bytes)),
         DynSolValue::String(s) => write!(f, "{s:?}"),
-        DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
-            let (open, close) = if matches!(value, DynSolValue::Tuple(_)) {
+        DynSolValue::Array(items)
+        | DynSolValue::FixedArray(items)
+        | DynSolValue::Tuple(items)
+        | DynSolValue::CustomStruct { tuple: items, .. } => {
+            let (open, close) = if matches!(
+                value,
+                DynSolValue::Tuple(_) | DynSolValue::CustomStruct { .. }
+            ) {
                 ("(", ")")
             } else {
                 ("[", "]")
