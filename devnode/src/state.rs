@@ -190,17 +190,7 @@ impl WorldState {
     /// Applies a delta taken by [`WorldState::take_delta`] (on restart).
     pub fn apply_delta(&mut self, delta: StateDelta) {
         for (address, header) in delta.accounts {
-            match header {
-                None => {
-                    self.accounts.remove(&address);
-                }
-                Some((balance, nonce, code_hash)) => {
-                    let account = self.accounts.entry(address).or_default();
-                    account.balance = balance;
-                    account.nonce = nonce;
-                    account.code_hash = code_hash;
-                }
-            }
+            self.put_header(address, header);
             self.note(|c| {
                 c.accounts.insert(address);
             });
@@ -239,6 +229,22 @@ impl WorldState {
             self.note(|c| {
                 c.block_hashes.insert(number);
             });
+        }
+    }
+
+    /// Sets an account's header, or removes the account (`None`), without
+    /// recording anything.
+    fn put_header(&mut self, address: Address, header: Option<AccountHeader>) {
+        match header {
+            None => {
+                self.accounts.remove(&address);
+            }
+            Some((balance, nonce, code_hash)) => {
+                let account = self.accounts.entry(address).or_default();
+                account.balance = balance;
+                account.nonce = nonce;
+                account.code_hash = code_hash;
+            }
         }
     }
 
@@ -479,17 +485,7 @@ impl WorldState {
                 }
             });
             match entry {
-                Undo::Account { address, previous } => match previous {
-                    None => {
-                        self.accounts.remove(&address);
-                    }
-                    Some((balance, nonce, code_hash)) => {
-                        let account = self.accounts.entry(address).or_default();
-                        account.balance = balance;
-                        account.nonce = nonce;
-                        account.code_hash = code_hash;
-                    }
-                },
+                Undo::Account { address, previous } => self.put_header(address, previous),
                 Undo::Slot {
                     address,
                     key,
