@@ -293,6 +293,10 @@ pub struct Chain {
     /// as tools take `accounts[0]` for the owner.
     account_order: Vec<Address>,
     events: tokio::sync::broadcast::Sender<ChainEvent>,
+    /// Pending transactions' hashes, on a channel of their own (as anvil
+    /// keeps them): a block of many transactions stays one event for the
+    /// block and log subscribers.
+    pending_events: tokio::sync::broadcast::Sender<ChainEvent>,
     /// The state file this chain is kept in, if any.
     durable: Option<journal::Durable>,
 }
@@ -340,8 +344,8 @@ impl Chain {
     }
 
     fn empty(config: ChainConfig, state: WorldState, signers: Vec<PrivateKeySigner>) -> Self {
-        // Room for 4 096 transactions' pending and block notices.
-        let (events, _) = tokio::sync::broadcast::channel(8192);
+        let (events, _) = tokio::sync::broadcast::channel(4096);
+        let (pending_events, _) = tokio::sync::broadcast::channel(4096);
         Self {
             config,
             state: Arc::new(state),
@@ -362,6 +366,7 @@ impl Chain {
             account_order: signers.iter().map(PrivateKeySigner::address).collect(),
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
             events,
+            pending_events,
             durable: None,
         }
     }
@@ -437,6 +442,22 @@ impl Chain {
     #[must_use]
     pub fn events_sender(&self) -> tokio::sync::broadcast::Sender<ChainEvent> {
         self.events.clone()
+    }
+
+    /// The sender side of the pending transactions' channel
+    /// ([`ChainEvent::Pending`] only).
+    #[must_use]
+    pub fn pending_sender(&self) -> tokio::sync::broadcast::Sender<ChainEvent> {
+        self.pending_events.clone()
+    }
+
+    /// Sends `event` on its channel.
+    fn publish(&self, event: ChainEvent) {
+        let channel = match event {
+            ChainEvent::Pending(_) => &self.pending_events,
+            ChainEvent::Block(_) | ChainEvent::Removed(_) => &self.events,
+        };
+        let _ = channel.send(event);
     }
 
     /// The chain id.
@@ -1160,6 +1181,7 @@ impl Chain {
         let (automine, base_fee) = (self.automine, self.base_fee);
         let impersonated = std::mem::take(&mut self.impersonated);
         let events = self.events.clone();
+        let pending_events = self.pending_events.clone();
         let programs = self.programs.clone();
         let durable = self.durable.take();
         *self = Self::restore(dump, signers);
@@ -1167,6 +1189,7 @@ impl Chain {
         self.base_fee = base_fee;
         self.impersonated = impersonated;
         self.events = events;
+        self.pending_events = pending_events;
         self.programs = programs;
         self.durable = durable;
     }

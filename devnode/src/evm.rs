@@ -265,6 +265,11 @@ fn run_arbgasinfo<DB: Database>(
     ctx: &mut DevContext<DB>,
     inputs: &CallInputs,
 ) -> InterpreterResult {
+    // Its methods are views: value or a delegate call reverts, as on Nitro.
+    let plain_call = matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall);
+    if !plain_call || !inputs.value.get().is_zero() {
+        return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+    }
     let input = input_bytes(ctx, inputs);
     let prices = arbgasinfo::GasPrices {
         base_fee: ctx.block.basefee,

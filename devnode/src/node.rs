@@ -62,6 +62,7 @@ type Reply = Box<dyn FnOnce() + Send>;
 pub struct ChainHandle {
     jobs: mpsc::Sender<Job>,
     events: broadcast::Sender<ChainEvent>,
+    pending_events: broadcast::Sender<ChainEvent>,
     /// Bumped whenever interval mining changes; older miners stop.
     pub(crate) mining_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Permits of the calls running off the chain's thread.
@@ -128,7 +129,7 @@ impl ChainHandle {
                         return;
                     }
                 }
-                let _ = ready_tx.send(Ok(chain.events_sender()));
+                let _ = ready_tx.send(Ok((chain.events_sender(), chain.pending_sender())));
                 while let Ok(job) = receiver.recv() {
                     let reply = job(&mut chain);
                     if let Err(error) = chain.commit() {
@@ -144,10 +145,11 @@ impl ChainHandle {
                     reply();
                 }
             })?;
-        let events = ready_rx.recv().map_err(|_| NodeError::Stopped)??;
+        let (events, pending_events) = ready_rx.recv().map_err(|_| NodeError::Stopped)??;
         Ok(Self {
             jobs,
             events,
+            pending_events,
             mining_generation: std::sync::Arc::default(),
             calls: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS)),
         })
@@ -241,6 +243,12 @@ impl ChainHandle {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
         self.events.subscribe()
+    }
+
+    /// Subscribes to admitted transactions' hashes ([`ChainEvent::Pending`]).
+    #[must_use]
+    pub fn subscribe_pending(&self) -> broadcast::Receiver<ChainEvent> {
+        self.pending_events.subscribe()
     }
 
     /// Folds the state file's journal into a new snapshot (nothing
@@ -361,6 +369,11 @@ impl Node {
     pub async fn stop(self) -> Result<(), NodeError> {
         let _ = self.server.stop();
         self.server.stopped().await;
+        // An interval miner stops too: blocks after the state file is let
+        // go would never be written.
+        self.chain
+            .mining_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.chain.with(Chain::close_state_file).await??;
         Ok(())
     }

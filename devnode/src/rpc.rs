@@ -46,6 +46,8 @@ use crate::{
 pub const CLIENT_VERSION: &str = concat!("pond-devnode/", env!("CARGO_PKG_VERSION"));
 /// Filters not polled for this long are dropped.
 const FILTER_TIMEOUT: Duration = Duration::from_secs(300);
+/// Most polling filters installed at once (each holds an event receiver).
+const MAX_FILTERS: usize = 10_000;
 
 /// Hardhat's names of the dev controls, served as anvil serves them.
 pub const HARDHAT_ALIASES: [(&str, &str); 7] = [
@@ -432,6 +434,63 @@ fn pending_rpc_tx(from: Address, envelope: &TxEnvelope) -> Transaction {
     }
 }
 
+/// Bounds on `eth_signTypedData_v4`'s typed data, checked before alloy
+/// hashes it: alloy recurses once per type it depends on and per array
+/// dimension and compares types pairwise, so unbounded input could
+/// exhaust the stack (aborting the process) or the CPU.
+const TYPED_DATA_BYTES: usize = 64 * 1024;
+const TYPED_DATA_TYPES: usize = 64;
+const TYPED_DATA_FIELDS: usize = 64;
+const TYPE_NAME_BYTES: usize = 256;
+const ARRAY_DIMENSIONS: usize = 8;
+
+/// Typed data given as an object or a string holding one (as MetaMask and
+/// ethers send it), within the bounds above.
+fn typed_data(value: Value) -> Result<alloy_dyn_abi::TypedData, ErrorObjectOwned> {
+    let invalid = |why: String| error(-32602, format!("invalid typed data: {why}"));
+    let value = match value {
+        Value::String(text) if text.len() > TYPED_DATA_BYTES => {
+            return Err(invalid(format!("more than {TYPED_DATA_BYTES} bytes")))
+        }
+        Value::String(text) => serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?,
+        other => other,
+    };
+    if serde_json::to_vec(&value).map_or(true, |bytes| bytes.len() > TYPED_DATA_BYTES) {
+        return Err(invalid(format!("more than {TYPED_DATA_BYTES} bytes")));
+    }
+    let types = value
+        .get("types")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("no types".into()))?;
+    if types.len() > TYPED_DATA_TYPES {
+        return Err(invalid(format!("more than {TYPED_DATA_TYPES} types")));
+    }
+    for (name, fields) in types {
+        let fields = fields
+            .as_array()
+            .ok_or_else(|| invalid(format!("the fields of {name} are not a list")))?;
+        if name.len() > TYPE_NAME_BYTES || fields.len() > TYPED_DATA_FIELDS {
+            return Err(invalid(format!(
+                "type {name:.64} is longer than {TYPE_NAME_BYTES} bytes or has more than \
+                 {TYPED_DATA_FIELDS} fields"
+            )));
+        }
+        for field in fields {
+            let ty = field
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if ty.len() > TYPE_NAME_BYTES || ty.matches('[').count() > ARRAY_DIMENSIONS {
+                return Err(invalid(format!(
+                    "a field of {name:.64} has a type longer than {TYPE_NAME_BYTES} bytes or \
+                     more than {ARRAY_DIMENSIONS} array dimensions"
+                )));
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
 /// `hash` signed by dev account `address` (65 bytes, `v` 27 or 28).
 async fn sign(rpc: &Rpc, address: Address, hash: B256) -> RpcResult {
     on_chain(rpc, move |c| {
@@ -745,14 +804,12 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "eth_newFilter", |rpc, p| {
         let filter: Filter = Args::new(&p).next()?;
         crate::chain::check_filter(&filter).map_err(chain_error)?;
-        Ok(json!(rpc.add_filter(FilterKind::Logs(Box::new(filter)))))
+        rpc.add_filter(FilterKind::Logs(Box::new(filter)))
     });
-    method!(m, "eth_newBlockFilter", |rpc, p| Ok(json!(
-        rpc.add_filter(FilterKind::Blocks)
-    )));
-    method!(m, "eth_newPendingTransactionFilter", |rpc, p| Ok(json!(
-        rpc.add_filter(FilterKind::PendingTransactions)
-    )));
+    method!(m, "eth_newBlockFilter", |rpc, p| rpc
+        .add_filter(FilterKind::Blocks));
+    method!(m, "eth_newPendingTransactionFilter", |rpc, p| rpc
+        .add_filter(FilterKind::PendingTransactions));
     method!(m, "eth_uninstallFilter", |rpc, p| {
         let id: U256 = Args::new(&p).next()?;
         let removed = rpc.lock_filters().remove(&id).is_some();
@@ -982,17 +1039,10 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     method!(m, "eth_signTypedData_v4", |rpc, p| {
         let mut args = Args::new(&p);
         let address: Address = args.next()?;
-        // An object, or a string holding one (as MetaMask and ethers send).
-        let typed: Value = args.next()?;
-        let invalid = |e: String| error(-32602, format!("invalid typed data: {e}"));
-        let typed: alloy_dyn_abi::TypedData = match typed {
-            Value::String(text) => serde_json::from_str(&text),
-            other => serde_json::from_value(other),
-        }
-        .map_err(|e| invalid(e.to_string()))?;
+        let typed = typed_data(args.next()?)?;
         let hash = typed
             .eip712_signing_hash()
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| error(-32602, format!("invalid typed data: {e}")))?;
         sign(&rpc, address, hash).await
     });
     method!(m, "anvil_nodeInfo", |rpc, _p| {
@@ -1092,7 +1142,7 @@ impl Rpc {
         self.filters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn add_filter(&self, kind: FilterKind) -> U256 {
+    fn add_filter(&self, kind: FilterKind) -> RpcResult {
         let id = {
             let mut next = self
                 .next_filter
@@ -1104,15 +1154,25 @@ impl Rpc {
         };
         let mut filters = self.lock_filters();
         filters.retain(|_, f| f.polled.elapsed() < FILTER_TIMEOUT);
+        if filters.len() >= MAX_FILTERS {
+            return Err(error(
+                -32005,
+                format!("{MAX_FILTERS} filters are installed; uninstall some or let them expire"),
+            ));
+        }
+        let events = match kind {
+            FilterKind::PendingTransactions => self.chain.subscribe_pending(),
+            FilterKind::Logs(_) | FilterKind::Blocks => self.chain.subscribe(),
+        };
         filters.insert(
             id,
             PollFilter {
                 kind,
-                events: self.chain.subscribe(),
+                events,
                 polled: Instant::now(),
             },
         );
-        id
+        Ok(json!(id))
     }
 
     fn filter_changes(&self, id: U256) -> RpcResult {
@@ -1192,7 +1252,10 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
             return;
         }
     };
-    let mut events = rpc.chain.subscribe();
+    let mut events = match kind {
+        Kind::Pending => rpc.chain.subscribe_pending(),
+        Kind::Heads | Kind::Logs(_) => rpc.chain.subscribe(),
+    };
     let Ok(sink) = pending.accept().await else {
         return;
     };

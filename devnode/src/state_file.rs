@@ -322,7 +322,7 @@ impl StateFile {
                         line: number,
                         source,
                     })?;
-                if header.generation != self.header.generation {
+                if header.generation + 1 == self.header.generation {
                     // Written before the snapshot that replaced it: a
                     // process killed between the two.
                     self.start_journal()?;

@@ -1834,6 +1834,35 @@ async fn dev_accounts_sign_through_the_node() {
         malformed.to_string().contains("invalid typed data"),
         "{malformed}"
     );
+    // Typed data that would make the hashing recurse or compare without
+    // bound is refused before it is hashed, and the node goes on.
+    let mut many = typed.clone();
+    for i in 0..65 {
+        many["types"][format!("T{i}")] = json!([{ "name": "x", "type": "uint256" }]);
+    }
+    let deep = {
+        let mut deep = typed.clone();
+        deep["types"]["Mail"][2]["type"] = json!(format!("string{}", "[]".repeat(9)));
+        deep
+    };
+    let long = Value::String(format!("{{\"pad\": \"{}\"}}", "x".repeat(70_000)));
+    for (hostile, why) in [
+        (many, "more than 64 types"),
+        (deep, "more than 8 array dimensions"),
+        (long, "more than 65536 bytes"),
+    ] {
+        let refused = c
+            .provider
+            .raw_request::<_, Value>("eth_signTypedData_v4".into(), json!([owner, hostile]))
+            .await
+            .expect_err("refused");
+        assert!(refused.to_string().contains(why), "{why}: {refused}");
+    }
+    assert_eq!(
+        c.provider.get_block_number().await.unwrap(),
+        0,
+        "still serving"
+    );
 
     // anvil_nodeInfo: the head and the environment.
     let info: Value = c.dev("anvil_nodeInfo", json!([])).await;
@@ -1933,6 +1962,13 @@ async fn arb_gas_info_prices_from_the_base_fee() {
         IArbGasInfo::getL1BaseFeeEstimateCall::abi_decode_returns(&out).unwrap(),
         U256::ZERO
     );
-    // An unknown selector reverts, as on Nitro.
+    // An unknown selector reverts, as on Nitro, and so does a call with
+    // value (its methods are views).
     assert!(ask(vec![0xde, 0xad, 0xbe, 0xef]).await.is_err());
+    let paying = TransactionRequest::default()
+        .from(c.accounts[1])
+        .to(ARB_GAS_INFO)
+        .value(U256::from(1))
+        .input(IArbGasInfo::getPricesInWeiCall {}.abi_encode().into());
+    assert!(c.provider.call(paying).await.is_err());
 }

@@ -170,7 +170,7 @@ impl Chain {
             durable.written.catch_up(self);
         }
         for event in durable.held.drain(..) {
-            let _ = self.events.send(event);
+            self.publish(event);
         }
         self.durable = Some(durable);
         Ok(())
@@ -208,9 +208,7 @@ impl Chain {
     pub(super) fn announce(&mut self, event: ChainEvent) {
         match self.durable.as_mut() {
             Some(durable) => durable.held.push(event),
-            None => {
-                let _ = self.events.send(event);
-            }
+            None => self.publish(event),
         }
     }
 
