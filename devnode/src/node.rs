@@ -250,15 +250,6 @@ impl ChainHandle {
     pub fn subscribe_pending(&self) -> broadcast::Receiver<ChainEvent> {
         self.pending_events.subscribe()
     }
-
-    /// Folds the state file's journal into a new snapshot (nothing
-    /// without a state file).
-    ///
-    /// # Errors
-    /// The snapshot cannot be written.
-    pub fn save(&self) -> Result<(), NodeError> {
-        Ok(self.with_blocking(Chain::save_snapshot)??)
-    }
 }
 
 /// How to run a node.

@@ -434,6 +434,23 @@ fn pending_rpc_tx(from: Address, envelope: &TxEnvelope) -> Transaction {
     }
 }
 
+/// The pending pool as `txpool_content` and `txpool_inspect` give it:
+/// `{"pending": {sender: {nonce: entry}}, "queued": {}}`.
+fn pool_by_sender(
+    chain: &Chain,
+    entry: impl Fn(Address, &TxEnvelope) -> Result<Value, ChainError>,
+) -> Result<Value, ChainError> {
+    let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
+        std::collections::BTreeMap::new();
+    for (from, envelope) in chain.pending_transactions() {
+        pending.entry(format!("{from:#x}")).or_default().insert(
+            alloy_consensus::Transaction::nonce(envelope).to_string(),
+            entry(from, envelope)?,
+        );
+    }
+    Ok(json!({ "pending": pending, "queued": {} }))
+}
+
 /// Bounds on `eth_signTypedData_v4`'s typed data, checked before alloy
 /// hashes it: alloy recurses once per type it depends on and per array
 /// dimension and compares types pairwise, so unbounded input could
@@ -973,42 +990,28 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     });
     method!(m, "txpool_content", |rpc, _p| {
         on_chain(&rpc, |c| {
-            let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
-                std::collections::BTreeMap::new();
-            for (from, envelope) in c.pending_transactions() {
-                let tx = serde_json::to_value(pending_rpc_tx(from, envelope))
-                    .map_err(|e| ChainError::Invalid(e.to_string()))?;
-                pending.entry(format!("{from:#x}")).or_default().insert(
-                    alloy_consensus::Transaction::nonce(envelope).to_string(),
-                    tx,
-                );
-            }
-            Ok(json!({ "pending": pending, "queued": {} }))
+            pool_by_sender(c, |from, envelope| {
+                serde_json::to_value(pending_rpc_tx(from, envelope))
+                    .map_err(|e| ChainError::Invalid(e.to_string()))
+            })
         })
         .await
     });
     method!(m, "txpool_inspect", |rpc, _p| {
         on_chain(&rpc, |c| {
-            let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
-                std::collections::BTreeMap::new();
-            for (from, envelope) in c.pending_transactions() {
+            pool_by_sender(c, |_, envelope| {
                 use alloy_consensus::Transaction as _;
                 // geth's summary line.
                 let to = envelope
                     .to()
                     .map_or_else(|| "contract creation".to_owned(), |to| format!("{to:#x}"));
-                let line = format!(
+                Ok(Value::String(format!(
                     "{to}: {} wei + {} gas × {} wei",
                     envelope.value(),
                     envelope.gas_limit(),
                     envelope.max_fee_per_gas()
-                );
-                pending
-                    .entry(format!("{from:#x}"))
-                    .or_default()
-                    .insert(envelope.nonce().to_string(), Value::String(line));
-            }
-            Ok(json!({ "pending": pending, "queued": {} }))
+                )))
+            })
         })
         .await
     });

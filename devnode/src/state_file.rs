@@ -134,12 +134,8 @@ impl StateFile {
     /// # Errors
     /// A file cannot be read or written, or is not what devnode writes.
     pub fn open<R: DeserializeOwned>(path: &Path) -> Result<(Stored<R>, Self), StateFileError> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| StateFileError::Io { path, source }
-        };
         let lock_path = sibling(path, ".lock");
-        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        let lock = File::create(&lock_path).map_err(io_error(&lock_path))?;
         if lock.try_lock().is_err() {
             return Err(StateFileError::InUse { path: lock_path });
         }
@@ -167,7 +163,7 @@ impl StateFile {
                     file,
                 ))
             }
-            Err(e) => return Err(io(path)(e)),
+            Err(e) => return Err(io_error(path)(e)),
         };
         let dump: ChainDump =
             serde_json::from_slice(&bytes).map_err(|source| StateFileError::Corrupt {
@@ -178,7 +174,7 @@ impl StateFile {
         file.header = JournalHeader {
             generation: dump.generation,
             snapshot: dump.snapshot_id,
-            modified: modified(path).map_err(io(path))?,
+            modified: modified(path).map_err(io_error(path))?,
         };
         file.snapshot_bytes = bytes.len() as u64;
         let records = file.read_journal()?;
@@ -227,10 +223,7 @@ impl StateFile {
         // leaves at most an unfinished last line, which a restart cuts off.
         journal
             .write_all(&line)
-            .map_err(|source| StateFileError::Io {
-                path: self.journal_path.clone(),
-                source,
-            })?;
+            .map_err(io_error(&self.journal_path))?;
         self.journal_bytes += line.len() as u64;
         Ok(())
     }
@@ -245,24 +238,20 @@ impl StateFile {
         dump.generation = self.header.generation + 1;
         dump.snapshot_id = random_id();
         let bytes = serde_json::to_vec(dump)?;
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| StateFileError::Io { path, source }
-        };
         let temporary = sibling(&self.snapshot, ".tmp");
         {
-            let mut out = File::create(&temporary).map_err(io(&temporary))?;
-            out.write_all(&bytes).map_err(io(&temporary))?;
-            out.sync_all().map_err(io(&temporary))?;
+            let mut out = File::create(&temporary).map_err(io_error(&temporary))?;
+            out.write_all(&bytes).map_err(io_error(&temporary))?;
+            out.sync_all().map_err(io_error(&temporary))?;
         }
-        std::fs::rename(&temporary, &self.snapshot).map_err(io(&self.snapshot))?;
+        std::fs::rename(&temporary, &self.snapshot).map_err(io_error(&self.snapshot))?;
         // From here the old journal is stale (it names the old snapshot)
         // whatever happens to the rest of this function.
         self.journal = None;
         self.header = JournalHeader {
             generation: dump.generation,
             snapshot: dump.snapshot_id,
-            modified: modified(&self.snapshot).map_err(io(&self.snapshot))?,
+            modified: modified(&self.snapshot).map_err(io_error(&self.snapshot))?,
         };
         self.snapshot_bytes = bytes.len() as u64;
         // Best effort: some file systems cannot sync a directory, and the
@@ -275,10 +264,6 @@ impl StateFile {
     /// Reads the journal if it continues the snapshot, cutting off an
     /// unfinished last line; starts a new one otherwise.
     fn read_journal<R: DeserializeOwned>(&mut self) -> Result<Vec<R>, StateFileError> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| StateFileError::Io { path, source }
-        };
         let path = self.journal_path.clone();
         let opened = match std::fs::OpenOptions::new()
             .read(true)
@@ -290,7 +275,7 @@ impl StateFile {
                 self.start_journal()?;
                 return Ok(Vec::new());
             }
-            Err(e) => return Err(io(&path)(e)),
+            Err(e) => return Err(io_error(&path)(e)),
         };
         let mut reader = BufReader::new(opened);
         let stale = |file: &mut Self, why: &str| {
@@ -300,7 +285,7 @@ impl StateFile {
                 file.journal_path.display(),
                 aside.display()
             );
-            std::fs::rename(&file.journal_path, &aside).map_err(io(&file.journal_path))?;
+            std::fs::rename(&file.journal_path, &aside).map_err(io_error(&file.journal_path))?;
             file.start_journal()
         };
         let mut line = Vec::new();
@@ -309,7 +294,9 @@ impl StateFile {
         let mut number = 0;
         loop {
             line.clear();
-            let read = reader.read_until(b'\n', &mut line).map_err(io(&path))?;
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(io_error(&path))?;
             if read == 0 || line.last() != Some(&b'\n') {
                 // The end, or a line the process died while writing.
                 break;
@@ -350,10 +337,10 @@ impl StateFile {
             return Ok(Vec::new());
         }
         let mut journal = reader.into_inner();
-        journal.set_len(complete).map_err(io(&path))?;
+        journal.set_len(complete).map_err(io_error(&path))?;
         journal
             .seek(std::io::SeekFrom::Start(complete))
-            .map_err(io(&path))?;
+            .map_err(io_error(&path))?;
         self.journal = Some(journal);
         self.journal_bytes = complete;
         Ok(records)
@@ -362,18 +349,20 @@ impl StateFile {
     /// Replaces the journal with one that holds only its header.
     fn start_journal(&mut self) -> Result<(), StateFileError> {
         let path = &self.journal_path;
-        let io = |source| StateFileError::Io {
-            path: path.clone(),
-            source,
-        };
         let mut header = serde_json::to_vec(&self.header)?;
         header.push(b'\n');
-        let mut journal = File::create(path).map_err(io)?;
-        journal.write_all(&header).map_err(io)?;
+        let mut journal = File::create(path).map_err(io_error(path))?;
+        journal.write_all(&header).map_err(io_error(path))?;
         self.journal_bytes = header.len() as u64;
         self.journal = Some(journal);
         Ok(())
     }
+}
+
+/// Turns an I/O error on `path` into a [`StateFileError`].
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateFileError {
+    let path = path.to_owned();
+    move |source| StateFileError::Io { path, source }
 }
 
 /// `FILE.journal` beside the snapshot `FILE`.
