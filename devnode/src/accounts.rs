@@ -5,7 +5,7 @@
 //! well-known keys of foundry's and hardhat's default test mnemonic. All of
 //! them are public: never use them on a real network.
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{address, Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 
 const KEYS: [&str; 10] = [
@@ -20,6 +20,10 @@ const KEYS: [&str; 10] = [
     "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
     "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
 ];
+
+/// The Nitro dev key's account, devnode's first: the chain owner and
+/// network fee account (ArbOwnerPublic), as on Nitro's dev node.
+pub const CHAIN_OWNER: Address = address!("3f1Eae7D46d88F08fc2F8ed27FCb2AB183EB2d0E");
 
 /// Wei each dev account starts with: 10 000 ETH.
 pub const DEV_BALANCE: u128 = 10_000 * 10u128.pow(18);
@@ -58,9 +62,11 @@ mod tests {
             .map(PrivateKeySigner::address)
             .collect();
         assert_eq!(accounts.len(), KEYS.len());
-        let nitro: Address = "0x3f1Eae7D46d88F08fc2F8ed27FCb2AB183EB2d0E"
-            .parse()
-            .unwrap_or_default();
-        assert!(accounts.contains(&nitro));
+        assert!(accounts.contains(&CHAIN_OWNER));
+        assert_eq!(
+            dev_signers().first().map(PrivateKeySigner::address),
+            Some(CHAIN_OWNER),
+            "the Nitro dev key comes first"
+        );
     }
 }

@@ -20,6 +20,8 @@ const SPEED_LIMIT_PER_SECOND: u64 = 7_000_000;
 /// ArbOS's initial L2 pricing inertia and backlog tolerance.
 const PRICING_INERTIA: u64 = 102;
 const BACKLOG_TOLERANCE: u64 = 10;
+/// The L1 base fee estimate, wei per L1 gas: devnode has no parent chain.
+pub const L1_BASE_FEE_ESTIMATE: U256 = U256::ZERO;
 /// ArbOS's initial L1 base fee estimate inertia.
 const L1_INERTIA: u64 = 10;
 
@@ -102,7 +104,7 @@ pub fn call(prices: GasPrices, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
             IArbGasInfo::getMinimumGasPriceCall::abi_encode_returns(&minimum)
         }
         Call::getL1BaseFeeEstimate(_) => {
-            IArbGasInfo::getL1BaseFeeEstimateCall::abi_encode_returns(&U256::ZERO)
+            IArbGasInfo::getL1BaseFeeEstimateCall::abi_encode_returns(&L1_BASE_FEE_ESTIMATE)
         }
         Call::getL1GasPriceEstimate(_) => {
             IArbGasInfo::getL1GasPriceEstimateCall::abi_encode_returns(&U256::ZERO)

@@ -36,9 +36,7 @@ use revm::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    arbsys::ARB_SYS,
-    arbwasm::ARB_WASM,
-    evm,
+    evm, history, nodeinterface,
     state::{Undo, WorldState},
     stylus::{Programs, TxMeter},
 };
@@ -318,9 +316,16 @@ impl Chain {
         }
         // Precompiles have code 0xFE on Arbitrum; it also keeps ArbWasm's
         // storage (activation records) from being cleared as an empty account.
-        for precompile in [ARB_SYS, ARB_WASM, crate::arbgasinfo::ARB_GAS_INFO] {
+        for precompile in evm::ARBOS_PRECOMPILES {
             state.set_code(precompile, Bytes::from_static(&[0xfe]), &mut ignored);
         }
+        // The EIP-2935 history contract, as ArbOS 40 installs it.
+        state.set_code(
+            history::HISTORY_STORAGE,
+            Bytes::from_static(&history::HISTORY_CODE),
+            &mut ignored,
+        );
+        state.set_nonce(history::HISTORY_STORAGE, 1, &mut ignored);
         let header = Header {
             number: 0,
             timestamp: config.genesis_timestamp,
@@ -331,9 +336,11 @@ impl Chain {
             mix_hash: B256::with_last_byte(1),
             ..Header::default()
         };
+        let hash = header.hash_slow();
+        Self::record_block_hash(&mut state, 0, hash, &mut ignored);
         let mut chain = Self::empty(config, state, signers);
         let genesis = MinedBlock {
-            hash: header.hash_slow(),
+            hash,
             header,
             txs: Vec::new(),
             pre_undo: Vec::new(),
@@ -892,6 +899,27 @@ impl Chain {
         cfg
     }
 
+    /// Records a block's hash in the EIP-2935 history ring as the block's
+    /// last change. Nitro writes it at the start of the next block (a
+    /// system call); recording it here gives every reader the same answers,
+    /// including calls at the head, which run as the next block: the ring
+    /// answers for blocks before the reader's own, and the slot overwritten
+    /// is one no reader may ask for any more. A chain restored from a state
+    /// file written before devnode had the history contract has none and
+    /// records nothing (a call to an account without code fails silently,
+    /// as EIP-2935 says).
+    fn record_block_hash(state: &mut WorldState, number: u64, hash: B256, undo: &mut Vec<Undo>) {
+        if state.code(&history::HISTORY_STORAGE).is_empty() {
+            return;
+        }
+        state.set_storage(
+            history::HISTORY_STORAGE,
+            history::slot(number),
+            U256::from_be_bytes(hash.0),
+            undo,
+        );
+    }
+
     /// Runs `txs` into a block. With `strict`, the first invalid
     /// transaction fails the whole block (automine: the sender gets the
     /// error); otherwise invalid ones are dropped.
@@ -1004,8 +1032,10 @@ impl Chain {
             extra_data: Bytes::from(self.reorgs.to_be_bytes().to_vec()),
             ..Header::default()
         };
+        let hash = header.hash_slow();
+        Self::record_block_hash(Arc::make_mut(&mut self.state), number, hash, &mut undo);
         Ok(MinedBlock {
-            hash: header.hash_slow(),
+            hash,
             header,
             txs: mined,
             pre_undo: std::mem::take(&mut self.pre_undo),
@@ -1575,7 +1605,26 @@ impl PreparedCall {
     /// # Errors
     /// It reverted (with data), halted, or ran past `deadline`.
     pub fn call(&self, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
+        if self.asks_node_interface() {
+            return Ok((self.answer_node_interface(deadline)?, 0));
+        }
         self.run(self.request.gas, deadline)
+    }
+
+    /// Whether this is a top-level call to the virtual NodeInterface,
+    /// which only calls and estimates reach (as on Nitro).
+    fn asks_node_interface(&self) -> bool {
+        self.request.to == Some(TxKind::Call(nodeinterface::NODE_INTERFACE))
+    }
+
+    fn answer_node_interface(&self, deadline: Instant) -> Result<Bytes, ChainError> {
+        let facts = NodeInterfaceFacts {
+            call: self,
+            deadline,
+        };
+        let input = self.request.input.input().cloned().unwrap_or_default();
+        let value = self.request.value.unwrap_or_default();
+        nodeinterface::call(&facts, value, &input)
     }
 
     fn run(&self, gas: Option<u64>, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
@@ -1611,6 +1660,12 @@ impl PreparedCall {
     /// It fails even with the cap (revert data returned), or the search
     /// ran past `deadline`.
     pub fn estimate(&self, deadline: Instant) -> Result<u64, ChainError> {
+        if self.asks_node_interface() {
+            // A call it refuses cannot be estimated; one it answers is
+            // estimated as what sending it costs (a call to an empty
+            // account), so a tool that estimates and then sends succeeds.
+            self.answer_node_interface(deadline)?;
+        }
         let cap = self.request.gas.unwrap_or(MAX_TX_GAS).min(MAX_TX_GAS);
         let run = |gas: u64| self.run(Some(gas), deadline);
         let (_, used) = run(cap)?;
@@ -1634,6 +1689,37 @@ impl PreparedCall {
             }
         }
         Ok(high)
+    }
+}
+
+/// What NodeInterface reads of a prepared call.
+struct NodeInterfaceFacts<'a> {
+    call: &'a PreparedCall,
+    deadline: Instant,
+}
+
+impl nodeinterface::NodeFacts for NodeInterfaceFacts<'_> {
+    fn block_number(&self) -> u64 {
+        self.call.env.number.saturating_to()
+    }
+
+    fn base_fee(&self) -> U256 {
+        U256::from(self.call.env.basefee)
+    }
+
+    fn estimate(&self, to: Option<Address>, data: Bytes) -> Result<u64, ChainError> {
+        let mut request = self.call.request.clone();
+        request.to = Some(to.map_or(TxKind::Create, TxKind::Call));
+        request.input = data.into();
+        let inner = PreparedCall {
+            state: self.call.state.clone(),
+            programs: self.call.programs.clone(),
+            cfg: self.call.cfg.clone(),
+            env: self.call.env.clone(),
+            request,
+            chain_id: self.call.chain_id,
+        };
+        inner.estimate(self.deadline)
     }
 }
 

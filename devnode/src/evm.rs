@@ -43,11 +43,29 @@ use revm::{
 };
 
 use crate::{
+    arbaggregator::{self, ARB_AGGREGATOR},
     arbgasinfo::{self, ARB_GAS_INFO},
+    arbinfo::{self, AccountReader, ARB_INFO},
+    arbownerpublic::{self, ARB_OWNER_PUBLIC},
+    arbretryabletx::{self, ARB_RETRYABLE_TX},
+    arbstatistics::{self, ARB_STATISTICS},
     arbsys::{self, ArbSysState, ARB_SYS},
     arbwasm::{self, ActivationRecord, ArbWasmState, ARB_WASM},
+    precompile::{Answer, Refusal},
     stylus::{self, CallKind, Message, Programs, Status, StylusHost, TxMeter},
 };
+
+/// The ArbOS precompiles devnode serves (their accounts hold code `0xFE`).
+pub const ARBOS_PRECOMPILES: [Address; 8] = [
+    ARB_SYS,
+    ARB_INFO,
+    ARB_OWNER_PUBLIC,
+    ARB_GAS_INFO,
+    ARB_AGGREGATOR,
+    ARB_RETRYABLE_TX,
+    ARB_STATISTICS,
+    ARB_WASM,
+];
 
 /// The hard fork devnode's EVM follows (Arbitrum's ArbOS 40 tracks Prague).
 pub const SPEC: SpecId = SpecId::PRAGUE;
@@ -195,7 +213,29 @@ impl<DB: Database> PrecompileProvider<&mut DevContext<DB>> for ArbPrecompiles {
         match inputs.bytecode_address {
             ARB_WASM => Ok(Some(run_arbwasm(ctx, inputs))),
             ARB_SYS => Ok(Some(run_arbsys(ctx, inputs))),
-            ARB_GAS_INFO => Ok(Some(run_arbgasinfo(ctx, inputs))),
+            ARB_GAS_INFO => Ok(Some(run_view(ctx, inputs, |ctx, input| {
+                let prices = arbgasinfo::GasPrices {
+                    base_fee: ctx.block.basefee,
+                    minimum: crate::chain::BASE_FEE,
+                    block_gas_limit: crate::chain::MAX_TX_GAS,
+                };
+                arbgasinfo::call(prices, input).map_err(|_| Refusal::Invalid)
+            }))),
+            ARB_INFO => Ok(Some(run_view(ctx, inputs, |ctx, input| {
+                arbinfo::call(&mut RevmArb { ctx }, input)
+            }))),
+            ARB_STATISTICS => Ok(Some(run_view(ctx, inputs, |ctx, input| {
+                arbstatistics::call(ctx.block.number.saturating_to(), input)
+            }))),
+            ARB_AGGREGATOR => Ok(Some(run_view(ctx, inputs, |_, input| {
+                arbaggregator::call(input)
+            }))),
+            ARB_RETRYABLE_TX => Ok(Some(run_view(ctx, inputs, |_, input| {
+                arbretryabletx::call(input)
+            }))),
+            ARB_OWNER_PUBLIC => Ok(Some(run_view(ctx, inputs, |_, input| {
+                arbownerpublic::call(input)
+            }))),
             address if self.eth.contains(&address) => {
                 PrecompileProvider::<&mut DevContext<DB>>::run(&mut self.eth, context, inputs)
             }
@@ -211,7 +251,7 @@ impl<DB: Database> PrecompileProvider<&mut DevContext<DB>> for ArbPrecompiles {
     }
 
     fn contains(&self, address: &Address) -> bool {
-        [ARB_SYS, ARB_WASM, ARB_GAS_INFO].contains(address) || self.eth.contains(address)
+        ARBOS_PRECOMPILES.contains(address) || self.eth.contains(address)
     }
 }
 
@@ -261,26 +301,29 @@ fn run_arbsys<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> In
     }
 }
 
-fn run_arbgasinfo<DB: Database>(
+/// Runs one of the ArbOS precompiles that only answer (no value moves, no
+/// state changes): a delegate call, a call with value, or a call they
+/// cannot dispatch reverts with empty data and consumes all its gas, as
+/// Nitro's dispatcher does; a method's own failure charges only the gas
+/// used.
+fn run_view<DB: Database>(
     ctx: &mut DevContext<DB>,
     inputs: &CallInputs,
+    answer: impl FnOnce(&mut DevContext<DB>, &[u8]) -> Answer,
 ) -> InterpreterResult {
-    // Its methods are views: value or a delegate call reverts, as on Nitro.
+    let limit = inputs.gas_limit;
     let plain_call = matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall);
     if !plain_call || !inputs.value.get().is_zero() {
-        return result(InstructionResult::Revert, Vec::new(), inputs.gas_limit, 0);
+        return result(InstructionResult::Revert, Vec::new(), limit, limit);
     }
     let input = input_bytes(ctx, inputs);
-    let prices = arbgasinfo::GasPrices {
-        base_fee: ctx.block.basefee,
-        minimum: crate::chain::BASE_FEE,
-        block_gas_limit: crate::chain::MAX_TX_GAS,
-    };
-    let (status, output) = match arbgasinfo::call(prices, &input) {
-        Ok(output) => (InstructionResult::Return, output),
-        Err(data) => (InstructionResult::Revert, data),
-    };
-    result(status, output, inputs.gas_limit, PRECOMPILE_GAS)
+    match answer(ctx, &input) {
+        Ok(output) => result(InstructionResult::Return, output, limit, PRECOMPILE_GAS),
+        Err(Refusal::Invalid) => result(InstructionResult::Revert, Vec::new(), limit, limit),
+        Err(Refusal::Revert(data)) => {
+            result(InstructionResult::Revert, data, limit, PRECOMPILE_GAS)
+        }
+    }
 }
 
 fn run_arbwasm<DB: Database>(ctx: &mut DevContext<DB>, inputs: &CallInputs) -> InterpreterResult {
@@ -368,6 +411,20 @@ impl<DB: Database> ArbSysState for RevmArb<'_, DB> {
 
     fn caller_depth(&self) -> usize {
         self.ctx.journal().depth().saturating_sub(1)
+    }
+}
+
+impl<DB: Database> AccountReader for RevmArb<'_, DB> {
+    fn balance(&mut self, account: Address) -> U256 {
+        self.ctx
+            .journal_mut()
+            .load_account(account)
+            .map(|account| account.data.info.balance)
+            .unwrap_or_default()
+    }
+
+    fn code(&mut self, account: Address) -> Vec<u8> {
+        load_code(self.ctx, account).1.to_vec()
     }
 }
 

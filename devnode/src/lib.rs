@@ -15,14 +15,22 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod arbaggregator;
 pub mod arbgasinfo;
+pub mod arbinfo;
+pub mod arbownerpublic;
+pub mod arbretryabletx;
+pub mod arbstatistics;
 pub mod arbsys;
 pub mod arbwasm;
 pub mod chain;
 pub mod deploy;
 pub mod evm;
+pub mod history;
 pub mod hostio;
 pub mod node;
+pub mod nodeinterface;
+pub mod precompile;
 pub mod rpc;
 pub mod signal;
 pub mod state;

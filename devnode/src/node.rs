@@ -41,7 +41,7 @@ pub enum NodeError {
     #[error("devnode is busy: {MAX_CONCURRENT_CALLS} calls have been running for a while; retry")]
     Busy,
     /// The state file could not be read or written.
-    #[error("state file: {0}")]
+    #[error(transparent)]
     StateFile(#[from] StateFileError),
     /// The server could not bind or start.
     #[error("cannot start the RPC server: {0}")]

@@ -443,7 +443,8 @@ fn pool_by_sender(
     let mut pending: std::collections::BTreeMap<String, serde_json::Map<String, Value>> =
         std::collections::BTreeMap::new();
     for (from, envelope) in chain.pending_transactions() {
-        pending.entry(format!("{from:#x}")).or_default().insert(
+        // Keyed by the checksummed address, as geth keys them.
+        pending.entry(from.to_checksum(None)).or_default().insert(
             alloy_consensus::Transaction::nonce(envelope).to_string(),
             entry(from, envelope)?,
         );
@@ -1004,7 +1005,7 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
                 // geth's summary line.
                 let to = envelope
                     .to()
-                    .map_or_else(|| "contract creation".to_owned(), |to| format!("{to:#x}"));
+                    .map_or_else(|| "contract creation".to_owned(), |to| to.to_checksum(None));
                 Ok(Value::String(format!(
                     "{to}: {} wei + {} gas × {} wei",
                     envelope.value(),

@@ -1706,19 +1706,20 @@ async fn the_pending_pool_can_be_read_and_emptied() {
     let status: Value = c.dev("txpool_status", json!([])).await;
     assert_eq!(status, json!({"pending": "0x3", "queued": "0x0"}));
     let content: Value = c.dev("txpool_content", json!([])).await;
-    let by_sender = &content["pending"][format!("{:#x}", c.accounts[7])];
+    // Keys and addresses checksummed, as geth gives them.
+    let by_sender = &content["pending"][c.accounts[7].to_checksum(None)];
     assert_eq!(by_sender["1"]["hash"], json!(hashes[1]), "{content}");
     assert_eq!(by_sender["0"]["blockNumber"], Value::Null, "{content}");
     // geth's one-line summaries.
     let inspect: Value = c.dev("txpool_inspect", json!([])).await;
-    let line = inspect["pending"][format!("{:#x}", c.accounts[7])]["1"]
+    let line = inspect["pending"][c.accounts[7].to_checksum(None)]["1"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(
         line.starts_with(&format!(
-            "{:#x}: 1 wei + 21000 gas × ",
-            Address::repeat_byte(0x49)
+            "{}: 1 wei + 21000 gas × ",
+            Address::repeat_byte(0x49).to_checksum(None)
         )),
         "{inspect}"
     );
@@ -1971,4 +1972,395 @@ async fn arb_gas_info_prices_from_the_base_fee() {
         .value(U256::from(1))
         .input(IArbGasInfo::getPricesInWeiCall {}.abi_encode().into());
     assert!(c.provider.call(paying).await.is_err());
+}
+
+/// ArbOS 40's EIP-2935 history contract answers for blocks ArbSys no
+/// longer serves (Pond's randomness beacon relies on it), refuses the
+/// current block, future blocks and malformed input, and follows the
+/// chain through `evm_revert`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_contract_serves_block_hashes_beyond_arbsys() {
+    use alloy::network::TransactionBuilder as _;
+    use pond_devnode::history::{HISTORY_CODE, HISTORY_STORAGE};
+    let c = Client::start(NodeConfig::default()).await;
+    assert_eq!(
+        c.provider.get_code_at(HISTORY_STORAGE).await.expect("code"),
+        Bytes::from_static(&HISTORY_CODE)
+    );
+    assert_eq!(
+        c.provider
+            .get_transaction_count(HISTORY_STORAGE)
+            .await
+            .expect("nonce"),
+        1
+    );
+    let _: Value = c.dev("anvil_mine", json!(["0x12c"])).await;
+    let head = c.provider.get_block_number().await.expect("head");
+    assert_eq!(head, 300);
+    let ask = |number: u64, tag: BlockNumberOrTag| {
+        let provider = c.provider.clone();
+        async move {
+            provider
+                .call(
+                    TransactionRequest::default()
+                        .with_to(HISTORY_STORAGE)
+                        .with_input(U256::from(number).to_be_bytes::<32>().to_vec()),
+                )
+                .block(tag.into())
+                .await
+        }
+    };
+    let hash_of = |number: u64| {
+        let provider = c.provider.clone();
+        async move {
+            provider
+                .get_block_by_number(number.into())
+                .await
+                .expect("block")
+                .expect("exists")
+                .header
+                .hash
+        }
+    };
+    // Genesis and block 1 are beyond ArbSys's 256 blocks, not the ring's;
+    // the head's own hash is readable from a call at the head (which runs
+    // as the next block).
+    for number in [0, 1, 44, 299, 300] {
+        let answer = ask(number, BlockNumberOrTag::Latest)
+            .await
+            .unwrap_or_else(|e| panic!("block {number}: {e}"));
+        assert_eq!(B256::from_slice(&answer), hash_of(number).await, "{number}");
+    }
+    // The next block is in the future.
+    assert!(ask(301, BlockNumberOrTag::Latest).await.is_err());
+    // At block 100 the ring answers for blocks before 100 only.
+    assert_eq!(
+        B256::from_slice(&ask(99, 100.into()).await.expect("earlier")),
+        hash_of(99).await
+    );
+    assert!(ask(100, 100.into()).await.is_err(), "its own block");
+    // Malformed input reverts.
+    for input in [vec![], vec![0u8; 31], vec![0u8; 33]] {
+        let answer = c
+            .provider
+            .call(
+                TransactionRequest::default()
+                    .with_to(HISTORY_STORAGE)
+                    .with_input(input.clone()),
+            )
+            .await;
+        assert!(answer.is_err(), "{} bytes", input.len());
+    }
+    // A reverted chain's blocks are forgotten with it.
+    let snapshot: U256 = c.dev("evm_snapshot", json!([])).await;
+    let _: Value = c.dev("anvil_mine", json!(["0x2"])).await;
+    let gone = hash_of(301).await;
+    let _: bool = c.dev("evm_revert", json!([snapshot])).await;
+    let _: Value = c.dev("evm_increaseTime", json!([7])).await;
+    let _: Value = c.dev("anvil_mine", json!(["0x2"])).await;
+    let now = hash_of(301).await;
+    assert_ne!(now, gone, "a different block 301");
+    assert_eq!(
+        B256::from_slice(&ask(301, BlockNumberOrTag::Latest).await.expect("301")),
+        now
+    );
+}
+
+/// At most 10 000 polling filters live at once: the next is refused with
+/// EIP-1474's "limit exceeded" (-32005), nothing else breaks, and
+/// uninstalling one makes room again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_filters_are_capped_and_room_comes_back() {
+    let c = Client::start(NodeConfig::default()).await;
+    let batch = |from: usize| {
+        let calls: Vec<Value> = (from..from + 1_000)
+            .map(|id| json!({"jsonrpc": "2.0", "id": id, "method": "eth_newBlockFilter", "params": []}))
+            .collect();
+        serde_json::to_string(&calls).expect("json")
+    };
+    let mut ids = Vec::new();
+    for round in 0..10 {
+        let answers = c.raw(&batch(round * 1_000)).await;
+        let answers = answers.as_array().expect("a batch answer");
+        assert_eq!(answers.len(), 1_000);
+        for answer in answers {
+            let id = answer["result"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{answer}"));
+            ids.push(id.to_owned());
+        }
+    }
+    let refused = c
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_newBlockFilter","params":[]}"#)
+        .await;
+    assert_eq!(refused["error"]["code"], -32005, "{refused}");
+    // The node still serves everything else, and the filters still work.
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let changes: Vec<B256> = c.dev("eth_getFilterChanges", json!([ids[9_999]])).await;
+    assert_eq!(changes.len(), 1, "the newest filter saw the block");
+    let removed: bool = c.dev("eth_uninstallFilter", json!([ids[0]])).await;
+    assert!(removed);
+    let again = c
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_newBlockFilter","params":[]}"#)
+        .await;
+    assert!(again["result"].is_string(), "room again: {again}");
+}
+
+/// The ArbOS precompiles tools read besides ArbSys, ArbWasm and ArbGasInfo
+/// answer as a fresh ArbOS 40 chain does; NodeInterface answers calls and
+/// estimates only; refusals take the shape Nitro gives them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arbos_precompiles_and_node_interface_answer_as_nitro() {
+    use alloy::{network::TransactionBuilder as _, sol_types::SolCall};
+    use pond_devnode::{
+        accounts::CHAIN_OWNER,
+        arbaggregator::{IArbAggregator, ARB_AGGREGATOR, BATCH_POSTER},
+        arbinfo::{IArbInfo, ARB_INFO},
+        arbownerpublic::{IArbOwnerPublic, ARB_OWNER_PUBLIC},
+        arbretryabletx::{IArbRetryableTx, ARB_RETRYABLE_TX},
+        arbstatistics::{IArbStatistics, ARB_STATISTICS},
+        nodeinterface::{INodeInterface, NODE_INTERFACE},
+    };
+    let c = Client::start(NodeConfig::default()).await;
+    let call = |to: Address, input: Vec<u8>| {
+        let provider = c.provider.clone();
+        async move {
+            provider
+                .call(TransactionRequest::default().with_to(to).with_input(input))
+                .await
+        }
+    };
+    let ok = |answer: Result<Bytes, _>| -> Bytes { answer.unwrap_or_else(|e| panic!("{e}")) };
+    for precompile in [
+        ARB_INFO,
+        ARB_OWNER_PUBLIC,
+        ARB_AGGREGATOR,
+        ARB_RETRYABLE_TX,
+        ARB_STATISTICS,
+    ] {
+        assert_eq!(
+            c.provider.get_code_at(precompile).await.expect("code"),
+            Bytes::from_static(&[0xfe]),
+            "{precompile}"
+        );
+    }
+    assert!(c
+        .provider
+        .get_code_at(NODE_INTERFACE)
+        .await
+        .expect("code")
+        .is_empty());
+
+    // ArbInfo: balance and code as the opcodes give them.
+    let balance = ok(call(
+        ARB_INFO,
+        IArbInfo::getBalanceCall {
+            account: c.accounts[1],
+        }
+        .abi_encode(),
+    )
+    .await);
+    assert_eq!(
+        U256::from_be_slice(&balance),
+        c.provider
+            .get_balance(c.accounts[1])
+            .await
+            .expect("balance")
+    );
+    let code = ok(call(
+        ARB_INFO,
+        IArbInfo::getCodeCall { account: ARB_INFO }.abi_encode(),
+    )
+    .await);
+    let code = IArbInfo::getCodeCall::abi_decode_returns(&code).expect("bytes");
+    assert_eq!(code, Bytes::from_static(&[0xfe]));
+
+    // ArbStatistics: the block number, then the zeroed Classic counters.
+    let stats = ok(call(ARB_STATISTICS, IArbStatistics::getStatsCall {}.abi_encode()).await);
+    let head = c.provider.get_block_number().await.expect("head");
+    assert_eq!(
+        U256::from_be_slice(&stats[..32]),
+        U256::from(head + 1),
+        "runs as the next block"
+    );
+    assert!(stats[32..].iter().all(|b| *b == 0));
+
+    // ArbOwnerPublic: the Nitro dev key owns the chain and takes its fees.
+    let owners = ok(call(
+        ARB_OWNER_PUBLIC,
+        IArbOwnerPublic::getAllChainOwnersCall {}.abi_encode(),
+    )
+    .await);
+    assert_eq!(
+        IArbOwnerPublic::getAllChainOwnersCall::abi_decode_returns(&owners).expect("owners"),
+        vec![CHAIN_OWNER]
+    );
+    assert_eq!(c.accounts[0], CHAIN_OWNER);
+    let is_owner = |addr: Address| IArbOwnerPublic::isChainOwnerCall { addr }.abi_encode();
+    assert_eq!(
+        ok(call(ARB_OWNER_PUBLIC, is_owner(CHAIN_OWNER)).await)[31],
+        1
+    );
+    assert_eq!(
+        ok(call(ARB_OWNER_PUBLIC, is_owner(c.accounts[1])).await)[31],
+        0
+    );
+    let level = ok(call(
+        ARB_OWNER_PUBLIC,
+        IArbOwnerPublic::getBrotliCompressionLevelCall {}.abi_encode(),
+    )
+    .await);
+    assert_eq!(U256::from_be_slice(&level), U256::from(1));
+
+    // ArbAggregator: one batch poster, the sequencer, its own collector.
+    let posters = ok(call(
+        ARB_AGGREGATOR,
+        IArbAggregator::getBatchPostersCall {}.abi_encode(),
+    )
+    .await);
+    assert_eq!(
+        IArbAggregator::getBatchPostersCall::abi_decode_returns(&posters).expect("posters"),
+        vec![BATCH_POSTER]
+    );
+
+    // ArbRetryableTx: a week's lifetime, and no ticket ever (no L1).
+    let lifetime = ok(call(
+        ARB_RETRYABLE_TX,
+        IArbRetryableTx::getLifetimeCall {}.abi_encode(),
+    )
+    .await);
+    assert_eq!(U256::from_be_slice(&lifetime), U256::from(604_800));
+    let raw = |to: Address, input: Vec<u8>, value: u64| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{{"to":"{to}","data":"0x{}","value":"{value:#x}","gas":"0x100000"}},"latest"]}}"#,
+            alloy::primitives::hex::encode(input)
+        )
+    };
+    let refused = c
+        .raw(&raw(
+            ARB_RETRYABLE_TX,
+            IArbRetryableTx::getTimeoutCall {
+                ticketId: B256::ZERO,
+            }
+            .abi_encode(),
+            0,
+        ))
+        .await;
+    assert_eq!(refused["error"]["code"], 3, "{refused}");
+    assert_eq!(
+        refused["error"]["data"], "0x80698456",
+        "NoTicketWithID(): {refused}"
+    );
+
+    // Refusals: an unknown selector or value sent to a view reverts with
+    // empty data and burns the gas it was given.
+    for (to, input, value) in [
+        (ARB_OWNER_PUBLIC, vec![0xe5, 0xa7, 0xf8, 0x93], 0),
+        (
+            ARB_STATISTICS,
+            IArbStatistics::getStatsCall {}.abi_encode(),
+            1,
+        ),
+    ] {
+        let answer = c.raw(&raw(to, input, value)).await;
+        assert!(answer["error"].is_object(), "{answer}");
+        let data = answer["error"]["data"].as_str().unwrap_or("0x");
+        assert_eq!(data, "0x", "{answer}");
+    }
+    // From a contract: a call it cannot dispatch burns the gas it was
+    // given (2^20), a known one only its cost. Runtime: STATICCALL 0x6b
+    // with 2^20 gas and a 4-byte selector, then return the gas left.
+    let gas_left = |selector: &str, probe: Address| {
+        let c = &c;
+        let code = format!("0x63{selector}5f525f5f6004601c606b62100000fa505a5f5260205ff3");
+        async move {
+            let _: Value = c.dev("anvil_setCode", json!([probe, code])).await;
+            let left = ok(call(probe, Vec::new()).await);
+            U256::from_be_slice(&left).to::<u64>()
+        }
+    };
+    let known = gas_left("516b4e0f", Address::repeat_byte(0x61)).await;
+    let unknown = gas_left("e5a7f893", Address::repeat_byte(0x62)).await;
+    assert!(
+        known - unknown > 1_000_000,
+        "an unknown selector burns its 2^20 gas: {known} vs {unknown}"
+    );
+
+    // NodeInterface: calls and estimates only.
+    let transfer_data = Bytes::from_static(&[]);
+    let components = ok(c
+        .provider
+        .call(
+            TransactionRequest::default()
+                .with_from(c.accounts[1])
+                .with_to(NODE_INTERFACE)
+                .with_input(
+                    INodeInterface::gasEstimateComponentsCall {
+                        to: c.accounts[2],
+                        contractCreation: false,
+                        data: transfer_data,
+                    }
+                    .abi_encode(),
+                ),
+        )
+        .await);
+    let components = INodeInterface::gasEstimateComponentsCall::abi_decode_returns(&components)
+        .expect("components");
+    let direct = c
+        .provider
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_from(c.accounts[1])
+                .with_to(c.accounts[2]),
+        )
+        .await
+        .expect("estimate");
+    assert_eq!(
+        components.gasEstimate, direct,
+        "eth_estimateGas of the transfer"
+    );
+    assert_eq!(components.gasEstimateForL1, 0, "no L1");
+    let base_fee = c.provider.get_gas_price().await.expect("gas price");
+    assert_eq!(components.baseFee, U256::from(base_fee));
+    let genesis = ok(call(
+        NODE_INTERFACE,
+        INodeInterface::nitroGenesisBlockCall {}.abi_encode(),
+    )
+    .await);
+    assert_eq!(U256::from_be_slice(&genesis), U256::ZERO);
+    // Estimated as what sending it costs; a refused call cannot be.
+    let estimate = c
+        .provider
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_to(NODE_INTERFACE)
+                .with_input(INodeInterface::nitroGenesisBlockCall {}.abi_encode()),
+        )
+        .await
+        .expect("estimate");
+    assert!((21_000..22_000).contains(&estimate), "{estimate}");
+    let unknown = c.raw(&raw(NODE_INTERFACE, vec![1, 2, 3, 4], 0)).await;
+    assert_eq!(
+        unknown["error"]["message"], "execution reverted",
+        "{unknown}"
+    );
+    assert!(c
+        .provider
+        .estimate_gas(
+            TransactionRequest::default()
+                .with_to(NODE_INTERFACE)
+                .with_input(vec![1, 2, 3, 4]),
+        )
+        .await
+        .is_err());
+    // A transaction to it reaches an empty account and does nothing.
+    let receipt = c
+        .mined(
+            TransactionRequest::default()
+                .with_from(c.accounts[0])
+                .with_to(NODE_INTERFACE)
+                .with_input(INodeInterface::nitroGenesisBlockCall {}.abi_encode()),
+        )
+        .await;
+    assert!(receipt.status());
 }
