@@ -6,4 +6,5 @@ interface IBlockHashBeacon {
     function requestRandomness() external returns (uint256);
     function randomness(uint256 round) external view returns (bytes32);
     error RandomnessNotReady(uint256, uint256);
+    error HistoryUnreadable(uint256);
 }

@@ -676,6 +676,97 @@ async fn committee_attacks_fail_on_devnode() {
     s.assert_vault_invariant().await;
 }
 
+/// Issue 10, finding 5, on devnode with the real WebAssembly: a draw made
+/// 300 blocks after its round (past ArbSys's 256) gives the same committee
+/// as a draw made at once, because the beacon reads the round's hash from
+/// the EIP-2935 history. An attacker who starves the draw of gas, hoping the
+/// history read fails and reads as an expired round, gets a failed
+/// transaction, never a new round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_draw_is_the_same_committee_on_devnode() {
+    let s = Stack::start().await;
+    let validators = &s.accounts[4..9];
+    s.stake_validators(validators, tokens(200)).await;
+    let deal = direct_deal(&s).await;
+    s.deliver(provider(&s), deal, RESULT).await;
+    let receipt = ok(s
+        .deals()
+        .challengeResult(deal)
+        .from(creator(&s))
+        .send()
+        .await)
+    .await;
+    let case = event::<IDeals::DealChallenged>(&receipt).caseId;
+    let requested: IMediation::RandomnessRequested = event(&receipt);
+    s.mine().await;
+    let dev = |method: &'static str, params: serde_json::Value| {
+        let provider = s.provider.clone();
+        async move {
+            provider
+                .raw_request::<_, serde_json::Value>(method.into(), params)
+                .await
+                .unwrap_or_else(|e| panic!("{method}: {e}"))
+        }
+    };
+    let draw = |from: Address, gas: Option<u64>| {
+        let mediation = s.mediation();
+        async move {
+            let call = mediation.drawValidators(case).from(from);
+            let call = match gas {
+                Some(gas) => call.gas(gas),
+                None => call,
+            };
+            call.send()
+                .await
+                .expect("accepted")
+                .get_receipt()
+                .await
+                .expect("receipt")
+        }
+    };
+    let snapshot = dev("evm_snapshot", serde_json::json!([])).await;
+    let at_once = draw(s.accounts[9], None).await;
+    assert!(at_once.status());
+    let committee = event::<IMediation::ValidatorsDrawn>(&at_once).validators;
+    dev("evm_revert", serde_json::json!([snapshot])).await;
+
+    dev("anvil_mine", serde_json::json!(["0x12c"])).await;
+    let head = s.provider.get_block_number().await.expect("head");
+    assert!(
+        head - requested.beaconRound.to::<u64>() > 256,
+        "past ArbSys"
+    );
+    let estimate = s
+        .mediation()
+        .drawValidators(case)
+        .from(s.accounts[9])
+        .estimate_gas()
+        .await
+        .expect("estimate");
+    // The attacker's starved draws: each fails or draws the same
+    // committee; none requests a new round.
+    let mut drawn = None;
+    for percent in [20u64, 40, 60, 70, 80, 90, 95, 100, 110] {
+        // Never below a call's intrinsic gas, which the node refuses.
+        let gas = (estimate * percent / 100).max(25_000);
+        let receipt = draw(s.accounts[3], Some(gas)).await;
+        let rerolled = receipt.inner.logs().iter().any(|log| {
+            <IMediation::RandomnessRequested as alloy::sol_types::SolEvent>::decode_log(&log.inner)
+                .is_ok()
+        });
+        assert!(!rerolled, "a new round at {percent} % of the estimate");
+        if receipt.status() {
+            drawn = Some(event::<IMediation::ValidatorsDrawn>(&receipt).validators);
+            break;
+        }
+    }
+    assert_eq!(
+        drawn,
+        Some(committee),
+        "the same committee, 300 blocks late"
+    );
+}
+
 /// On devnode every parameterized contract is governed by the timelock:
 /// the operator's direct change is refused, a scheduled one
 /// waits out the delay, then anyone runs it.

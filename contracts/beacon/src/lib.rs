@@ -2,11 +2,15 @@
 //!
 //! `requestRandomness` names the next Arbitrum block as the round; once that
 //! block exists its hash (mixed with the round number) is the round's
-//! randomness. Arbitrum keeps the last 256 block hashes readable through
-//! ArbSys, so a round older than that has no randomness any more and
-//! `randomness` returns zero: the caller requests a new round. The
-//! contract keeps no state. Any contract with the same two functions — a
-//! VRF, for instance — can replace it.
+//! randomness. ArbSys answers for the last 256 blocks and Arbitrum's
+//! EIP-2935 history contract for the last 393 168 (about 27 hours at four
+//! blocks a second), so a round keeps the same randomness however late it
+//! is read within that window: nobody can re-roll a draw by letting it wait
+//! a few minutes. Only a round older than the whole history (or, on a chain
+//! without the history contract, older than 256 blocks) has no randomness
+//! any more: `randomness` returns zero and the caller requests a new round.
+//! The contract keeps no state. Any contract with the same two functions —
+//! a VRF, for instance — can replace it.
 //!
 //! What the sequencer could bias, and why it does not pay, is discussed in
 //! `docs/protocol.md`.
@@ -20,14 +24,20 @@ extern crate std;
 
 use alloc::{vec, vec::Vec};
 
-use alloy_primitives::{keccak256, B256, U256};
+use alloy_primitives::{b256, keccak256, B256, U256};
 use alloy_sol_types::SolValue;
-use pond_common::interfaces::{bubble, IArbSys, Revert, ARB_SYS};
+use pond_common::interfaces::{
+    bubble, IArbSys, Revert, ARB_SYS, HISTORY_SERVE_WINDOW, HISTORY_STORAGE,
+};
 use stylus_sdk::prelude::*;
 
 /// Blocks between a request and its round.
 pub const ROUND_DELAY: u64 = 1;
-/// How far back block hashes stay readable.
+/// The code hash of an account without code.
+const KECCAK_EMPTY: B256 =
+    b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+
+/// How far back ArbSys answers for block hashes.
 pub const HASH_HISTORY: u64 = 256;
 
 mod errors {
@@ -36,6 +46,11 @@ mod errors {
         /// The round's block does not exist yet.
         #[derive(Debug)]
         error RandomnessNotReady(uint256 round, uint256 currentBlock);
+        /// The history contract failed to answer for a round inside its
+        /// window (out of gas, say): the draw must not fall back to a new
+        /// round because of it.
+        #[derive(Debug)]
+        error HistoryUnreadable(uint256 round);
     }
 }
 pub use errors::*;
@@ -45,6 +60,7 @@ pub use errors::*;
 #[allow(missing_docs)]
 pub enum BeaconError {
     RandomnessNotReady(RandomnessNotReady),
+    HistoryUnreadable(HistoryUnreadable),
 }
 
 /// The beacon's result type: its own errors or ArbSys's revert data.
@@ -71,7 +87,9 @@ impl BlockHashBeacon {
     }
 
     /// The round's randomness: `keccak256(abi.encode(blockhash(round), round))`,
-    /// or zero when the round is older than [`HASH_HISTORY`] blocks.
+    /// or zero when no block hash of the round can be read any more: older
+    /// than [`HISTORY_SERVE_WINDOW`] blocks, or older than [`HASH_HISTORY`]
+    /// on a chain without the history contract.
     ///
     /// # Errors
     /// [`RandomnessNotReady`] until the round's block is in the past.
@@ -86,12 +104,19 @@ impl BlockHashBeacon {
                 .into(),
             ));
         }
-        if current - round > U256::from(HASH_HISTORY) {
+        let age = current - round;
+        let hash = if age <= U256::from(HASH_HISTORY) {
+            IArbSys::new(ARB_SYS)
+                .arb_block_hash(self, round)
+                .map_err(bubble)?
+        } else if age <= U256::from(HISTORY_SERVE_WINDOW) {
+            self.historic_hash(round)?
+        } else {
+            B256::ZERO
+        };
+        if hash.is_zero() {
             return Ok(B256::ZERO);
         }
-        let hash = IArbSys::new(ARB_SYS)
-            .arb_block_hash(self, round)
-            .map_err(bubble)?;
         Ok(keccak256((hash, round).abi_encode()))
     }
 }
@@ -99,5 +124,26 @@ impl BlockHashBeacon {
 impl BlockHashBeacon {
     fn current_block(&self) -> BeaconResult<U256> {
         IArbSys::new(ARB_SYS).arb_block_number(self).map_err(bubble)
+    }
+
+    /// The round's hash from the EIP-2935 history contract, or zero where
+    /// the chain has none (an account without code) or the ring never held
+    /// it (a block before the contract existed).
+    ///
+    /// Any failure of a contract that is there reverts instead of reading
+    /// as "expired": otherwise a caller could starve the inner call of gas
+    /// (it gets 63/64 of what is left) and so re-roll the draw.
+    fn historic_hash(&self, round: U256) -> BeaconResult<B256> {
+        let code_hash = self.vm().code_hash(HISTORY_STORAGE);
+        if code_hash.is_zero() || code_hash == KECCAK_EMPTY {
+            return Ok(B256::ZERO);
+        }
+        match self
+            .vm()
+            .static_call(&self, HISTORY_STORAGE, &round.to_be_bytes::<32>())
+        {
+            Ok(answer) if answer.len() == 32 => Ok(B256::from_slice(&answer)),
+            _ => Err(Revert::Own(HistoryUnreadable { round }.into())),
+        }
     }
 }

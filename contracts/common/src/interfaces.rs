@@ -116,6 +116,17 @@ pub mod outcome {
 pub const ARB_SYS: alloy_primitives::Address =
     alloy_primitives::address!("0000000000000000000000000000000000000064");
 
+/// Arbitrum's EIP-2935 block-hash history contract (ArbOS 40 and later):
+/// called with a 32-byte Arbitrum block number, it returns that block's
+/// hash for the last [`HISTORY_SERVE_WINDOW`] blocks, and reverts outside
+/// them.
+pub const HISTORY_STORAGE: alloy_primitives::Address =
+    alloy_primitives::address!("0000F90827F1C53a10cb7A02335B175320002935");
+
+/// How many block hashes Arbitrum's history contract keeps (its ring
+/// buffer; Ethereum's keeps 8 191).
+pub const HISTORY_SERVE_WINDOW: u64 = 393_168;
+
 /// A contract error, or the revert data of a call into another Pond
 /// contract, passed through unchanged so clients decode the callee's own
 /// custom error (as Solidity's bubbling does).

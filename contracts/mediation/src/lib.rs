@@ -341,8 +341,10 @@ impl Mediation {
 
     /// Draws the case's validators from the beacon round's randomness and
     /// the stake frozen since the round was requested. Anyone may call it
-    /// once the round is ready. If the round's randomness is no longer
-    /// available a new round is requested instead (stake stays frozen);
+    /// once the round is ready; a late draw is the same draw for as long as
+    /// the beacon can read the round (about a day on Arbitrum, see
+    /// `docs/protocol.md`). Only once the round's randomness is gone is a
+    /// new round requested instead (stake stays frozen);
     /// if too few validators are eligible the case ends with no decision.
     ///
     /// # Errors

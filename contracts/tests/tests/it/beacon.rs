@@ -1,13 +1,15 @@
-//! The block-hash beacon, against a stand-in for Arbitrum's ArbSys at 0x64.
+//! The block-hash beacon, against stand-ins for Arbitrum's ArbSys at 0x64
+//! and its EIP-2935 history contract.
 
 use alloy_primitives::{keccak256, B256, U256};
 use alloy_sol_types::SolValue;
 use motsu::prelude::*;
 use pond_beacon::{BeaconError, BlockHashBeacon};
-use pond_common::interfaces::{Revert, ARB_SYS};
+use pond_common::interfaces::{Revert, ARB_SYS, HISTORY_SERVE_WINDOW, HISTORY_STORAGE};
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageB256, StorageMap, StorageU256},
+    storage::{StorageB256, StorageBool, StorageMap, StorageU256},
+    ArbResult,
 };
 
 /// Stand-in for ArbSys: a settable block number and block hashes.
@@ -30,6 +32,10 @@ impl FakeArbSys {
         self.hashes.get(number)
     }
 
+    fn jump(&mut self, number: U256) {
+        self.number.set(number);
+    }
+
     fn mine(&mut self, hash: B256) {
         let next = self.number.get() + U256::from(1);
         self.number.set(next);
@@ -38,7 +44,7 @@ impl FakeArbSys {
 }
 
 #[motsu::test]
-fn rounds_are_later_blocks_and_expire_after_256() {
+fn without_the_history_contract_rounds_expire_after_256_blocks() {
     let arb_sys: Contract<FakeArbSys> = Contract::new_at(ARB_SYS);
     let beacon: Contract<BlockHashBeacon> = Contract::new();
     let anyone = alloy_primitives::Address::repeat_byte(1);
@@ -71,5 +77,78 @@ fn rounds_are_later_blocks_and_expire_after_256() {
     assert_eq!(
         beacon.sender(anyone).randomness(round).motsu_unwrap(),
         B256::ZERO
+    );
+}
+
+/// Stand-in for Arbitrum's EIP-2935 history contract: answers a 32-byte
+/// block number with the hash set for it, or reverts (as a contract that
+/// ran out of gas would) once `broken` is set.
+#[storage]
+pub struct FakeHistory {
+    hashes: StorageMap<U256, StorageB256>,
+    broken: StorageBool,
+}
+
+// SAFETY: used only as a motsu contract's top-level storage.
+unsafe impl TopLevelStorage for FakeHistory {}
+
+#[public]
+impl FakeHistory {
+    #[fallback]
+    fn answer(&mut self, calldata: &[u8]) -> ArbResult {
+        if self.broken.get() || calldata.len() != 32 {
+            return Err(Vec::new());
+        }
+        Ok(self.hashes.get(U256::from_be_slice(calldata)).to_vec())
+    }
+
+    fn remember(&mut self, number: U256, hash: B256) {
+        self.hashes.setter(number).set(hash);
+    }
+
+    fn break_down(&mut self) {
+        self.broken.set(true);
+    }
+}
+
+#[motsu::test]
+fn with_the_history_contract_a_late_round_keeps_its_randomness() {
+    let arb_sys: Contract<FakeArbSys> = Contract::new_at(ARB_SYS);
+    let history: Contract<FakeHistory> = Contract::new_at(HISTORY_STORAGE);
+    let beacon: Contract<BlockHashBeacon> = Contract::new();
+    let anyone = alloy_primitives::Address::repeat_byte(1);
+    let round = beacon.sender(anyone).request_randomness().motsu_unwrap();
+    let hash = B256::repeat_byte(7);
+    arb_sys.sender(anyone).mine(hash);
+    arb_sys.sender(anyone).mine(B256::repeat_byte(8));
+    history.sender(anyone).remember(round, hash);
+    let value = beacon.sender(anyone).randomness(round).motsu_unwrap();
+    assert_eq!(value, keccak256((hash, round).abi_encode()));
+    // Past ArbSys's 256 blocks the history contract answers, with the
+    // same hash: waiting does not change the draw, up to the whole window.
+    for age in [257, 300, 100_000, HISTORY_SERVE_WINDOW] {
+        arb_sys.sender(anyone).jump(round + U256::from(age));
+        assert_eq!(
+            beacon.sender(anyone).randomness(round).motsu_unwrap(),
+            value,
+            "{age} blocks later"
+        );
+    }
+    // Beyond the history the round has expired.
+    arb_sys
+        .sender(anyone)
+        .jump(round + U256::from(HISTORY_SERVE_WINDOW + 1));
+    assert_eq!(
+        beacon.sender(anyone).randomness(round).motsu_unwrap(),
+        B256::ZERO
+    );
+    // A history contract that fails inside its window (a caller starving
+    // it of gas) is an error, never an expired round to redraw from.
+    arb_sys.sender(anyone).jump(round + U256::from(300));
+    history.sender(anyone).break_down();
+    let err = beacon.sender(anyone).randomness(round).motsu_unwrap_err();
+    assert!(
+        matches!(err, Revert::Own(BeaconError::HistoryUnreadable(_))),
+        "{err:?}"
     );
 }
