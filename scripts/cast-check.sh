@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A standard client nobody here wrote, against devnode: foundry's `cast`
 # (from its npm package) reads balances, sends a transfer, deploys a
-# contract, calls the ArbWasm precompile and reads logs. Fails on the first
-# wrong answer.
+# contract, calls the ArbWasm precompile, reads logs, storage and block
+# hashes older than ArbSys serves, builds an access list, asks NodeInterface
+# and uses a dev control. Fails on the first wrong answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,4 +57,17 @@ expect "logs" "$LOGS" "$TOPIC"
 
 expect "ArbWasm stylusVersion" "$("$CAST" call 0x0000000000000000000000000000000000000071 'stylusVersion()(uint16)')" "2"
 expect "ArbSys arbChainID" "$("$CAST" call 0x0000000000000000000000000000000000000064 'arbChainID()(uint256)' | cut -d' ' -f1)" "412346"
+# EVM runtime: SLOAD(7), BALANCE(TO). `cast access-list` names both.
+PROBE=$("$CAST" send --private-key "$KEY" --create 0x601c80600c6000396000f30060075450730000000000000000000000000000000000004242315000 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["contractAddress"])')
+LIST=$("$CAST" access-list "$PROBE" --json | python3 -c '
+import json,sys
+answer = json.load(sys.stdin)
+print(";".join(i["address"].lower() + ":" + ",".join(i["storageKeys"]) for i in answer["accessList"]))')
+expect "access-list" "$LIST" "0x0000000000000000000000000000000000004242:;$(echo "$PROBE" | tr 'A-F' 'a-f'):0x0000000000000000000000000000000000000000000000000000000000000007"
+expect "storage" "$("$CAST" storage "$PROBE" 7)" "0x0000000000000000000000000000000000000000000000000000000000000000"
+"$CAST" rpc anvil_setBalance "$TO" 0x10 >/dev/null
+expect "rpc anvil_setBalance" "$("$CAST" balance "$TO")" "16"
+BLOCK1=$("$CAST" block 1 --field hash)
+expect "EIP-2935 history" "$("$CAST" call 0x0000F90827F1C53a10cb7A02335B175320002935 0x0000000000000000000000000000000000000000000000000000000000000001)" "$BLOCK1"
+expect "NodeInterface nitroGenesisBlock" "$("$CAST" call 0x00000000000000000000000000000000000000c8 'nitroGenesisBlock()(uint256)')" "0"
 echo "cast-check: all good ($("$CAST" --version | head -1))"

@@ -18,9 +18,13 @@ use alloy_consensus::{
     Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _, TxEip1559, TxEnvelope,
     TxType,
 };
-use alloy_eips::{eip2718::Encodable2718, BlockNumberOrTag};
+use alloy_eips::{
+    eip2718::Encodable2718,
+    eip2930::{AccessList, AccessListItem},
+    BlockNumberOrTag,
+};
 use alloy_primitives::{
-    address, keccak256, Address, Bloom, Bytes, Log, Signature, TxKind, B256, U256,
+    address, keccak256, Address, Bloom, Bytes, Log, Signature, TxKind, B256, U256, U64,
 };
 use alloy_rpc_types_eth::{state::StateOverride, Filter, FilterBlockOption, TransactionRequest};
 use alloy_signer::SignerSync;
@@ -920,6 +924,27 @@ impl Chain {
         );
     }
 
+    /// A call at an older block `number` runs in that block, after its
+    /// changes; the history ring then holds `number`'s own hash (written as
+    /// the block's last change, see [`Self::record_block_hash`]) in the slot
+    /// Nitro still has `number - W`'s in. Put that one back, so the oldest
+    /// block such a call may ask for reads as on Nitro.
+    fn as_history_before_next_block(&self, state: &mut WorldState, number: u64) {
+        if state.code(&history::HISTORY_STORAGE).is_empty() {
+            return;
+        }
+        let previous = number
+            .checked_sub(history::HISTORY_SERVE_WINDOW)
+            .and_then(|older| self.block(older))
+            .map_or(U256::ZERO, |block| U256::from_be_bytes(block.hash.0));
+        state.set_storage(
+            history::HISTORY_STORAGE,
+            history::slot(number),
+            previous,
+            &mut Vec::new(),
+        );
+    }
+
     /// Runs `txs` into a block. With `strict`, the first invalid
     /// transaction fails the whole block (automine: the sender gets the
     /// error); otherwise invalid ones are dropped.
@@ -1421,7 +1446,9 @@ impl Chain {
         let mut state = if number >= self.block_number() {
             self.state.clone()
         } else {
-            Arc::new(self.state_at(number).into_owned())
+            let mut state = self.state_at(number).into_owned();
+            self.as_history_before_next_block(&mut state, number);
+            Arc::new(state)
         };
         if let Some(overrides) = overrides {
             apply_overrides(Arc::make_mut(&mut state), overrides)?;
@@ -1614,7 +1641,12 @@ impl PreparedCall {
     /// Whether this is a top-level call to the virtual NodeInterface,
     /// which only calls and estimates reach (as on Nitro).
     fn asks_node_interface(&self) -> bool {
-        self.request.to == Some(TxKind::Call(nodeinterface::NODE_INTERFACE))
+        [
+            nodeinterface::NODE_INTERFACE,
+            nodeinterface::NODE_INTERFACE_DEBUG,
+        ]
+        .map(|address| Some(TxKind::Call(address)))
+        .contains(&self.request.to)
     }
 
     fn answer_node_interface(&self, deadline: Instant) -> Result<Bytes, ChainError> {
@@ -1622,20 +1654,33 @@ impl PreparedCall {
             call: self,
             deadline,
         };
+        if self.request.to == Some(TxKind::Call(nodeinterface::NODE_INTERFACE_DEBUG)) {
+            // Not for public use on Nitro; devnode has no retryables to show.
+            return Err(ChainError::Reverted(Bytes::new()));
+        }
         let input = self.request.input.input().cloned().unwrap_or_default();
         let value = self.request.value.unwrap_or_default();
         nodeinterface::call(&facts, value, &input)
     }
 
     fn run(&self, gas: Option<u64>, deadline: Instant) -> Result<(Bytes, u64), ChainError> {
+        let mut request = self.request.clone();
+        request.gas = gas;
+        outcome(self.execute(&request, deadline)?.result)
+    }
+
+    /// Runs `request` in this call's block and state.
+    fn execute(
+        &self,
+        request: &TransactionRequest,
+        deadline: Instant,
+    ) -> Result<revm::context::result::ExecResultAndState<ExecutionResult>, ChainError> {
         // A run looks at the deadline in its loops (EVM jumps, Stylus fuel
         // slices); an estimate's next run looks before it starts.
         if Instant::now() >= deadline {
             return Err(ChainError::Timeout(CALL_TIMEOUT));
         }
-        let mut request = self.request.clone();
-        request.gas = gas;
-        let tx = call_env(&request, self.chain_id, CALL_GAS_CAP);
+        let tx = call_env(request, self.chain_id, CALL_GAS_CAP);
         let meter = Arc::new(TxMeter::with_deadline(deadline));
         let executed = evm::transact(
             WrapDatabaseRef(&*self.state),
@@ -1649,7 +1694,63 @@ impl PreparedCall {
         if meter.timed_out() {
             return Err(ChainError::Timeout(CALL_TIMEOUT));
         }
-        outcome(executed.result)
+        Ok(executed)
+    }
+
+    /// `eth_createAccessList`, as geth answers it: the accounts and storage
+    /// slots the call touches, run again with that list until it no longer
+    /// changes, and the gas the call uses with it. Storage slots are listed
+    /// for every account, Stylus programs' included; accounts touched
+    /// without storage are listed except the sender, the callee (or the
+    /// created address), the coinbase and the precompiles. A call that
+    /// reverts still gets its list, with the reason in `error`.
+    ///
+    /// # Errors
+    /// The call is invalid (funds, nonce, gas), halts the node's limits,
+    /// or runs past `deadline`.
+    pub fn access_list(&self, deadline: Instant) -> Result<AccessListAnswer, ChainError> {
+        let from = self.request.from.unwrap_or_default();
+        let target = match self.request.to {
+            Some(TxKind::Call(to)) => to,
+            _ => from.create(
+                self.request
+                    .nonce
+                    .unwrap_or_else(|| self.state.nonce(&from)),
+            ),
+        };
+        let excluded = |address: &Address| {
+            *address == from
+                || *address == target
+                || *address == SEQUENCER
+                || evm::is_precompile(address)
+        };
+        let prior = self.request.access_list.clone().unwrap_or_default();
+        let mut list = AccessList::default();
+        for _ in 0..ACCESS_LIST_ROUNDS {
+            let mut request = self.request.clone();
+            request.access_list = Some(merge(&prior, &list));
+            let executed = self.execute(&request, deadline)?;
+            let found = touched(&executed.state, &excluded);
+            let next = merge(&list, &found);
+            if next == list {
+                let gas_used = executed.result.tx_gas_used();
+                let error = outcome(executed.result).err().map(|e| e.to_string());
+                return Ok(AccessListAnswer {
+                    access_list: merge(&prior, &list)
+                        .0
+                        .into_iter()
+                        .filter(|item| !item.storage_keys.is_empty() || !excluded(&item.address))
+                        .collect::<Vec<_>>()
+                        .into(),
+                    gas_used: U64::from(gas_used),
+                    error,
+                });
+            }
+            list = next;
+        }
+        Err(ChainError::Halted(format!(
+            "the access list did not settle in {ACCESS_LIST_ROUNDS} runs"
+        )))
     }
 
     /// The least gas limit with which the call succeeds, up to what it
@@ -1690,6 +1791,70 @@ impl PreparedCall {
         }
         Ok(high)
     }
+}
+
+/// Runs of a call `eth_createAccessList` makes at most before its list
+/// settles (each run can only add what the previous list made reachable).
+const ACCESS_LIST_ROUNDS: usize = 8;
+
+/// `eth_createAccessList`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessListAnswer {
+    /// The accounts and slots the call touches.
+    pub access_list: AccessList,
+    /// Gas the call uses with that list.
+    pub gas_used: U64,
+    /// Why the call failed, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The accounts and storage slots an execution loaded: slots of every
+/// account, accounts without slots unless `excluded`. Sorted, so two runs
+/// compare equal.
+fn touched(state: &revm::state::EvmState, excluded: &dyn Fn(&Address) -> bool) -> AccessList {
+    let mut found: std::collections::BTreeMap<Address, std::collections::BTreeSet<B256>> =
+        std::collections::BTreeMap::new();
+    for (address, account) in state {
+        if account.storage.is_empty() && excluded(address) {
+            continue;
+        }
+        found.entry(*address).or_default().extend(
+            account
+                .storage
+                .keys()
+                .map(|key| B256::from(key.to_be_bytes())),
+        );
+    }
+    AccessList(
+        found
+            .into_iter()
+            .map(|(address, keys)| AccessListItem {
+                address,
+                storage_keys: keys.into_iter().collect(),
+            })
+            .collect(),
+    )
+}
+
+/// The union of two access lists, sorted.
+fn merge(a: &AccessList, b: &AccessList) -> AccessList {
+    let mut all: std::collections::BTreeMap<Address, std::collections::BTreeSet<B256>> =
+        std::collections::BTreeMap::new();
+    for item in a.0.iter().chain(&b.0) {
+        all.entry(item.address)
+            .or_default()
+            .extend(item.storage_keys.iter().copied());
+    }
+    AccessList(
+        all.into_iter()
+            .map(|(address, keys)| AccessListItem {
+                address,
+                storage_keys: keys.into_iter().collect(),
+            })
+            .collect(),
+    )
 }
 
 /// What NodeInterface reads of a prepared call.
@@ -1918,5 +2083,100 @@ mod tests {
             .expect("prepared");
         let result = call.call(Instant::now() + std::time::Duration::from_millis(5));
         assert!(matches!(result, Err(ChainError::Timeout(_))), "{result:?}");
+    }
+
+    fn dev_chain() -> Chain {
+        Chain::new(
+            ChainConfig {
+                chain_id: 412_346,
+                allocation: Vec::new(),
+                genesis_timestamp: 0,
+            },
+            Vec::new(),
+        )
+    }
+
+    /// The history contract's code at the edges of its window, in a block
+    /// past the first full ring: it answers for the last W blocks before
+    /// the reader's and reverts (without data) for anything else.
+    #[test]
+    fn the_history_ring_answers_within_its_window_only() {
+        use history::{slot, HISTORY_SERVE_WINDOW as W, HISTORY_STORAGE};
+        let chain = dev_chain();
+        let request = TransactionRequest::default().to(HISTORY_STORAGE);
+        let mut call = chain
+            .prepare_call(request, BlockNumberOrTag::Latest, None)
+            .expect("prepared");
+        let n = W + 10;
+        call.env.number = U256::from(n);
+        let state = Arc::make_mut(&mut call.state);
+        // Block n - 1 shares its slot with block 9, which is out of reach.
+        state.set_storage(HISTORY_STORAGE, slot(10), U256::from(1010), &mut Vec::new());
+        state.set_storage(
+            HISTORY_STORAGE,
+            slot(n - 1),
+            U256::from(1999),
+            &mut Vec::new(),
+        );
+        let ask = |input: Vec<u8>| {
+            let mut asked = call.request.clone();
+            asked.input = Bytes::from(input).into();
+            let prepared = PreparedCall {
+                request: asked,
+                state: call.state.clone(),
+                programs: call.programs.clone(),
+                cfg: call.cfg.clone(),
+                env: call.env.clone(),
+                chain_id: call.chain_id,
+            };
+            prepared
+                .call(Instant::now() + std::time::Duration::from_secs(5))
+                .map(|(output, _)| U256::from_be_slice(&output))
+        };
+        let word = |x: u64| U256::from(x).to_be_bytes::<32>().to_vec();
+        assert_eq!(ask(word(10)).expect("W blocks old"), U256::from(1010));
+        assert_eq!(ask(word(n - 1)).expect("the last block"), U256::from(1999));
+        for refused in [word(9), word(n), word(n + 5), vec![0; 31], vec![0; 33]] {
+            let answer = ask(refused.clone());
+            assert!(
+                matches!(&answer, Err(ChainError::Reverted(data)) if data.is_empty()),
+                "{} bytes: {answer:?}",
+                refused.len()
+            );
+        }
+    }
+
+    /// A call at an older block sees the ring as Nitro has it in that
+    /// block: the block's own hash, written as its last change, is not in
+    /// the slot yet.
+    #[test]
+    fn a_call_at_an_older_block_sees_the_ring_before_that_blocks_hash() {
+        use history::{slot, HISTORY_STORAGE};
+        let mut chain = dev_chain();
+        for _ in 0..3 {
+            chain.mine(None).expect("mined");
+        }
+        let hash_of = |chain: &Chain, n: u64| {
+            chain
+                .block(n)
+                .map(|b| U256::from_be_bytes(b.hash.0))
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            chain.state.storage(&HISTORY_STORAGE, &slot(2)),
+            hash_of(&chain, 2)
+        );
+        let at_two = chain
+            .prepare_call(
+                TransactionRequest::default(),
+                BlockNumberOrTag::Number(2),
+                None,
+            )
+            .expect("prepared");
+        assert_eq!(at_two.state.storage(&HISTORY_STORAGE, &slot(2)), U256::ZERO);
+        assert_eq!(
+            at_two.state.storage(&HISTORY_STORAGE, &slot(1)),
+            hash_of(&chain, 1)
+        );
     }
 }

@@ -67,6 +67,14 @@ pub const ARBOS_PRECOMPILES: [Address; 8] = [
     ARB_WASM,
 ];
 
+/// Whether `address` is one of devnode's precompiles: ArbOS's or
+/// Ethereum's (at [`SPEC`]).
+#[must_use]
+pub fn is_precompile(address: &Address) -> bool {
+    ARBOS_PRECOMPILES.contains(address)
+        || revm::precompile::Precompiles::new(SPEC.into()).contains(address)
+}
+
 /// The hard fork devnode's EVM follows (Arbitrum's ArbOS 40 tracks Prague).
 pub const SPEC: SpecId = SpecId::PRAGUE;
 
@@ -313,7 +321,7 @@ fn run_view<DB: Database>(
 ) -> InterpreterResult {
     let limit = inputs.gas_limit;
     let plain_call = matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall);
-    if !plain_call || !inputs.value.get().is_zero() {
+    if !plain_call || !inputs.value.get().is_zero() || limit < PRECOMPILE_GAS {
         return result(InstructionResult::Revert, Vec::new(), limit, limit);
     }
     let input = input_bytes(ctx, inputs);

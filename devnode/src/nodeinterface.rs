@@ -19,8 +19,8 @@ use crate::chain::ChainError;
 
 /// Address of NodeInterface.
 pub const NODE_INTERFACE: Address = address!("00000000000000000000000000000000000000c8");
-/// Address of NodeInterfaceDebug, which devnode refuses like Nitro's
-/// unknown selectors.
+/// Address of NodeInterfaceDebug (retryables' details, "not meant for
+/// public consumption" on Nitro), whose every call devnode refuses.
 pub const NODE_INTERFACE_DEBUG: Address = address!("00000000000000000000000000000000000000c9");
 
 sol! {

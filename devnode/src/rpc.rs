@@ -83,6 +83,8 @@ pub const METHODS: &[&str] = &[
     "eth_maxPriorityFeePerGas",
     "eth_feeHistory",
     "eth_estimateGas",
+    "eth_createAccessList",
+    "eth_blobBaseFee",
     "eth_call",
     "eth_sendRawTransaction",
     "eth_sendTransaction",
@@ -764,6 +766,20 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
             call.call(deadline).map(|(output, _)| output)
         })
         .await
+    });
+    method!(m, "eth_createAccessList", |rpc, p| {
+        let mut args = Args::new(&p);
+        let request: TransactionRequest = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        off_chain(&rpc, request, id, None, |call, deadline| {
+            call.access_list(deadline)
+        })
+        .await
+    });
+    method!(m, "eth_blobBaseFee", |rpc, p| {
+        // Blob transactions are refused, so blob gas stays at EIP-4844's
+        // minimum price.
+        Ok(json!("0x1"))
     });
     method!(m, "eth_estimateGas", |rpc, p| {
         let mut args = Args::new(&p);

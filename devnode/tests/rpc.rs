@@ -2060,6 +2060,16 @@ async fn the_history_contract_serves_block_hashes_beyond_arbsys() {
     let _: Value = c.dev("anvil_mine", json!(["0x2"])).await;
     let now = hash_of(301).await;
     assert_ne!(now, gone, "a different block 301");
+    let ring = c
+        .provider
+        .get_storage_at(HISTORY_STORAGE, pond_devnode::history::slot(301))
+        .await
+        .expect("slot");
+    assert_eq!(
+        B256::from(ring.to_be_bytes()),
+        now,
+        "the ring holds the new block"
+    );
     assert_eq!(
         B256::from_slice(&ask(301, BlockNumberOrTag::Latest).await.expect("301")),
         now
@@ -2363,4 +2373,67 @@ async fn arbos_precompiles_and_node_interface_answer_as_nitro() {
         )
         .await;
     assert!(receipt.status());
+}
+
+/// `eth_createAccessList` lists what a call touches, as geth does: slots
+/// of every account, other accounts except the sender, the callee and the
+/// precompiles; a reverting call keeps its list and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_lists_name_what_a_call_touches() {
+    let c = Client::start(NodeConfig::default()).await;
+    let probe = Address::repeat_byte(0x5c);
+    let other = Address::repeat_byte(0x42);
+    // Runtime: SLOAD(7), BALANCE(other), STATICCALL ArbSys (a precompile).
+    let code = format!(
+        "0x6007545073{}3150{}",
+        alloy::primitives::hex::encode(other),
+        "5f5f5f5f60645afa5000"
+    );
+    let _: Value = c.dev("anvil_setCode", json!([probe, code])).await;
+    let answer: Value = c
+        .dev(
+            "eth_createAccessList",
+            json!([{"from": c.accounts[1], "to": probe}]),
+        )
+        .await;
+    let slot = format!("0x{:064x}", 7);
+    assert_eq!(
+        answer["accessList"],
+        json!([
+            {"address": other, "storageKeys": []},
+            {"address": probe, "storageKeys": [slot]},
+        ]),
+        "{answer}"
+    );
+    let used = u64::from_str_radix(
+        answer["gasUsed"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap_or_default();
+    assert!(used > 21_000, "{answer}");
+    assert!(answer.get("error").is_none(), "{answer}");
+
+    let reverting = Address::repeat_byte(0x5d);
+    // Runtime: SLOAD(1), then REVERT.
+    let _: Value = c
+        .dev("anvil_setCode", json!([reverting, "0x600154505f5ffd"]))
+        .await;
+    let answer: Value = c
+        .dev("eth_createAccessList", json!([{"to": reverting}]))
+        .await;
+    assert_eq!(answer["error"], "execution reverted", "{answer}");
+    assert_eq!(
+        answer["accessList"][0]["storageKeys"],
+        json!([format!("0x{:064x}", 1)])
+    );
+    // Malformed parameters are an error, not a list.
+    let bad = c
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"eth_createAccessList","params":[{"to":"0x12"}]}"#)
+        .await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    let fee: String = c.dev("eth_blobBaseFee", json!([])).await;
+    assert_eq!(fee, "0x1");
 }
