@@ -546,9 +546,9 @@ async fn the_market_settles_honest_cheating_and_vanished_providers_and_slashes_l
         assert!(text.contains(&format!("\n{line}\n")), "{line}:\n{text}");
     }
 
-    // The seed outlives the beacon's window: once the round's block is
-    // more than 256 blocks old, it is computed from the block's header,
-    // to the same value.
+    // The seed outlives ArbSys's 256 blocks: the beacon reads the round's
+    // hash from the EIP-2935 history (past that, about a day on Arbitrum,
+    // the client computes it from the block's header), to the same value.
     let round = creator_client
         .case(honest_case)
         .await

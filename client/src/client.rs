@@ -945,8 +945,10 @@ impl Client {
             .view("BlockHashBeacon", beacon.randomness(beacon_round))
             .await?;
         if randomness.is_zero() {
-            // The beacon answers only for recent blocks (a minute or so on
-            // Arbitrum); the block's hash stays readable from any node.
+            // The beacon answers only for blocks its chain still serves
+            // hashes for (about a day on Arbitrum through the EIP-2935
+            // history, 256 blocks without it); the block's hash stays
+            // readable from any node.
             match self.randomness_from_block(beacon_round).await? {
                 Some(derived) => randomness = derived,
                 None => return Ok(None),

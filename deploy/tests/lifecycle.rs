@@ -765,6 +765,53 @@ async fn a_late_draw_is_the_same_committee_on_devnode() {
         Some(committee),
         "the same committee, 300 blocks late"
     );
+
+    // A caller that limits the gas it gives the beacon, step by step
+    // through the range where the history read runs out: the read fails
+    // or gives the round's randomness, never zero (an expired round).
+    // Runtime: STATICCALL(gas = calldata[0], beacon, randomness(calldata[32]))
+    // and return (success, the answer).
+    let selector = pond_bindings::beacon::IBlockHashBeacon::randomnessCall::SELECTOR;
+    let wrapper = Address::repeat_byte(0x5a);
+    let code = format!(
+        "0x63{}5f52602035602052602060406024601c73{}5f35fa60205260406020f3",
+        alloy::primitives::hex::encode(selector),
+        alloy::primitives::hex::encode(s.deployment.contracts.beacon),
+    );
+    dev("anvil_setCode", serde_json::json!([wrapper, code])).await;
+    let beacon =
+        pond_bindings::beacon::IBlockHashBeacon::new(s.deployment.contracts.beacon, &s.provider);
+    let expected = beacon
+        .randomness(requested.beaconRound)
+        .call()
+        .await
+        .expect("randomness");
+    assert!(!expected.is_zero());
+    let (mut failed, mut answered) = (0, 0);
+    for gas in (2_000u64..60_000).step_by(250) {
+        let mut input = U256::from(gas).to_be_bytes::<32>().to_vec();
+        input.extend(requested.beaconRound.to_be_bytes::<32>());
+        let output = s
+            .provider
+            .call(
+                TransactionRequest::default()
+                    .with_to(wrapper)
+                    .with_input(input),
+            )
+            .await
+            .expect("wrapper call");
+        let (success, value) = (output[31] == 1, B256::from_slice(&output[32..64]));
+        if success {
+            assert_eq!(value, expected, "with {gas} gas");
+            answered += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    assert!(
+        failed > 0 && answered > 0,
+        "the sweep crossed the edge: {failed} failed, {answered} answered"
+    );
 }
 
 /// On devnode every parameterized contract is governed by the timelock:

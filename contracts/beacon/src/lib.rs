@@ -27,7 +27,7 @@ use alloc::{vec, vec::Vec};
 use alloy_primitives::{b256, keccak256, B256, U256};
 use alloy_sol_types::SolValue;
 use pond_common::interfaces::{
-    bubble, IArbSys, Revert, ARB_SYS, HISTORY_SERVE_WINDOW, HISTORY_STORAGE,
+    bubble, IArbSys, Revert, ARB_SYS, HISTORY_ARBOS_VERSION, HISTORY_SERVE_WINDOW, HISTORY_STORAGE,
 };
 use stylus_sdk::prelude::*;
 
@@ -127,15 +127,24 @@ impl BlockHashBeacon {
     }
 
     /// The round's hash from the EIP-2935 history contract, or zero where
-    /// the chain has none (an account without code) or the ring never held
-    /// it (a block before the contract existed).
+    /// the chain has none (before ArbOS 40, or no code there) or the ring
+    /// never held it (a block before the contract existed).
     ///
-    /// Any failure of a contract that is there reverts instead of reading
-    /// as "expired": otherwise a caller could starve the inner call of gas
-    /// (it gets 63/64 of what is left) and so re-roll the draw.
+    /// The ArbOS version is checked, not only the code: on an older chain
+    /// anyone could put Ethereum's history contract at that address (it is
+    /// deployed keylessly), which reverts for Arbitrum block numbers and
+    /// would turn every late draw into a failure instead of a new round.
+    /// Any failure of Arbitrum's contract reverts instead of reading as
+    /// "expired": otherwise a caller that limits the gas it gives the
+    /// beacon could starve the inner call (it gets 63/64 of what is left)
+    /// and so re-roll the draw.
     fn historic_hash(&self, round: U256) -> BeaconResult<B256> {
+        let version = IArbSys::new(ARB_SYS).arb_os_version(self).map_err(bubble)?;
         let code_hash = self.vm().code_hash(HISTORY_STORAGE);
-        if code_hash.is_zero() || code_hash == KECCAK_EMPTY {
+        if version < U256::from(HISTORY_ARBOS_VERSION)
+            || code_hash.is_zero()
+            || code_hash == KECCAK_EMPTY
+        {
             return Ok(B256::ZERO);
         }
         match self

@@ -79,6 +79,7 @@ mod calls {
         interface IArbSys {
             function arbBlockNumber() external view returns (uint256);
             function arbBlockHash(uint256 arbBlockNum) external view returns (bytes32);
+            function arbOSVersion() external view returns (uint256);
         }
     }
 }
@@ -126,6 +127,11 @@ pub const HISTORY_STORAGE: alloy_primitives::Address =
 /// How many block hashes Arbitrum's history contract keeps (its ring
 /// buffer; Ethereum's keeps 8 191).
 pub const HISTORY_SERVE_WINDOW: u64 = 393_168;
+
+/// The first ArbOS version with the history contract (ArbOS 40), as ArbSys
+/// `arbOSVersion` reports it (55 + the version): before it, whatever code
+/// sits at [`HISTORY_STORAGE`] is not Arbitrum's.
+pub const HISTORY_ARBOS_VERSION: u64 = 55 + 40;
 
 /// A contract error, or the revert data of a call into another Pond
 /// contract, passed through unchanged so clients decode the callee's own

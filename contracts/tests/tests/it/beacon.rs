@@ -5,18 +5,22 @@ use alloy_primitives::{keccak256, B256, U256};
 use alloy_sol_types::SolValue;
 use motsu::prelude::*;
 use pond_beacon::{BeaconError, BlockHashBeacon};
-use pond_common::interfaces::{Revert, ARB_SYS, HISTORY_SERVE_WINDOW, HISTORY_STORAGE};
+use pond_common::interfaces::{
+    Revert, ARB_SYS, HISTORY_ARBOS_VERSION, HISTORY_SERVE_WINDOW, HISTORY_STORAGE,
+};
 use stylus_sdk::{
     prelude::*,
     storage::{StorageB256, StorageBool, StorageMap, StorageU256},
     ArbResult,
 };
 
-/// Stand-in for ArbSys: a settable block number and block hashes.
+/// Stand-in for ArbSys: a settable block number, block hashes and ArbOS
+/// version (as ArbSys reports it: 55 + the version).
 #[storage]
 pub struct FakeArbSys {
     number: StorageU256,
     hashes: StorageMap<U256, StorageB256>,
+    version: StorageU256,
 }
 
 // SAFETY: used only as a motsu contract's top-level storage.
@@ -30,6 +34,15 @@ impl FakeArbSys {
 
     fn arb_block_hash(&self, number: U256) -> B256 {
         self.hashes.get(number)
+    }
+
+    #[selector(name = "arbOSVersion")]
+    fn arb_os_version(&self) -> U256 {
+        self.version.get()
+    }
+
+    fn upgrade(&mut self, version: U256) {
+        self.version.set(version);
     }
 
     fn jump(&mut self, number: U256) {
@@ -117,6 +130,9 @@ fn with_the_history_contract_a_late_round_keeps_its_randomness() {
     let history: Contract<FakeHistory> = Contract::new_at(HISTORY_STORAGE);
     let beacon: Contract<BlockHashBeacon> = Contract::new();
     let anyone = alloy_primitives::Address::repeat_byte(1);
+    arb_sys
+        .sender(anyone)
+        .upgrade(U256::from(HISTORY_ARBOS_VERSION));
     let round = beacon.sender(anyone).request_randomness().motsu_unwrap();
     let hash = B256::repeat_byte(7);
     arb_sys.sender(anyone).mine(hash);
@@ -142,6 +158,13 @@ fn with_the_history_contract_a_late_round_keeps_its_randomness() {
         beacon.sender(anyone).randomness(round).motsu_unwrap(),
         B256::ZERO
     );
+    // A round the ring never held (before the contract existed) expired.
+    let unheld = round + U256::from(1);
+    arb_sys.sender(anyone).jump(unheld + U256::from(300));
+    assert_eq!(
+        beacon.sender(anyone).randomness(unheld).motsu_unwrap(),
+        B256::ZERO
+    );
     // A history contract that fails inside its window (a caller starving
     // it of gas) is an error, never an expired round to redraw from.
     arb_sys.sender(anyone).jump(round + U256::from(300));
@@ -150,5 +173,29 @@ fn with_the_history_contract_a_late_round_keeps_its_randomness() {
     assert!(
         matches!(err, Revert::Own(BeaconError::HistoryUnreadable(_))),
         "{err:?}"
+    );
+}
+
+/// Before ArbOS 40 whatever sits at the history address is not Arbitrum's
+/// (anyone can deploy Ethereum's history contract there, which reverts
+/// for Arbitrum block numbers): the beacon falls back to ArbSys's 256
+/// blocks and a late round expires, rather than every late draw failing.
+#[motsu::test]
+fn before_arbos_40_the_history_address_is_ignored() {
+    let arb_sys: Contract<FakeArbSys> = Contract::new_at(ARB_SYS);
+    let history: Contract<FakeHistory> = Contract::new_at(HISTORY_STORAGE);
+    let beacon: Contract<BlockHashBeacon> = Contract::new();
+    let anyone = alloy_primitives::Address::repeat_byte(1);
+    arb_sys
+        .sender(anyone)
+        .upgrade(U256::from(HISTORY_ARBOS_VERSION - 1));
+    let round = beacon.sender(anyone).request_randomness().motsu_unwrap();
+    arb_sys.sender(anyone).mine(B256::repeat_byte(7));
+    history.sender(anyone).remember(round, B256::repeat_byte(7));
+    history.sender(anyone).break_down();
+    arb_sys.sender(anyone).jump(round + U256::from(300));
+    assert_eq!(
+        beacon.sender(anyone).randomness(round).motsu_unwrap(),
+        B256::ZERO
     );
 }
