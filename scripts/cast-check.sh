@@ -2,7 +2,8 @@
 # A standard client nobody here wrote, against devnode: foundry's `cast`
 # (from its npm package) reads balances, sends a transfer, deploys a
 # contract, calls the ArbWasm precompile, reads logs, storage and block
-# hashes older than ArbSys serves, builds an access list, asks NodeInterface
+# hashes older than ArbSys serves, proofs and code hashes, builds an access
+# list, asks NodeInterface
 # and uses a dev control. Fails on the first wrong answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,9 @@ expect "received" "$("$CAST" balance "$TO")" "1234"
 INIT=0x600980600c6000396000f30060003560006000a100
 CREATED=$("$CAST" send --private-key "$KEY" --create "$INIT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["contractAddress"])')
 expect "deployed code" "$("$CAST" code "$CREATED")" "0x60003560006000a100"
+expect "codehash (eth_getProof)" "$("$CAST" codehash "$CREATED")" "$("$CAST" keccak 0x60003560006000a100)"
+PROOF=$("$CAST" proof "$CREATED" 0 | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["storageHash"], p["nonce"], len(p["accountProof"]) > 0, p["storageProof"][0]["value"])')
+expect "proof" "$PROOF" "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421 0x1 True 0x0"
 
 TOPIC=0x00000000000000000000000000000000000000000000000000000000000000aa
 "$CAST" send --private-key "$KEY" "$CREATED" "$TOPIC" >/dev/null

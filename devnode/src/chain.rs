@@ -1378,6 +1378,20 @@ impl Chain {
 
     // ---- calls ----
 
+    /// The state at `tag`, to read on another thread (the head's is
+    /// shared, an older one rebuilt).
+    ///
+    /// # Errors
+    /// Unknown block.
+    pub fn state_snapshot(&self, tag: BlockNumberOrTag) -> Result<Arc<WorldState>, ChainError> {
+        let number = self.resolve(tag)?;
+        Ok(if number >= self.block_number() {
+            self.state.clone()
+        } else {
+            Arc::new(self.state_at(number).into_owned())
+        })
+    }
+
     /// The state at block `number` (rebuilt from undo logs when older).
     fn state_at(&self, number: u64) -> std::borrow::Cow<'_, WorldState> {
         // At the head: with the dev changes made since it was mined

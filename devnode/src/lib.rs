@@ -31,6 +31,7 @@ pub mod hostio;
 pub mod node;
 pub mod nodeinterface;
 pub mod precompile;
+pub mod proof;
 pub mod rpc;
 pub mod signal;
 pub mod state;

@@ -85,6 +85,7 @@ pub const METHODS: &[&str] = &[
     "eth_estimateGas",
     "eth_createAccessList",
     "eth_blobBaseFee",
+    "eth_getProof",
     "eth_call",
     "eth_sendRawTransaction",
     "eth_sendTransaction",
@@ -775,6 +776,40 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
             call.access_list(deadline)
         })
         .await
+    });
+    method!(m, "eth_getProof", |rpc, p| {
+        let mut args = Args::new(&p);
+        let address: Address = args.next()?;
+        let keys: Vec<B256> = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        if keys.len() > crate::proof::MAX_KEYS {
+            return Err(error(
+                -32602,
+                format!(
+                    "{} storage keys asked; at most {} per request",
+                    keys.len(),
+                    crate::proof::MAX_KEYS
+                ),
+            ));
+        }
+        // Built off the chain's thread, in a call slot: it reads the whole
+        // state.
+        let slot = rpc.chain.call_slot().await.map_err(stopped)?;
+        let state = rpc
+            .chain
+            .with(move |c| c.state_snapshot(tag_of(c, id)?))
+            .await
+            .map_err(stopped)?
+            .map_err(chain_error)?;
+        let proof = rpc
+            .chain
+            .off_chain(slot, move || {
+                Ok::<_, ChainError>(crate::proof::prove(&state, address, &keys))
+            })
+            .await
+            .map_err(stopped)?
+            .map_err(chain_error)?;
+        to_json(&proof)
     });
     method!(m, "eth_blobBaseFee", |rpc, p| {
         // Blob transactions are refused, so blob gas stays at EIP-4844's

@@ -265,6 +265,11 @@ impl WorldState {
         }
     }
 
+    /// Every account, in no particular order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &AccountState)> {
+        self.accounts.iter()
+    }
+
     /// An account, if it exists.
     #[must_use]
     pub fn account(&self, address: &Address) -> Option<&AccountState> {

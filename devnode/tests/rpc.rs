@@ -2437,3 +2437,49 @@ async fn access_lists_name_what_a_call_touches() {
     let fee: String = c.dev("eth_blobBaseFee", json!([])).await;
     assert_eq!(fee, "0x1");
 }
+
+/// `eth_getProof` through alloy: the account's fields as the node has
+/// them, at the head and at an older block, a proof per asked slot in the
+/// order asked, and a bound on the keys one request may ask for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_carry_the_account_and_its_slots() {
+    let c = Client::start(NodeConfig::default()).await;
+    let holder = Address::repeat_byte(0x70);
+    let _: Value = c
+        .dev(
+            "anvil_setStorageAt",
+            json!([holder, "0x5", format!("0x{:064x}", 9)]),
+        )
+        .await;
+    let _: String = c.dev("evm_mine", json!([])).await;
+    let keys = vec![B256::with_last_byte(5), B256::with_last_byte(6)];
+    let proof = c
+        .provider
+        .get_proof(holder, keys.clone())
+        .await
+        .expect("proof");
+    assert_eq!(proof.storage_proof.len(), 2);
+    assert_eq!(proof.storage_proof[0].value, U256::from(9));
+    assert_eq!(proof.storage_proof[1].value, U256::ZERO);
+    assert!(!proof.account_proof.is_empty());
+    assert!(proof.storage_proof.iter().all(|p| !p.proof.is_empty()));
+    let funded = c
+        .provider
+        .get_proof(c.accounts[1], Vec::new())
+        .number(0)
+        .await
+        .expect("proof at genesis");
+    assert_eq!(
+        funded.balance,
+        c.provider
+            .get_balance(c.accounts[1])
+            .number(0)
+            .await
+            .expect("balance")
+    );
+    let many: Vec<String> = (0..1_025).map(|i| format!("0x{i:064x}")).collect();
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getProof", "params": [holder, many, "latest"]})).expect("json"))
+        .await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+}
