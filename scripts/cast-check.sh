@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A standard client nobody here wrote, against devnode: foundry's `cast`
 # (from its npm package) reads balances, sends a transfer, deploys a
-# contract, calls the ArbWasm precompile, reads logs, storage and block
+# contract, reads a receipt, replays a transaction (`cast run`), calls the ArbWasm precompile, reads logs, storage and block
 # hashes older than ArbSys serves, proofs and code hashes, builds an access
 # list, asks NodeInterface
 # and uses a dev control. Fails on the first wrong answer.
@@ -55,7 +55,13 @@ PROOF=$("$CAST" proof "$CREATED" 0 | python3 -c 'import json,sys; p=json.load(sy
 expect "proof" "$PROOF" "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421 0x1 True 0x0"
 
 TOPIC=0x00000000000000000000000000000000000000000000000000000000000000aa
-"$CAST" send --private-key "$KEY" "$CREATED" "$TOPIC" >/dev/null
+EMIT_TX=$("$CAST" send --private-key "$KEY" "$CREATED" "$TOPIC" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["transactionHash"])')
+expect "receipt" "$("$CAST" receipt "$EMIT_TX" status)" "true"
+# `cast run` replays the transaction in its own EVM from the node's state
+# at the block before.
+RUN=$("$CAST" run "$EMIT_TX" 2>&1) || fail "cast run failed: $RUN"
+case "$RUN" in *"Transaction successfully executed"*) ;; *) fail "cast run did not replay $EMIT_TX: $RUN" ;; esac
+echo "ok  run"
 LOGS=$("$CAST" logs --from-block 0 --address "$CREATED" --json | python3 -c 'import json,sys; print(",".join(l["topics"][0] for l in json.load(sys.stdin)))')
 expect "logs" "$LOGS" "$TOPIC"
 
