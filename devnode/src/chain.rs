@@ -46,7 +46,11 @@ use crate::{
 };
 
 mod journal;
+mod simulate;
 pub use journal::ChainRecord;
+pub use simulate::{
+    Base as SimulationBase, MAX_BLOCKS as MAX_SIMULATED_BLOCKS, MAX_CALLS as MAX_SIMULATED_CALLS,
+};
 
 /// Nitro's sequencer coinbase, used as every block's beneficiary.
 pub const SEQUENCER: Address = address!("a4b000000000000000000073657175656e636572");

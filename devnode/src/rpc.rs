@@ -86,6 +86,7 @@ pub const METHODS: &[&str] = &[
     "eth_createAccessList",
     "eth_blobBaseFee",
     "eth_getProof",
+    "eth_simulateV1",
     "eth_call",
     "eth_sendRawTransaction",
     "eth_sendTransaction",
@@ -810,6 +811,39 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
             .map_err(stopped)?
             .map_err(chain_error)?;
         to_json(&proof)
+    });
+    method!(m, "eth_simulateV1", |rpc, p| {
+        let mut args = Args::new(&p);
+        let payload: alloy_rpc_types_eth::simulate::SimulatePayload = args.next()?;
+        let id: Option<BlockId> = args.optional()?;
+        let slot = rpc.chain.call_slot().await.map_err(stopped)?;
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        let (prepared, base) = rpc
+            .chain
+            .with(move |c| {
+                let tag = tag_of(c, id)?;
+                let number = c.resolve(tag)?;
+                let block = c.block(number).ok_or(ChainError::UnknownBlock)?;
+                let base = crate::chain::SimulationBase {
+                    number,
+                    timestamp: block.header.timestamp,
+                    hash: block.hash,
+                };
+                Ok::<_, ChainError>((
+                    c.prepare_call(TransactionRequest::default(), tag, None)?,
+                    base,
+                ))
+            })
+            .await
+            .map_err(stopped)?
+            .map_err(chain_error)?;
+        let blocks = rpc
+            .chain
+            .off_chain(slot, move || prepared.simulate(payload, base, deadline))
+            .await
+            .map_err(stopped)?
+            .map_err(chain_error)?;
+        to_json(&blocks)
     });
     method!(m, "eth_blobBaseFee", |rpc, p| {
         // Blob transactions are refused, so blob gas stays at EIP-4844's

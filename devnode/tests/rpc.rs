@@ -2483,3 +2483,99 @@ async fn proofs_carry_the_account_and_its_slots() {
         .await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
 }
+
+/// `eth_simulateV1` runs calls in order over simulated blocks: each call
+/// sees the ones before it, state overrides apply per block, a revert is
+/// a result (not an error), nothing reaches the chain, and malformed
+/// simulations are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulations_chain_their_calls_and_leave_the_chain_alone() {
+    let c = Client::start(NodeConfig::default()).await;
+    let probe = Address::repeat_byte(0x51);
+    let reverting = Address::repeat_byte(0x52);
+    // Runtime: return slot 0, then store the first calldata word in it.
+    let swap = "0x5f545f355f555f5260205ff3";
+    let word = |n: u8| format!("0x{n:064x}");
+    let head = c.provider.get_block_number().await.expect("head");
+    let payload = json!({
+        "blockStateCalls": [
+            {
+                "stateOverrides": {probe.to_string(): {"code": swap}},
+                "calls": [
+                    {"to": probe, "data": word(7)},
+                    {"to": probe, "data": word(9)},
+                ],
+            },
+            {
+                "stateOverrides": {reverting.to_string(): {"code": "0x60aa5f5260205ffd"}},
+                "calls": [
+                    {"to": probe, "data": word(1)},
+                    {"to": reverting},
+                ],
+            },
+        ],
+    });
+    let blocks: Value = c.dev("eth_simulateV1", json!([payload, "latest"])).await;
+    let blocks = blocks.as_array().expect("blocks");
+    assert_eq!(blocks.len(), 2);
+    let number = |b: &Value| {
+        u64::from_str_radix(
+            b["number"]
+                .as_str()
+                .unwrap_or("0x0")
+                .trim_start_matches("0x"),
+            16,
+        )
+        .unwrap_or_default()
+    };
+    assert_eq!(number(&blocks[0]), head + 1);
+    assert_eq!(number(&blocks[1]), head + 2);
+    assert_eq!(blocks[1]["parentHash"], blocks[0]["hash"]);
+    let calls0 = &blocks[0]["calls"];
+    assert_eq!(calls0[0]["returnData"], word(0));
+    assert_eq!(calls0[1]["returnData"], word(7), "sees the call before");
+    assert_eq!(calls0[1]["status"], "0x1");
+    let calls1 = &blocks[1]["calls"];
+    assert_eq!(calls1[0]["returnData"], word(9), "sees the block before");
+    assert_eq!(calls1[1]["status"], "0x0");
+    assert_eq!(calls1[1]["error"]["code"], 3);
+    assert_eq!(calls1[1]["returnData"], word(0xaa));
+    // Nothing reached the chain.
+    assert_eq!(c.provider.get_block_number().await.expect("head"), head);
+    assert!(c
+        .provider
+        .get_code_at(probe)
+        .await
+        .expect("code")
+        .is_empty());
+
+    // Blocks must grow; at most 256 of them.
+    let shrinking = json!({"blockStateCalls": [
+        {"blockOverrides": {"number": format!("{:#x}", head + 5)}, "calls": []},
+        {"blockOverrides": {"number": format!("{:#x}", head + 3)}, "calls": []},
+    ]});
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [shrinking, "latest"]})).expect("json"))
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    let many: Vec<Value> = (0..257).map(|_| json!({"calls": []})).collect();
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [{"blockStateCalls": many}, "latest"]})).expect("json"))
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    // With validation, a call must be a payable transaction.
+    let poor = json!({"validation": true, "blockStateCalls": [
+        {"calls": [{"from": Address::repeat_byte(0x53), "to": probe, "value": "0x1", "maxFeePerGas": "0x3b9aca00"}]},
+    ]});
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [poor, "latest"]})).expect("json"))
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    let mut free = poor;
+    free["validation"] = json!(false);
+    let answered: Value = c.dev("eth_simulateV1", json!([free, "latest"])).await;
+    assert_eq!(
+        answered[0]["calls"][0]["status"], "0x1",
+        "without validation: {answered}"
+    );
+}
