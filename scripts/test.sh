@@ -88,3 +88,6 @@ cargo test --workspace
 
 step "foundry's cast against devnode"
 bash scripts/cast-check.sh
+
+step "viem and ethers v6 against devnode"
+bash scripts/js-check.sh
