@@ -1,14 +1,17 @@
 //! Latency from a block being mined to the subscription message reaching
 //! a WebSocket client (results in docs/benchmarks.md).
 //!
-//! `cargo run --release -p pond-graphql --example subscription_latency [-- SAMPLES]`
+//! `cargo run --release -p pond-graphql --example subscription_latency [-- SAMPLES [SUBSCRIPTIONS]]`
 //!
 //! devnode runs Pond's real contracts; the indexer follows it over
 //! WebSocket `newHeads` into SQLite and the API pushes `jobChanges` over
-//! `graphql-transport-ws`. Each sample posts a job (devnode mines it at
-//! once) and measures from just before the transaction is sent, so the
-//! figure includes mining and is an upper bound. Samples are spaced by a
-//! random pause so they do not line up with any polling period.
+//! `graphql-transport-ws`, to SUBSCRIPTIONS subscriptions on one
+//! connection (default 1). Each sample posts a job (devnode mines it at
+//! once) and measures from just before the transaction is sent until each
+//! subscription's message, so the figure includes mining and is an upper
+//! bound; it reports every message and, per sample, the last one. Samples
+//! are spaced by a random pause so they do not line up with any polling
+//! period.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +33,11 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200);
+    let subscriptions: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let stack = Stack::start().await;
     let creator = stack.accounts[1];
     stack.fund(creator, tokens(1_000_000)).await;
@@ -62,17 +70,20 @@ async fn main() {
         .await
         .expect("init");
     socket.next().await.expect("ack").expect("ack");
-    let subscription = json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { jobChanges { id state } }"}});
-    socket
-        .send(Message::Text(subscription.to_string().into()))
-        .await
-        .expect("subscribe");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for id in 0..subscriptions {
+        let subscription = json!({"id": id.to_string(), "type": "subscribe", "payload": {"query": "subscription { jobChanges { id state } }"}});
+        socket
+            .send(Message::Text(subscription.to_string().into()))
+            .await
+            .expect("subscribe");
+    }
+    tokio::time::sleep(Duration::from_millis(300 + subscriptions as u64)).await;
 
     let spec = stack
         .job_spec(tokens(1), alloy::primitives::U256::ZERO, 0)
         .await;
-    let mut latencies = Vec::with_capacity(samples);
+    let mut latencies = Vec::with_capacity(samples * subscriptions);
+    let mut lasts = Vec::with_capacity(samples);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..samples {
         let sent = Instant::now();
@@ -85,7 +96,8 @@ async fn main() {
             .send()
             .await
             .expect("postJob");
-        loop {
+        let mut heard = std::collections::HashSet::new();
+        while heard.len() < subscriptions {
             let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
                 .await
                 .expect("a message within 10 s")
@@ -93,11 +105,11 @@ async fn main() {
                 .expect("message");
             let value: Value =
                 serde_json::from_str(message.to_text().expect("text")).expect("json");
-            if value["type"] == "next" {
-                break;
+            if value["type"] == "next" && heard.insert(value["id"].to_string()) {
+                latencies.push(sent.elapsed().as_secs_f64() * 1_000.0);
             }
         }
-        latencies.push(sent.elapsed().as_secs_f64() * 1_000.0);
+        lasts.push(sent.elapsed().as_secs_f64() * 1_000.0);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -105,16 +117,20 @@ async fn main() {
     }
     let _ = stop.send(true);
     server.stop();
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    println!("| samples | p50 ms | p95 ms | p99 ms | max ms |");
-    println!("|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {:.1} | {:.1} | {:.1} | {:.1} |",
-        latencies.len(),
-        at(0.5),
-        at(0.95),
-        at(0.99),
-        latencies[latencies.len() - 1]
+        "| samples | subscriptions | measured | messages | p50 ms | p95 ms | p99 ms | max ms |"
     );
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|");
+    for (what, mut values) in [("every message", latencies), ("last of a sample", lasts)] {
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() as f64 * q) as usize).min(values.len() - 1)];
+        println!(
+            "| {samples} | {subscriptions} | {what} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            values.len(),
+            at(0.5),
+            at(0.95),
+            at(0.99),
+            values[values.len() - 1]
+        );
+    }
 }

@@ -13,7 +13,8 @@
 //! ones, always ready again, starved the last (some never heard a batch).
 //! Here each subscription is polled only when woken
 //! ([`futures::stream::SelectAll`]), so a batch reaches every subscription
-//! in time proportional to the messages it makes.
+//! in time proportional to the messages it makes. The results a batch
+//! makes ready are written together with one flush.
 //!
 //! Bounds: [`MAX_SUBSCRIPTIONS_PER_SOCKET`] and [`MAX_SUBSCRIPTIONS`]
 //! overall; messages no larger than a POST body; at most
@@ -149,8 +150,20 @@ impl Drop for Connection {
 /// What handling a client message asks of the loop.
 enum Step {
     Send(Value),
+    /// A message already serialized (a subscription's result).
+    SendText(String),
     Close(u16, &'static str),
     Nothing,
+}
+
+/// A subscription's result as sent: serialized straight from the response,
+/// without an intermediate JSON value.
+#[derive(serde::Serialize)]
+struct ResultMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    payload: &'a async_graphql::Response,
 }
 
 impl Connection {
@@ -198,6 +211,28 @@ impl Connection {
                 Step::Send(value) => {
                     let message = Message::Text(value.to_string().into());
                     tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await
+                }
+                Step::SendText(text) => {
+                    // A batch wakes many subscriptions at once: queue every
+                    // result that is ready, then write them with one flush
+                    // rather than one write per message.
+                    let mut queued = vec![text];
+                    while let Some(Some((id, generation, result))) =
+                        futures::FutureExt::now_or_never(self.results.next())
+                    {
+                        match self.on_result(id, generation, result) {
+                            Step::SendText(text) => queued.push(text),
+                            Step::Send(value) => queued.push(value.to_string()),
+                            Step::Close(..) | Step::Nothing => {}
+                        }
+                    }
+                    tokio::time::timeout(SEND_TIMEOUT, async {
+                        for text in queued {
+                            sink.feed(Message::Text(text.into())).await?;
+                        }
+                        sink.flush().await
+                    })
+                    .await
                 }
                 Step::Close(code, reason) => {
                     let close = CloseFrame {
@@ -311,7 +346,17 @@ impl Connection {
                     WebSocketProtocols::GraphQLWS => "next",
                     WebSocketProtocols::SubscriptionsTransportWS => "data",
                 };
-                Step::Send(json!({"type": kind, "id": id, "payload": response}))
+                let message = ResultMessage {
+                    kind,
+                    id: &id,
+                    payload: &response,
+                };
+                match serde_json::to_string(&message) {
+                    Ok(text) => Step::SendText(text),
+                    Err(e) => Step::Send(
+                        json!({"type": "error", "id": id, "payload": [{"message": e.to_string()}]}),
+                    ),
+                }
             }
             None => {
                 self.running.remove(&id);
