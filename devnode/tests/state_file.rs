@@ -178,6 +178,21 @@ async fn a_killed_node_keeps_everything_it_acknowledged() {
         "on the same head, by hash"
     );
     assert_eq!(block.header.base_fee_per_gas, Some(150_000_000));
+    // The EIP-2935 history ring came back with the chain: the block before
+    // the kill's head is answered with its hash.
+    let ring = node
+        .provider
+        .get_storage_at(
+            pond_devnode::history::HISTORY_STORAGE,
+            pond_devnode::history::slot(head.0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        B256::from(ring.to_be_bytes()),
+        head.1,
+        "the ring holds the head's hash"
+    );
     assert_eq!(
         node.provider.get_balance(payee).await.unwrap(),
         U256::from(11_000)
