@@ -881,14 +881,7 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
     });
     method!(m, "eth_getTransactionByHash", |rpc, p| {
         let hash: B256 = Args::new(&p).next()?;
-        on_chain(&rpc, move |c| {
-            if let Some((block, index)) = c.transaction(&hash) {
-                return Ok(rpc_tx(block, index));
-            }
-            Ok(c.pending_transaction(&hash)
-                .map(|(from, envelope)| pending_rpc_tx(from, envelope)))
-        })
-        .await
+        on_chain(&rpc, move |c| Ok(transaction_by_hash(c, &hash))).await
     });
     method!(m, "eth_getTransactionReceipt", |rpc, p| {
         let hash: B256 = Args::new(&p).next()?;
@@ -1306,16 +1299,37 @@ impl Rpc {
     }
 }
 
+/// A transaction by hash, mined or pending, in its RPC form.
+fn transaction_by_hash(chain: &Chain, hash: &B256) -> Option<alloy_rpc_types_eth::Transaction> {
+    if let Some((block, index)) = chain.transaction(hash) {
+        return rpc_tx(block, index);
+    }
+    chain
+        .pending_transaction(hash)
+        .map(|(from, envelope)| pending_rpc_tx(from, envelope))
+}
+
 async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rpc: Arc<Rpc>) {
     enum Kind {
         Heads,
         Logs(Box<Filter>),
-        Pending,
+        /// Pending transactions: hashes, or (geth's `true`) whole ones.
+        Pending {
+            full: bool,
+        },
     }
     let mut args = Args::new(&params);
     let kind = match args.next::<String>() {
         Ok(name) if name == "newHeads" => Kind::Heads,
-        Ok(name) if name == "newPendingTransactions" => Kind::Pending,
+        Ok(name) if name == "newPendingTransactions" => match args.optional::<bool>() {
+            Ok(full) => Kind::Pending {
+                full: full.unwrap_or(false),
+            },
+            Err(e) => {
+                pending.reject(e).await;
+                return;
+            }
+        },
         Ok(name) if name == "logs" => match args.optional::<Filter>() {
             Ok(filter) => {
                 let filter = filter.unwrap_or_default();
@@ -1342,7 +1356,7 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
         }
     };
     let mut events = match kind {
-        Kind::Pending => rpc.chain.subscribe_pending(),
+        Kind::Pending { .. } => rpc.chain.subscribe_pending(),
         Kind::Heads | Kind::Logs(_) => rpc.chain.subscribe(),
     };
     let Ok(sink) = pending.accept().await else {
@@ -1360,14 +1374,23 @@ async fn subscribe(params: Params<'static>, pending: PendingSubscriptionSink, rp
                     .iter()
                     .filter_map(raw)
                     .collect(),
-                Kind::Pending => Vec::new(),
+                Kind::Pending { .. } => Vec::new(),
             },
             Ok(ChainEvent::Pending(hash)) => match &kind {
-                Kind::Pending => raw(&hash).into_iter().collect(),
+                Kind::Pending { full: false } => raw(&hash).into_iter().collect(),
+                Kind::Pending { full: true } => {
+                    // With automine it may be mined by now; either way it
+                    // is sent as the node has it.
+                    let Ok(tx) = rpc.chain.with(move |c| transaction_by_hash(c, &hash)).await
+                    else {
+                        return;
+                    };
+                    tx.as_ref().and_then(raw).into_iter().collect()
+                }
                 Kind::Heads | Kind::Logs(_) => Vec::new(),
             },
             Ok(ChainEvent::Removed(blocks)) => match &kind {
-                Kind::Heads | Kind::Pending => Vec::new(),
+                Kind::Heads | Kind::Pending { .. } => Vec::new(),
                 Kind::Logs(filter) => blocks
                     .iter()
                     .flat_map(|b| block_logs(b, filter, true))

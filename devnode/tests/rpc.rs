@@ -1883,6 +1883,11 @@ async fn pending_transactions_are_announced_by_subscription_and_filter() {
         .await
         .expect("newPendingTransactions")
         .into_stream();
+    let mut whole = ws
+        .subscribe_full_pending_transactions()
+        .await
+        .expect("newPendingTransactions with true")
+        .into_stream();
     let filter: U256 = c.dev("eth_newPendingTransactionFilter", json!([])).await;
     // One mined at once (automine), one left waiting in the pool.
     let to = Address::repeat_byte(0x4a);
@@ -1904,6 +1909,16 @@ async fn pending_transactions_are_announced_by_subscription_and_filter() {
         );
     }
     assert_eq!(heard, [mined.transaction_hash, waiting]);
+    // Asked with `true`, whole transactions (geth's form).
+    for (hash, value) in [(mined.transaction_hash, 1u64), (waiting, 2)] {
+        let tx = tokio::time::timeout(Duration::from_secs(10), whole.next())
+            .await
+            .expect("announced in time")
+            .expect("a transaction");
+        assert_eq!(*tx.inner.tx_hash(), hash);
+        assert_eq!(alloy::consensus::Transaction::value(&tx), U256::from(value));
+        assert_eq!(tx.inner.signer(), c.accounts[1]);
+    }
     let changes: Vec<B256> = c.dev("eth_getFilterChanges", json!([filter])).await;
     assert_eq!(changes, [mined.transaction_hash, waiting]);
     let again: Vec<B256> = c.dev("eth_getFilterChanges", json!([filter])).await;
