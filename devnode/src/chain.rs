@@ -50,6 +50,7 @@ mod simulate;
 pub use journal::ChainRecord;
 pub use simulate::{
     Base as SimulationBase, MAX_BLOCKS as MAX_SIMULATED_BLOCKS, MAX_CALLS as MAX_SIMULATED_CALLS,
+    MAX_RESULT_BYTES as MAX_SIMULATION_BYTES,
 };
 
 /// Nitro's sequencer coinbase, used as every block's beneficiary.
@@ -1699,6 +1700,7 @@ impl PreparedCall {
             return Err(ChainError::Timeout(CALL_TIMEOUT));
         }
         let tx = call_env(request, self.chain_id, CALL_GAS_CAP);
+        affordable_in_u256(&tx)?;
         let meter = Arc::new(TxMeter::with_deadline(deadline));
         let executed = evm::transact(
             WrapDatabaseRef(&*self.state),
@@ -1718,9 +1720,9 @@ impl PreparedCall {
     /// `eth_createAccessList`, as geth answers it: the accounts and storage
     /// slots the call touches, run again with that list until it no longer
     /// changes, and the gas the call uses with it. Storage slots are listed
-    /// for every account, Stylus programs' included; accounts touched
-    /// without storage are listed except the sender, the callee (or the
-    /// created address), the coinbase and the precompiles. A call that
+    /// for every account but the precompiles, Stylus programs' included;
+    /// accounts touched without storage are listed except the sender, the
+    /// callee (or the created address) and the coinbase. A call that
     /// reverts still gets its list, with the reason in `error`.
     ///
     /// # Errors
@@ -1835,7 +1837,9 @@ fn touched(state: &revm::state::EvmState, excluded: &dyn Fn(&Address) -> bool) -
     let mut found: std::collections::BTreeMap<Address, std::collections::BTreeSet<B256>> =
         std::collections::BTreeMap::new();
     for (address, account) in state {
-        if account.storage.is_empty() && excluded(address) {
+        // A precompile's slots are its own bookkeeping (ArbWasm's
+        // activation records), not storage the call's code read.
+        if evm::is_precompile(address) || (account.storage.is_empty() && excluded(address)) {
             continue;
         }
         found.entry(*address).or_default().extend(
@@ -1904,6 +1908,19 @@ impl nodeinterface::NodeFacts for NodeInterfaceFacts<'_> {
         };
         inner.estimate(self.deadline)
     }
+}
+
+/// Refuses a call whose gas limit × price + value does not fit 256 bits:
+/// with the balance check off (calls), revm would overflow on it.
+///
+/// # Errors
+/// [`ChainError::Invalid`] when it does not fit.
+fn affordable_in_u256(tx: &TxEnv) -> Result<(), ChainError> {
+    U256::from(tx.gas_limit)
+        .checked_mul(U256::from(tx.gas_price))
+        .and_then(|cost| cost.checked_add(tx.value))
+        .map(|_| ())
+        .ok_or_else(|| ChainError::Invalid("gas limit × gas price + value overflows".to_owned()))
 }
 
 /// revm's view of an `eth_call` request.

@@ -9,15 +9,18 @@
 //! to (the hash of its first node), which is the root a real Ethereum node
 //! would have for the same accounts; it is not the root in devnode's
 //! headers. Building it reads the whole state, so it costs time linear in
-//! the number of accounts and the asked account's slots.
+//! the number of accounts and their slots, and stops at a call's deadline.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Instant};
 
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256, U64};
 use alloy_trie::{proof::ProofRetainer, HashBuilder, Nibbles, TrieAccount, EMPTY_ROOT_HASH};
 use serde::Serialize;
 
-use crate::state::WorldState;
+use crate::{
+    chain::{ChainError, CALL_TIMEOUT},
+    state::WorldState,
+};
 
 /// Most storage keys one `eth_getProof` may ask for.
 pub const MAX_KEYS: usize = 1_024;
@@ -53,9 +56,17 @@ pub struct StorageProof {
     pub proof: Vec<Bytes>,
 }
 
-/// The proof of `address` and of its slots `keys` in `state`.
-#[must_use]
-pub fn prove(state: &WorldState, address: Address, keys: &[B256]) -> AccountProof {
+/// The proof of `address` and of its slots `keys` in `state`, built by
+/// `deadline`.
+///
+/// # Errors
+/// [`ChainError::Timeout`] when the state is too large to hash by then.
+pub fn prove(
+    state: &WorldState,
+    address: Address,
+    keys: &[B256],
+    deadline: Instant,
+) -> Result<AccountProof, ChainError> {
     let account = state.account(&address);
     let storage = account.map(|a| &a.storage);
     let (storage_hash, storage_nodes) = match storage {
@@ -76,8 +87,8 @@ pub fn prove(state: &WorldState, address: Address, keys: &[B256]) -> AccountProo
             }
         })
         .collect();
-    let account_nodes = account_trie(state, address);
-    AccountProof {
+    let account_nodes = account_trie(state, address, deadline)?;
+    Ok(AccountProof {
         address,
         balance: account.map_or(U256::ZERO, |a| a.balance),
         code_hash: account.map_or(alloy_trie::KECCAK_EMPTY, |a| a.code_hash),
@@ -85,7 +96,7 @@ pub fn prove(state: &WorldState, address: Address, keys: &[B256]) -> AccountProo
         storage_hash,
         account_proof: path_to(&account_nodes, keccak256(address)),
         storage_proof,
-    }
+    })
 }
 
 /// Proof nodes kept by a trie build: (path, node).
@@ -139,20 +150,25 @@ fn storage_root(slots: &HashMap<U256, U256>) -> B256 {
     build(storage_leaves(slots), Vec::new()).0
 }
 
-fn account_trie(state: &WorldState, address: Address) -> Nodes {
-    let leaves = state
-        .accounts()
-        .map(|(address, account)| {
-            let leaf = TrieAccount {
-                nonce: account.nonce,
-                balance: account.balance,
-                storage_root: storage_root(&account.storage),
-                code_hash: account.code_hash,
-            };
-            (Nibbles::unpack(keccak256(address)), alloy_rlp::encode(leaf))
-        })
-        .collect();
-    build(leaves, vec![Nibbles::unpack(keccak256(address))]).1
+fn account_trie(
+    state: &WorldState,
+    address: Address,
+    deadline: Instant,
+) -> Result<Nodes, ChainError> {
+    let mut leaves = Vec::new();
+    for (address, account) in state.accounts() {
+        if Instant::now() >= deadline {
+            return Err(ChainError::Timeout(CALL_TIMEOUT));
+        }
+        let leaf = TrieAccount {
+            nonce: account.nonce,
+            balance: account.balance,
+            storage_root: storage_root(&account.storage),
+            code_hash: account.code_hash,
+        };
+        leaves.push((Nibbles::unpack(keccak256(address)), alloy_rlp::encode(leaf)));
+    }
+    Ok(build(leaves, vec![Nibbles::unpack(keccak256(address))]).1)
 }
 
 #[cfg(test)]
@@ -160,6 +176,10 @@ mod tests {
     use alloy_trie::proof::verify_proof;
 
     use super::*;
+
+    fn far() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(60)
+    }
 
     /// Proofs of present and absent accounts and slots verify against the
     /// root their first node hashes to, with alloy's own verifier.
@@ -183,7 +203,7 @@ mod tests {
         }
         let keys = [B256::with_last_byte(4), B256::with_last_byte(200)];
         for address in [contract, Address::repeat_byte(0xee)] {
-            let proof = prove(&state, address, &keys);
+            let proof = prove(&state, address, &keys, far()).expect("in time");
             let root = keccak256(&proof.account_proof[0]);
             let expected = state.account(&address).map(|a| {
                 alloy_rlp::encode(TrieAccount {
@@ -201,7 +221,7 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{address}: {e}"));
         }
-        let proof = prove(&state, contract, &keys);
+        let proof = prove(&state, contract, &keys, far()).expect("in time");
         assert_eq!(proof.storage_proof[0].value, U256::from(13));
         assert_eq!(proof.storage_proof[1].value, U256::ZERO);
         for slot in &proof.storage_proof {

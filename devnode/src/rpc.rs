@@ -802,10 +802,11 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
             .await
             .map_err(stopped)?
             .map_err(chain_error)?;
+        let deadline = Instant::now() + CALL_TIMEOUT;
         let proof = rpc
             .chain
             .off_chain(slot, move || {
-                Ok::<_, ChainError>(crate::proof::prove(&state, address, &keys))
+                crate::proof::prove(&state, address, &keys, deadline)
             })
             .await
             .map_err(stopped)?

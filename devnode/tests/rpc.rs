@@ -2586,6 +2586,41 @@ async fn simulations_chain_their_calls_and_leave_the_chain_alone() {
         .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [poor, "latest"]})).expect("json"))
         .await;
     assert!(refused["error"].is_object(), "{refused}");
+    // What calls may return is bounded (16 MiB over the simulation), as is
+    // their gas (one 50 M cap for all): 30 calls returning 768 KiB each
+    // are refused, not answered with 24 MiB.
+    let big = Address::repeat_byte(0x54);
+    let calls: Vec<Value> = (0..30).map(|_| json!({"to": big})).collect();
+    let bulky = json!({"blockStateCalls": [
+        {"stateOverrides": {big.to_string(): {"code": "0x620c00005ff3"}}, "calls": calls},
+    ]});
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [bulky, "latest"]})).expect("json"))
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("exceed"),
+        "{refused}"
+    );
+    // Block numbers and times at the end of u64 are refused, not wrapped.
+    let last = json!({"blockStateCalls": [
+        {"blockOverrides": {"number": "0xffffffffffffffff", "time": "0xffffffffffffffff"}, "calls": []},
+        {"calls": []},
+    ]});
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_simulateV1", "params": [last, "latest"]})).expect("json"))
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    // A call whose gas × price + value overflows is an error, here and in
+    // eth_call, and the node goes on serving.
+    let overflowing = json!({"to": probe, "value": format!("{:#x}", U256::MAX), "gasPrice": "0x1"});
+    let refused = c
+        .raw(&serde_json::to_string(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [overflowing, "latest"]})).expect("json"))
+        .await;
+    assert!(refused["error"].is_object(), "{refused}");
+    assert!(c.provider.get_block_number().await.is_ok());
     let mut free = poor;
     free["validation"] = json!(false);
     let answered: Value = c.dev("eth_simulateV1", json!([free, "latest"])).await;

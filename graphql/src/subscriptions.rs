@@ -66,6 +66,10 @@ pub const MAX_SUBSCRIPTION_READS: usize = 4;
 /// before the socket is closed (a client that stopped reading).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The most subscription results written with one flush; the send
+/// timeout covers them together.
+const MAX_FLUSHED: usize = 256;
+
 /// Longest subscription id accepted.
 const MAX_ID_BYTES: usize = 128;
 
@@ -213,13 +217,18 @@ impl Connection {
                     tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await
                 }
                 Step::SendText(text) => {
-                    // A batch wakes many subscriptions at once: queue every
-                    // result that is ready, then write them with one flush
-                    // rather than one write per message.
+                    // A batch wakes many subscriptions at once: queue the
+                    // results that are ready (at most `MAX_FLUSHED`), then
+                    // write them with one flush rather than one write per
+                    // message. The client's own messages are read between
+                    // two such groups.
                     let mut queued = vec![text];
-                    while let Some(Some((id, generation, result))) =
-                        futures::FutureExt::now_or_never(self.results.next())
-                    {
+                    while queued.len() < MAX_FLUSHED {
+                        let Some(Some((id, generation, result))) =
+                            futures::FutureExt::now_or_never(self.results.next())
+                        else {
+                            break;
+                        };
                         match self.on_result(id, generation, result) {
                             Step::SendText(text) => queued.push(text),
                             Step::Send(value) => queued.push(value.to_string()),

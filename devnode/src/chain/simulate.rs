@@ -4,11 +4,16 @@
 //! `simulateBlocks` send).
 //!
 //! Honoured block overrides: `number`, `time` (each must grow), `baseFee`,
-//! `gasLimit` and `coinbase`; the others are refused rather than ignored.
-//! Without `validation` a call is free (no fee, balance or nonce checks),
-//! as `eth_call`; with it, it must be a valid transaction. A call that
-//! reverts or halts is reported in its result and the simulation goes on;
-//! an invalid call fails the whole request, as geth does.
+//! `gasLimit` and `coinbase`, each for its block only; the others, and
+//! `traceTransfers` or `returnFullTransactions`, are refused rather than
+//! ignored. Without `validation` a call is free (no fee, balance or nonce
+//! checks), as `eth_call`; with it, it must be a valid transaction. A call
+//! that reverts or halts is reported in its result and the simulation goes
+//! on; an invalid call fails the whole request, as geth does.
+//!
+//! Bounds: [`MAX_BLOCKS`], [`MAX_CALLS`], one RPC gas cap
+//! ([`CALL_GAS_CAP`]) for all the calls together, as geth has it,
+//! [`MAX_RESULT_BYTES`] of return data and logs, and one call deadline.
 
 use std::time::Instant;
 
@@ -25,8 +30,8 @@ use revm::{
 };
 
 use super::{
-    apply_overrides, call_env, invalid, ChainError, PreparedCall, BLOCK_GAS_LIMIT, CALL_GAS_CAP,
-    CALL_TIMEOUT, SEQUENCER,
+    affordable_in_u256, apply_overrides, call_env, invalid, ChainError, PreparedCall,
+    BLOCK_GAS_LIMIT, CALL_GAS_CAP, CALL_TIMEOUT, SEQUENCER,
 };
 use crate::{evm, stylus::TxMeter};
 
@@ -34,6 +39,8 @@ use crate::{evm, stylus::TxMeter};
 pub const MAX_BLOCKS: usize = 256;
 /// Most calls in one request, over all its blocks.
 pub const MAX_CALLS: usize = 1_000;
+/// Most bytes of return data and log data one simulation may produce.
+pub const MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 
 /// geth's error code for a call that reverted.
 const REVERTED: i32 = 3;
@@ -74,6 +81,16 @@ impl PreparedCall {
                 "at most {MAX_BLOCKS} blocks and {MAX_CALLS} calls per simulation"
             )));
         }
+        if payload.trace_transfers || payload.return_full_transactions {
+            return Err(ChainError::Invalid(
+                "devnode does not trace transfers or return simulated transactions".to_owned(),
+            ));
+        }
+        let too_far = || ChainError::Invalid("block number or time out of range".to_owned());
+        // One gas cap for every call together, and a bound on what they
+        // return, so a request cannot make gigabytes of return data.
+        let mut gas_budget = CALL_GAS_CAP;
+        let mut result_bytes = 0usize;
         let mut state = (*self.state).clone();
         let mut env = self.env.clone();
         let mut cfg = self.cfg.clone();
@@ -85,7 +102,11 @@ impl PreparedCall {
         let mut parent_hash = base.hash;
         // The first simulated block follows the base block (at the head,
         // at the time the next block would have).
-        let first_time = env.timestamp.saturating_to::<u64>().max(base.timestamp + 1);
+        let first_time = env
+            .timestamp
+            .saturating_to::<u64>()
+            .max(base.timestamp.checked_add(1).ok_or_else(too_far)?);
+        let base_fee = env.basefee;
         let mut previous: Option<(u64, u64)> = None;
         let mut out = Vec::with_capacity(payload.block_state_calls.len());
         for block in payload.block_state_calls {
@@ -95,9 +116,13 @@ impl PreparedCall {
                 calls,
             } = block;
             let (mut number, mut time) = match previous {
-                Some((n, t)) => (n + 1, t + 1),
-                None => (base.number + 1, first_time),
+                Some((n, t)) => (
+                    n.checked_add(1).ok_or_else(too_far)?,
+                    t.checked_add(1).ok_or_else(too_far)?,
+                ),
+                None => (base.number.checked_add(1).ok_or_else(too_far)?, first_time),
             };
+            env.basefee = base_fee;
             let mut gas_limit = BLOCK_GAS_LIMIT;
             let mut beneficiary = SEQUENCER;
             if let Some(o) = block_overrides {
@@ -147,8 +172,10 @@ impl PreparedCall {
                 if Instant::now() >= deadline {
                     return Err(ChainError::Timeout(CALL_TIMEOUT));
                 }
-                let request = with_defaults(request, &state, gas_limit - gas_used.min(gas_limit));
-                let tx = call_env(&request, self.chain_id, CALL_GAS_CAP);
+                let gas_left = gas_limit.saturating_sub(gas_used).min(gas_budget);
+                let request = with_defaults(request, &state, gas_left);
+                let tx = call_env(&request, self.chain_id, gas_left);
+                affordable_in_u256(&tx)?;
                 let meter = std::sync::Arc::new(TxMeter::with_deadline(deadline));
                 let executed = evm::transact(
                     WrapDatabaseRef(&state),
@@ -164,7 +191,21 @@ impl PreparedCall {
                 }
                 state.apply(executed.state, &mut Vec::new());
                 let result = executed.result;
-                gas_used += result.tx_gas_used();
+                gas_used = gas_used.saturating_add(result.tx_gas_used());
+                gas_budget = gas_budget.saturating_sub(result.tx_gas_used());
+                let logged: usize = result
+                    .logs()
+                    .iter()
+                    .map(|log| log.data.data.len() + 32 * log.topics().len())
+                    .sum();
+                result_bytes = result_bytes
+                    .saturating_add(result.output().map_or(0, |output| output.len()))
+                    .saturating_add(logged);
+                if result_bytes > MAX_RESULT_BYTES {
+                    return Err(ChainError::Invalid(format!(
+                        "the simulation's results exceed {MAX_RESULT_BYTES} bytes"
+                    )));
+                }
                 results.push(call_result(
                     result,
                     number,
@@ -213,7 +254,8 @@ impl PreparedCall {
 }
 
 /// A call's sender, nonce and gas as geth fills them in a simulation: the
-/// zero address, the sender's next nonce, the block's gas left.
+/// zero address, the sender's next nonce, the gas left (the block's and
+/// the simulation's).
 fn with_defaults(
     mut request: TransactionRequest,
     state: &crate::state::WorldState,
