@@ -424,11 +424,7 @@ impl<DB: Database> ArbSysState for RevmArb<'_, DB> {
 
 impl<DB: Database> AccountReader for RevmArb<'_, DB> {
     fn balance(&mut self, account: Address) -> U256 {
-        self.ctx
-            .journal_mut()
-            .load_account(account)
-            .map(|account| account.data.info.balance)
-            .unwrap_or_default()
+        load_balance(self.ctx, account)
     }
 
     fn code(&mut self, account: Address) -> Vec<u8> {
@@ -460,6 +456,14 @@ impl<DB: Database> ArbWasmState for RevmArb<'_, DB> {
 }
 
 /// An account's code hash and code (zero hash and no code when absent).
+/// An account's balance (zero if it cannot be loaded).
+fn load_balance<DB: Database>(ctx: &mut DevContext<DB>, address: Address) -> U256 {
+    ctx.journal_mut()
+        .load_account(address)
+        .map(|account| account.data.info.balance)
+        .unwrap_or_default()
+}
+
 fn load_code<DB: Database>(ctx: &mut DevContext<DB>, address: Address) -> (B256, Bytes) {
     match ctx.journal_mut().load_account_with_code(address) {
         Ok(account) => {
@@ -790,11 +794,7 @@ impl<DB: Database> StylusHost for RevmHost<'_, DB> {
     }
 
     fn balance(&mut self, address: Address) -> U256 {
-        self.ctx
-            .journal_mut()
-            .load_account(address)
-            .map(|account| account.data.info.balance)
-            .unwrap_or_default()
+        load_balance(self.ctx, address)
     }
 
     fn code(&mut self, address: Address) -> Vec<u8> {
