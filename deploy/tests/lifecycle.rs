@@ -46,6 +46,21 @@ async fn direct_deal(s: &Stack) -> U256 {
     matched.dealId
 }
 
+/// A direct deal, delivered and challenged by its creator: the deal and
+/// the challenge's receipt.
+async fn challenged_deal(s: &Stack) -> (U256, alloy::rpc::types::TransactionReceipt) {
+    let deal = direct_deal(s).await;
+    s.deliver(provider(s), deal, RESULT).await;
+    let receipt = ok(s
+        .deals()
+        .challengeResult(deal)
+        .from(creator(s))
+        .send()
+        .await)
+    .await;
+    (deal, receipt)
+}
+
 async fn assert_completed(s: &Stack, deal: U256) {
     assert_eq!(s.balances(creator(s)).await, (tokens(920), U256::ZERO));
     assert_eq!(s.balances(provider(s)).await, (tokens(578), U256::ZERO));
@@ -571,15 +586,7 @@ async fn committee_attacks_fail_on_devnode() {
     s.stake_validators(validators, tokens(200)).await;
     let attacker = validators[0];
     s.fund(attacker, tokens(500)).await;
-    let deal = direct_deal(&s).await;
-    s.deliver(provider(&s), deal, RESULT).await;
-    let receipt = ok(s
-        .deals()
-        .challengeResult(deal)
-        .from(creator(&s))
-        .send()
-        .await)
-    .await;
+    let (deal, receipt) = challenged_deal(&s).await;
     let case = event::<IDeals::DealChallenged>(&receipt).caseId;
     // The round is requested; its randomness is public one block later.
     s.mine().await;
@@ -687,15 +694,7 @@ async fn a_late_draw_is_the_same_committee_on_devnode() {
     let s = Stack::start().await;
     let validators = &s.accounts[4..9];
     s.stake_validators(validators, tokens(200)).await;
-    let deal = direct_deal(&s).await;
-    s.deliver(provider(&s), deal, RESULT).await;
-    let receipt = ok(s
-        .deals()
-        .challengeResult(deal)
-        .from(creator(&s))
-        .send()
-        .await)
-    .await;
+    let (_, receipt) = challenged_deal(&s).await;
     let case = event::<IDeals::DealChallenged>(&receipt).caseId;
     let requested: IMediation::RandomnessRequested = event(&receipt);
     s.mine().await;
