@@ -17,17 +17,8 @@ if [ ! -x "$CAST" ]; then
         "@foundry-rs/cast-linux-amd64@$CAST_VERSION" >/dev/null
 fi
 
-cargo build -q -p pond-devnode --bin devnode
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG=$(mktemp)
-target/debug/devnode --port "$PORT" >"$LOG" 2>&1 &
-NODE=$!
-trap 'kill $NODE 2>/dev/null || true; rm -f "$LOG"' EXIT
+. scripts/devnode-start.sh
 export ETH_RPC_URL="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do
-    "$CAST" chain-id >/dev/null 2>&1 && break
-    sleep 0.1
-done
 
 fail() { echo "cast-check: $*" >&2; cat "$LOG" >&2; exit 1; }
 expect() { # expect NAME ACTUAL WANTED

@@ -16,16 +16,7 @@ fi
 # ES modules resolve packages next to the importing file.
 cp scripts/js-check.mjs "$TOOLS/js-check.mjs"
 
-cargo build -q -p pond-devnode --bin devnode
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG=$(mktemp)
-target/debug/devnode --port "$PORT" >"$LOG" 2>&1 &
-NODE=$!
-trap 'kill $NODE 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null && break
-    sleep 0.1
-done
+. scripts/devnode-start.sh
 if ! DEVNODE_URL="http://127.0.0.1:$PORT" timeout 120 node "$TOOLS/js-check.mjs"; then
     echo "js-check failed; devnode's log:" >&2
     cat "$LOG" >&2

@@ -87,7 +87,7 @@ pub fn prove(
             }
         })
         .collect();
-    let account_nodes = account_trie(state, address, deadline)?;
+    let account_nodes = account_trie(state, (address, storage_hash), deadline)?;
     Ok(AccountProof {
         address,
         balance: account.map_or(U256::ZERO, |a| a.balance),
@@ -150,9 +150,11 @@ fn storage_root(slots: &HashMap<U256, U256>) -> B256 {
     build(storage_leaves(slots), Vec::new()).0
 }
 
+/// The account trie's nodes on the path to `proven`, whose storage root is
+/// already known (it is not hashed twice).
 fn account_trie(
     state: &WorldState,
-    address: Address,
+    proven: (Address, B256),
     deadline: Instant,
 ) -> Result<Nodes, ChainError> {
     let mut leaves = Vec::new();
@@ -160,15 +162,20 @@ fn account_trie(
         if Instant::now() >= deadline {
             return Err(ChainError::Timeout(CALL_TIMEOUT));
         }
+        let storage_root = if *address == proven.0 {
+            proven.1
+        } else {
+            storage_root(&account.storage)
+        };
         let leaf = TrieAccount {
             nonce: account.nonce,
             balance: account.balance,
-            storage_root: storage_root(&account.storage),
+            storage_root,
             code_hash: account.code_hash,
         };
         leaves.push((Nibbles::unpack(keccak256(address)), alloy_rlp::encode(leaf)));
     }
-    Ok(build(leaves, vec![Nibbles::unpack(keccak256(address))]).1)
+    Ok(build(leaves, vec![Nibbles::unpack(keccak256(proven.0))]).1)
 }
 
 #[cfg(test)]

@@ -558,14 +558,27 @@ async fn off_chain_value<T: Send + 'static>(
     overrides: Option<StateOverride>,
     run: impl FnOnce(PreparedCall, Instant) -> Result<T, ChainError> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
+    in_call_slot(
+        rpc,
+        move |c| c.prepare_call(request, tag_of(c, id)?, overrides),
+        run,
+    )
+    .await
+}
+
+/// Heavy read-only work: `prepare` takes what it needs on the chain's
+/// thread (a snapshot, a prepared call), then `run` does the work on a
+/// thread of its own, holding a call slot, by a call's deadline.
+async fn in_call_slot<P: Send + 'static, T: Send + 'static>(
+    rpc: &Rpc,
+    prepare: impl FnOnce(&mut Chain) -> Result<P, ChainError> + Send + 'static,
+    run: impl FnOnce(P, Instant) -> Result<T, ChainError> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
     let slot = rpc.chain.call_slot().await.map_err(stopped)?;
     let deadline = Instant::now() + CALL_TIMEOUT;
     let prepared = rpc
         .chain
-        .with(move |c| {
-            let tag = tag_of(c, id)?;
-            c.prepare_call(request, tag, overrides)
-        })
+        .with(prepare)
         .await
         .map_err(stopped)?
         .map_err(chain_error)?;
@@ -793,35 +806,22 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
                 ),
             ));
         }
-        // Built off the chain's thread, in a call slot: it reads the whole
-        // state.
-        let slot = rpc.chain.call_slot().await.map_err(stopped)?;
-        let state = rpc
-            .chain
-            .with(move |c| c.state_snapshot(tag_of(c, id)?))
-            .await
-            .map_err(stopped)?
-            .map_err(chain_error)?;
-        let deadline = Instant::now() + CALL_TIMEOUT;
-        let proof = rpc
-            .chain
-            .off_chain(slot, move || {
-                crate::proof::prove(&state, address, &keys, deadline)
-            })
-            .await
-            .map_err(stopped)?
-            .map_err(chain_error)?;
+        // It reads the whole state.
+        let proof = in_call_slot(
+            &rpc,
+            move |c| c.state_snapshot(tag_of(c, id)?),
+            move |state, deadline| crate::proof::prove(&state, address, &keys, deadline),
+        )
+        .await?;
         to_json(&proof)
     });
     method!(m, "eth_simulateV1", |rpc, p| {
         let mut args = Args::new(&p);
         let payload: alloy_rpc_types_eth::simulate::SimulatePayload = args.next()?;
         let id: Option<BlockId> = args.optional()?;
-        let slot = rpc.chain.call_slot().await.map_err(stopped)?;
-        let deadline = Instant::now() + CALL_TIMEOUT;
-        let (prepared, base) = rpc
-            .chain
-            .with(move |c| {
+        let blocks = in_call_slot(
+            &rpc,
+            move |c| {
                 let tag = tag_of(c, id)?;
                 let number = c.resolve(tag)?;
                 let block = c.block(number).ok_or(ChainError::UnknownBlock)?;
@@ -830,20 +830,14 @@ fn module(chain: ChainHandle) -> Result<RpcModule<Rpc>, jsonrpsee::core::Registe
                     timestamp: block.header.timestamp,
                     hash: block.hash,
                 };
-                Ok::<_, ChainError>((
+                Ok((
                     c.prepare_call(TransactionRequest::default(), tag, None)?,
                     base,
                 ))
-            })
-            .await
-            .map_err(stopped)?
-            .map_err(chain_error)?;
-        let blocks = rpc
-            .chain
-            .off_chain(slot, move || prepared.simulate(payload, base, deadline))
-            .await
-            .map_err(stopped)?
-            .map_err(chain_error)?;
+            },
+            move |(prepared, base), deadline| prepared.simulate(payload, base, deadline),
+        )
+        .await?;
         to_json(&blocks)
     });
     method!(m, "eth_blobBaseFee", |rpc, p| {
